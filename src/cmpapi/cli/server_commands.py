@@ -1,0 +1,218 @@
+"""Commands that run or administer a server on this machine: serve, db, users, teams,
+apps, demo. They use the server package directly (remote commands use the SDK).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+console = Console()
+err = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Data directory (default: CMPAPI_DATA_DIR)")
+]
+Org = Annotated[str | None, typer.Option("--org", help="Organization id (default: the only one)")]
+
+
+def _settings(**overrides: Any) -> Any:
+    from cmpapi.server.settings import Settings
+
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+@contextmanager
+def _session(data_dir: Path | None) -> Iterator[Any]:
+    from cmpapi.server.db.engine import make_engine, make_sessionmaker
+    from cmpapi.server.db.migrate import upgrade
+
+    engine = make_engine(_settings(data_dir=data_dir))
+    upgrade(engine)
+    try:
+        with make_sessionmaker(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _org_id(session: Any, org: str | None) -> str:
+    from cmpapi.server.identity.service import default_organization
+
+    return org or str(default_organization(session).id)
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err.print(f"[red]error:[/red] {getattr(exc, 'message', exc)}")
+    return typer.Exit(1)
+
+
+def serve(
+    demo: Annotated[bool, typer.Option(help="Seed demo data and print its credentials")] = False,
+    host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8080)")] = None,
+    data_dir: DataDir = None,
+    access_log: Annotated[bool, typer.Option(help="Log every request")] = False,
+) -> None:
+    """Apply migrations and serve the API, OAuth server and health check."""
+    import uvicorn
+
+    from cmpapi.server.app import create_app
+    from cmpapi.server.db.migrate import upgrade
+
+    settings = _settings(demo=demo or None, host=host, port=port, data_dir=data_dir)
+    app = create_app(settings)
+    upgrade(app.state.engine)
+    if settings.demo:
+        from cmpapi.server import demo as demo_data
+
+        with app.state.sessionmaker() as session:
+            creds = demo_data.seed(session)
+        _print_demo(creds, settings.public_base_url or f"http://{settings.host}:{settings.port}")
+    uvicorn.run(app, host=settings.host, port=settings.port, access_log=access_log,
+                log_level="info", server_header=False)  # fmt: skip
+
+
+def _print_demo(creds: Any, base: str) -> None:
+    lines = [
+        f"client_id: {creds.client_id}",
+        f"client_secret: {creds.client_secret}",
+        f"redirect_uri: {creds.redirect_uri}",
+        f"user_email: {creds.user_email}",
+        f"user_password: {creds.user_password}",
+        f"authorization_url: {base}/o/oauth2/v1/auth",
+        f"token_url: {base}/o/oauth2/v1/token",
+        f"api_base_url: {base}/v3",
+        "# get a client_credentials token, then list users:",
+        f"TOKEN=$(curl -s {base}/o/oauth2/v1/token -d grant_type=client_credentials "
+        f"-d client_id={creds.client_id} -d client_secret={creds.client_secret} "
+        "| python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')",
+        f'curl -s {base}/v3/userlist -H "Authorization: Bearer $TOKEN"',
+    ]
+    print("\n".join(lines), flush=True)
+
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDir = None) -> None:
+    """Apply all migrations to the configured database."""
+    with _session(data_dir):
+        console.print("database is up to date")
+
+
+users_app = typer.Typer(help="Users.", no_args_is_help=True)
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="Email address (also the login)")],
+    name: Annotated[str, typer.Option(help="Full name")],
+    password: Annotated[str | None, typer.Option(help="Password for the login page")] = None,
+    role: Annotated[str, typer.Option(help="admin, member or viewer")] = "member",
+    org: Org = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create a user; prints its id."""
+    from cmpapi.server.errors import DomainError
+    from cmpapi.server.identity import service
+
+    with _session(data_dir) as session:
+        try:
+            user = service.create_user(session, _org_id(session, org), email=email, name=name,
+                                       password=password, role=role)  # fmt: skip
+        except DomainError as exc:
+            raise _fail(exc) from exc
+        session.commit()
+        print(f"id: {user.id}")
+
+
+teams_app = typer.Typer(help="Teams.", no_args_is_help=True)
+
+
+@teams_app.command("create")
+def teams_create(
+    name: Annotated[str, typer.Option(help="Team name")],
+    member: Annotated[list[str] | None, typer.Option(help="Member email (repeatable)")] = None,
+    org: Org = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create a team with members given by email; prints its id."""
+    from cmpapi.server.errors import DomainError, NotFound
+    from cmpapi.server.identity import service
+
+    with _session(data_dir) as session:
+        try:
+            org_id = _org_id(session, org)
+            users = [service.find_user_by_login(session, m) for m in member or []]
+            if any(u is None or u.org_id != org_id for u in users):
+                raise NotFound("Unknown member email")
+            team = service.create_team(session, org_id, name, [u.id for u in users if u])
+        except DomainError as exc:
+            raise _fail(exc) from exc
+        session.commit()
+        print(f"id: {team.id}")
+
+
+apps_app = typer.Typer(help="OAuth apps.", no_args_is_help=True)
+
+
+@apps_app.command("create")
+def apps_create(
+    name: Annotated[str, typer.Option(help="App name shown on the consent page")],
+    redirect_uri: Annotated[list[str], typer.Option(help="Callback URL (repeatable)")],
+    token_user: Annotated[
+        str | None, typer.Option(help="Email of the user client_credentials tokens act as")
+    ] = None,
+    expose_email: Annotated[bool, typer.Option(help="Show user emails to this app")] = False,
+    org: Org = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Register an OAuth app; prints its client_id and client_secret (shown once)."""
+    from cmpapi.server.errors import DomainError, NotFound
+    from cmpapi.server.identity.service import find_user_by_login
+    from cmpapi.server.oauth import store
+
+    with _session(data_dir) as session:
+        try:
+            user = find_user_by_login(session, token_user) if token_user else None
+            if token_user and user is None:
+                raise NotFound(f"No user {token_user}")
+            app, secret = store.create_app(
+                session, _org_id(session, org), name=name, redirect_uris=redirect_uri,
+                token_user_id=user.id if user else None, expose_email=expose_email,
+            )  # fmt: skip
+        except DomainError as exc:
+            raise _fail(exc) from exc
+        session.commit()
+        print(f"client_id: {app.client_id}\nclient_secret: {secret}")
+
+
+demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
+
+
+@demo_app.command("seed")
+def demo_seed(data_dir: DataDir = None) -> None:
+    """Seed the deterministic demo organization (idempotent) and print its credentials."""
+    from cmpapi.server import demo as demo_data
+
+    settings = _settings(data_dir=data_dir)
+    with _session(data_dir) as session:
+        creds = demo_data.seed(session)
+    _print_demo(creds, settings.public_base_url or f"http://{settings.host}:{settings.port}")
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the server-side commands to the root CLI."""
+    app.command()(serve)
+    app.add_typer(db_app, name="db")
+    app.add_typer(users_app, name="users")
+    app.add_typer(teams_app, name="teams")
+    app.add_typer(apps_app, name="apps")
+    app.add_typer(demo_app, name="demo")

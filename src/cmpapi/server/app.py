@@ -1,0 +1,42 @@
+"""The app factory: Settings -> engine -> routers -> error rendering."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI, Response
+
+from cmpapi import __version__
+from cmpapi.server.db.engine import make_engine, make_sessionmaker
+from cmpapi.server.http import errors
+from cmpapi.server.oauth.routes import router as oauth_router
+from cmpapi.server.resources.teams.routes import router as teams_router
+from cmpapi.server.resources.users.routes import router as users_router
+from cmpapi.server.settings import Settings
+
+V3_ROUTERS: list[APIRouter] = [users_router, teams_router]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the ASGI app. Migrations are applied by the caller (``cmpapi serve``, tests)."""
+    settings = settings or Settings()
+    engine = make_engine(settings)
+    app = FastAPI(
+        title="cmpapi",
+        version=__version__,
+        summary="Optimizely CMP Open API v3, self-hosted",
+        openapi_url="/v3/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    errors.install(app)
+    app.include_router(oauth_router)
+    for router in V3_ROUTERS:
+        app.include_router(router, prefix="/v3")
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> Response:
+        return Response(b'{"status":"ok"}', media_type="application/json")
+
+    return app

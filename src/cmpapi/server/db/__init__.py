@@ -1,0 +1,1 @@
+"""Persistence: engine and sessions, the declarative Base, portable types, the repository."""

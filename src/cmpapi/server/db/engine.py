@@ -1,0 +1,45 @@
+"""Engine and session factory for SQLite (default, WAL) and PostgreSQL (psycopg 3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from cmpapi.server.settings import Settings
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    # WAL lets readers run beside the single writer; NORMAL sync is durable in WAL mode
+    # except for the last commits on power loss, the usual trade for an embedded server.
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def make_engine(settings: Settings) -> Engine:
+    """Create the engine named by the settings; makes the data directory for SQLite."""
+    url = settings.resolved_database_url
+    if url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            echo=settings.sql_echo,
+            connect_args={"check_same_thread": False},
+            pool_size=8,
+            max_overflow=8,
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(
+        url, echo=settings.sql_echo, pool_size=10, max_overflow=10, pool_pre_ping=True
+    )
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded attributes after commit (services return what they wrote)."""
+    return sessionmaker(engine, expire_on_commit=False, autoflush=True)

@@ -1,0 +1,102 @@
+"""One generic repository: get, list (+ count) with filters and offset/page_size, add,
+update, delete. Every query is scoped to one organization.
+
+Per-resource code declares only what is unusual (extra filters, default order); the
+rest is here, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import UnaryExpression
+
+from cmpapi.server.errors import NotFound
+
+M = TypeVar("M")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[M]):
+    """One page of rows; ``has_next`` comes from fetching one row more than asked."""
+
+    items: Sequence[M]
+    offset: int
+    page_size: int
+    has_next: bool
+    total: int | None = None
+
+    @property
+    def has_previous(self) -> bool:
+        return self.offset > 0
+
+
+class Repository(Generic[M]):
+    """CRUD for one org-scoped table. ``model`` must have ``id`` and ``org_id`` columns."""
+
+    def __init__(self, model: type[M], session: Session, org_id: str) -> None:
+        self.model = model
+        self.session = session
+        self.org_id = org_id
+        self._cols: Any = model  # typed access to columns of a generic model
+
+    def _scoped(self, stmt: Select[Any]) -> Select[Any]:
+        return stmt.where(self._cols.org_id == self.org_id)
+
+    def get(self, id_: str) -> M:
+        """The row with this id in the organization, or NotFound."""
+        row = self.session.scalars(
+            self._scoped(select(self.model)).where(self._cols.id == id_)
+        ).one_or_none()
+        if row is None:
+            raise NotFound()
+        return row
+
+    def find(self, *where: ColumnElement[bool]) -> M | None:
+        """The first row matching the conditions, or None."""
+        return self.session.scalars(self._scoped(select(self.model)).where(*where).limit(1)).first()
+
+    def list(
+        self,
+        *where: ColumnElement[bool],
+        order_by: Iterable[ColumnElement[Any] | UnaryExpression[Any]] = (),
+        offset: int = 0,
+        page_size: int = 10,
+        with_total: bool = False,
+    ) -> Page[M]:
+        """A page of matching rows in a stable order (``id`` breaks ties)."""
+        stmt = self._scoped(select(self.model)).where(*where)
+        stmt = stmt.order_by(*order_by, self._cols.id).offset(offset).limit(page_size + 1)
+        rows = list(self.session.scalars(stmt))
+        total = self.count(*where) if with_total else None
+        return Page(rows[:page_size], offset, page_size, len(rows) > page_size, total)
+
+    def count(self, *where: ColumnElement[bool]) -> int:
+        """How many rows match the conditions."""
+        stmt = self._scoped(select(func.count()).select_from(self.model)).where(*where)
+        return int(self.session.scalar(stmt) or 0)
+
+    def add(self, row: M) -> M:
+        """Add a new row to the organization (flushed, not committed)."""
+        row.org_id = self.org_id  # type: ignore[attr-defined]
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def update(self, row: M, values: Mapping[str, Any]) -> M:
+        """Set the given attributes (a PATCH's ``model_dump(exclude_unset=True)``)."""
+        for key, value in values.items():
+            if not hasattr(self.model, key):
+                raise AttributeError(f"{self.model.__name__} has no column {key}")
+            setattr(row, key, value)
+        self.session.flush()
+        return row
+
+    def delete(self, row: M) -> None:
+        """Delete the row (flushed, not committed)."""
+        self.session.delete(row)
+        self.session.flush()

@@ -1,0 +1,1 @@
+"""The event outbox: services record webhook events in their own transaction."""

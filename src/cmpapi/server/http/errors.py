@@ -1,0 +1,93 @@
+"""Error rendering: every failure under /v3 (and /ext) becomes the CMP ``Error`` body
+``{"message": ..., "errors": {...}}``; no framework-default body leaks out.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from cmpapi.server import errors
+from cmpapi.server.http.responses import json_response
+
+log = logging.getLogger("cmpapi.errors")
+
+STATUS: dict[type[errors.DomainError], int] = {
+    errors.BadRequest: 400,
+    errors.Unauthorized: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.Invalid: 422,
+    errors.RateLimited: 429,
+}
+HTTP_MESSAGES = {404: "Resource not found", 405: "Method not allowed"}
+
+
+def error_body(message: str, field_errors: dict[str, Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"message": message}
+    if field_errors:
+        body["errors"] = field_errors
+    return body
+
+
+def field_errors(details: Sequence[Any], *, skip_root: bool = True) -> dict[str, str]:
+    """Pydantic error details as ``{"dotted.field.path": "message"}``.
+
+    The location's first element (``body``/``query``/``path``) is dropped, and so are
+    union-branch names pydantic inserts (``function-after[...]``, model names).
+    """
+    out: dict[str, str] = {}
+    for err in details:
+        loc = [str(p) for p in err.get("loc", ())]
+        if skip_root and loc and loc[0] in ("body", "query", "path", "header"):
+            loc = loc[1:]
+        path = ".".join(p for p in loc if not p[:1].isupper() and "[" not in p) or "body"
+        msg = "Unknown field" if err.get("type") == "extra_forbidden" else err.get("msg", "")
+        out.setdefault(path, msg)
+    return out
+
+
+def render_domain_error(exc: errors.DomainError) -> Response:
+    status = next(code for cls, code in STATUS.items() if isinstance(exc, cls))
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, errors.RateLimited) else None
+    return json_response(error_body(exc.message, exc.errors), status, headers)
+
+
+def validation_error(exc: RequestValidationError | ValidationError, status: int) -> Response:
+    details = exc.errors()
+    fields = field_errors(details)
+    message = "Invalid request body" if status == 422 else "Invalid request"
+    if all(d.get("type") == "json_invalid" for d in details):
+        return json_response(error_body("Request body is not valid JSON"), 400)
+    return json_response(error_body(message, fields), status)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on the app."""
+
+    @app.exception_handler(errors.DomainError)
+    async def _domain(_: Request, exc: errors.DomainError) -> Response:
+        return render_domain_error(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> Response:
+        # Bodies that fail the schema are 422; bad path/query values are 400 (ClientError).
+        in_body = any(e.get("loc", ("",))[0] == "body" for e in exc.errors())
+        return validation_error(exc, 422 if in_body else 400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
+        message = HTTP_MESSAGES.get(exc.status_code) or str(exc.detail)
+        return json_response(error_body(message), exc.status_code, exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return json_response(error_body("Internal server error"), 500)

@@ -1,0 +1,33 @@
+"""Absolute URLs for ``links``, pagination and redirects, built in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from urllib.parse import quote, urlencode
+
+from fastapi import Request
+
+
+class Links:
+    """Builds absolute API URLs from the public base URL (or the request's own base)."""
+
+    __slots__ = ("base",)
+
+    def __init__(self, base: str) -> None:
+        self.base = base.rstrip("/")
+
+    def api(self, *segments: str, query: Iterable[tuple[str, str]] = ()) -> str:
+        """``{base}/v3/seg1/seg2...`` with each segment percent-encoded, plus a query."""
+        path = "/".join(quote(s, safe="") for s in segments)
+        return self.url(f"/v3/{path}", query)
+
+    def url(self, path: str, query: Iterable[tuple[str, str]] = ()) -> str:
+        """``{base}{path}`` (path already encoded) with a fully percent-encoded query."""
+        qs = urlencode(list(query), quote_via=quote, safe="")
+        return f"{self.base}{path}?{qs}" if qs else f"{self.base}{path}"
+
+
+def get_links(request: Request) -> Links:
+    """Dependency: the links builder for this request."""
+    configured: str | None = request.app.state.settings.public_base_url
+    return Links(configured or str(request.base_url))

@@ -1,0 +1,28 @@
+"""The pagination envelope: ``pagination.next``/``previous`` as absolute, fully
+percent-encoded URLs that keep every filter of the request, ``null`` at the ends.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+
+from cmpapi.server.db.repository import Page
+from cmpapi.server.http.links import Links
+from cmpapi.wire import Pagination
+
+
+def page_url(request: Request, links: Links, offset: int, page_size: int) -> str:
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("offset", "page_size")]
+    kept += [("offset", str(offset)), ("page_size", str(page_size))]
+    return links.url(request.url.path, kept)
+
+
+def pagination(request: Request, links: Links, page: Page[Any]) -> Pagination:
+    """The ``Pagination`` object for a page of a list request."""
+    nxt = page_url(request, links, page.offset + page.page_size, page.page_size)
+    prev = page_url(request, links, max(page.offset - page.page_size, 0), page.page_size)
+    return Pagination(
+        next=nxt if page.has_next else None, previous=prev if page.has_previous else None
+    )

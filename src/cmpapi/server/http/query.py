@@ -1,0 +1,64 @@
+"""Query-string parsing against the spec's generated ``<Operation>ParametersQuery`` models.
+
+Unknown parameters are refused (400, named in ``errors``), repeated keys become lists only
+for array parameters, and values are validated by the wire model.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Callable
+from typing import Any, TypeVar, get_args, get_origin
+
+from fastapi import Request
+from pydantic import BaseModel, ValidationError
+
+from cmpapi.server.errors import BadRequest
+from cmpapi.server.http.errors import field_errors
+
+Q = TypeVar("Q", bound=BaseModel)
+# Every paginated list accepts these, even where the spec forgot them (official SDKs send them).
+PAGING = frozenset({"offset", "page_size"})
+
+
+def _is_list(annotation: Any) -> bool:
+    origin = get_origin(annotation)
+    if origin in (list, tuple, set):
+        return True
+    if origin in (typing.Union, types.UnionType, typing.Annotated):
+        return any(_is_list(a) for a in get_args(annotation))
+    return False
+
+
+def parse_query(model: type[Q], params: list[tuple[str, str]]) -> Q:
+    """Validate query pairs against ``model``; raise BadRequest naming the bad fields."""
+    fields = {(f.alias or name): f for name, f in model.model_fields.items()}
+    raw: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for key, value in params:
+        field = fields.get(key)
+        if field is None:
+            errors[key] = "Unknown query parameter"
+        elif _is_list(field.annotation):
+            raw.setdefault(key, []).append(value)
+        elif key in raw:
+            errors[key] = "Parameter given more than once"
+        else:
+            raw[key] = value
+    if errors:
+        raise BadRequest(f"Unsupported arguments: {','.join(errors)}", errors)
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise BadRequest("Invalid query parameters", field_errors(exc.errors())) from exc
+
+
+def query(model: type[Q]) -> Callable[[Request], Q]:
+    """Dependency factory: ``params: Annotated[M, Depends(query(M))]``."""
+
+    def dependency(request: Request) -> Q:
+        return parse_query(model, request.query_params.multi_items())
+
+    dependency.__name__ = f"query_{model.__name__}"
+    return dependency

@@ -1,0 +1,1 @@
+"""The OAuth2 authorization server at /o/oauth2/v1/{auth,token,userinfo,revoke}."""

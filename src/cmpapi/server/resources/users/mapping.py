@@ -1,0 +1,38 @@
+"""User rows to wire models."""
+
+from __future__ import annotations
+
+from cmpapi.server.http.links import Links
+from cmpapi.server.identity.tables import User
+from cmpapi.wire import UserListResponseDataItem, UserResponse
+
+ROLE_NAMES = {"admin": "Admin", "member": "Member", "viewer": "Viewer"}
+
+
+def user_list_item(user: User, links: Links) -> UserListResponseDataItem:
+    return UserListResponseDataItem.model_validate(
+        {
+            "id": user.id,
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "full_name": user.full_name,
+            "image_url": user.image_url,
+            "roles": [{"name": ROLE_NAMES.get(user.role, user.role)}],
+            "links": {"self": links.api("users", user.id)},
+        }
+    )
+
+
+def user_response(user: User, links: Links, expose_email: bool) -> UserResponse:
+    """``email`` is null unless the calling app is set to expose emails (as in the CMP)."""
+    return UserResponse.model_validate(
+        {
+            "id": user.id,
+            "email": user.email if expose_email else None,
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "full_name": user.full_name,
+            "image_url": user.image_url,
+            "links": {"self": links.api("users", user.id)},
+        }
+    )

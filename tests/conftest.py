@@ -1,0 +1,171 @@
+"""Shared fixtures: one database fixture over SQLite and PostgreSQL, the app, a client that
+validates every /v3 response against the official spec, a live HTTP server, a seeded world.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+from cmpapi.server.app import create_app
+from cmpapi.server.db import migrate
+from cmpapi.server.db.tables import Base
+from cmpapi.server.settings import Settings
+from tests.contract.spec import check_httpx_response
+from tests.support.world import World, build_world
+
+PG_URL = os.environ.get(
+    "CMPAPI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _pg_reachable() -> bool:
+    try:
+        dsn = PG_URL.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(dsn, connect_timeout=3):
+            return True
+    except psycopg.Error:
+        return False
+
+
+PG_AVAILABLE = _pg_reachable()
+if os.environ.get("CI") and not PG_AVAILABLE:
+    raise RuntimeError(f"CI must test PostgreSQL, but {PG_URL} does not answer")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (migrating per test is slow)."""
+    data_dir = tmp_path_factory.mktemp("sqlite-template")
+    engine = create_engine(f"sqlite:///{data_dir / 'cmpapi.db'}")
+    migrate.upgrade(engine)
+    engine.dispose()
+    return data_dir / "cmpapi.db"
+
+
+@pytest.fixture(scope="session")
+def pg_database(worker_id: str) -> Iterator[str]:
+    """A PostgreSQL database of this test worker, migrated once; dropped at the end."""
+    if not PG_AVAILABLE:
+        pytest.skip("PostgreSQL not reachable")
+    name = f"cmpapi_test_{worker_id}_{os.getpid()}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
+    engine = create_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate_all(url: str) -> None:
+    engine = create_engine(url)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    """A fresh, migrated, empty database on each backend."""
+    if request.param == "sqlite":
+        shutil.copy(sqlite_template, tmp_path / "cmpapi.db")
+        return f"sqlite:///{tmp_path / 'cmpapi.db'}"
+    url: str = request.getfixturevalue("pg_database")
+    _truncate_all(url)
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path, database_url=database_url)
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[FastAPI]:
+    application = create_app(settings)
+    yield application
+    application.state.engine.dispose()
+
+
+class ContractClient(TestClient):
+    """A TestClient that checks every /v3 response against the official spec."""
+
+    def request(self, *args: Any, **kwargs: Any) -> httpx.Response:  # type: ignore[override]
+        response = super().request(*args, **kwargs)
+        check_httpx_response(response)
+        return response
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[ContractClient]:
+    with ContractClient(app, base_url="https://testserver", follow_redirects=False) as c:
+        yield c
+
+
+@pytest.fixture
+def db(app: FastAPI) -> Iterator[Session]:
+    with app.state.sessionmaker() as session:
+        yield session
+
+
+@pytest.fixture
+def world(db: Session) -> World:
+    return build_world(db)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def live_server(app: FastAPI) -> Iterator[str]:
+    """The app on a real uvicorn HTTP server in a thread; yields its base URL."""
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("live server did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def http(live_server: str) -> Iterator[httpx.Client]:
+    """An httpx client against the live server, validating /v3 responses."""
+
+    def hook(response: httpx.Response) -> None:
+        response.read()
+        check_httpx_response(response)
+
+    with httpx.Client(base_url=live_server, event_hooks={"response": [hook]}) as c:
+        yield c
