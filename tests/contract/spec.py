@@ -31,8 +31,10 @@ so is every other path. A response is a violation when:
 * no spec operation has this method and path (a 405 or a 404 for an unknown route counts);
 * the status is 5xx. Every 5xx is a violation, declared or not: the project must never 500;
 * the status is not declared for the operation. 429 is always allowed and must carry an
-  ``Error`` body. Exact codes are looked up first, then ``4XX``-style ranges, then
-  ``default`` (this spec uses only exact codes);
+  ``Error`` body; so are 400 and 422 (``ALWAYS_ALLOWED_ERRORS``): 30 operations declare no
+  400, yet refusing bad input beats ignoring it (docs/compat.md records this choice).
+  Exact codes are looked up first, then ``4XX``-style ranges, then ``default`` (this spec
+  uses only exact codes);
 * a declared header has a value outside its schema, or a 3xx response lacks a declared
   ``Location`` header. The spec marks no header as required, so the other statuses do not
   require theirs;
@@ -790,6 +792,10 @@ def _check_headers(
             )
 
 
+# Error statuses every operation may answer with the CMP ``Error`` body, declared or not.
+ALWAYS_ALLOWED_ERRORS = frozenset({400, 422, 429})
+
+
 def validate_response(
     method: str, path: str, status: int, headers: Mapping[str, str], body: bytes
 ) -> None:
@@ -824,7 +830,7 @@ def validate_response(
         )
     declared = op.response_for(status)
     if declared is None:
-        if status != 429:
+        if status not in ALWAYS_ALLOWED_ERRORS:
             raise ContractViolation(
                 f"{label}: status {status} is not declared for this operation "
                 f"(declared: {', '.join(op.responses)}). Body: {_body_excerpt(body)}",

@@ -28,7 +28,9 @@ class ResourceTests:
 
     # -- helpers ---------------------------------------------------------------------
     def _list(self, client: Any, world: World, **params: Any) -> Any:
-        return client.get(self.list_path, params={**self.list_query, **params}, headers=world.auth())
+        return client.get(
+            self.list_path, params={**self.list_query, **params}, headers=world.auth()
+        )
 
     def _walk(self, client: Any, world: World, page_size: int) -> list[str]:
         ids: list[str] = []
@@ -117,9 +119,7 @@ class ResourceTests:
         (item_id,) = self.make(db, world, 1)
         assert client.get(self.item_path.format(id=item_id)).status_code == 401
 
-    def test_other_organization_is_invisible(
-        self, client: Any, db: Session, world: World
-    ) -> None:
+    def test_other_organization_is_invisible(self, client: Any, db: Session, world: World) -> None:
         other = build_world(db, org_name="Other", prefix="other-")
         (theirs,) = self.make(db, other, 1)
         r = client.get(self.item_path.format(id=theirs), headers=world.auth())

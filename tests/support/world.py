@@ -45,9 +45,14 @@ def build_world(session: Session, *, org_name: str = "Acme", prefix: str = "") -
         )
         for role in ("admin", "member", "viewer")
     }
-    team = identity.create_team(session, org.id, f"{org_name} Team", [users["admin"].id, users["member"].id])
+    team = identity.create_team(
+        session, org.id, f"{org_name} Team", [users["admin"].id, users["member"].id]
+    )
     app, secret = store.create_app(
-        session, org.id, name=f"{org_name} App", redirect_uris=[REDIRECT_URI],
+        session,
+        org.id,
+        name=f"{org_name} App",
+        redirect_uris=[REDIRECT_URI],
         token_user_id=users["admin"].id,
     )
     world = World(org, users, team, app, secret)

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, ForeignKey, MetaData, String, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeEngine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeEngine
 
 # Deterministic constraint names so Alembic migrations are identical on every backend.
 NAMING = {

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.sql.elements import UnaryExpression
 
 from cmpapi.server.errors import NotFound
 
 M = TypeVar("M")
+OrderBy = ColumnElement[Any] | UnaryExpression[Any] | QueryableAttribute[Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +50,7 @@ class Repository(Generic[M]):
 
     def get(self, id_: str) -> M:
         """The row with this id in the organization, or NotFound."""
-        row = self.session.scalars(
+        row: M | None = self.session.scalars(
             self._scoped(select(self.model)).where(self._cols.id == id_)
         ).one_or_none()
         if row is None:
@@ -63,7 +64,7 @@ class Repository(Generic[M]):
     def list(
         self,
         *where: ColumnElement[bool],
-        order_by: Iterable[ColumnElement[Any] | UnaryExpression[Any]] = (),
+        order_by: Iterable[OrderBy] = (),
         offset: int = 0,
         page_size: int = 10,
         with_total: bool = False,

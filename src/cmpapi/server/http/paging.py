@@ -14,7 +14,9 @@ from cmpapi.wire import Pagination
 
 
 def page_url(request: Request, links: Links, offset: int, page_size: int) -> str:
-    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("offset", "page_size")]
+    kept = [
+        (k, v) for k, v in request.query_params.multi_items() if k not in ("offset", "page_size")
+    ]
     kept += [("offset", str(offset)), ("page_size", str(page_size))]
     return links.url(request.url.path, kept)
 

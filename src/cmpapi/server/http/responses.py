@@ -24,7 +24,9 @@ def json_response(
     content: Any, status_code: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
     """A JSON response of plain data (error bodies, OAuth responses)."""
-    return Response(orjson.dumps(content), status_code=status_code, headers=headers, media_type=JSON)
+    return Response(
+        orjson.dumps(content), status_code=status_code, headers=headers, media_type=JSON
+    )
 
 
 def redirect(location: str, headers: Mapping[str, str] | None = None) -> Response:

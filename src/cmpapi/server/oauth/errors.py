@@ -133,3 +133,17 @@ def render_json(exc: OAuth2Error) -> Response:
     """The RFC 6749 §5.2 JSON error response for ``exc``."""
     body = {"error": exc.error, "error_description": exc.description}
     return json_response(body, exc.status_code, exc.headers())
+
+
+class PageError(Exception):
+    """A failure shown to the user on an HTML page instead of going back to the client.
+
+    Used when the client or its redirect URI cannot be trusted (RFC 6749 §4.1.2.1: the
+    server must not redirect then), and for expired or forged forms.
+    """
+
+    def __init__(self, title: str, message: str, status_code: int = 400) -> None:
+        super().__init__(message)
+        self.title = title
+        self.message = message
+        self.status_code = status_code

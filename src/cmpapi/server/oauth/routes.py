@@ -1,5 +1,174 @@
-"""OAuth2 endpoints (placeholder until the authorization server lands)."""
+"""OAuth2 endpoints at /o/oauth2/v1: auth (login + consent pages), token, userinfo, revoke.
 
-from fastapi import APIRouter
+Handlers are thin and synchronous (the database is), and run in the threadpool. The
+three error kinds are rendered once, by the route class: RFC 6749 JSON errors, errors
+redirected to the client, and HTML error pages.
+"""
 
-router = APIRouter(prefix="/o/oauth2/v1", include_in_schema=False)
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.routing import APIRoute
+
+from cmpapi.server.http.deps import DbSession, bearer_token
+from cmpapi.server.http.responses import json_response, redirect
+from cmpapi.server.identity.service import authenticate
+from cmpapi.server.oauth import authorize, login, pages, revocation, server
+from cmpapi.server.oauth.authorize import AuthorizationRequest, ErrorRedirect
+from cmpapi.server.oauth.errors import NO_STORE, OAuth2Error, PageError, render_json
+from cmpapi.server.oauth.params import OAuthParams, Params
+from cmpapi.server.oauth.secrets import new_secret
+from cmpapi.server.oauth.userinfo import userinfo_claims
+from cmpapi.server.settings import Settings
+
+PREFIX = "/o/oauth2/v1"
+
+
+class OAuthRoute(APIRoute):
+    """Renders the OAuth error kinds raised anywhere below a handler."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """Wrap FastAPI's handler with the error rendering."""
+        handler = super().get_route_handler()
+
+        async def render_errors(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except OAuth2Error as exc:
+                return render_json(exc)
+            except ErrorRedirect as exc:
+                return redirect(exc.location, {"Cache-Control": "no-store"})
+            except PageError as exc:
+                return pages.error_page(exc)
+
+        return render_errors
+
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False, route_class=OAuthRoute)
+
+
+@router.get("/auth")
+def authorization_page(request: Request, session: DbSession) -> Response:
+    """The login page, or the consent page when the browser is signed in."""
+    auth = authorize.validate_request(session, request.query_params.multi_items())
+    signed_in = _current_login(request, session, auth)
+    if signed_in is None:
+        return _login_form(request, auth)
+    return pages.consent_page(auth, signed_in)
+
+
+@router.post("/auth")
+def authorization_form(request: Request, session: DbSession, form: Params) -> Response:
+    """The login form, and the consent form's Allow / Deny / sign-out buttons."""
+    auth = authorize.validate_request(session, request.query_params.multi_items())
+    action = form.get("action")
+    if action == "login":
+        return _sign_in(request, session, auth, form)
+    signed_in = _current_login(request, session, auth)
+    if signed_in is None:
+        return _login_form(request, auth, error="Your session has ended. Please sign in again.")
+    if not login.tokens_match(signed_in.row.csrf_token, form.get("csrf_token")):
+        raise PageError("Form expired", "This form is no longer valid. Please start again.", 403)
+    if action == "allow":
+        location = authorize.approve(session, _settings(request), auth, signed_in.user.id)
+        return redirect(location, {"Cache-Control": "no-store"})
+    if action == "deny":
+        return redirect(authorize.deny(auth), {"Cache-Control": "no-store"})
+    if action == "logout":
+        login.end(session, request.cookies.get(login.SESSION_COOKIE))
+        response = _back_to_page(request, auth)
+        response.delete_cookie(login.SESSION_COOKIE, path=_cookie_path(request))
+        return response
+    raise PageError("Invalid request", "The form was sent without a known action.")
+
+
+@router.post("/token")
+def token(request: Request, session: DbSession, params: Params) -> Response:
+    """Token endpoint: authorization_code, refresh_token and client_credentials grants."""
+    body = server.create_token_response(session, _settings(request), params)
+    return json_response(body, headers=NO_STORE)
+
+
+@router.api_route("/userinfo", methods=["GET", "POST"])
+def userinfo(request: Request, session: DbSession) -> Response:
+    """Claims of the bearer token's user (OpenID Connect userinfo)."""
+    claims = userinfo_claims(session, bearer_token(request))
+    return json_response(claims, headers={"Cache-Control": "no-store"})
+
+
+@router.post("/revoke")
+def revoke(session: DbSession, params: Params) -> Response:
+    """Revoke an access or refresh token (RFC 7009); always ``{"msg": "success"}``."""
+    revocation.revoke_token(session, params)
+    return json_response({"msg": "success"}, headers=NO_STORE)
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _current_login(
+    request: Request, session: DbSession, auth: AuthorizationRequest
+) -> login.Login | None:
+    signed_in = login.current(session, request.cookies.get(login.SESSION_COOKIE))
+    # A user of another organization cannot authorize this organization's app.
+    if signed_in is None or signed_in.user.org_id != auth.app.org_id:
+        return None
+    return signed_in
+
+
+def _sign_in(
+    request: Request, session: DbSession, auth: AuthorizationRequest, form: OAuthParams
+) -> Response:
+    if not login.tokens_match(request.cookies.get(login.LOGIN_CSRF_COOKIE), form.get("csrf_token")):
+        return _login_form(request, auth, error="The form expired. Please sign in again.")
+    name = form.get("login") or ""
+    user = authenticate(session, name, form.get("password") or "")
+    if user is None:
+        return _login_form(request, auth, error="Wrong username, email or password.", name=name)
+    if user.org_id != auth.app.org_id:
+        error = f"This account cannot authorize {auth.app.name}: it is in another organization."
+        return _login_form(request, auth, error=error, name=name)
+    settings = _settings(request)
+    raw = login.start(session, settings, user)
+    response = _back_to_page(request, auth)
+    _set_cookie(request, response, login.SESSION_COOKIE, raw, settings.login_session_ttl)
+    response.delete_cookie(login.LOGIN_CSRF_COOKIE, path=_cookie_path(request))
+    return response
+
+
+def _login_form(
+    request: Request, auth: AuthorizationRequest, *, error: str | None = None, name: str = ""
+) -> Response:
+    csrf_token = request.cookies.get(login.LOGIN_CSRF_COOKIE) or new_secret()
+    response = pages.login_page(auth, csrf_token, error=error, login=name)
+    _set_cookie(request, response, login.LOGIN_CSRF_COOKIE, csrf_token, None)
+    return response
+
+
+def _back_to_page(request: Request, auth: AuthorizationRequest) -> Response:
+    # 303 after a successful POST, so reloading the page does not resubmit the form.
+    location = f"{request.url.path}?{auth.query_string()}"
+    return Response(status_code=303, headers={"Location": location, "Cache-Control": "no-store"})
+
+
+def _cookie_path(request: Request) -> str:
+    return f"{request.scope.get('root_path', '')}{PREFIX}"
+
+
+def _set_cookie(
+    request: Request, response: Response, name: str, value: str, max_age: int | None
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=_cookie_path(request),
+        secure=request.url.scheme == "https",
+        httponly=True,
+        samesite="lax",
+    )

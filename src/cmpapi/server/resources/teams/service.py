@@ -16,9 +16,7 @@ def _repo(session: Session, principal: Principal) -> Repository[Team]:
 
 def list_teams(session: Session, principal: Principal, offset: int, page_size: int) -> Page[Team]:
     """Teams of the organization, by name."""
-    return _repo(session, principal).list(
-        order_by=[Team.name], offset=offset, page_size=page_size
-    )
+    return _repo(session, principal).list(order_by=[Team.name], offset=offset, page_size=page_size)
 
 
 def get_team(session: Session, principal: Principal, team_id: str) -> Team:

@@ -49,8 +49,10 @@ def list_users(
     operation_id="findUserByEmail",
     status_code=302,
     response_class=Response,
-    responses={302: {"description": "Redirect to the discovered user"}}
-    | error_responses(400, 401, 403, 404),
+    responses={
+        302: {"description": "Redirect to the discovered user"},
+        **error_responses(400, 401, 403, 404),
+    },
 )
 def find_user_by_email(
     principal: CurrentPrincipal,

@@ -1,0 +1,90 @@
+"""The server-side CLI commands, run in-process against both database backends."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from cmpapi.cli.main import app as cli
+from cmpapi.server import demo
+from cmpapi.server.identity.tables import Team, User
+from cmpapi.server.oauth.secrets import hash_secret
+from cmpapi.server.oauth.tables import OAuthApp
+from tests.support.world import World
+
+
+@pytest.fixture
+def run(database_url: str, tmp_path):
+    runner = CliRunner()
+
+    def invoke(*args: str) -> tuple[int, str]:
+        result = runner.invoke(
+            cli,
+            [*args],
+            env={"CMPAPI_DATABASE_URL": database_url, "CMPAPI_DATA_DIR": str(tmp_path)},
+        )
+        return result.exit_code, result.output
+
+    return invoke
+
+
+def test_db_upgrade_is_idempotent(run) -> None:
+    assert run("db", "upgrade") == (0, "database is up to date\n")
+    assert run("db", "upgrade")[0] == 0
+
+
+def test_users_teams_and_apps(run, db: Session, world: World) -> None:
+    code, out = run("users", "create", "--email", "New@Example.com", "--name", "New Person",
+                    "--password", "pw-123456", "--role", "viewer")  # fmt: skip
+    assert code == 0, out
+    user_id = re.fullmatch(r"id: ([0-9a-f]{32})\n", out).group(1)  # type: ignore[union-attr]
+    user = db.get(User, user_id)
+    assert (user.email, user.first_name, user.last_name, user.role) == (
+        "new@example.com", "New", "Person", "viewer"
+    )  # fmt: skip
+
+    code, out = run("teams", "create", "--name", "Squad", "--member", "new@example.com",
+                    "--member", "admin@example.com")  # fmt: skip
+    assert code == 0, out
+    team = db.scalars(select(Team).where(Team.name == "Squad")).one()
+    assert sorted(m.user_id for m in team.members) == sorted([user_id, world.users["admin"].id])
+
+    code, out = run("apps", "create", "--name", "Connector", "--redirect-uri",
+                    "https://c.example.com/cb", "--token-user", "new@example.com")  # fmt: skip
+    assert code == 0, out
+    creds = dict(line.split(": ", 1) for line in out.splitlines())
+    app = db.scalars(select(OAuthApp).where(OAuthApp.client_id == creds["client_id"])).one()
+    assert app.client_secret_hash == hash_secret(creds["client_secret"])
+    assert (app.token_user_id, app.redirect_uris) == (user_id, ["https://c.example.com/cb"])
+
+
+def test_bad_input_fails_cleanly(run, world: World) -> None:
+    code, out = run("users", "create", "--email", "admin@example.com", "--name", "Dup")
+    assert code == 1 and "already exists" in out
+    code, out = run("users", "create", "--email", "x@example.com", "--name", "X", "--role", "god")
+    assert code == 1 and "Unknown role" in out
+    code, out = run("teams", "create", "--name", "T", "--member", "ghost@example.com")
+    assert code == 1 and "Unknown member" in out
+    code, out = run("apps", "create", "--name", "A", "--redirect-uri", "ftp://x")
+    assert code == 1 and "Redirect URIs" in out
+
+
+def test_demo_seed_is_deterministic_and_idempotent(run, db: Session) -> None:
+    code, first = run("demo", "seed")
+    assert code == 0, first
+    assert run("demo", "seed") == (0, first)
+    lines = dict(
+        line.split(": ", 1)
+        for line in first.splitlines()
+        if ": " in line and not line.startswith(("#", "TOKEN", "curl"))
+    )
+    assert lines["client_id"] == demo.CLIENT_ID
+    assert lines["client_secret"] == demo.CLIENT_SECRET
+    assert lines["user_email"] == demo.ADMIN_EMAIL
+    admin = db.get(User, demo.demo_id("user:ada.admin"))
+    assert admin is not None and admin.email == demo.ADMIN_EMAIL
+    assert db.get(Team, demo.demo_id("team:Marketing")) is not None
