@@ -83,7 +83,7 @@ def prepare_data(data_dir: Path, extra_rows: int) -> str:
                 kind="access", ttl_seconds=7 * 24 * 3600,
             )  # fmt: skip
             session.commit()
-            return issued.raw
+            return str(issued.raw)
     finally:
         engine.dispose()
 
@@ -117,6 +117,12 @@ class Server:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
+
+    def check_log(self) -> None:
+        """Fail on anything the server logged under load (log level is ``warning``)."""
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        if "Traceback" in text or "ERROR" in text:
+            raise BenchError(f"{self.name} logged errors under load:\n{self.log_tail(40)}")
 
     def rss_mib(self) -> float | None:
         try:
@@ -235,6 +241,8 @@ def parse_wrk(target: str, out: str, command: list[str]) -> WrkResult:
     lat = {pct: float(v) * _UNITS_MS[unit] for pct, v, unit in _LATENCY.findall(out)}
     if not rps or not total or "50" not in lat or "99" not in lat:
         raise BenchError(f"cannot parse wrk output:\n{out}")
+    if int(total.group(1)) == 0:
+        raise BenchError(f"no request completed (server stalled?):\n{out}")
     return WrkResult(target, float(rps.group(1)), lat["50"], lat["99"], int(total.group(1)),
                      command)  # fmt: skip
 
@@ -319,6 +327,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     started = datetime.now(UTC)
+    load_before = os.getloadavg()
+    if load_before[0] > 0.5 * (os.cpu_count() or 1):
+        print(
+            f"note: load average {load_before[0]:.2f} before the run: other work shares the "
+            "CPU, absolute figures will be low (the ratio is the figure to read)"
+        )
     tmp = Path(tempfile.mkdtemp(prefix="cmpapi-bench-"))
     servers: dict[str, Server] = {}
     try:
@@ -342,23 +356,27 @@ def main(argv: list[str] | None = None) -> int:
         items = check_same_answer(servers, token)
         print(f"both answer 200 with the same {items}-item page")
 
-        wrk = {"threads": args.threads, "token": token}
-        for name in ("cmpapi", "reference"):
-            run_wrk(servers[name].url, connections=32, seconds=args.warmup, latency=False, **wrk)
+        for name in ("cmpapi", "reference") if args.warmup > 0 else ():
+            run_wrk(servers[name].url, token, threads=args.threads, connections=32,
+                    seconds=args.warmup, latency=False)  # fmt: skip
         runs: list[WrkResult] = []
         for name in ORDER:
             time.sleep(args.pause)
             server = servers[name]
             if server.proc.poll() is not None:
                 raise BenchError(f"{name} died:\n{server.log_tail()}")
+            server.check_log()
             cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s",
                    "--latency", "-H", "Authorization: Bearer <token>", server.url]  # fmt: skip
-            out = run_wrk(server.url, connections=args.connections, seconds=args.duration,
-                          latency=True, **wrk)  # fmt: skip
+            out = run_wrk(server.url, token, threads=args.threads, connections=args.connections,
+                          seconds=args.duration, latency=True)  # fmt: skip
             result = parse_wrk(name, out, cmd)
             runs.append(result)
             print(f"  {name:<10} {result.req_per_s:>10,.0f} req/s  p99 {result.p99_ms:.2f} ms")
+        for server in servers.values():
+            server.check_log()
         rss = {name: s.rss_mib() for name, s in servers.items()}
+        load_after = os.getloadavg()
 
         summary = summarise(runs)
         ratios = print_report(runs, summary)
@@ -376,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
             "summary": summary,
             "ratio": ratios,
             "rss_mib_after_load": rss,
+            "loadavg_1m_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
         }
         out_file.write_text(json.dumps(record, indent=2) + "\n")
         print(f"results: {out_file.relative_to(BENCH_DIR.parent)}")

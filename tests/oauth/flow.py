@@ -75,10 +75,12 @@ class Browser:
         return self.submit(page, login=who, password=password)
 
     def consent_page(self, params: dict[str, str], **login: str) -> httpx.Response:
-        """Sign in and follow the 303 back to the consent page."""
-        signed_in = self.login(params, **login)
-        assert signed_in.status_code == 303, signed_in.text
-        page = self.http.get(urljoin(str(signed_in.url), signed_in.headers["location"]))
+        """The consent page, signing in first (and following the 303) when needed."""
+        page = self.http.get(AUTH, params=params)
+        if 'name="password"' in page.text:
+            signed_in = self.login(params, **login)
+            assert signed_in.status_code == 303, signed_in.text
+            page = self.http.get(urljoin(str(signed_in.url), signed_in.headers["location"]))
         assert page.status_code == 200
         assert "Allow" in page.text
         return page

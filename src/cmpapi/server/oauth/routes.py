@@ -168,7 +168,9 @@ def _set_cookie(
         value,
         max_age=max_age,
         path=_cookie_path(request),
-        secure=request.url.scheme == "https",
+        # Behind a TLS-terminating proxy the request itself may look like plain http.
+        secure=request.url.scheme == "https"
+        or (_settings(request).public_base_url or "").startswith("https://"),
         httponly=True,
         samesite="lax",
     )

@@ -14,7 +14,7 @@ from cmpapi.server.oauth.errors import InvalidScope
 _TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 
 SUPPORTED_SCOPES = ("openid", "profile", "offline_access")
-DEFAULT_SCOPE = " ".join(SUPPORTED_SCOPES)
+DEFAULT_SCOPE = " ".join(SUPPORTED_SCOPES)  # the same as store.DEFAULT_SCOPE
 
 DESCRIPTIONS = {
     "openid": "Know who you are (your user id)",

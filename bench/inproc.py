@@ -1,0 +1,142 @@
+"""CPU cost per request of GET /v3/userlist, in-process: no HTTP server, no wrk.
+
+    .venv/bin/python bench/inproc.py [--requests 3000] [--rows 200] [--profile out.prof]
+
+Seeds the same data as ``bench/run.py``, then calls each ASGI app (cmpapi's create_app and
+the reference) directly, one request after another on a uvloop loop, and prints per
+request: wall µs, CPU µs (all threads of the process) and how many threadpool hops
+(``anyio.to_thread.run_sync`` calls) the request made. Quicker and less noisy than the
+wrk run, for checking an optimisation; the wrk ratio (``bench/run.py``) stays the figure
+of record because it includes HTTP parsing and concurrency effects.
+
+``--profile out.prof`` writes a cProfile of the cmpapi loop (event-loop thread only;
+work done in threadpool hops shows up as waiting). Read it with
+``python -m pstats out.prof`` or snakeviz.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+import orjson
+import uvloop
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import prepare_data
+
+ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+_hops = 0
+_run_sync = anyio.to_thread.run_sync
+
+
+async def _counting_run_sync(func: Any, *args: Any, **kwargs: Any) -> Any:
+    global _hops
+    _hops += 1
+    return await _run_sync(func, *args, **kwargs)
+
+
+anyio.to_thread.run_sync = _counting_run_sync  # type: ignore[assignment]
+
+
+def scope(token: str) -> dict[str, Any]:
+    return {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": "/v3/userlist", "raw_path": b"/v3/userlist",
+        "root_path": "", "query_string": b"page_size=10", "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 50000),
+        "headers": [(b"host", b"127.0.0.1:8000"), (b"authorization", f"Bearer {token}".encode())],
+    }  # fmt: skip
+
+
+async def call(app: ASGIApp, base: dict[str, Any]) -> Any:
+    out: dict[str, Any] = {"body": b""}
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            out["status"] = message["status"]
+        elif message["type"] == "http.response.body":
+            out["body"] += message.get("body", b"")
+
+    await app(dict(base), receive, send)
+    if out.get("status") != 200:
+        raise RuntimeError(f"status {out.get('status')}: {out['body'][:300]!r}")
+    return orjson.loads(out["body"])
+
+
+async def measure(name: str, app: ASGIApp, base: dict[str, Any], n: int) -> Any:
+    global _hops
+    body = await call(app, base)
+    _hops = 0
+    await call(app, base)
+    hops = _hops
+    for _ in range(200):
+        await call(app, base)
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    for _ in range(n):
+        await call(app, base)
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    print(f"{name:<10} {wall / n * 1e6:8.0f} µs wall {cpu / n * 1e6:8.0f} µs CPU   hops {hops}")
+    return body
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--requests", type=int, default=3000)
+    ap.add_argument("--rows", type=int, default=200)
+    ap.add_argument("--profile", type=Path, default=None, help="cProfile output of cmpapi")
+    args = ap.parse_args(argv)
+
+    tmp = Path(tempfile.mkdtemp(prefix="cmpapi-inproc-"))
+    try:
+        data_dir = tmp / "data"
+        token = prepare_data(data_dir, args.rows)
+        for key in [k for k in os.environ if k.startswith("CMPAPI_")]:
+            del os.environ[key]
+        os.environ["CMPAPI_DATA_DIR"] = str(data_dir)
+        os.environ["BENCH_DB"] = str(data_dir / "cmpapi.db")
+        import reference_app
+
+        from cmpapi.server.app import create_app
+
+        apps: dict[str, ASGIApp] = {"cmpapi": create_app(), "reference": reference_app.make()}
+        base = scope(token)
+
+        async def run_all() -> None:
+            bodies = [await measure(n, a, base, args.requests) for n, a in apps.items()]
+            if bodies[0] != bodies[1]:
+                raise RuntimeError("the two apps answer different bodies")
+
+        async def profile_cmpapi() -> None:
+            for _ in range(args.requests):
+                await call(apps["cmpapi"], base)
+
+        uvloop.install()
+        asyncio.run(run_all())
+        if args.profile:
+            prof = cProfile.Profile()
+            prof.enable()
+            asyncio.run(profile_cmpapi())
+            prof.disable()
+            prof.dump_stats(args.profile)
+            print(f"profile: {args.profile}")
+        return 0
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
