@@ -38,6 +38,19 @@ class Settings(BaseSettings):
     login_session_ttl: int = Field(default=60 * 60 * 8, ge=60, description="seconds")
 
     sql_echo: bool = False
+    db_pool_size: int = Field(default=10, ge=1, le=200, description="Connections per process")
+    db_inline: bool | None = Field(
+        default=None,
+        description="Run database work on the event loop (default: yes for SQLite, no for "
+        "PostgreSQL, which uses one bounded worker thread per request)",
+    )
+
+    @property
+    def resolved_db_inline(self) -> bool:
+        """Whether database work runs inline on the event loop."""
+        if self.db_inline is not None:
+            return self.db_inline
+        return self.resolved_database_url.startswith("sqlite")
 
     @property
     def resolved_database_url(self) -> str:

@@ -30,13 +30,19 @@ def make_engine(settings: Settings) -> Engine:
             url,
             echo=settings.sql_echo,
             connect_args={"check_same_thread": False},
-            pool_size=8,
-            max_overflow=8,
+            pool_size=settings.db_pool_size,
+            max_overflow=0,
+            pool_timeout=10,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(
-        url, echo=settings.sql_echo, pool_size=10, max_overflow=10, pool_pre_ping=True
+        url,
+        echo=settings.sql_echo,
+        pool_size=settings.db_pool_size,
+        max_overflow=0,
+        pool_timeout=10,
+        pool_pre_ping=True,
     )
 
 

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends
-
-from cmpapi.server.http.deps import CurrentPrincipal, DbSession
-from cmpapi.server.http.links import Links, get_links
+from cmpapi.server.http.deps import ApiDep
 from cmpapi.wire import Error
-
-LinksDep = Annotated[Links, Depends(get_links)]
 
 _DESCRIPTIONS = {
     400: "Client error",
@@ -27,4 +22,4 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": Error, "description": _DESCRIPTIONS[code]} for code in codes}
 
 
-__all__ = ["CurrentPrincipal", "DbSession", "LinksDep", "error_responses"]
+__all__ = ["ApiDep", "error_responses"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, get_args, get_origin
 
 from fastapi import Request
@@ -54,10 +54,13 @@ def parse_query(model: type[Q], params: list[tuple[str, str]]) -> Q:
         raise BadRequest("Invalid query parameters", field_errors(exc.errors())) from exc
 
 
-def query(model: type[Q]) -> Callable[[Request], Q]:
-    """Dependency factory: ``params: Annotated[M, Depends(query(M))]``."""
+def query(model: type[Q]) -> Callable[[Request], Awaitable[Q]]:
+    """Dependency factory: ``params: Annotated[M, Depends(query(M))]``.
 
-    def dependency(request: Request) -> Q:
+    Async on purpose: pure CPU work, so it must not cost a threadpool hop.
+    """
+
+    async def dependency(request: Request) -> Q:
         return parse_query(model, request.query_params.multi_items())
 
     dependency.__name__ = f"query_{model.__name__}"

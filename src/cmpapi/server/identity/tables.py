@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cmpapi.server.db.base import Base, OrgScoped, new_id, utcnow
@@ -26,6 +26,8 @@ class User(OrgScoped, Base):
     ``username`` is optional: the login page takes the username or the email."""
 
     __tablename__ = "users"
+    # listUsers pages in this order; without the index SQLite sorts the whole org each page.
+    __table_args__ = (Index("ix_users_org_created", "org_id", "created_at", "id"),)
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     # Stored lower-cased; unique across organizations because the login page is shared.
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -41,13 +43,14 @@ class User(OrgScoped, Base):
 
     @property
     def full_name(self) -> str:
-        return " ".join(p for p in (self.first_name, self.last_name) if p)
+        return f"{self.first_name} {self.last_name}".strip()
 
 
 class Team(OrgScoped, Base):
     """A named group of users; permissions can be granted to teams."""
 
     __tablename__ = "teams"
+    __table_args__ = (Index("ix_teams_org_name", "org_id", "name", "id"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200))

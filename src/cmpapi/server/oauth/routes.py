@@ -1,8 +1,9 @@
 """OAuth2 endpoints at /o/oauth2/v1: auth (login + consent pages), token, userinfo, revoke.
 
-Handlers are thin and synchronous (the database is), and run in the threadpool. The
-three error kinds are rendered once, by the route class: RFC 6749 JSON errors, errors
-redirected to the client, and HTML error pages.
+Handlers are async shells around one synchronous unit of work each (``Db.run``: inline on
+SQLite, one bounded thread hop on PostgreSQL). The three error kinds are rendered once, by
+the route class: RFC 6749 JSON errors, errors redirected to the client, and HTML error
+pages.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
 
-from cmpapi.server.http.deps import DbSession, bearer_token
+from cmpapi.server.http.deps import DbDep, bearer_token
 from cmpapi.server.http.responses import json_response, redirect
 from cmpapi.server.identity.service import authenticate
 from cmpapi.server.oauth import authorize, login, pages, revocation, server
@@ -51,8 +53,39 @@ router = APIRouter(prefix=PREFIX, include_in_schema=False, route_class=OAuthRout
 
 
 @router.get("/auth")
-def authorization_page(request: Request, session: DbSession) -> Response:
+async def authorization_page(request: Request, db: DbDep) -> Response:
     """The login page, or the consent page when the browser is signed in."""
+    return await db.run(_authorization_page, request)
+
+
+@router.post("/auth")
+async def authorization_form(request: Request, db: DbDep, form: Params) -> Response:
+    """The login form, and the consent form's Allow / Deny / sign-out buttons."""
+    return await db.run(_authorization_form, request, form)
+
+
+@router.post("/token")
+async def token(request: Request, db: DbDep, params: Params) -> Response:
+    """Token endpoint: authorization_code, refresh_token and client_credentials grants."""
+    body = await db.run(server.create_token_response, _settings(request), params)
+    return json_response(body, headers=NO_STORE)
+
+
+@router.api_route("/userinfo", methods=["GET", "POST"])
+async def userinfo(request: Request, db: DbDep) -> Response:
+    """Claims of the bearer token's user (OpenID Connect userinfo)."""
+    claims = await db.run(userinfo_claims, bearer_token(request))
+    return json_response(claims, headers={"Cache-Control": "no-store"})
+
+
+@router.post("/revoke")
+async def revoke(db: DbDep, params: Params) -> Response:
+    """Revoke an access or refresh token (RFC 7009); always ``{"msg": "success"}``."""
+    await db.run(revocation.revoke_token, params)
+    return json_response({"msg": "success"}, headers=NO_STORE)
+
+
+def _authorization_page(session: Session, request: Request) -> Response:
     auth = authorize.validate_request(session, request.query_params.multi_items())
     signed_in = _current_login(request, session, auth)
     if signed_in is None:
@@ -60,9 +93,7 @@ def authorization_page(request: Request, session: DbSession) -> Response:
     return pages.consent_page(auth, signed_in)
 
 
-@router.post("/auth")
-def authorization_form(request: Request, session: DbSession, form: Params) -> Response:
-    """The login form, and the consent form's Allow / Deny / sign-out buttons."""
+def _authorization_form(session: Session, request: Request, form: OAuthParams) -> Response:
     auth = authorize.validate_request(session, request.query_params.multi_items())
     action = form.get("action")
     if action == "login":
@@ -85,34 +116,13 @@ def authorization_form(request: Request, session: DbSession, form: Params) -> Re
     raise PageError("Invalid request", "The form was sent without a known action.")
 
 
-@router.post("/token")
-def token(request: Request, session: DbSession, params: Params) -> Response:
-    """Token endpoint: authorization_code, refresh_token and client_credentials grants."""
-    body = server.create_token_response(session, _settings(request), params)
-    return json_response(body, headers=NO_STORE)
-
-
-@router.api_route("/userinfo", methods=["GET", "POST"])
-def userinfo(request: Request, session: DbSession) -> Response:
-    """Claims of the bearer token's user (OpenID Connect userinfo)."""
-    claims = userinfo_claims(session, bearer_token(request))
-    return json_response(claims, headers={"Cache-Control": "no-store"})
-
-
-@router.post("/revoke")
-def revoke(session: DbSession, params: Params) -> Response:
-    """Revoke an access or refresh token (RFC 7009); always ``{"msg": "success"}``."""
-    revocation.revoke_token(session, params)
-    return json_response({"msg": "success"}, headers=NO_STORE)
-
-
 def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
 def _current_login(
-    request: Request, session: DbSession, auth: AuthorizationRequest
+    request: Request, session: Session, auth: AuthorizationRequest
 ) -> login.Login | None:
     signed_in = login.current(session, request.cookies.get(login.SESSION_COOKIE))
     # A user of another organization cannot authorize this organization's app.
@@ -122,7 +132,7 @@ def _current_login(
 
 
 def _sign_in(
-    request: Request, session: DbSession, auth: AuthorizationRequest, form: OAuthParams
+    request: Request, session: Session, auth: AuthorizationRequest, form: OAuthParams
 ) -> Response:
     if not login.tokens_match(request.cookies.get(login.LOGIN_CSRF_COOKIE), form.get("csrf_token")):
         return _login_form(request, auth, error="The form expired. Please sign in again.")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from cmpapi.server.http.api import CurrentPrincipal, DbSession, LinksDep, error_responses
+from cmpapi.server.http.api import ApiDep, error_responses
 from cmpapi.server.http.paging import pagination
 from cmpapi.server.http.query import query
 from cmpapi.server.http.responses import wire_response
@@ -22,19 +22,17 @@ router = APIRouter(tags=["Teams"])
     response_model=ListTeamsResponse,
     responses=error_responses(401, 403),
 )
-def list_teams(
+async def list_teams(
     request: Request,
-    principal: CurrentPrincipal,
-    session: DbSession,
-    links: LinksDep,
+    api: ApiDep,
     params: Annotated[ListTeamsParametersQuery, Depends(query(ListTeamsParametersQuery))],
 ) -> Response:
     """Get a list of teams."""
-    page = service.list_teams(session, principal, params.offset, params.page_size)
+    page = await api.call(service.list_teams, params.offset, params.page_size)
     return wire_response(
         ListTeamsResponse(
-            data=[mapping.team(t, links) for t in page.items],
-            pagination=pagination(request, links, page),
+            data=[mapping.team(t, api.links) for t in page.items],
+            pagination=pagination(request, api.links, page),
         )
     )
 
@@ -45,6 +43,7 @@ def list_teams(
     response_model=TeamWithUsers,
     responses=error_responses(400, 401, 403, 404),
 )
-def get_team(id: str, principal: CurrentPrincipal, session: DbSession, links: LinksDep) -> Response:
+async def get_team(id: str, api: ApiDep) -> Response:
     """Get a team with its users."""
-    return wire_response(mapping.team_with_users(service.get_team(session, principal, id), links))
+    row = await api.call(service.get_team, id)
+    return wire_response(mapping.team_with_users(row, api.links))

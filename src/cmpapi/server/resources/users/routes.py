@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from cmpapi.server.http.api import CurrentPrincipal, DbSession, LinksDep, error_responses
+from cmpapi.server.http.api import ApiDep, error_responses
 from cmpapi.server.http.paging import pagination
 from cmpapi.server.http.query import query
 from cmpapi.server.http.responses import redirect, wire_response
@@ -27,19 +27,17 @@ router = APIRouter(tags=["Users"])
     response_model=UserListResponse,
     responses=error_responses(400, 401, 403, 404),
 )
-def list_users(
+async def list_users(
     request: Request,
-    principal: CurrentPrincipal,
-    session: DbSession,
-    links: LinksDep,
+    api: ApiDep,
     params: Annotated[ListUsersParametersQuery, Depends(query(ListUsersParametersQuery))],
 ) -> Response:
     """Get list of users."""
-    page = service.list_users(session, principal, params.offset, params.page_size)
+    page = await api.call(service.list_users, params.offset, params.page_size)
     return wire_response(
         UserListResponse(
-            data=[mapping.user_list_item(u, links) for u in page.items],
-            pagination=pagination(request, links, page),
+            data=[mapping.user_list_item(u, api.links) for u in page.items],
+            pagination=pagination(request, api.links, page),
         )
     )
 
@@ -54,17 +52,15 @@ def list_users(
         **error_responses(400, 401, 403, 404),
     },
 )
-def find_user_by_email(
-    principal: CurrentPrincipal,
-    session: DbSession,
-    links: LinksDep,
+async def find_user_by_email(
+    api: ApiDep,
     params: Annotated[
         FindUserByEmailParametersQuery, Depends(query(FindUserByEmailParametersQuery))
     ],
 ) -> Response:
     """Find a user by email address: 302 to the user's URL."""
-    user = service.find_user_by_email(session, principal, params.email)
-    return redirect(links.api("users", user.id))
+    user = await api.call(service.find_user_by_email, params.email)
+    return redirect(api.links.api("users", user.id))
 
 
 @router.get(
@@ -73,7 +69,7 @@ def find_user_by_email(
     response_model=UserResponse,
     responses=error_responses(400, 401, 403, 404),
 )
-def get_user(id: str, principal: CurrentPrincipal, session: DbSession, links: LinksDep) -> Response:
+async def get_user(id: str, api: ApiDep) -> Response:
     """Get a user."""
-    user = service.get_user(session, principal, id)
-    return wire_response(mapping.user_response(user, links, principal.expose_email))
+    user = await api.call(service.get_user, id)
+    return wire_response(mapping.user_response(user, api.links, api.principal.expose_email))

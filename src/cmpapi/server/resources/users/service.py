@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
@@ -15,10 +18,17 @@ def _repo(session: Session, principal: Principal) -> Repository[User]:
     return Repository(User, session, principal.org_id)
 
 
-def list_users(session: Session, principal: Principal, offset: int, page_size: int) -> Page[User]:
-    """Active users of the organization, oldest first."""
-    return _repo(session, principal).list(
-        User.is_active.is_(True), order_by=[User.created_at], offset=offset, page_size=page_size
+LIST_COLUMNS = (User.id, User.first_name, User.last_name, User.image_url, User.role)
+ACTIVE = User.is_active.is_(True)
+OLDEST_FIRST = (User.created_at,)
+
+
+def list_users(
+    session: Session, principal: Principal, offset: int, page_size: int
+) -> Page[Row[Any]]:
+    """Active users of the organization, oldest first (rows of ``LIST_COLUMNS``)."""
+    return _repo(session, principal).rows(
+        LIST_COLUMNS, ACTIVE, order_by=OLDEST_FIRST, offset=offset, page_size=page_size
     )
 
 

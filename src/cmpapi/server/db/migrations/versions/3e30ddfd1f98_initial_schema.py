@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 6a8bbcbd2afb
+Revision ID: 3e30ddfd1f98
 Revises:
-Create Date: 2026-11-28 07:48:47.439188
+Create Date: 2026-11-28 08:15:15.622370
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 
 import cmpapi.server.db.base
 
-revision = "6a8bbcbd2afb"
+revision = "3e30ddfd1f98"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -71,6 +71,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("teams", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_teams_org_id"), ["org_id"], unique=False)
+        batch_op.create_index("ix_teams_org_name", ["org_id", "name", "id"], unique=False)
 
     op.create_table(
         "users",
@@ -97,6 +98,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("username", name=op.f("uq_users_username")),
     )
     with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.create_index("ix_users_org_created", ["org_id", "created_at", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_users_org_id"), ["org_id"], unique=False)
 
     op.create_table(
@@ -326,9 +328,11 @@ def downgrade() -> None:
     op.drop_table("oauth_apps")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_users_org_id"))
+        batch_op.drop_index("ix_users_org_created")
 
     op.drop_table("users")
     with op.batch_alter_table("teams", schema=None) as batch_op:
+        batch_op.drop_index("ix_teams_org_name")
         batch_op.drop_index(batch_op.f("ix_teams_org_id"))
 
     op.drop_table("teams")
