@@ -22,6 +22,8 @@ def principal(role: str, user_id: str = "u1") -> Principal:
         ("member", "users:write", False),
         ("viewer", "assets:read", True),
         ("viewer", "assets:write", False),
+        ("viewer", "apps:read", False),
+        ("member", "apps:read", False),
         ("unknown", "users:read", False),
     ],
 )

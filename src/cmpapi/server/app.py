@@ -7,6 +7,7 @@ from fastapi import APIRouter, FastAPI, Response
 from cmpapi import __version__
 from cmpapi.server.db.engine import make_engine, make_sessionmaker
 from cmpapi.server.db.runner import DbRunner
+from cmpapi.server.ext.apps import router as ext_apps_router
 from cmpapi.server.http import errors
 from cmpapi.server.oauth.routes import router as oauth_router
 from cmpapi.server.resources.teams.routes import router as teams_router
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db_runner = DbRunner(settings.resolved_db_inline, settings.db_pool_size)
     errors.install(app)
     app.include_router(oauth_router)
+    app.include_router(ext_apps_router)
     for router in V3_ROUTERS:
         app.include_router(router, prefix="/v3")
 

@@ -41,8 +41,10 @@ def role_allows(role: str, permission: str) -> bool:
     """Whether ``role`` holds ``permission`` (``<resource>:<action>``)."""
     if role == "admin":
         return True
+    if permission.startswith(ADMIN_ONLY_PREFIXES):
+        return False
     if role == "member":
-        return not permission.startswith(ADMIN_ONLY_PREFIXES)
+        return True
     if role == "viewer":
         return permission.endswith(":read")
     return False

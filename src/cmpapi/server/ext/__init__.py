@@ -1,0 +1,1 @@
+"""cmpapi's own API under /ext/v1 (not part of the CMP): administration for admins."""
