@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from cmpapi.server.authz import Principal
 from cmpapi.server.identity import service as identity
 from cmpapi.server.identity.tables import Organization, Team, User
 from cmpapi.server.oauth import store
@@ -26,6 +27,11 @@ class World:
     app: OAuthApp
     client_secret: str
     tokens: dict[str, str] = field(default_factory=dict)
+
+    def principal(self, who: str = "admin") -> Principal:
+        """The principal of one of the users, for calling services directly."""
+        user = self.users[who]
+        return Principal(org_id=self.org.id, user_id=user.id, role=user.role, app_id=self.app.id)
 
     def auth(self, who: str = "admin") -> dict[str, str]:
         """Authorization header for one of the users."""

@@ -10,11 +10,12 @@ from cmpapi.server.db.runner import DbRunner
 from cmpapi.server.ext.apps import router as ext_apps_router
 from cmpapi.server.http import errors
 from cmpapi.server.oauth.routes import router as oauth_router
+from cmpapi.server.resources.library.folder_routes import router as folders_router
 from cmpapi.server.resources.teams.routes import router as teams_router
 from cmpapi.server.resources.users.routes import router as users_router
 from cmpapi.server.settings import Settings
 
-V3_ROUTERS: list[APIRouter] = [users_router, teams_router]
+V3_ROUTERS: list[APIRouter] = [users_router, teams_router, folders_router]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

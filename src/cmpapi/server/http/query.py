@@ -12,14 +12,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, get_args, get_origin
 
 from fastapi import Request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from cmpapi.server.errors import BadRequest
 from cmpapi.server.http.errors import field_errors
 
 Q = TypeVar("Q", bound=BaseModel)
-# Every paginated list accepts these, even where the spec forgot them (official SDKs send them).
-PAGING = frozenset({"offset", "page_size"})
 
 
 def _is_list(annotation: Any) -> bool:
@@ -52,6 +50,14 @@ def parse_query(model: type[Q], params: list[tuple[str, str]]) -> Q:
         return model.model_validate(raw)
     except ValidationError as exc:
         raise BadRequest("Invalid query parameters", field_errors(exc.errors())) from exc
+
+
+class Paging(BaseModel):
+    """Mix into a query model of an operation whose response paginates but whose spec
+    forgot ``offset``/``page_size`` (the official SDKs send them anyway)."""
+
+    offset: int = Field(default=0, ge=0)
+    page_size: int = Field(default=10, ge=1, le=100)
 
 
 def query(model: type[Q]) -> Callable[[Request], Awaitable[Q]]:

@@ -32,3 +32,8 @@ def json_response(
 def redirect(location: str, headers: Mapping[str, str] | None = None) -> Response:
     """A 302 with an absolute Location and an empty body (findUserByEmail, getAssetUrl)."""
     return Response(status_code=302, headers={"Location": location, **(headers or {})})
+
+
+def no_content() -> Response:
+    """An empty 204 (deletes, permission changes, PATCHes the spec answers without a body)."""
+    return Response(status_code=204)

@@ -1,0 +1,130 @@
+"""Access control for library folders and assets: one mechanism for both.
+
+A user's access to a folder is the highest level granted to the user, or to one of the
+user's teams, on the folder or any folder above it (permissions are inherited down the
+tree). Admins have full access everywhere. Assets add their own entries on top of their
+folder's. See docs/compat.md, "Library permissions".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import ColumnElement, exists, func, literal, select
+from sqlalchemy.orm import Session
+
+from cmpapi.server.authz import Principal
+from cmpapi.server.errors import Forbidden
+from cmpapi.server.identity.tables import TeamMember
+from cmpapi.server.resources.library.tables import AclEntry, Folder
+
+LEVELS = {"view": 1, "comment": 2, "edit": 3, "delete": 4}
+NAMES = {level: name for name, level in LEVELS.items()}
+FULL = LEVELS["delete"]
+
+
+def accessor_ids(session: Session, principal: Principal) -> list[str]:
+    """The user's id and the ids of the user's teams."""
+    teams = session.scalars(
+        select(TeamMember.team_id).where(TeamMember.user_id == principal.user_id)
+    )
+    return [principal.user_id, *teams]
+
+
+def ancestor_ids(id_path: str) -> list[str]:
+    """The ids in a materialised path, root first, the folder itself last."""
+    return [part for part in id_path.split("/") if part]
+
+
+def folder_level(session: Session, principal: Principal, id_path: str) -> int:
+    """The caller's effective access level on the folder with this path (0 = none)."""
+    if principal.is_admin:
+        return FULL
+    level = session.scalar(
+        select(func.max(AclEntry.level)).where(
+            AclEntry.org_id == principal.org_id,
+            AclEntry.resource_type == "folder",
+            AclEntry.resource_id.in_(ancestor_ids(id_path)),
+            AclEntry.accessor_id.in_(accessor_ids(session, principal)),
+        )
+    )
+    return int(level or 0)
+
+
+def require_folder(session: Session, principal: Principal, folder: Folder, needed: str) -> None:
+    """Forbidden unless the caller has at least ``needed`` access to the folder."""
+    if folder_level(session, principal, folder.id_path) < LEVELS[needed]:
+        raise Forbidden()
+
+
+def visible_folders(session: Session, principal: Principal) -> ColumnElement[bool] | None:
+    """A condition on ``Folder`` for the folders the caller may view (None: all)."""
+    if principal.is_admin:
+        return None
+    ids = accessor_ids(session, principal)
+    pattern = literal("%/") + AclEntry.resource_id + literal("/%")
+    return exists().where(
+        AclEntry.org_id == Folder.org_id,
+        AclEntry.resource_type == "folder",
+        AclEntry.accessor_id.in_(ids),
+        Folder.id_path.like(pattern),
+    )
+
+
+def grant(
+    session: Session,
+    org_id: str,
+    resource: tuple[str, str],
+    accessor: tuple[str, str],
+    level: int,
+    *,
+    is_owner: bool = False,
+) -> AclEntry:
+    """Create or replace one entry (flushed)."""
+    resource_type, resource_id = resource
+    accessor_type, accessor_id = accessor
+    entry = session.get(AclEntry, (resource_type, resource_id, accessor_type, accessor_id))
+    if entry is None:
+        entry = AclEntry(
+            org_id=org_id,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            accessor_type=accessor_type,
+            accessor_id=accessor_id,
+        )
+        session.add(entry)
+    entry.level = FULL if is_owner else level
+    entry.is_owner = is_owner
+    session.flush()
+    return entry
+
+
+def entries(
+    session: Session, org_id: str, resource_type: str, resource_id: str
+) -> Sequence[AclEntry]:
+    """The entries set directly on one resource, owners first."""
+    return session.scalars(
+        select(AclEntry)
+        .where(
+            AclEntry.org_id == org_id,
+            AclEntry.resource_type == resource_type,
+            AclEntry.resource_id == resource_id,
+        )
+        .order_by(AclEntry.is_owner.desc(), AclEntry.created_at, AclEntry.accessor_id)
+    ).all()
+
+
+def level_filter(
+    rows: Iterable[AclEntry], access: str | None, min_access: str | None, max_access: str | None
+) -> list[AclEntry]:
+    """The spec's ``access``/``min_access``/``max_access`` filters of permission lists."""
+    out = []
+    for row in rows:
+        if access and row.level != LEVELS[access]:
+            continue
+        if min_access and row.level < LEVELS[min_access]:
+            continue
+        if max_access and row.level > LEVELS[max_access]:
+            continue
+        out.append(row)
+    return out
