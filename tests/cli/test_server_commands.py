@@ -88,3 +88,22 @@ def test_demo_seed_is_deterministic_and_idempotent(run, db: Session) -> None:
     admin = db.get(User, demo.demo_id("user:ada.admin"))
     assert admin is not None and admin.email == demo.ADMIN_EMAIL
     assert db.get(Team, demo.demo_id("team:Marketing")) is not None
+
+
+def test_rendition_configs(run, db: Session, world: World) -> None:
+    from cmpapi.server.resources.library.tables import RenditionConfig
+
+    code, out = run("renditions", "create-config", "--name", "thumb", "--width", "64",
+                    "--format", "png", "--quality", "90")  # fmt: skip
+    assert code == 0, out
+    config = db.scalars(select(RenditionConfig)).one()
+    assert (config.name, config.width, config.height, config.output_format) == (
+        "thumb",
+        64,
+        None,
+        "png",
+    )
+    code, out = run("renditions", "create-config", "--name", "x", "--format", "bmp")
+    assert code == 1 and "output_format" in out
+    code, out = run("renditions", "list-configs")
+    assert code == 0 and "thumb" in out

@@ -25,6 +25,13 @@ def principal(role: str, user_id: str = "u1") -> Principal:
         ("viewer", "apps:read", False),
         ("member", "apps:read", False),
         ("unknown", "users:read", False),
+        ("admin", "fields:write", True),
+        ("member", "fields:write", False),
+        ("viewer", "fields:write", False),
+        ("member", "fields:read", True),
+        ("viewer", "fields:read", True),
+        ("member", "labels:write", False),
+        ("viewer", "labels:read", True),
     ],
 )
 def test_role_permissions(role: str, permission: str, allowed: bool) -> None:

@@ -79,3 +79,12 @@ def test_domain_errors_render_once(probe: TestClient, kind: str, status: int, bo
     assert r.headers["content-type"] == "application/json"
     if kind == "rate":
         assert r.headers["retry-after"] == "3"
+
+
+def test_union_labels_are_not_in_error_paths(client, world) -> None:
+    # updateAssetFields items are a union tagged by `type`: pydantic puts the tag value
+    # ("text") into the location; the rendered key names only what the client sent.
+    body = [{"id": "f" * 24, "type": "text", "values": ["x"], "bogus": 1}]
+    r = client.put(f"/v3/assets/{'a' * 32}/fields", json=body, headers=world.auth())
+    assert r.status_code == 422
+    assert r.json()["errors"] == {"0.bogus": "Unknown field"}

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
+import pytest
 from sqlalchemy.orm import Session
 
 from tests.support.world import World, build_world
@@ -21,6 +22,12 @@ class ResourceTests:
     baseline: ClassVar[int] = 0
     # Extra query parameters every list request needs.
     list_query: ClassVar[dict[str, str]] = {}
+
+    client: Any  # the test's contract-checking client, for ``make`` implementations
+
+    @pytest.fixture(autouse=True)
+    def _bind_client(self, client: Any) -> None:
+        self.client = client
 
     def make(self, db: Session, world: World, n: int) -> list[str]:
         """Create ``n`` visible items for the world's organization; return their ids."""

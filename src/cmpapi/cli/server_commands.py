@@ -194,6 +194,34 @@ def apps_create(
         print(f"client_id: {app.client_id}\nclient_secret: {secret}")
 
 
+labels_app = typer.Typer(help="Label groups (the API has no operation to create them).",
+                         no_args_is_help=True)  # fmt: skip
+
+
+@labels_app.command("create-group")
+def labels_create_group(
+    name: Annotated[str, typer.Option(help="Label group name (unique in the organization)")],
+    value: Annotated[list[str], typer.Option(help="Label value name (repeatable, in order)")],
+    single_value: Annotated[
+        bool, typer.Option(help="Objects may carry only one value of this group")
+    ] = False,
+    org: Org = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create a label group with its values; prints the group's and each value's id."""
+    from cmpapi.server.errors import DomainError
+    from cmpapi.server.resources.labels import service
+
+    with _session(data_dir) as session:
+        try:
+            group = service.create_label_group(session, _org_id(session, org), name, value,
+                                               has_single_value=single_value)  # fmt: skip
+        except DomainError as exc:
+            raise _fail(exc) from exc
+        session.commit()
+        print("\n".join([f"id: {group.id}", *(f"{v.name}: {v.id}" for v in group.values)]))
+
+
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 
 
@@ -210,9 +238,17 @@ def demo_seed(data_dir: DataDir = None) -> None:
 
 def register(app: typer.Typer) -> None:
     """Attach the server-side commands to the root CLI."""
+    from cmpapi.cli import (
+        jobs_commands,  # imports this module: load it once this one is
+        library_commands,
+    )
+
     app.command()(serve)
+    jobs_commands.register(app)
     app.add_typer(db_app, name="db")
     app.add_typer(users_app, name="users")
     app.add_typer(teams_app, name="teams")
     app.add_typer(apps_app, name="apps")
+    app.add_typer(labels_app, name="labels")
+    app.add_typer(library_commands.renditions_app, name="renditions")
     app.add_typer(demo_app, name="demo")

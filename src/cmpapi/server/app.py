@@ -9,13 +9,32 @@ from cmpapi.server.db.engine import make_engine, make_sessionmaker
 from cmpapi.server.db.runner import DbRunner
 from cmpapi.server.ext.apps import router as ext_apps_router
 from cmpapi.server.http import errors
+from cmpapi.server.jobs.worker import embedded_worker
 from cmpapi.server.oauth.routes import router as oauth_router
+from cmpapi.server.resources.fields.routes import router as fields_router
+from cmpapi.server.resources.labels.routes import router as labels_router
+from cmpapi.server.resources.library.asset_routes import router as assets_router
 from cmpapi.server.resources.library.folder_routes import router as folders_router
+from cmpapi.server.resources.library.relation_routes import router as relations_router
+from cmpapi.server.resources.library.rendition_routes import router as renditions_router
 from cmpapi.server.resources.teams.routes import router as teams_router
+from cmpapi.server.resources.uploader.routes import router as uploader_router
 from cmpapi.server.resources.users.routes import router as users_router
 from cmpapi.server.settings import Settings
+from cmpapi.server.storage import make_store
+from cmpapi.server.storage.routes import router as storage_router
 
-V3_ROUTERS: list[APIRouter] = [users_router, teams_router, folders_router]
+V3_ROUTERS: list[APIRouter] = [
+    users_router,
+    teams_router,
+    folders_router,
+    assets_router,
+    relations_router,
+    renditions_router,
+    fields_router,
+    labels_router,
+    uploader_router,
+]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -29,14 +48,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/v3/openapi.json",
         docs_url=None,
         redoc_url=None,
+        # Runs a job worker beside the API unless settings.worker_embedded is off.
+        lifespan=lambda _app: embedded_worker(settings),
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.db_runner = DbRunner(settings.resolved_db_inline, settings.db_pool_size)
+    app.state.store = make_store(settings)
     errors.install(app)
     app.include_router(oauth_router)
     app.include_router(ext_apps_router)
+    app.include_router(storage_router)  # local backend's /uploads and /files
     for router in V3_ROUTERS:
         app.include_router(router, prefix="/v3")
 

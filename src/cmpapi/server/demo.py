@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from cmpapi.server.identity import service as identity
 from cmpapi.server.identity.tables import Organization
 from cmpapi.server.oauth import store
+from cmpapi.server.resources.fields import service as fields
+from cmpapi.server.resources.labels import service as labels
+from cmpapi.wire import SettingsFieldCreateRequest
 
 _NS = uuid.UUID("6f1c3a52-5d2e-4c7e-9a51-0c6d8f0e2b11")
 
@@ -72,5 +76,58 @@ def seed(session: Session) -> DemoCredentials:
             token_user_id=demo_id("user:ada.admin"), expose_email=True,
             client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
         )  # fmt: skip
+        _seed_fields_and_labels(session)
+        _seed_renditions(session)
         session.commit()
     return DemoCredentials()
+
+
+# -- fields and label groups ---------------------------------------------------------------
+FIELDS: list[dict[str, Any]] = [  # createField bodies; one field of every type
+    {"name": "Headline", "type": "text", "helper_text": "One line, no period"},
+    {"name": "Summary", "type": "text_area"},
+    {"name": "Body copy", "type": "rich_text"},
+    {"name": "Launch date", "type": "date"},
+    {"name": "Hero image", "type": "image"},
+    {"name": "Teaser video", "type": "video"},
+    {"name": "Channel", "type": "dropdown", "is_multi_select": True,
+     "choices": [{"name": n} for n in ("Web", "Email", "Social", "Print")]},
+    {"name": "Priority", "type": "radio_button",
+     "choices": [{"name": n} for n in ("Low", "Medium", "High")]},
+    {"name": "Audience", "type": "checkbox", "choices": [{"name": n} for n in ("B2B", "B2C")]},
+    {"name": "Review state", "type": "label", "is_multi_select": False,
+     "choices": [{"name": "Draft", "color": "#FFC700"}, {"name": "Approved", "color": "#5FEEAD"},
+                 {"name": "Archived", "color": "#9694B3"}]},
+    {"name": "Budget", "type": "currency_number", "currency_code": "USD",
+     "has_thousand_separator": True},
+    {"name": "Reach", "type": "simple_number", "decimal_places": 1},
+    {"name": "Conversion rate", "type": "percentage_number", "decimal_places": 1},
+]  # fmt: skip
+LABEL_GROUPS = {  # name -> (values, single value)
+    "Content Pillar": (["Pillar 1", "Pillar 2", "Pillar 3"], False),
+    "Region": (["Americas", "APAC", "EMEA"], True),
+}
+
+
+def _seed_fields_and_labels(session: Session) -> None:
+    for spec in FIELDS:
+        payload = SettingsFieldCreateRequest.model_validate({"is_active": True, **spec}).root
+        choices = [demo_id(f"field:{spec['name']}:{c['name']}") for c in spec.get("choices", ())]
+        fields.add_field(session, ORG_ID, payload, id_=demo_id(f"field:{spec['name']}"),
+                         choice_ids=choices)  # fmt: skip
+    for name, (values, single) in LABEL_GROUPS.items():
+        labels.create_label_group(
+            session, ORG_ID, name, values, has_single_value=single,
+            id_=demo_id(f"label-group:{name}"),
+            value_ids=[demo_id(f"label:{name}:{v}") for v in values],
+        )  # fmt: skip
+
+
+def _seed_renditions(session: Session) -> None:
+    from cmpapi.server.resources.library import renditions
+
+    for name, size, fmt, quality in (("thumbnail", 256, "jpeg", 80), ("web", 1600, "webp", 85)):
+        renditions.create_config(
+            session, ORG_ID, name=name, width=size, height=size, output_format=fmt,
+            quality=quality, id_=demo_id(f"rendition:{name}"),
+        )  # fmt: skip

@@ -7,8 +7,9 @@ the server reads the environment.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -44,6 +45,80 @@ class Settings(BaseSettings):
         description="Run database work on the event loop (default: yes for SQLite, no for "
         "PostgreSQL, which uses one bounded worker thread per request)",
     )
+
+    # -- background jobs (docs/jobs.md) -----------------------------------------------
+    worker_embedded: bool = Field(
+        default=True,
+        description="Run a job worker inside `cmpapi serve` (off: run "
+        "`cmpapi worker` processes instead)",
+    )
+    worker_concurrency: int = Field(
+        default=8, ge=1, le=256, description="Jobs one worker process runs at once"
+    )
+    worker_lease_seconds: float = Field(
+        default=60,
+        gt=0,
+        description="A claimed job is another worker's to take over once "
+        "its lease lapses; running jobs renew theirs every third of it",
+    )
+    worker_poll_interval: float = Field(
+        default=1.0, gt=0, description="Seconds between queue polls when idle"
+    )
+    worker_retry_schedule: str = Field(
+        default="5,30,120,600,1800",
+        pattern=r"^\s*\d+(\.\d+)?(\s*,\s*\d+(\.\d+)?)*\s*$",
+        description="Comma-separated seconds before each retry (+-20 % jitter); the last "
+        "repeats until a job's max_attempts",
+    )
+    worker_shutdown_timeout: float = Field(
+        default=10, ge=0, description="Seconds a stopping worker waits for running jobs"
+    )
+    worker_processes: int | None = Field(
+        default=None,
+        ge=1,
+        description="Process pool size for CPU-heavy job steps (default: the CPU count)",
+    )
+    worker_imports: str = Field(
+        default="", description="Comma-separated modules with extra job handlers to import"
+    )
+    jobs_retention: int = Field(
+        default=7 * 86400, ge=60, description="Seconds finished jobs are kept"
+    )
+
+    # -- storage and uploads (docs/storage.md) ---------------------------------------
+    storage_backend: Literal["local", "s3"] = Field(
+        default="local", description="Where uploaded files live: a local directory or S3"
+    )
+    storage_dir: Path | None = Field(
+        default=None, description="Local backend directory; default <data_dir>/objects"
+    )
+    storage_secret: SecretStr | None = Field(
+        default=None,
+        description="Key signing local upload/download URLs; default: generated once into "
+        "<data_dir>/storage-secret (every process of a deployment must share it)",
+    )
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = Field(
+        default=None, description="S3-compatible endpoint; AWS when unset"
+    )
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_session_token: SecretStr | None = None
+    s3_addressing_style: Literal["path", "virtual"] = "path"
+    upload_max_size: int = Field(
+        default=5 * 1024**3, ge=1, description="Largest single (POST) upload, bytes"
+    )
+    upload_url_ttl: int = Field(default=3600, ge=60, le=604800, description="seconds")
+    download_url_ttl: int = Field(default=3600, ge=60, le=604800, description="seconds")
+    multipart_upload_ttl: int = Field(
+        default=86400, ge=3600, le=604800, description="Lifetime of a multipart upload, seconds"
+    )
+
+    @property
+    def resolved_storage_dir(self) -> Path:
+        """The local backend's directory."""
+        return self.storage_dir or self.data_dir / "objects"
 
     @property
     def resolved_db_inline(self) -> bool:

@@ -18,7 +18,15 @@ from cmpapi.server.errors import Forbidden
 
 ROLES = ("admin", "member", "viewer")
 # Permissions that only admins hold: organization-wide configuration.
-ADMIN_ONLY_PREFIXES = ("apps:", "webhooks:", "settings:write", "users:write", "teams:write")
+ADMIN_ONLY_PREFIXES = (
+    "apps:",
+    "webhooks:",
+    "settings:write",
+    "users:write",
+    "teams:write",
+    "fields:write",
+    "labels:write",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,11 @@ Add each new ``tables.py`` here.
 from cmpapi.server.db.base import Base
 from cmpapi.server.events import outbox
 from cmpapi.server.identity import tables as identity
+from cmpapi.server.jobs import tables as jobs
 from cmpapi.server.oauth import tables as oauth
+from cmpapi.server.resources.fields import tables as fields
+from cmpapi.server.resources.labels import tables as labels
 from cmpapi.server.resources.library import tables as library
+from cmpapi.server.storage import tables as storage
 
-__all__ = ["Base", "identity", "library", "oauth", "outbox"]
+__all__ = ["Base", "fields", "identity", "jobs", "labels", "library", "oauth", "outbox", "storage"]

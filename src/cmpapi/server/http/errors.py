@@ -37,20 +37,51 @@ def error_body(message: str, field_errors: dict[str, Any] | None = None) -> dict
     return body
 
 
-def field_errors(details: Sequence[Any], *, skip_root: bool = True) -> dict[str, str]:
+def _input_path(loc: Sequence[Any], data: Any) -> list[str]:
+    """The parts of a pydantic location that name something in the input. Unions insert
+    parts that do not (branch labels like ``function-after[...]``, the discriminator's
+    value ``text``); walking the input tells them apart from real keys and indexes."""
+    out: list[str] = []
+    for part in loc:
+        if _has(data, part):
+            data = data[part]
+        elif isinstance(part, str) and (part[:1].isupper() or "[" in part or _is_tag(part, data)):
+            continue
+        else:
+            data = None  # a missing field: nothing below it to walk
+        out.append(str(part))
+    return out
+
+
+def _has(data: Any, part: Any) -> bool:
+    if isinstance(data, dict):
+        return part in data
+    return isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
+
+
+def _is_tag(part: str, data: Any) -> bool:
+    return isinstance(data, dict) and any(v == part for v in data.values() if isinstance(v, str))
+
+
+def field_errors(
+    details: Sequence[Any], *, skip_root: bool = True, data: Any = None
+) -> dict[str, str]:
     """Pydantic error details as ``{"dotted.field.path": "message"}``.
 
-    The location's first element (``body``/``query``/``path``) is dropped, and so are
-    union-branch names pydantic inserts (``function-after[...]``, model names).
+    The location's first element (``body``/``query``/``path``) is dropped, and so are the
+    parts unions insert (branch names, the discriminator's value) when ``data`` (the
+    validated input) shows they are not keys of it.
     """
     out: dict[str, str] = {}
     for err in details:
-        loc = [str(p) for p in err.get("loc", ())]
+        loc = list(err.get("loc", ()))
         if skip_root and loc and loc[0] in ("body", "query", "path", "header"):
             loc = loc[1:]
-        path = ".".join(p for p in loc if not p[:1].isupper() and "[" not in p) or "body"
+        parts = _input_path(loc, data) if data is not None else [
+            str(p) for p in loc if not str(p)[:1].isupper() and "[" not in str(p)
+        ]  # fmt: skip
         msg = "Unknown field" if err.get("type") == "extra_forbidden" else err.get("msg", "")
-        out.setdefault(path, msg)
+        out.setdefault(".".join(parts) or "body", msg)
     return out
 
 
@@ -62,7 +93,8 @@ def render_domain_error(exc: errors.DomainError) -> Response:
 
 def validation_error(exc: RequestValidationError | ValidationError, status: int) -> Response:
     details = exc.errors()
-    fields = field_errors(details)
+    body = getattr(exc, "body", None)
+    fields = field_errors(details, data=body if isinstance(body, dict | list) else None)
     message = "Invalid request body" if status == 422 else "Invalid request"
     if all(d.get("type") == "json_invalid" for d in details):
         return json_response(error_body("Request body is not valid JSON"), 400)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import ColumnElement, exists, func, literal, select
+from sqlalchemy import ColumnElement, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal
 from cmpapi.server.errors import Forbidden
 from cmpapi.server.identity.tables import TeamMember
-from cmpapi.server.resources.library.tables import AclEntry, Folder
+from cmpapi.server.resources.library.tables import AclEntry, Asset, Folder
 
 LEVELS = {"view": 1, "comment": 2, "edit": 3, "delete": 4}
 NAMES = {level: name for name, level in LEVELS.items()}
@@ -69,6 +69,47 @@ def visible_folders(session: Session, principal: Principal) -> ColumnElement[boo
         AclEntry.accessor_id.in_(ids),
         Folder.id_path.like(pattern),
     )
+
+
+def asset_level(
+    session: Session, principal: Principal, asset_id: str, folder_path: str | None
+) -> int:
+    """The caller's access to an asset: its own entries, or its folder chain's."""
+    if principal.is_admin:
+        return FULL
+    ids = accessor_ids(session, principal)
+    own = session.scalar(
+        select(func.max(AclEntry.level)).where(
+            AclEntry.org_id == principal.org_id,
+            AclEntry.resource_type == "asset",
+            AclEntry.resource_id == asset_id,
+            AclEntry.accessor_id.in_(ids),
+        )
+    )
+    inherited = folder_level(session, principal, folder_path) if folder_path else 0
+    return max(int(own or 0), inherited)
+
+
+def visible_assets(session: Session, principal: Principal) -> ColumnElement[bool] | None:
+    """A condition on ``Asset`` for the assets the caller may view (None: all)."""
+    if principal.is_admin:
+        return None
+    ids = accessor_ids(session, principal)
+    own = exists().where(
+        AclEntry.org_id == Asset.org_id,
+        AclEntry.resource_type == "asset",
+        AclEntry.resource_id == Asset.id,
+        AclEntry.accessor_id.in_(ids),
+    )
+    pattern = literal("%/") + AclEntry.resource_id + literal("/%")
+    inherited = exists().where(
+        Folder.id == Asset.folder_id,
+        AclEntry.org_id == Folder.org_id,
+        AclEntry.resource_type == "folder",
+        AclEntry.accessor_id.in_(ids),
+        Folder.id_path.like(pattern),
+    )
+    return or_(own, inherited)
 
 
 def grant(

@@ -1,6 +1,5 @@
 """Folders and folder permissions (Library tag): listFolders, createFolder, getFolder,
-updateFolder, deleteFolder, listFolderPermissions, addFolderPermissions,
-updateFolderPermission, removeFolderPermission."""
+updateFolder, deleteFolder, and the four folder permission operations."""
 
 from __future__ import annotations
 
@@ -8,12 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from cmpapi.server.db.repository import Page
 from cmpapi.server.http.api import ApiDep, error_responses
 from cmpapi.server.http.paging import pagination
 from cmpapi.server.http.query import Paging, query
 from cmpapi.server.http.responses import no_content, wire_response
-from cmpapi.server.resources.library import folders, mapping, permissions
+from cmpapi.server.resources.library import folders, mapping, permission_routes
 from cmpapi.wire import (
     FolderCreateRequest,
     FolderPermissionBulkCreateRequest,
@@ -87,56 +85,16 @@ async def delete_folder(id: str, api: ApiDep) -> Response:
     return no_content()
 
 
-@router.get("/folders/{id}/permissions", operation_id="listFolderPermissions",
-            response_model=FolderPermissionListResponseItem,
-            responses=error_responses(400, 401, 403, 404))  # fmt: skip
-async def list_folder_permissions(
-    request: Request,
-    id: str,
-    api: ApiDep,
-    params: Annotated[PermissionQuery, Depends(query(PermissionQuery))],
-) -> Response:
-    """Users and teams with access to the folder."""
-    filters: dict[str, str | None] = {
-        str(k): str(v) for k, v in params.model_dump(exclude={"offset", "page_size"}).items()
-    }
-    views = await api.call(permissions.list_permissions, "folder", id, filters)
-    chunk = views[params.offset : params.offset + params.page_size + 1]
-    page = Page(chunk[: params.page_size], params.offset, params.page_size,
-                len(chunk) > params.page_size)  # fmt: skip
-    return wire_response(
-        FolderPermissionListResponseItem(
-            data=[mapping.permission_item(v, api.links) for v in page.items],
-            pagination=pagination(request, api.links, page),
-        )
-    )
-
-
-@router.post("/folders/{id}/permissions", operation_id="addFolderPermissions", status_code=204,
-             response_class=Response, responses=error_responses(400, 401, 403, 404))  # fmt: skip
-async def add_folder_permissions(
-    id: str, body: FolderPermissionBulkCreateRequest, api: ApiDep
-) -> Response:
-    """Grant folder access to users or teams."""
-    await api.call(permissions.add_permissions, "folder", id, body)
-    return no_content()
-
-
-@router.patch("/folders/{id}/permissions/{accessor_id}", operation_id="updateFolderPermission",
-              status_code=204, response_class=Response,
-              responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
-async def update_folder_permission(
-    id: str, accessor_id: str, body: FolderPermissionUpdateRequest, api: ApiDep
-) -> Response:
-    """Change an accessor's access level and ownership."""
-    await api.call(permissions.update_permission, "folder", id, accessor_id, body)
-    return no_content()
-
-
-@router.delete("/folders/{id}/permissions/{accessor_id}", operation_id="removeFolderPermission",
-               status_code=204, response_class=Response,
-               responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
-async def remove_folder_permission(id: str, accessor_id: str, api: ApiDep) -> Response:
-    """Remove an accessor's access (owners cannot be removed)."""
-    await api.call(permissions.remove_permission, "folder", id, accessor_id)
-    return no_content()
+permission_routes.register(
+    router,
+    permission_routes.Kind(
+        kind="folder",
+        op="Folder",
+        base="/folders/{id}",
+        id_param="id",
+        query_model=PermissionQuery,
+        list_model=FolderPermissionListResponseItem,
+        create_model=FolderPermissionBulkCreateRequest,
+        update_model=FolderPermissionUpdateRequest,
+    ),
+)

@@ -6,7 +6,7 @@ A resource kind registers how to load one of its rows for viewing and for managi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -51,7 +51,7 @@ def list_permissions(
     principal: Principal,
     kind: str,
     resource_id: str,
-    filters: dict[str, str | None],
+    filters: Mapping[str, str | None],
 ) -> list[PermissionView]:
     """The entries set on the resource, filtered by access level, with accessor names."""
     _LOADERS[kind](session, principal, resource_id, False)

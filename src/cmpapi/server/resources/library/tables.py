@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cmpapi.server.db.base import Base, OrgScoped, new_id, utcnow
+from cmpapi.server.db.base import Base, OrgScoped, PortableJSON, new_id, utcnow
 
 
 class Folder(OrgScoped, Base):
@@ -46,3 +46,147 @@ class AclEntry(OrgScoped, Base):
     level: Mapped[int] = mapped_column(Integer)
     is_owner: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Asset(OrgScoped, Base):
+    """A library asset (image, video, raw file or article); the file is the current
+    version's object in storage (``storage_key``)."""
+
+    __tablename__ = "library_assets"
+    __table_args__ = (
+        Index("ix_library_assets_org_modified", "org_id", "modified_at", "id"),
+        Index("ix_library_assets_org_folder", "org_id", "folder_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    type: Mapped[str] = mapped_column(String(20), index=True)
+    title: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    folder_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("library_folders.id", ondelete="RESTRICT")
+    )
+    owner_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("users.id", ondelete="SET NULL")
+    )
+    mime_type: Mapped[str] = mapped_column(String(200))
+    file_extension: Mapped[str | None] = mapped_column(String(20))
+    file_size: Mapped[int] = mapped_column(BigInteger, default=0)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    storage_key: Mapped[str | None] = mapped_column(String(200))
+    html_body: Mapped[str | None] = mapped_column(Text)
+    is_archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_public: Mapped[bool] = mapped_column(Boolean, default=False)
+    allow_se_indexing: Mapped[bool] = mapped_column(Boolean, default=False)
+    alt_text: Mapped[str | None] = mapped_column(String(2000))
+    attribution_text: Mapped[str | None] = mapped_column(String(2000))
+    tags: Mapped[list[str]] = mapped_column(PortableJSON(), default=list)
+    expires_at: Mapped[datetime | None]
+    version_number: Mapped[int] = mapped_column(Integer, default=1)
+    version_id: Mapped[str] = mapped_column(String(32), default=new_id)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    modified_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AssetVersion(OrgScoped, Base):
+    """One version of an asset's file; the asset row mirrors the newest."""
+
+    __tablename__ = "library_asset_versions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    asset_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("library_assets.id", ondelete="CASCADE"), index=True
+    )
+    version_number: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(255))
+    mime_type: Mapped[str] = mapped_column(String(200))
+    file_size: Mapped[int] = mapped_column(BigInteger, default=0)
+    storage_key: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AssetLabel(Base):
+    """A label value set on an asset (filterable with ``listAssets?label=``)."""
+
+    __tablename__ = "library_asset_labels"
+
+    asset_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("library_assets.id", ondelete="CASCADE"), primary_key=True
+    )
+    group_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value_id: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
+
+
+class AssetLineage(OrgScoped, Base):
+    """Where an asset (a version, maybe a rendition) is used outside the CMP."""
+
+    __tablename__ = "library_asset_lineages"
+    __table_args__ = (Index("ix_library_asset_lineages_org_created", "org_id", "created_at", "id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    asset_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("library_assets.id", ondelete="CASCADE"), index=True
+    )
+    version_id: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(255))
+    uri: Mapped[str] = mapped_column(String(2048))
+    icon_url: Mapped[str | None] = mapped_column(String(2048))
+    rendition_id: Mapped[str | None] = mapped_column(String(32))
+    used_in: Mapped[str] = mapped_column(String(20), default="external")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RelatedAsset(OrgScoped, Base):
+    """An ordered "related assets" link from one asset to another."""
+
+    __tablename__ = "library_related_assets"
+
+    asset_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("library_assets.id", ondelete="CASCADE"), primary_key=True
+    )
+    related_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("library_assets.id", ondelete="CASCADE"), primary_key=True,
+        index=True,
+    )  # fmt: skip
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class RenditionConfig(OrgScoped, Base):
+    """How to derive a rendition from an image: fit inside width x height, re-encode."""
+
+    __tablename__ = "library_rendition_configs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(100))
+    asset_type: Mapped[str] = mapped_column(String(20), default="image")
+    input_format: Mapped[str | None] = mapped_column(String(20))  # None: any image
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    output_format: Mapped[str | None] = mapped_column(String(20))  # None: the input's
+    quality: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Rendition(OrgScoped, Base):
+    """One rendition of one asset version, made in a background job."""
+
+    __tablename__ = "library_renditions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    asset_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("library_assets.id", ondelete="CASCADE"), index=True
+    )
+    version_id: Mapped[str] = mapped_column(String(32))
+    config_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("library_rendition_configs.id", ondelete="CASCADE")
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), default="InProgress")
+    storage_key: Mapped[str | None] = mapped_column(String(200))
+    mime_type: Mapped[str] = mapped_column(String(100), default="")
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    modified_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,73 @@
+"""Field rows to wire models.
+
+Every field response in the spec is a ``oneOf`` on ``type`` whose branches differ only in
+which keys they carry (choices, number options, ...). ``typed`` builds the one data dict a
+field has and validates it as the branch its type selects, keeping that branch's keys: the
+same code renders field definitions (``listFields``) and values on objects
+(``listAssetFields``, ``listTaskFields``, ...).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, TypeVar, get_args
+
+from pydantic import BaseModel, RootModel
+
+from cmpapi.server.http.links import Links
+from cmpapi.server.resources.fields.kinds import KINDS
+from cmpapi.server.resources.fields.tables import Field, FieldChoice
+from cmpapi.wire import ListFieldsResponseData, SettingsFieldChoiceCreateResponse
+
+RootT = TypeVar("RootT", bound=RootModel[Any])
+
+
+@cache
+def _branches(model: type[RootModel[Any]]) -> dict[str, type[BaseModel]]:
+    """``type`` tag -> branch class of a discriminated ``RootModel`` union."""
+    out: dict[str, type[BaseModel]] = {}
+    for branch in get_args(model.model_fields["root"].annotation):
+        for tag in get_args(branch.model_fields["type"].annotation):
+            out.setdefault(tag, branch)
+    return out
+
+
+def typed(model: type[RootT], data: dict[str, Any]) -> RootT:
+    """``data`` as the branch of ``model`` that ``data["type"]`` selects (other keys dropped)."""
+    branch = _branches(model)[data["type"]]
+    return model(branch.model_validate({k: v for k, v in data.items() if k in branch.model_fields}))
+
+
+def choice_data(choice: FieldChoice, colored: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {"id": choice.id, "name": choice.name}
+    if colored:
+        data["color"] = choice.color
+    return data
+
+
+def field_data(row: Field) -> dict[str, Any]:
+    """What every field response shares: id, name, type, the kind's options and choices."""
+    kind = KINDS[row.type]
+    data: dict[str, Any] = {"id": row.id, "name": row.name, "type": row.type}
+    data.update((option, getattr(row, option)) for option in kind.options)
+    if kind.has_choices:
+        data["choices"] = [choice_data(c, kind.colored_choices) for c in row.choices]
+    return data
+
+
+def list_fields_item(row: Field, links: Links) -> ListFieldsResponseData:
+    """A ``listFields`` item; ``links.source`` is the list filtered to this field."""
+    data = field_data(row)
+    data.update(
+        helper_text=row.helper_text,
+        is_active=row.is_active,
+        links={"source": links.api("fields", query=[("ids", row.id)])},
+    )
+    return typed(ListFieldsResponseData, data)
+
+
+def field_choices(row: Field) -> SettingsFieldChoiceCreateResponse:
+    """All choices of a field (``createFieldChoices`` answers with every choice)."""
+    return SettingsFieldChoiceCreateResponse.model_validate(
+        [{"id": c.id, "name": c.name} for c in row.choices]
+    )

@@ -1,0 +1,312 @@
+"""Assets (Library and Assets tags): createAsset, listAssets, createAssetVersion,
+getAssetUrl, the per-type getters/updaters/deleters, and asset permissions."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import MISSING, BaseModel
+
+from cmpapi.server.errors import BadRequest
+from cmpapi.server.http.api import ApiDep, error_responses
+from cmpapi.server.http.paging import pagination
+from cmpapi.server.http.query import Paging, parse_query, query
+from cmpapi.server.http.responses import no_content, redirect, wire_response
+from cmpapi.server.resources.fields import values
+from cmpapi.server.resources.library import asset_fields, assets, files, mapping, permission_routes
+from cmpapi.server.resources.library.events import TYPE_PATHS
+from cmpapi.wire import (
+    AssetFieldListResponseItem,
+    AssetFieldsUpdateRequest,
+    AssetFieldUpdateRequest,
+    AssetFieldUpdateResponse,
+    AssetPermissionBulkCreateRequest,
+    AssetPermissionListResponseItem,
+    AssetPermissionUpdateRequest,
+    AssetResponse,
+    AssetVersionCreateRequest,
+    BatchFileUrlResponse,
+    FileUrlBulkCreateRequest,
+    LibraryArticle,
+    LibraryAssetCreateRequest,
+    LibraryAssetVersionResponse,
+    LibraryImage,
+    LibraryImageUpdateRequest,
+    LibraryRawFile,
+    LibraryRawFileUpdateRequest,
+    LibraryVideo,
+    LibraryVideoUpdateRequest,
+    ListAssetFieldsParametersQuery,
+    ListAssetFieldsResponse,
+    ListAssetPermissionsParametersQuery,
+    ListAssetsParametersQuery,
+    ListAssetsResponse,
+    UpdateAssetFieldsResponse,
+)
+
+router = APIRouter(tags=["Library"])
+FileUrlDep = Annotated[mapping.FileUrl, Depends(files.file_url)]
+
+
+@router.post("/assets", operation_id="createAsset", status_code=201,
+             response_model=AssetResponse, responses=error_responses(400, 401, 403))  # fmt: skip
+async def create_asset(
+    request: Request, body: LibraryAssetCreateRequest, api: ApiDep, file_url: FileUrlDep
+) -> Response:
+    """Create a library asset from an upload key."""
+    stored = await files.claim(request, api, body.key)
+    folder_id = body.folder_id if isinstance(body.folder_id, str) else None
+    view = await api.call(assets.create_asset, api.links, body.title, folder_id, stored)
+    return wire_response(mapping.asset_response(view, api.links, file_url), 201)
+
+
+def decode_list_query(request: Request) -> ListAssetsParametersQuery:
+    """The spec's awkward encodings: ``label`` is URL-encoded JSON, ``fields`` base64 JSON."""
+    pairs: list[tuple[str, Any]] = []
+    for key, value in request.query_params.multi_items():
+        if key == "label":
+            pairs.append((key, _json(value, key)))
+        elif key == "fields":
+            pairs.extend((key, item) for item in _base64_json(value))
+        else:
+            pairs.append((key, value))
+    return parse_query(ListAssetsParametersQuery, pairs)
+
+
+def _json(value: str, key: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError as exc:
+        raise BadRequest(f"{key} must be JSON", {key: "Not valid JSON"}) from exc
+
+
+def _base64_json(value: str) -> list[Any]:
+    try:
+        decoded = json.loads(base64.b64decode(value + "=" * (-len(value) % 4), validate=False))
+    except (ValueError, binascii.Error) as exc:
+        raise BadRequest(
+            "fields must be base64-encoded JSON", {"fields": "Not base64 JSON"}
+        ) from exc
+    if not isinstance(decoded, list):
+        raise BadRequest("fields must be a JSON array", {"fields": "Not an array"})
+    return decoded
+
+
+def _filters(params: ListAssetsParametersQuery) -> assets.AssetFilters:
+    def given(value: Any) -> Any:
+        return None if value is MISSING else value
+
+    labels = given(params.label) or []
+    return assets.AssetFilters(
+        types=tuple(str(t) for t in params.type),
+        label_values=tuple(tuple(item.values) for item in labels if item.values),
+        created_from=given(params.created_at__from),
+        created_to=given(params.created_at__to),
+        modified_from=given(params.modified_at__from),
+        modified_to=given(params.modified_at__to),
+        folder_id=given(params.folder_id),
+        include_subfolders=params.include_subfolder_assets,
+        search_text=given(params.search_text),
+    )
+
+
+@router.get("/assets", operation_id="listAssets", response_model=ListAssetsResponse,
+            responses=error_responses(400, 401, 403))  # fmt: skip
+async def list_assets(
+    request: Request,
+    api: ApiDep,
+    file_url: FileUrlDep,
+    params: Annotated[ListAssetsParametersQuery, Depends(decode_list_query)],
+) -> Response:
+    """Assets sorted by ``modified_at`` descending, filtered, with ``total_count``."""
+    filters = _filters(params)
+    page, views = await api.call(assets.list_assets, filters, params.offset, params.page_size)
+    return wire_response(
+        ListAssetsResponse(
+            data=[mapping.asset_response(v, api.links, file_url) for v in views],
+            pagination=pagination(request, api.links, page),
+            total_count=page.total or 0,
+        )
+    )
+
+
+@router.post("/assets/{asset_id}/versions", operation_id="createAssetVersion", status_code=201,
+             response_model=LibraryAssetVersionResponse,
+             responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
+async def create_asset_version(
+    request: Request, asset_id: str, body: AssetVersionCreateRequest, api: ApiDep,
+    file_url: FileUrlDep,
+) -> Response:  # fmt: skip
+    """Upload a new version of an image, video or raw file."""
+    stored = await files.claim(request, api, body.key)
+    version = await api.call(assets.create_asset_version, api.links, asset_id, body.title, stored)
+    asset = await api.call(assets.load_asset, asset_id, "view")
+    return wire_response(mapping.version_response(version, asset, api.links, file_url), 201)
+
+
+@router.get("/asset-urls/{asset_id}", operation_id="getAssetUrl", tags=["Assets"],
+            status_code=302, response_class=Response,
+            responses={302: {"description": "Redirect to the asset"},
+                       **error_responses(400, 401, 403, 404)})  # fmt: skip
+async def get_asset_url(asset_id: str, api: ApiDep) -> Response:
+    """302 to the asset's type URL; ``X-Resource-Location: library``."""
+    asset = await api.call(assets.get_asset_url, asset_id)
+    location = api.links.api(TYPE_PATHS[asset.type], asset.id)
+    return redirect(location, {"X-Resource-Location": "library"})
+
+
+Handler = Callable[..., Coroutine[Any, Any, Response]]
+
+
+def _getter(type_: str, name: str) -> Handler:
+    async def get(id: str, api: ApiDep, file_url: FileUrlDep) -> Response:
+        view = await api.call(assets.get_asset, type_, id)
+        return wire_response(mapping.BY_TYPE[type_](view, api.links, file_url))
+
+    get.__name__ = name
+    get.__doc__ = f"Get a library {type_.replace('_', ' ')}."
+    return get
+
+
+def _updater(type_: str, name: str, body_model: type[BaseModel]) -> Handler:
+    async def update(id: str, body: Any, api: ApiDep, file_url: FileUrlDep) -> Response:
+        changes = body.model_dump(mode="python")
+        view = await api.call(assets.update_asset, api.links, type_, id, changes)
+        return wire_response(mapping.BY_TYPE[type_](view, api.links, file_url))
+
+    update.__annotations__["body"] = body_model
+    update.__name__ = name
+    update.__doc__ = f"Update a library {type_.replace('_', ' ')}; only given fields change."
+    return update
+
+
+def _deleter(type_: str, name: str, status: int) -> Handler:
+    async def delete(request: Request, id: str, api: ApiDep) -> Response:
+        keys = await api.call(assets.delete_asset, api.links, type_, id)
+        await files.remove(request, keys)
+        return no_content() if status == 204 else Response(status_code=200)
+
+    delete.__name__ = name
+    delete.__doc__ = f"Delete a library {type_.replace('_', ' ')} and its files."
+    return delete
+
+
+def _register_types() -> None:
+    # One generic set of handlers; the spec names each operation after its type.
+    table: list[tuple[str, str, type[BaseModel], type[BaseModel] | None, int]] = [
+        ("image", "Image", LibraryImage, LibraryImageUpdateRequest, 204),
+        ("video", "Video", LibraryVideo, LibraryVideoUpdateRequest, 204),
+        ("raw_file", "RawFile", LibraryRawFile, LibraryRawFileUpdateRequest, 200),
+        ("article", "Article", LibraryArticle, None, 0),
+    ]
+    for type_, op, model, update_model, delete_status in table:
+        path = f"/{TYPE_PATHS[type_]}/{{id}}"
+        router.add_api_route(path, _getter(type_, f"get_{type_}"), methods=["GET"],
+                             operation_id=f"get{op}", response_model=model,
+                             responses=error_responses(400, 401, 403, 404))  # fmt: skip
+        if update_model is None:
+            continue
+        router.add_api_route(path, _updater(type_, f"update_{type_}", update_model),
+                             methods=["PATCH"], operation_id=f"update{op}", response_model=model,
+                             responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
+        router.add_api_route(path, _deleter(type_, f"delete_{type_}", delete_status),
+                             methods=["DELETE"], operation_id=f"delete{op}",
+                             status_code=delete_status, response_class=Response,
+                             responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
+
+
+_register_types()
+
+
+class AssetPermissionQuery(ListAssetPermissionsParametersQuery, Paging):  # type: ignore[misc]
+    """The spec's access filters plus paging (the response paginates)."""
+
+
+permission_routes.register(
+    router,
+    permission_routes.Kind(
+        kind="asset",
+        op="Asset",
+        base="/assets/{asset_id}",
+        id_param="asset_id",
+        query_model=AssetPermissionQuery,
+        list_model=AssetPermissionListResponseItem,
+        create_model=AssetPermissionBulkCreateRequest,
+        update_model=AssetPermissionUpdateRequest,
+    ),
+)
+
+
+@router.get("/assets/{asset_id}/fields", operation_id="listAssetFields",
+            response_model=ListAssetFieldsResponse,
+            responses=error_responses(400, 401, 403, 404))  # fmt: skip
+async def list_asset_fields(
+    request: Request,
+    asset_id: str,
+    api: ApiDep,
+    params: Annotated[
+        ListAssetFieldsParametersQuery, Depends(query(ListAssetFieldsParametersQuery))
+    ],
+) -> Response:
+    """The asset's custom field values."""
+    page = await api.call(asset_fields.list_asset_fields, asset_id, params.offset, params.page_size)
+    return wire_response(
+        ListAssetFieldsResponse(
+            data=[values.render_item(AssetFieldListResponseItem, fv) for fv in page.items],
+            pagination=pagination(request, api.links, page),
+        )
+    )
+
+
+@router.put("/assets/{asset_id}/fields", operation_id="updateAssetFields",
+            response_model=UpdateAssetFieldsResponse,
+            responses=error_responses(400, 401, 403, 404))  # fmt: skip
+async def update_asset_fields(
+    asset_id: str, body: AssetFieldsUpdateRequest, api: ApiDep
+) -> Response:
+    """Replace the asset's field values."""
+    checked = await api.call(asset_fields.update_asset_fields, api.links, asset_id, body.root)
+    return wire_response(
+        UpdateAssetFieldsResponse.model_validate(
+            {
+                "data": [values.render_item(AssetFieldListResponseItem, fv) for fv in checked],
+                "links": {
+                    "asset_fields": api.links.api("assets", asset_id, "fields"),
+                    "asset_url": api.links.api("asset-urls", asset_id),
+                },
+            }
+        )
+    )
+
+
+@router.put("/assets/{asset_id}/fields/{field_id}", operation_id="updateAssetField",
+            response_model=AssetFieldUpdateResponse,
+            responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
+async def update_asset_field(
+    asset_id: str, field_id: str, body: AssetFieldUpdateRequest, api: ApiDep
+) -> Response:
+    """Set one field's values on the asset."""
+    fv = await api.call(asset_fields.update_asset_field, api.links, asset_id, field_id, body)
+    return wire_response(
+        values.asset_field_update_response(
+            fv,
+            asset_url=api.links.api("asset-urls", asset_id),
+            asset_fields_url=api.links.api("assets", asset_id, "fields"),
+        )
+    )
+
+
+@router.post("/file-urls", operation_id="createFileUrls", response_model=BatchFileUrlResponse,
+             responses=error_responses(400, 401, 403, 404))  # fmt: skip
+async def create_file_urls(
+    body: FileUrlBulkCreateRequest, api: ApiDep, file_url: FileUrlDep
+) -> Response:
+    """Signed download URLs of assets' files; ``null`` for unknown or inaccessible guids."""
+    found = await api.call(assets.file_assets, list(body.guids))
+    urls = {guid: file_url(asset) if asset else None for guid, asset in found.items()}
+    return wire_response(BatchFileUrlResponse.model_validate({"urls": urls}))

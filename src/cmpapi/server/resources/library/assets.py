@@ -1,0 +1,300 @@
+"""Library assets: create from an upload, read, update and delete by type, list with the
+spec's filters, versions. Service functions take ``(session, principal, ...)``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, or_, select
+from sqlalchemy.orm import Session
+
+from cmpapi.server.authz import Principal, require
+from cmpapi.server.db.base import new_id, utcnow
+from cmpapi.server.db.repository import Page, Repository
+from cmpapi.server.errors import Forbidden, NotFound
+from cmpapi.server.http.links import Links
+from cmpapi.server.resources.fields import values
+from cmpapi.server.resources.labels import service as labels
+from cmpapi.server.resources.library import acl, folders, permissions
+from cmpapi.server.resources.library.events import record_asset_event
+from cmpapi.server.resources.library.tables import (
+    AclEntry,
+    Asset,
+    AssetLabel,
+    AssetVersion,
+    Folder,
+)
+from cmpapi.server.storage.inspect import UploadedFile
+
+NEWEST_FIRST = (Asset.modified_at.desc(),)
+# Called in the transaction that gives an asset a new file (renditions register here).
+ON_NEW_VERSION: list[Callable[[Session, Asset], None]] = []
+
+
+@dataclass(frozen=True, slots=True)
+class AssetView:
+    """An asset with what its wire shapes need besides the row."""
+
+    row: Asset
+    file_location: str
+    labels: list[Any] = field(default_factory=list)  # ResourceLabelResponse
+
+
+@dataclass(frozen=True, slots=True)
+class AssetFilters:
+    """listAssets filters, already decoded."""
+
+    types: tuple[str, ...] = ()
+    label_values: tuple[tuple[str, ...], ...] = ()  # one tuple of value ids per group
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    modified_from: datetime | None = None
+    modified_to: datetime | None = None
+    folder_id: str | None = None
+    include_subfolders: bool = True
+    search_text: str | None = None
+
+
+def _repo(session: Session, principal: Principal) -> Repository[Asset]:
+    return Repository(Asset, session, principal.org_id)
+
+
+def load_asset(
+    session: Session, principal: Principal, asset_id: str, needed: str, type_: str | None = None
+) -> Asset:
+    """The asset (404 when absent or of another type) if the caller has ``needed`` access."""
+    asset = _repo(session, principal).get(asset_id)
+    if type_ is not None and asset.type != type_:
+        raise NotFound()
+    folder = session.get(Folder, asset.folder_id) if asset.folder_id else None
+    level = acl.asset_level(session, principal, asset.id, folder.id_path if folder else None)
+    if level < acl.LEVELS[needed]:
+        raise Forbidden()
+    return asset
+
+
+def views(session: Session, assets: list[Asset]) -> list[AssetView]:
+    """Attach folder paths (``file_location``) and labels to a page of assets."""
+    folder_ids = {a.folder_id for a in assets if a.folder_id}
+    rows = list(session.scalars(select(Folder).where(Folder.id.in_(folder_ids))))
+    paths = {v.row.id: v.path for v in folders.views(session, rows)}
+    label_rows = session.execute(
+        select(AssetLabel.asset_id, AssetLabel.value_id).where(
+            AssetLabel.asset_id.in_([a.id for a in assets])
+        )
+    ).all()
+    by_asset: dict[str, list[str]] = {}
+    for asset_id, value_id in label_rows:
+        by_asset.setdefault(asset_id, []).append(value_id)
+    org_id = assets[0].org_id if assets else ""
+    names = labels.load_label_names(session, org_id, (v for _, v in label_rows))
+    return [
+        AssetView(
+            a,
+            paths.get(a.folder_id or "", "/"),
+            list(labels.resource_labels(by_asset.get(a.id, []), names)),
+        )
+        for a in assets
+    ]
+
+
+def create_asset(
+    session: Session, principal: Principal, links: Links, title: str, folder_id: str | None,
+    file: UploadedFile,
+) -> AssetView:  # fmt: skip
+    """A new library asset holding an uploaded file; the caller owns it."""
+    require(principal, "library:write")
+    if folder_id:
+        folders.load_folder(session, principal, folder_id, "edit")
+    asset = _repo(session, principal).add(
+        Asset(
+            id=new_id(), type=file.kind, title=title, folder_id=folder_id or None,
+            owner_id=principal.user_id, mime_type=file.mime_type,
+            file_extension=file.file_extension, file_size=file.size, width=file.width,
+            height=file.height, storage_key=file.key,
+        )
+    )  # fmt: skip
+    _add_version(session, asset, title)
+    for hook in ON_NEW_VERSION:
+        hook(session, asset)
+    acl.grant(session, principal.org_id, ("asset", asset.id), ("user", principal.user_id),
+              acl.FULL, is_owner=True)  # fmt: skip
+    record_asset_event(session, links, "asset_added", asset)
+    session.commit()
+    return views(session, [asset])[0]
+
+
+def _add_version(session: Session, asset: Asset, title: str) -> AssetVersion:
+    version = AssetVersion(
+        id=asset.version_id, org_id=asset.org_id, asset_id=asset.id,
+        version_number=asset.version_number, type=asset.type, title=title,
+        mime_type=asset.mime_type, file_size=asset.file_size, storage_key=asset.storage_key or "",
+    )  # fmt: skip
+    session.add(version)
+    session.flush()
+    return version
+
+
+def create_asset_version(
+    session: Session, principal: Principal, links: Links, asset_id: str, title: str,
+    file: UploadedFile,
+) -> AssetVersion:  # fmt: skip
+    """A new version of an image, video or raw file: history kept, number bumped."""
+    require(principal, "library:write")
+    asset = load_asset(session, principal, asset_id, "edit")
+    if asset.type == "article":
+        raise NotFound("Articles have no file versions")
+    asset.version_number += 1
+    asset.version_id = new_id()
+    asset.title, asset.mime_type, asset.file_size = title, file.mime_type, file.size
+    asset.type, asset.storage_key, asset.file_extension = file.kind, file.key, file.file_extension
+    asset.width, asset.height = file.width, file.height
+    asset.modified_at = utcnow()
+    version = _add_version(session, asset, title)
+    for hook in ON_NEW_VERSION:
+        hook(session, asset)
+    record_asset_event(session, links, "asset_modified", asset)
+    session.commit()
+    return version
+
+
+def get_asset(session: Session, principal: Principal, type_: str, asset_id: str) -> AssetView:
+    """getImage / getVideo / getRawFile / getArticle."""
+    return views(session, [load_asset(session, principal, asset_id, "view", type_)])[0]
+
+
+def update_asset(
+    session: Session, principal: Principal, links: Links, type_: str, asset_id: str,
+    changes: dict[str, Any],
+) -> AssetView:  # fmt: skip
+    """updateImage / updateVideo / updateRawFile: only the given fields change."""
+    require(principal, "library:write")
+    asset = load_asset(session, principal, asset_id, "edit", type_)
+    if changes.get("folder_id"):
+        folders.load_folder(session, principal, changes["folder_id"], "edit")
+    requested = changes.pop("labels", None)
+    for key, value in changes.items():
+        setattr(asset, key, value)
+    if requested is not None:
+        # Plain group/values strings: the wire's constrained items are RootModels.
+        requests = [SimpleNamespace(group=r["group"], values=list(r["values"])) for r in requested]
+        _set_labels(
+            session, asset, labels.validate_resource_labels(session, asset.org_id, requests)
+        )
+    asset.modified_at = utcnow()
+    record_asset_event(session, links, "asset_modified", asset)
+    session.commit()
+    return views(session, [asset])[0]
+
+
+def _set_labels(session: Session, asset: Asset, checked: list[labels.CheckedLabel]) -> None:
+    session.execute(delete(AssetLabel).where(AssetLabel.asset_id == asset.id))
+    for label in checked:
+        for value in label.values:
+            session.add(AssetLabel(asset_id=asset.id, group_id=label.group.id, value_id=value.id))
+    session.flush()
+
+
+def delete_asset(
+    session: Session, principal: Principal, links: Links, type_: str, asset_id: str
+) -> list[str]:
+    """Delete an asset the caller owns; returns the storage keys to remove after commit."""
+    require(principal, "library:write")
+    asset = load_asset(session, principal, asset_id, "delete", type_)
+    keys = list(
+        session.scalars(select(AssetVersion.storage_key).where(AssetVersion.asset_id == asset.id))
+    )
+    session.execute(
+        delete(AclEntry).where(AclEntry.resource_type == "asset", AclEntry.resource_id == asset.id)
+    )
+    record_asset_event(session, links, "asset_removed", asset)
+    values.delete_field_values(session, asset.org_id, "asset", asset.id)
+    _repo(session, principal).delete(asset)
+    session.commit()
+    return [k for k in keys if k]
+
+
+def list_assets(
+    session: Session, principal: Principal, filters: AssetFilters, offset: int, size: int
+) -> tuple[Page[Asset], list[AssetView]]:
+    """Visible assets matching the filters, newest change first, with the total count."""
+    where = _conditions(session, principal, filters)
+    page = _repo(session, principal).list(
+        *where, order_by=NEWEST_FIRST, offset=offset, page_size=size, with_total=True
+    )
+    return page, views(session, list(page.items))
+
+
+def _conditions(
+    session: Session, principal: Principal, f: AssetFilters
+) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [Asset.type.in_(f.types)] if f.types else []
+    for column, low, high in (
+        (Asset.created_at, f.created_from, f.created_to),
+        (Asset.modified_at, f.modified_from, f.modified_to),
+    ):
+        if low is not None:
+            where.append(column >= low)
+        if high is not None:
+            where.append(column <= high)
+    if f.search_text:
+        where.append(Asset.title.ilike(f"%{_escape_like(f.search_text)}%", escape="\\"))
+    if f.folder_id is not None:
+        where.append(_in_folder(session, principal, f.folder_id, f.include_subfolders))
+    for value_ids in f.label_values:  # any value of a group; every group given
+        where.append(
+            Asset.id.in_(select(AssetLabel.asset_id).where(AssetLabel.value_id.in_(value_ids)))
+        )
+    visible = acl.visible_assets(session, principal)
+    return [*where, visible] if visible is not None else where
+
+
+def _in_folder(
+    session: Session, principal: Principal, folder_id: str, subfolders: bool
+) -> ColumnElement[bool]:
+    folder = folders.load_folder(session, principal, folder_id, "view")
+    if not subfolders:
+        return Asset.folder_id == folder.id
+    subtree = select(Folder.id).where(Folder.id_path.like(f"{folder.id_path}%"))
+    return or_(Asset.folder_id == folder.id, Asset.folder_id.in_(subtree))
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def get_asset_url(session: Session, principal: Principal, asset_id: str) -> Asset:
+    """getAssetUrl: the asset, for its type endpoint URL."""
+    return load_asset(session, principal, asset_id, "view")
+
+
+def _has_assets(session: Session, folder: Folder) -> bool:
+    return session.scalar(select(Asset.id).where(Asset.folder_id == folder.id).limit(1)) is not None
+
+
+folders.CONTENT_CHECKS.append(_has_assets)
+
+
+@permissions.register("asset")
+def _load_for_permissions(
+    session: Session, principal: Principal, resource_id: str, manage: bool
+) -> Asset:
+    return load_asset(session, principal, resource_id, "delete" if manage else "view")
+
+
+def file_assets(
+    session: Session, principal: Principal, guids: list[str]
+) -> dict[str, Asset | None]:
+    """createFileUrls: each guid's asset when it holds a file the caller may view."""
+    out: dict[str, Asset | None] = {}
+    for guid in dict.fromkeys(guids):
+        try:
+            asset: Asset | None = load_asset(session, principal, guid, "view")
+        except (NotFound, Forbidden):
+            asset = None
+        out[guid] = asset if asset is not None and asset.storage_key else None
+    return out

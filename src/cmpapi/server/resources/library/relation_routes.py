@@ -1,0 +1,119 @@
+"""Asset lineages and related assets (Library tag): listAssetLineages, createAssetLineage,
+deleteAssetLineage, listRelatedAssets, replaceRelatedAssets."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import MISSING
+
+from cmpapi.server.http.api import ApiDep, error_responses
+from cmpapi.server.http.paging import pagination
+from cmpapi.server.http.query import query
+from cmpapi.server.http.responses import no_content, wire_response
+from cmpapi.server.resources.library import files, mapping, relations
+from cmpapi.wire import (
+    AssetLineageCreateRequest,
+    AssetLineageResponse,
+    ListAssetLineagesParametersQuery,
+    ListAssetLineagesResponse,
+    ListRelatedAssetsParametersQuery,
+    RelatedAssetsListResponse,
+    ReplaceRelatedAssetsRequest,
+    ReplaceRelatedAssetsResponse,
+)
+
+router = APIRouter(tags=["Library"])
+FileUrlDep = Annotated[mapping.FileUrl, Depends(files.file_url)]
+
+
+class LineageQuery(ListAssetLineagesParametersQuery):  # type: ignore[misc]
+    """``asset_id`` may be repeated (the spec says so in words; its schema is a string)."""
+
+    asset_id: list[str] = []
+
+
+def _given(value: Any) -> Any:
+    return None if value is MISSING else value
+
+
+@router.get("/asset-lineages", operation_id="listAssetLineages",
+            response_model=ListAssetLineagesResponse,
+            responses=error_responses(400, 401, 403))  # fmt: skip
+async def list_asset_lineages(
+    request: Request, api: ApiDep, params: Annotated[LineageQuery, Depends(query(LineageQuery))]
+) -> Response:
+    """Where assets are used, oldest first."""
+    created = (_given(params.created_at__from), _given(params.created_at__to))
+    used_in = _given(params.used_in)
+    page = await api.call(
+        relations.list_asset_lineages, params.asset_id, used_in, created, params.offset,
+        params.page_size,
+    )  # fmt: skip
+    return wire_response(
+        ListAssetLineagesResponse(
+            data=[mapping.lineage_response(row, api.links) for row in page.items],
+            pagination=pagination(request, api.links, page),
+        )
+    )
+
+
+@router.post("/assets/{asset_id}/lineages", operation_id="createAssetLineage", status_code=201,
+             response_model=AssetLineageResponse,
+             responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
+async def create_asset_lineage(
+    asset_id: str, body: AssetLineageCreateRequest, api: ApiDep
+) -> Response:
+    """Add an external lineage to the asset."""
+    row = await api.call(relations.create_asset_lineage, asset_id, body)
+    return wire_response(mapping.lineage_response(row, api.links), 201)
+
+
+@router.delete("/assets/{asset_id}/lineages/{lineage_id}", operation_id="deleteAssetLineage",
+               status_code=204, response_class=Response,
+               responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
+async def delete_asset_lineage(asset_id: str, lineage_id: str, api: ApiDep) -> Response:
+    """Delete an asset lineage."""
+    await api.call(relations.delete_asset_lineage, asset_id, lineage_id)
+    return no_content()
+
+
+@router.get("/assets/{asset_id}/related-assets", operation_id="listRelatedAssets",
+            response_model=RelatedAssetsListResponse,
+            responses=error_responses(400, 401, 403, 404))  # fmt: skip
+async def list_related_assets(
+    request: Request,
+    asset_id: str,
+    api: ApiDep,
+    file_url: FileUrlDep,
+    params: Annotated[
+        ListRelatedAssetsParametersQuery, Depends(query(ListRelatedAssetsParametersQuery))
+    ],
+) -> Response:
+    """The asset's related assets, in their saved order."""
+    page, views = await api.call(
+        relations.list_related_assets, asset_id, params.offset, params.page_size
+    )
+    return wire_response(
+        RelatedAssetsListResponse(
+            data=[mapping.related_item(v, api.links, file_url) for v in views],
+            pagination=pagination(request, api.links, page),
+        )
+    )
+
+
+@router.put("/assets/{asset_id}/related-assets", operation_id="replaceRelatedAssets",
+            response_model=ReplaceRelatedAssetsResponse,
+            responses=error_responses(400, 401, 403, 404))  # fmt: skip
+async def replace_related_assets(
+    asset_id: str, body: ReplaceRelatedAssetsRequest, api: ApiDep
+) -> Response:
+    """Replace all related assets of the asset."""
+    ids = [item.id for item in body.related_assets]
+    saved = await api.call(relations.replace_related_assets, asset_id, ids)
+    return wire_response(
+        ReplaceRelatedAssetsResponse.model_validate(
+            {"id": asset_id, "related_assets": [{"id": i} for i in saved]}
+        )
+    )

@@ -1,0 +1,125 @@
+"""Asset lineages (where an asset is used) and related assets."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, delete, select
+from sqlalchemy.orm import Session
+
+from cmpapi.server.authz import Principal, require
+from cmpapi.server.db.repository import Page, Repository
+from cmpapi.server.errors import Invalid, NotFound
+from cmpapi.server.resources.library import acl
+from cmpapi.server.resources.library.assets import AssetView, load_asset, views
+from cmpapi.server.resources.library.tables import Asset, AssetLineage, RelatedAsset
+from cmpapi.wire import AssetLineageCreateRequest
+
+OLDEST_FIRST = (AssetLineage.created_at,)
+
+
+def create_asset_lineage(
+    session: Session, principal: Principal, asset_id: str, body: AssetLineageCreateRequest
+) -> AssetLineage:
+    """Record that the asset's current version is used at ``uri``."""
+    require(principal, "library:write")
+    asset = load_asset(session, principal, asset_id, "view")
+    icon = body.icon_url if isinstance(body.icon_url, str) else None
+    rendition = body.rendition_id if isinstance(body.rendition_id, str) else None
+    if "://" in body.uri and not body.uri.startswith(("http://", "https://")):
+        raise Invalid("External URIs must start with http:// or https://", {"uri": body.uri[:100]})
+    lineage = Repository(AssetLineage, session, principal.org_id).add(
+        AssetLineage(
+            asset_id=asset.id,
+            version_id=asset.version_id,
+            name=body.name,
+            uri=body.uri,
+            icon_url=icon,
+            rendition_id=rendition,
+        )
+    )
+    session.commit()
+    return lineage
+
+
+def delete_asset_lineage(
+    session: Session, principal: Principal, asset_id: str, lineage_id: str
+) -> None:
+    """Remove one lineage of the asset."""
+    require(principal, "library:write")
+    load_asset(session, principal, asset_id, "view")
+    repo = Repository(AssetLineage, session, principal.org_id)
+    lineage = repo.get(lineage_id)
+    if lineage.asset_id != asset_id:
+        raise NotFound()
+    repo.delete(lineage)
+    session.commit()
+
+
+def list_asset_lineages(
+    session: Session, principal: Principal, asset_ids: list[str], used_in: str | None,
+    created: tuple[datetime | None, datetime | None], offset: int, size: int,
+) -> Page[AssetLineage]:  # fmt: skip
+    """Lineages of the assets the caller may view, oldest first."""
+    where: list[ColumnElement[bool]] = []
+    if asset_ids:
+        where.append(AssetLineage.asset_id.in_(asset_ids))
+    if used_in:
+        where.append(AssetLineage.used_in == used_in)
+    if created[0] is not None:
+        where.append(AssetLineage.created_at >= created[0])
+    if created[1] is not None:
+        where.append(AssetLineage.created_at <= created[1])
+    visible = acl.visible_assets(session, principal)
+    if visible is not None:
+        where.append(AssetLineage.asset_id.in_(select(Asset.id).where(visible)))
+    return Repository(AssetLineage, session, principal.org_id).list(
+        *where, order_by=OLDEST_FIRST, offset=offset, page_size=size
+    )
+
+
+def list_related_assets(
+    session: Session, principal: Principal, asset_id: str, offset: int, size: int
+) -> tuple[Page[RelatedAsset], list[AssetView]]:
+    """The asset's related assets in their saved order (those the caller may view)."""
+    load_asset(session, principal, asset_id, "view")
+    where: list[ColumnElement[bool]] = [RelatedAsset.asset_id == asset_id]
+    visible = acl.visible_assets(session, principal)
+    if visible is not None:
+        where.append(RelatedAsset.related_id.in_(select(Asset.id).where(visible)))
+    rows = session.scalars(
+        select(RelatedAsset)
+        .where(RelatedAsset.org_id == principal.org_id, *where)
+        .order_by(RelatedAsset.position)
+        .offset(offset)
+        .limit(size + 1)
+    ).all()
+    page = Page(rows[:size], offset, size, len(rows) > size)
+    related = {a.id: a for a in session.scalars(
+        select(Asset).where(Asset.id.in_([r.related_id for r in page.items]))
+    )}  # fmt: skip
+    return page, views(session, [related[r.related_id] for r in page.items])
+
+
+def replace_related_assets(
+    session: Session, principal: Principal, asset_id: str, related_ids: list[str]
+) -> list[str]:
+    """Replace all related assets (order kept, duplicates dropped); each must be viewable."""
+    require(principal, "library:write")
+    asset = load_asset(session, principal, asset_id, "edit")
+    ordered = list(dict.fromkeys(related_ids))
+    for i, related_id in enumerate(ordered):
+        if related_id == asset.id:
+            raise Invalid(
+                "An asset cannot be related to itself", {f"related_assets.{i}.id": related_id}
+            )
+        try:
+            load_asset(session, principal, related_id, "view")
+        except NotFound as exc:
+            raise NotFound(f"No asset {related_id}", {f"related_assets.{i}.id": "Unknown"}) from exc
+    session.execute(delete(RelatedAsset).where(RelatedAsset.asset_id == asset.id))
+    for position, related_id in enumerate(ordered):
+        session.add(RelatedAsset(org_id=asset.org_id, asset_id=asset.id, related_id=related_id,
+                                 position=position))  # fmt: skip
+    session.commit()
+    return ordered

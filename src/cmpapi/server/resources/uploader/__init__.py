@@ -1,0 +1,1 @@
+"""Uploader: presigned upload forms and multipart uploads (tag "Uploader")."""

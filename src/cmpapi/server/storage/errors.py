@@ -1,0 +1,35 @@
+"""Storage errors. They extend the domain tree, so a service that lets one escape gets the
+usual CMP rendering (404/422); the S3-style upload endpoints render their own XML instead.
+"""
+
+from __future__ import annotations
+
+from cmpapi.server.errors import Invalid, NotFound
+
+
+class InvalidKey(Invalid):
+    """An object key that fails validation (path tricks, bad characters, too long)."""
+
+    default_message = "Invalid object key"
+
+
+class ObjectNotFound(NotFound):
+    """No object under this key."""
+
+    default_message = "Object not found"
+
+
+class ObjectTooLarge(Invalid):
+    """A streamed write went past its size limit; nothing was stored."""
+
+    default_message = "The file is larger than allowed"
+
+    def __init__(self, limit: int, message: str | None = None) -> None:
+        super().__init__(message or f"The file is larger than allowed ({limit} bytes)")
+        self.limit = limit
+
+
+class ObjectTooSmall(Invalid):
+    """A streamed write ended below its minimum size; nothing was stored."""
+
+    default_message = "The file is smaller than required"

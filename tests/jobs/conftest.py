@@ -1,0 +1,74 @@
+"""Fixtures for the job queue tests: fast settings, the runs table, a worker driver."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from cmpapi.server.db.engine import make_engine, make_sessionmaker
+from cmpapi.server.jobs.tables import Job
+from cmpapi.server.jobs.worker import Worker
+from cmpapi.server.settings import Settings
+from tests.jobs.handlers import RUNS
+
+
+@pytest.fixture
+def job_settings(database_url: str, tmp_path: Path) -> Settings:
+    """Compressed timings so retries, leases and polls take milliseconds."""
+    return Settings(
+        data_dir=tmp_path, database_url=database_url, worker_embedded=False,
+        worker_poll_interval=0.05, worker_lease_seconds=5, worker_retry_schedule="0.05",
+        worker_shutdown_timeout=2, worker_processes=1,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def engine(job_settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(job_settings)
+    RUNS.create(engine, checkfirst=True)
+    yield engine
+    # The PostgreSQL test database is shared by the session: leave no foreign table behind
+    # (the migrations test compares every table with the models).
+    RUNS.drop(engine, checkfirst=True)
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with make_sessionmaker(engine)() as s:
+        yield s
+
+
+def runs(engine: Engine) -> list[Any]:
+    """Every recorded run, oldest first."""
+    with engine.connect() as conn:
+        return list(conn.execute(select(RUNS).order_by(RUNS.c.started)))
+
+
+def jobs(engine: Engine) -> list[Job]:
+    """Every job row."""
+    with make_sessionmaker(engine)() as s:
+        return list(s.scalars(select(Job).order_by(Job.created_at)))
+
+
+def drive(worker: Worker, until: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Run ``worker`` in a fresh event loop until ``until()`` holds, then stop it."""
+
+    async def main() -> None:
+        await worker.start()
+        try:
+            deadline = time.monotonic() + timeout
+            while not await asyncio.to_thread(until):
+                assert time.monotonic() < deadline, "condition not reached in time"
+                await asyncio.sleep(0.02)
+        finally:
+            await worker.stop()
+
+    asyncio.run(main())
