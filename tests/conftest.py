@@ -153,7 +153,7 @@ def free_port() -> int:
 def live_server(app: FastAPI) -> Iterator[str]:
     """The app on a real uvicorn HTTP server in a thread; yields its base URL."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

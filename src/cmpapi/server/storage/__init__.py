@@ -64,3 +64,14 @@ __all__ = [
     "require_upload_key",
     "store_dependency",
 ]
+
+
+_STORES: dict[int, tuple[Settings, ObjectStore]] = {}
+
+
+def store_for(settings: Settings) -> ObjectStore:
+    """One store per Settings object in this process (job handlers, which have no app)."""
+    cached = _STORES.get(id(settings))
+    if cached is None or cached[0] is not settings:
+        cached = _STORES[id(settings)] = (settings, make_store(settings))
+    return cached[1]

@@ -18,6 +18,8 @@ from cmpapi.server.db.repository import Page, Repository
 from cmpapi.server.errors import Forbidden, NotFound
 from cmpapi.server.http.links import Links
 from cmpapi.server.resources.fields import values
+from cmpapi.server.resources.fields.tables import Field as FieldDefinition
+from cmpapi.server.resources.fields.tables import FieldValue
 from cmpapi.server.resources.labels import service as labels
 from cmpapi.server.resources.library import acl, folders, permissions
 from cmpapi.server.resources.library.events import record_asset_event
@@ -57,6 +59,7 @@ class AssetFilters:
     folder_id: str | None = None
     include_subfolders: bool = True
     search_text: str | None = None
+    field_values: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (field id, any of values)
 
 
 def _repo(session: Session, principal: Principal) -> Repository[Asset]:
@@ -249,8 +252,30 @@ def _conditions(
         where.append(
             Asset.id.in_(select(AssetLabel.asset_id).where(AssetLabel.value_id.in_(value_ids)))
         )
+    for field_id, wanted in f.field_values:
+        matching = _with_field_values(session, principal.org_id, field_id, set(wanted))
+        if matching is not None:
+            where.append(Asset.id.in_(matching))
     visible = acl.visible_assets(session, principal)
     return [*where, visible] if visible is not None else where
+
+
+def _with_field_values(
+    session: Session, org_id: str, field_id: str, wanted: set[str]
+) -> list[str] | None:
+    """Ids of assets holding any of ``wanted`` in the field; None for an unknown field
+    (the spec: unknown fields are ignored). Values are JSON lists, matched in Python to
+    stay portable across SQLite and PostgreSQL."""
+    definition = session.get(FieldDefinition, field_id)
+    if definition is None or definition.org_id != org_id:
+        return None
+    rows = session.execute(
+        select(FieldValue.owner_id, FieldValue.value).where(
+            FieldValue.org_id == org_id, FieldValue.owner_type == "asset",
+            FieldValue.field_id == field_id,
+        )
+    )  # fmt: skip
+    return [owner for owner, value in rows if wanted & {str(v) for v in value or []}]
 
 
 def _in_folder(

@@ -19,6 +19,7 @@ from cmpapi.server.jobs import JobContext, ProcessCrashed, enqueue, job_handler
 from cmpapi.server.resources.library import assets, imaging
 from cmpapi.server.resources.library.assets import load_asset
 from cmpapi.server.resources.library.tables import Asset, Rendition, RenditionConfig
+from cmpapi.server.storage import store_for
 
 JOB = "library.rendition"
 MAX_SOURCE = 200 * 1024 * 1024  # larger originals get an Error rendition, not a huge read
@@ -142,16 +143,12 @@ def _event(asset: Asset, api_base: str) -> dict[str, Any]:
 @job_handler(JOB, timeout=120)
 async def make_rendition(ctx: JobContext, payload: dict[str, Any]) -> None:
     """Read the original, resize it in a child process, store the result."""
-    from cmpapi.server.storage import make_store  # the worker builds its own store
-
     rendition_id = str(payload["rendition_id"])
     loaded = await ctx.db.run(_in_session, ctx, _load, rendition_id)
     if loaded is None:
         return
     rendition, asset, config = loaded
-    store = _STORES.get(id(ctx.settings))
-    if store is None:
-        store = _STORES.setdefault(id(ctx.settings), make_store(ctx.settings))
+    store = store_for(ctx.settings)
     settings = ctx.settings
     base = (settings.public_base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
     if asset.file_size > MAX_SOURCE or not asset.storage_key:
@@ -172,9 +169,6 @@ async def make_rendition(ctx: JobContext, payload: dict[str, Any]) -> None:
             result = {"status": "Done", "storage_key": key, "mime_type": mime,
                       "width": width, "height": height}  # fmt: skip
     await ctx.db.run(_in_session, ctx, _finish, rendition_id, result, base)
-
-
-_STORES: dict[int, Any] = {}
 
 
 def _in_session(ctx: JobContext, fn: Any, *args: Any) -> Any:

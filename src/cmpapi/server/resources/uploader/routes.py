@@ -3,7 +3,6 @@ getMultipartUploadStatus."""
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -14,7 +13,6 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from cmpapi.server.db.base import new_id, utcnow
 from cmpapi.server.http.api import ApiDep, error_responses
-from cmpapi.server.http.deps import Db
 from cmpapi.server.http.links import Links
 from cmpapi.server.http.responses import JSON, wire_response
 from cmpapi.server.resources.uploader import mapping, service
@@ -105,26 +103,8 @@ async def complete_multipart_upload(
     id: str, request: Request, api: ApiDep, store: StoreDep
 ) -> Response:
     """Start assembling the uploaded parts; watch ``links.status`` for the outcome."""
-    upload, started = await api.call(service.begin_completion, id)
-    if started:
-        _spawn_assembly(request, store, upload.id)
+    upload, _ = await api.call(service.begin_completion, id)
     return wire_response(mapping.completion_started(upload, api.links), 202)
-
-
-def _spawn_assembly(request: Request, store: ObjectStore, upload_id: str) -> None:
-    # Until the jobs worker takes this over: a task on this process's loop, referenced from
-    # app.state so it is not garbage-collected mid-way. A crash mid-way leaves the upload
-    # IN_PROGRESS; the job version will retry it.
-    state = request.app.state
-    db = Db(state.db_runner, state.sessionmaker)
-    task = asyncio.get_running_loop().create_task(
-        service.assemble_multipart(store, db, upload_id), name=f"assemble-{upload_id}"
-    )
-    tasks: set[asyncio.Task[str | None]] | None = getattr(state, "upload_tasks", None)
-    if tasks is None:
-        tasks = state.upload_tasks = set()
-    tasks.add(task)
-    task.add_done_callback(tasks.discard)
 
 
 @router.get(

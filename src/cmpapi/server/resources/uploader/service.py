@@ -1,8 +1,8 @@
 """Uploads (tag "Uploader"): upload keys for presigned POST forms, and multipart uploads.
 
 Sync functions take ``(session, principal, ...)`` and run in one ``api.call``.
-``assemble_multipart`` is the async completion step: today a background task started by
-completeMultipartUpload runs it; a job handler can call it as is (it is idempotent).
+``assemble_multipart`` is the async completion step, run by the ``uploads.assemble`` job
+that completeMultipartUpload enqueues (durable: a crash mid-way retries it; idempotent).
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from cmpapi.server.authz import Principal, require
 from cmpapi.server.db.base import utcnow
 from cmpapi.server.db.repository import Repository
 from cmpapi.server.errors import Invalid
+from cmpapi.server.http.deps import Db
+from cmpapi.server.jobs import JobContext, enqueue, job_handler
+from cmpapi.server.storage import store_for
 from cmpapi.server.storage.base import MultipartTarget, ObjectStore
 from cmpapi.server.storage.inspect import SessionRunner
 from cmpapi.server.storage.tables import (
@@ -31,6 +34,7 @@ from cmpapi.server.storage.tables import (
     planned_part_sizes,
 )
 
+ASSEMBLE_JOB = "uploads.assemble"
 log = logging.getLogger("cmpapi.uploads")
 MAX_PARTS = 10_000
 # How many offending part numbers a status message lists.
@@ -139,6 +143,8 @@ def begin_completion(
         .where(MultipartUpload.id == row.id, MultipartUpload.status.in_((NOT_STARTED, FAILED)))
         .values(status=IN_PROGRESS, status_message=None, modified_at=utcnow()),
     )
+    if started == 1:
+        enqueue(session, ASSEMBLE_JOB, {"upload_id": row.id}, org_id=row.org_id)
     session.commit()
     session.refresh(row)
     return row, started == 1
@@ -188,6 +194,13 @@ def part_problems(received: dict[int, int], expected: list[int]) -> str | None:
         more = f"; {len(wrong) - 1} more part(s) of the wrong size" if len(wrong) > 1 else ""
         return f"Part {n} has {received[n]} bytes, expected {expected[n - 1]}{more}"
     return None
+
+
+@job_handler(ASSEMBLE_JOB, timeout=3600)
+async def assemble_job(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """The job of completeMultipartUpload: assemble in the worker, not the request."""
+    db = Db(ctx.db, ctx.sessionmaker)
+    await assemble_multipart(store_for(ctx.settings), db, str(payload["upload_id"]))
 
 
 async def assemble_multipart(store: ObjectStore, db: SessionRunner, upload_id: str) -> str | None:
