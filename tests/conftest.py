@@ -98,8 +98,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path, database_url=database_url)
+def settings(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> Settings:
+    # The embedded job worker runs only for tests marked `worker`: elsewhere it would only
+    # add writers (its periodic jobs) to every test's database.
+    worker = request.node.get_closest_marker("worker") is not None
+    return Settings(data_dir=tmp_path, database_url=database_url, worker_embedded=worker)
 
 
 @pytest.fixture

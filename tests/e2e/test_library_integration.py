@@ -11,6 +11,7 @@ import json
 import time
 
 import httpx
+import pytest
 from PIL import Image
 from sqlalchemy.orm import Session
 
@@ -18,6 +19,8 @@ from cmpapi.server.resources.labels import service as labels
 from cmpapi.server.resources.library import renditions
 from tests.resources.test_fields import make_field
 from tests.support.world import World
+
+pytestmark = pytest.mark.worker
 
 
 def token(http: httpx.Client, world: World) -> dict[str, str]:

@@ -7,6 +7,7 @@ import io
 import time
 from typing import Any
 
+import pytest
 from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,6 +18,8 @@ from cmpapi.server.resources.library.tables import Rendition
 from tests.resources.test_assets import create, download
 from tests.support.uploads import jpeg
 from tests.support.world import World
+
+pytestmark = pytest.mark.worker
 
 
 def configs(db: Session, world: World) -> tuple[str, str]:

@@ -29,6 +29,8 @@ from tests.support.world import World, build_world
 
 MiB = 1024 * 1024
 
+pytestmark = pytest.mark.worker
+
 
 def test_get_upload_url_issues_a_signed_form(client: Any, db: Session, world: World) -> None:
     r = client.get("/v3/upload-url", headers=world.auth("member"))

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Request
+from fastapi import Request, Response
+from pydantic import BaseModel
 
 from cmpapi.server.db.repository import Page
 from cmpapi.server.http.links import Links
+from cmpapi.server.http.responses import wire_response
 from cmpapi.wire import Pagination
 
 
@@ -28,3 +30,15 @@ def pagination(request: Request, links: Links, page: Page[Any]) -> Pagination:
     return Pagination(
         next=nxt if page.has_next else None, previous=prev if page.has_previous else None
     )
+
+
+def page_response(
+    envelope: type[BaseModel],
+    request: Request,
+    links: Links,
+    page: Page[Any],
+    data: list[Any],
+    **extra: Any,
+) -> Response:
+    """A list operation's answer: ``envelope(data=..., pagination=..., **extra)`` as JSON."""
+    return wire_response(envelope(data=data, pagination=pagination(request, links, page), **extra))

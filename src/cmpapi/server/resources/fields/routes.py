@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import MISSING
 
 from cmpapi.server.http.api import ApiDep, error_responses
-from cmpapi.server.http.paging import pagination
+from cmpapi.server.http.paging import page_response
 from cmpapi.server.http.query import query
 from cmpapi.server.http.responses import wire_response
 from cmpapi.server.resources.fields import mapping, service
@@ -49,11 +49,12 @@ async def list_fields(
     """Get the list of fields of an Organization."""
     ids = params.ids if params.ids is not MISSING else []
     page = await api.call(service.list_fields, ids, params.offset, params.page_size)
-    return wire_response(
-        ListFieldsResponse(
-            data=[mapping.list_fields_item(f, api.links) for f in page.items],
-            pagination=pagination(request, api.links, page),
-        )
+    return page_response(
+        ListFieldsResponse,
+        request,
+        api.links,
+        page,
+        [mapping.list_fields_item(f, api.links) for f in page.items],
     )
 
 

@@ -8,9 +8,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import MISSING
 
 from cmpapi.server.http.api import ApiDep, error_responses
-from cmpapi.server.http.paging import pagination
+from cmpapi.server.http.paging import page_response
 from cmpapi.server.http.query import query
-from cmpapi.server.http.responses import wire_response
 from cmpapi.server.resources.labels import mapping, service
 from cmpapi.wire import ListLabelGroupsParametersQuery, ListLabelGroupsResponse
 
@@ -38,9 +37,10 @@ async def list_label_groups(
         params.offset,
         params.page_size,
     )
-    return wire_response(
-        ListLabelGroupsResponse(
-            data=[mapping.label_group(g) for g in page.items],
-            pagination=pagination(request, api.links, page),
-        )
+    return page_response(
+        ListLabelGroupsResponse,
+        request,
+        api.links,
+        page,
+        [mapping.label_group(g) for g in page.items],
     )

@@ -14,7 +14,7 @@ from pydantic import MISSING, BaseModel
 
 from cmpapi.server.errors import BadRequest
 from cmpapi.server.http.api import ApiDep, error_responses
-from cmpapi.server.http.paging import pagination
+from cmpapi.server.http.paging import page_response
 from cmpapi.server.http.query import Paging, parse_query, query
 from cmpapi.server.http.responses import no_content, redirect, wire_response
 from cmpapi.server.resources.fields import values
@@ -129,12 +129,13 @@ async def list_assets(
     """Assets sorted by ``modified_at`` descending, filtered, with ``total_count``."""
     filters = _filters(params)
     page, views = await api.call(assets.list_assets, filters, params.offset, params.page_size)
-    return wire_response(
-        ListAssetsResponse(
-            data=[mapping.asset_response(v, api.links, file_url) for v in views],
-            pagination=pagination(request, api.links, page),
-            total_count=page.total or 0,
-        )
+    return page_response(
+        ListAssetsResponse,
+        request,
+        api.links,
+        page,
+        [mapping.asset_response(v, api.links, file_url) for v in views],
+        total_count=page.total or 0,
     )
 
 
@@ -258,11 +259,12 @@ async def list_asset_fields(
 ) -> Response:
     """The asset's custom field values."""
     page = await api.call(asset_fields.list_asset_fields, asset_id, params.offset, params.page_size)
-    return wire_response(
-        ListAssetFieldsResponse(
-            data=[values.render_item(AssetFieldListResponseItem, fv) for fv in page.items],
-            pagination=pagination(request, api.links, page),
-        )
+    return page_response(
+        ListAssetFieldsResponse,
+        request,
+        api.links,
+        page,
+        [values.render_item(AssetFieldListResponseItem, fv) for fv in page.items],
     )
 
 

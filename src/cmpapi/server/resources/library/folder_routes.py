@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from cmpapi.server.http.api import ApiDep, error_responses
-from cmpapi.server.http.paging import pagination
+from cmpapi.server.http.paging import page_response
 from cmpapi.server.http.query import Paging, query
 from cmpapi.server.http.responses import no_content, wire_response
 from cmpapi.server.resources.library import folders, mapping, permission_routes
@@ -41,11 +41,12 @@ async def list_folders(
     """Folders sorted by ``modified_at`` descending; children of ``parent_folder_id``."""
     parent = params.parent_folder_id if isinstance(params.parent_folder_id, str) else None
     page, views = await api.call(folders.list_folders, parent, params.offset, params.page_size)
-    return wire_response(
-        ListFoldersResponse(
-            data=[mapping.folder_response(v, api.links) for v in views],
-            pagination=pagination(request, api.links, page),
-        )
+    return page_response(
+        ListFoldersResponse,
+        request,
+        api.links,
+        page,
+        [mapping.folder_response(v, api.links) for v in views],
     )
 
 

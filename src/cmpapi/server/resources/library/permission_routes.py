@@ -13,9 +13,9 @@ from pydantic import BaseModel
 
 from cmpapi.server.db.repository import Page
 from cmpapi.server.http.api import ApiDep, error_responses
-from cmpapi.server.http.paging import pagination
+from cmpapi.server.http.paging import page_response
 from cmpapi.server.http.query import parse_query
-from cmpapi.server.http.responses import no_content, wire_response
+from cmpapi.server.http.responses import no_content
 from cmpapi.server.resources.library import mapping, permissions
 
 Handler = Callable[..., Coroutine[Any, Any, Response]]
@@ -66,14 +66,8 @@ def _lister(k: Kind) -> Handler:
         chunk = views[params.offset : params.offset + params.page_size + 1]
         page = Page(chunk[: params.page_size], params.offset, params.page_size,
                     len(chunk) > params.page_size)  # fmt: skip
-        return wire_response(
-            k.list_model.model_validate(
-                {
-                    "data": [mapping.permission_item(v, api.links) for v in page.items],
-                    "pagination": pagination(request, api.links, page),
-                }
-            )
-        )
+        data = [mapping.permission_item(v, api.links) for v in page.items]
+        return page_response(k.list_model, request, api.links, page, data)
 
     handler.__name__ = f"list_{k.kind}_permissions"
     handler.__doc__ = f"Users and teams with access to the {k.kind}."

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import MISSING
 
 from cmpapi.server.http.api import ApiDep, error_responses
-from cmpapi.server.http.paging import pagination
+from cmpapi.server.http.paging import page_response
 from cmpapi.server.http.query import query
 from cmpapi.server.http.responses import no_content, wire_response
 from cmpapi.server.resources.library import files, mapping, relations
@@ -51,11 +51,12 @@ async def list_asset_lineages(
         relations.list_asset_lineages, params.asset_id, used_in, created, params.offset,
         params.page_size,
     )  # fmt: skip
-    return wire_response(
-        ListAssetLineagesResponse(
-            data=[mapping.lineage_response(row, api.links) for row in page.items],
-            pagination=pagination(request, api.links, page),
-        )
+    return page_response(
+        ListAssetLineagesResponse,
+        request,
+        api.links,
+        page,
+        [mapping.lineage_response(row, api.links) for row in page.items],
     )
 
 
@@ -95,11 +96,12 @@ async def list_related_assets(
     page, views = await api.call(
         relations.list_related_assets, asset_id, params.offset, params.page_size
     )
-    return wire_response(
-        RelatedAssetsListResponse(
-            data=[mapping.related_item(v, api.links, file_url) for v in views],
-            pagination=pagination(request, api.links, page),
-        )
+    return page_response(
+        RelatedAssetsListResponse,
+        request,
+        api.links,
+        page,
+        [mapping.related_item(v, api.links, file_url) for v in views],
     )
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from cmpapi.server.http.api import ApiDep, error_responses
-from cmpapi.server.http.paging import pagination
+from cmpapi.server.http.paging import page_response
 from cmpapi.server.http.query import Paging, query
 from cmpapi.server.http.responses import wire_response
 from cmpapi.server.resources.library import files, mapping, renditions
@@ -54,9 +54,10 @@ async def list_asset_renditions(
     page = await api.call(
         renditions.list_asset_renditions, asset_id, params.offset, params.page_size
     )
-    return wire_response(
-        ListAssetRenditionsResponse(
-            data=[mapping.rendition_item(r, sign) for r in page.items],
-            pagination=pagination(request, api.links, page),
-        )
+    return page_response(
+        ListAssetRenditionsResponse,
+        request,
+        api.links,
+        page,
+        [mapping.rendition_item(r, sign) for r in page.items],
     )

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from cmpapi.server.http.api import ApiDep, error_responses
-from cmpapi.server.http.paging import pagination
+from cmpapi.server.http.paging import page_response
 from cmpapi.server.http.query import query
 from cmpapi.server.http.responses import wire_response
 from cmpapi.server.resources.teams import mapping, service
@@ -29,11 +29,12 @@ async def list_teams(
 ) -> Response:
     """Get a list of teams."""
     page = await api.call(service.list_teams, params.offset, params.page_size)
-    return wire_response(
-        ListTeamsResponse(
-            data=[mapping.team(t, api.links) for t in page.items],
-            pagination=pagination(request, api.links, page),
-        )
+    return page_response(
+        ListTeamsResponse,
+        request,
+        api.links,
+        page,
+        [mapping.team(t, api.links) for t in page.items],
     )
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from cmpapi.server.http.api import ApiDep, error_responses
-from cmpapi.server.http.paging import pagination
+from cmpapi.server.http.paging import page_response
 from cmpapi.server.http.query import query
 from cmpapi.server.http.responses import redirect, wire_response
 from cmpapi.server.resources.users import mapping, service
@@ -34,11 +34,12 @@ async def list_users(
 ) -> Response:
     """Get list of users."""
     page = await api.call(service.list_users, params.offset, params.page_size)
-    return wire_response(
-        UserListResponse(
-            data=[mapping.user_list_item(u, api.links) for u in page.items],
-            pagination=pagination(request, api.links, page),
-        )
+    return page_response(
+        UserListResponse,
+        request,
+        api.links,
+        page,
+        [mapping.user_list_item(u, api.links) for u in page.items],
     )
 
 
