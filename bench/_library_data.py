@@ -85,8 +85,13 @@ def build(data_dir: Path, rows: int, seed: int = 42) -> LibraryData:
     from cmpapi.server.oauth.tables import OAuthApp
     from cmpapi.server.resources.labels import service as labels
     from cmpapi.server.resources.library import acl
-    from cmpapi.server.resources.library.tables import AclEntry, Asset, AssetLabel, AssetVersion
-    from cmpapi.server.resources.library.tables import Folder
+    from cmpapi.server.resources.library.tables import (
+        AclEntry,
+        Asset,
+        AssetLabel,
+        AssetVersion,
+        Folder,
+    )
     from cmpapi.server.settings import Settings
 
     timings: dict[str, float] = {}
@@ -221,17 +226,22 @@ class Statement:
 
     sql: str
     params: list[Any]
-    mean_ms: float
+    mean_ms: float | None  # None: interrupted after the time budget
     plan: list[str]
+    runs: int = 0
 
 
 def profile_list(
-    data: LibraryData, *, member: bool, query: dict[str, Any], repeat: int = 5
-) -> list[Statement]:
+    data: LibraryData, *, member: bool, query: dict[str, Any], budget_s: float = 10.0,
+    repeat: int = 5,
+) -> list[Statement]:  # fmt: skip
     """Run ``assets.list_assets`` in-process for one case (the service call the route makes,
-    without HTTP and auth), capture its SQL, then replay each statement ``repeat`` times with
-    sqlite3 (fetching every row) and take its ``EXPLAIN QUERY PLAN``."""
+    without HTTP and auth), capture its SQL, then replay each statement with sqlite3
+    (fetching every row; ``repeat`` times unless it takes over 1 s) and take its
+    ``EXPLAIN QUERY PLAN``. A statement running longer than ``budget_s`` is interrupted
+    (sqlite3 progress handler) and reported with ``mean_ms=None``."""
     from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
     from sqlalchemy.orm import Session
 
     from cmpapi.server import demo
@@ -243,29 +253,46 @@ def profile_list(
 
     engine = make_engine(Settings(data_dir=data.data_dir, database_url=None))
     captured: list[tuple[str, list[Any]]] = []
+    deadline = [float("inf")]
 
-    def capture(conn: Any, cursor: Any, sql: str, params: Any, context: Any, many: bool) -> None:
+    def before(conn: Any, cursor: Any, sql: str, params: Any, context: Any, many: bool) -> None:
         captured.append((sql, list(params or ())))
+        deadline[0] = time.monotonic() + budget_s
 
-    event.listen(engine, "before_cursor_execute", capture)
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.set_progress_handler(lambda: int(time.monotonic() > deadline[0]), 10_000)
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "connect", on_connect)
     user_id, role = (data.member_id, "member") if member else (data.admin_id, "admin")
     principal = Principal(org_id=demo.ORG_ID, user_id=user_id, role=role, app_id=data.app_id)
     params = ListAssetsParametersQuery.model_validate(query)
+    interrupted = False
     try:
         with Session(engine) as session:
             assets.list_assets(session, principal, asset_routes._filters(params), params.offset,
                                params.page_size)  # fmt: skip
+    except OperationalError as exc:
+        if "interrupted" not in str(exc):
+            raise
+        interrupted = True
     finally:
         engine.dispose()
     db = sqlite3.connect(data.data_dir / "cmpapi.db")
     try:
         out = []
-        for sql, args in captured:
-            started = time.perf_counter()
-            for _ in range(repeat):
+        for i, (sql, args) in enumerate(captured):
+            plan = explain(db, sql, args)
+            if interrupted and i == len(captured) - 1:
+                out.append(Statement(sql, args, None, plan))
+                continue
+            runs, elapsed = 0, 0.0
+            while runs < repeat and (runs == 0 or elapsed < 1.0):
+                started = time.perf_counter()
                 db.execute(sql, args).fetchall()
-            elapsed = (time.perf_counter() - started) / repeat * 1000
-            out.append(Statement(sql, args, round(elapsed, 3), explain(db, sql, args)))
+                elapsed += time.perf_counter() - started
+                runs += 1
+            out.append(Statement(sql, args, round(elapsed / runs * 1000, 3), plan, runs))
         return out
     finally:
         db.close()
@@ -279,3 +306,15 @@ def explain(db: sqlite3.Connection, sql: str, args: list[Any]) -> list[str]:
         depth[node] = depth.get(parent, -1) + 1
         lines.append("  " * depth[node] + detail)
     return lines
+
+
+def analyze(data: LibraryData) -> float:
+    """Run SQLite's ``ANALYZE`` on the DB (cmpapi never does); returns the seconds taken."""
+    started = time.perf_counter()
+    db = sqlite3.connect(data.data_dir / "cmpapi.db")
+    try:
+        db.execute("ANALYZE")
+        db.commit()
+    finally:
+        db.close()
+    return round(time.perf_counter() - started, 2)

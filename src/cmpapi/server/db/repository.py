@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Row, Select, bindparam, func, select
 from sqlalchemy.orm import QueryableAttribute, Session
+from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
 
 from cmpapi.server.errors import NotFound
@@ -37,6 +38,15 @@ class Page(Generic[M]):
     @property
     def has_previous(self) -> bool:
         return self.offset > 0
+
+
+def _tiebreak(order_by: list[Any], id_column: Any) -> Any:
+    """``id`` breaks ties in the direction of the first sort key: an index on
+    ``(org_id, key, id)`` then serves the whole order without a sort step (a descending key
+    with an ascending id made SQLite sort 50,000 rows for a page at offset 50,000)."""
+    first = order_by[0] if order_by else None
+    descending = getattr(first, "modifier", None) is operators.desc_op
+    return id_column.desc() if descending else id_column
 
 
 class Repository(Generic[M]):
@@ -73,8 +83,10 @@ class Repository(Generic[M]):
         with_total: bool = False,
     ) -> Page[M]:
         """A page of matching rows in a stable order (``id`` breaks ties)."""
+        order = list(order_by)
         stmt = self._scoped(select(self.model)).where(*where)
-        stmt = stmt.order_by(*order_by, self._cols.id).offset(offset).limit(page_size + 1)
+        stmt = stmt.order_by(*order, _tiebreak(order, self._cols.id))
+        stmt = stmt.offset(offset).limit(page_size + 1)
         rows = list(self.session.scalars(stmt))
         total = self.count(*where) if with_total else None
         return Page(rows[:page_size], offset, page_size, len(rows) > page_size, total)
@@ -109,7 +121,8 @@ class Repository(Generic[M]):
         cached = _ROWS_CACHE.get(key)
         if cached is not None:
             return cached[1]
-        stmt = self._scoped(select(*columns)).where(*where).order_by(*order_by, self._cols.id)
+        stmt = self._scoped(select(*columns)).where(*where)
+        stmt = stmt.order_by(*order_by, _tiebreak(list(order_by), self._cols.id))
         stmt = stmt.offset(bindparam("page_offset")).limit(bindparam("page_limit"))
         if len(_ROWS_CACHE) >= _ROWS_CACHE_MAX:  # per-request clauses would grow it forever
             _ROWS_CACHE.clear()
