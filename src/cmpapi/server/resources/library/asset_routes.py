@@ -50,13 +50,12 @@ from cmpapi.wire import (
 )
 
 router = APIRouter(tags=["Library"])
-FileUrlDep = Annotated[mapping.FileUrl, Depends(files.file_url)]
 
 
 @router.post("/assets", operation_id="createAsset", status_code=201,
              response_model=AssetResponse, responses=error_responses(400, 401, 403))  # fmt: skip
 async def create_asset(
-    request: Request, body: LibraryAssetCreateRequest, api: ApiDep, file_url: FileUrlDep
+    request: Request, body: LibraryAssetCreateRequest, api: ApiDep, file_url: files.FileUrlDep
 ) -> Response:
     """Create a library asset from an upload key."""
     stored = await files.claim(request, api, body.key)
@@ -123,7 +122,7 @@ def _filters(params: ListAssetsParametersQuery) -> assets.AssetFilters:
 async def list_assets(
     request: Request,
     api: ApiDep,
-    file_url: FileUrlDep,
+    file_url: files.FileUrlDep,
     params: Annotated[ListAssetsParametersQuery, Depends(decode_list_query)],
 ) -> Response:
     """Assets sorted by ``modified_at`` descending, filtered, with ``total_count``."""
@@ -144,7 +143,7 @@ async def list_assets(
              responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
 async def create_asset_version(
     request: Request, asset_id: str, body: AssetVersionCreateRequest, api: ApiDep,
-    file_url: FileUrlDep,
+    file_url: files.FileUrlDep,
 ) -> Response:  # fmt: skip
     """Upload a new version of an image, video or raw file."""
     stored = await files.claim(request, api, body.key)
@@ -168,7 +167,7 @@ Handler = Callable[..., Coroutine[Any, Any, Response]]
 
 
 def _getter(type_: str, name: str) -> Handler:
-    async def get(id: str, api: ApiDep, file_url: FileUrlDep) -> Response:
+    async def get(id: str, api: ApiDep, file_url: files.FileUrlDep) -> Response:
         view = await api.call(assets.get_asset, type_, id)
         return wire_response(mapping.BY_TYPE[type_](view, api.links, file_url))
 
@@ -178,7 +177,7 @@ def _getter(type_: str, name: str) -> Handler:
 
 
 def _updater(type_: str, name: str, body_model: type[BaseModel]) -> Handler:
-    async def update(id: str, body: Any, api: ApiDep, file_url: FileUrlDep) -> Response:
+    async def update(id: str, body: Any, api: ApiDep, file_url: files.FileUrlDep) -> Response:
         changes = body.model_dump(mode="python")
         view = await api.call(assets.update_asset, api.links, type_, id, changes)
         return wire_response(mapping.BY_TYPE[type_](view, api.links, file_url))
@@ -309,7 +308,7 @@ async def update_asset_field(
 @router.post("/file-urls", operation_id="createFileUrls", response_model=BatchFileUrlResponse,
              responses=error_responses(400, 401, 403, 404))  # fmt: skip
 async def create_file_urls(
-    body: FileUrlBulkCreateRequest, api: ApiDep, file_url: FileUrlDep
+    body: FileUrlBulkCreateRequest, api: ApiDep, file_url: files.FileUrlDep
 ) -> Response:
     """Signed download URLs of assets' files; ``null`` for unknown or inaccessible guids."""
     found = await api.call(assets.file_assets, list(body.guids))

@@ -8,8 +8,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from cmpapi.server.db.base import new_id
 from cmpapi.server.http.deps import Api
@@ -71,3 +72,7 @@ async def remove(request: Request, keys: list[str]) -> None:
             await store.delete(key)
         except Exception:  # a leftover object is harmless; a failed delete must not 500
             log.warning("could not delete object %s", key, exc_info=True)
+
+
+FileUrlDep = Annotated[FileUrl, Depends(file_url)]
+SignerDep = Annotated[Signer, Depends(signer)]

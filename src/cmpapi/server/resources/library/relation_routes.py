@@ -25,7 +25,6 @@ from cmpapi.wire import (
 )
 
 router = APIRouter(tags=["Library"])
-FileUrlDep = Annotated[mapping.FileUrl, Depends(files.file_url)]
 
 
 class LineageQuery(ListAssetLineagesParametersQuery):  # type: ignore[misc]
@@ -87,7 +86,7 @@ async def list_related_assets(
     request: Request,
     asset_id: str,
     api: ApiDep,
-    file_url: FileUrlDep,
+    file_url: files.FileUrlDep,
     params: Annotated[
         ListRelatedAssetsParametersQuery, Depends(query(ListRelatedAssetsParametersQuery))
     ],

@@ -18,7 +18,6 @@ from cmpapi.wire import (
 )
 
 router = APIRouter(tags=["Library"])
-SignerDep = Annotated[files.Signer, Depends(files.signer)]
 
 
 @router.get("/rendition-configs/{id}", operation_id="getRenditionConfig",
@@ -34,7 +33,7 @@ async def get_rendition_config(id: str, api: ApiDep) -> Response:
 @router.get("/renditions/{id}", operation_id="getRendition",
             response_model=DetailedAssetRenditionResponse,
             responses=error_responses(400, 401, 403, 404))  # fmt: skip
-async def get_rendition(id: str, api: ApiDep, sign: SignerDep) -> Response:
+async def get_rendition(id: str, api: ApiDep, sign: files.SignerDep) -> Response:
     """A rendition with its generation status."""
     row, asset = await api.call(renditions.get_rendition, id)
     return wire_response(mapping.rendition_detail(row, asset, sign))
@@ -47,7 +46,7 @@ async def list_asset_renditions(
     request: Request,
     asset_id: str,
     api: ApiDep,
-    sign: SignerDep,
+    sign: files.SignerDep,
     params: Annotated[Paging, Depends(query(Paging))],
 ) -> Response:
     """The finished renditions of the asset's current version."""
