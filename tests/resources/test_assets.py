@@ -11,7 +11,9 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cmpapi.server.db.base import new_id
 from cmpapi.server.events.outbox import OutboxEvent
+from cmpapi.server.identity import service as identity
 from cmpapi.server.resources.labels import service as labels
 from tests.support.mixins import ResourceTests
 from tests.support.uploads import jpeg, upload
@@ -288,3 +290,85 @@ def test_assets_own_their_files(client, world: World) -> None:
     b = client.post("/v3/assets", json={"key": key, "title": "b"}, headers=world.auth()).json()
     assert client.delete(f"/v3/images/{a['id']}", headers=world.auth()).status_code == 204
     assert download(client, b["content"]["value"]) == first
+
+
+class TestAssetLineages(ResourceTests):
+    list_path = "/v3/asset-lineages"
+    item_path = None  # the spec has no getAssetLineage
+
+    def make(self, db: Session, world: World, n: int) -> list[str]:
+        asset = create(self.client, world, jpeg()).json()["id"]
+        body = {"name": "Site", "uri": "https://example.com/page"}
+        return [
+            self.client.post(
+                f"/v3/assets/{asset}/lineages", json=body, headers=world.auth()
+            ).json()["id"]
+            for _ in range(n)
+        ]
+
+
+class TestRelatedAssets(ResourceTests):
+    list_path = "/v3/assets/{parent}/related-assets"
+    item_path = "/v3/images/{id}"
+
+    def parent(self, db: Session, world: World) -> str:
+        return str(create(self.client, world, jpeg(), "parent").json()["id"])
+
+    def make(self, db: Session, world: World, n: int) -> list[str]:
+        parent = self.parent_of(world)
+        made = [create(self.client, world, jpeg(), f"r{i}").json()["id"] for i in range(n)]
+        url = f"/v3/assets/{parent}/related-assets"
+        page = self.client.get(url, params={"page_size": 100}, headers=world.auth()).json()
+        current = [a["id"] for a in page["data"]]
+        body = {"related_assets": [{"id": i} for i in current + made]}
+        assert self.client.put(url, json=body, headers=world.auth()).status_code == 200
+        return made
+
+
+class TestAssetFields(ResourceTests):
+    list_path = "/v3/assets/{parent}/fields"
+    item_path = None  # fields are read through the list
+
+    def parent(self, db: Session, world: World) -> str:
+        return str(create(self.client, world, jpeg(), "with fields").json()["id"])
+
+    def make(self, db: Session, world: World, n: int) -> list[str]:
+        url = f"/v3/assets/{self.parent_of(world)}/fields"
+        current = self.client.get(url, params={"page_size": 100}, headers=world.auth()).json()
+        items = [{"id": f["id"], "type": "text", "values": f["values"]} for f in current["data"]]
+        made = []
+        for i in range(n):
+            body = {
+                "type": "text",
+                "name": f"F{len(items) + i}-{world.org.id[:6]}",
+                "is_active": True,
+            }
+            (field_id,) = (
+                self.client.post("/v3/fields", json=body, headers=world.auth()).json().values()
+            )
+            made.append(field_id)
+        items += [{"id": f, "type": "text", "values": ["v"]} for f in made]
+        assert self.client.put(url, json=items, headers=world.auth()).status_code == 200
+        return made
+
+
+class TestAssetPermissions(ResourceTests):
+    list_path = "/v3/assets/{parent}/permissions"
+    item_path = None  # accessors are read through the list
+    baseline = 1  # the owner
+
+    def parent(self, db: Session, world: World) -> str:
+        return str(create(self.client, world, jpeg(), "shared").json()["id"])
+
+    def make(self, db: Session, world: World, n: int) -> list[str]:
+        parent = self.parent_of(world)
+        users = [
+            identity.create_user(db, world.org.id, email=f"p{i}-{new_id()}@example.com",
+                                 name=f"Reader {i}").id
+            for i in range(n)
+        ]  # fmt: skip
+        db.commit()
+        grant = {"type": "user", "permissions": [{"id": u, "access_type": "view"} for u in users]}
+        r = self.client.post(f"/v3/assets/{parent}/permissions", json=grant, headers=world.auth())
+        assert r.status_code == 204, r.text
+        return users

@@ -14,10 +14,11 @@ from tests.support.world import World, build_world
 
 
 class ResourceTests:
-    """Set ``list_path`` and ``item_path`` (with ``{id}``) and implement ``make``."""
+    """Set ``list_path`` and ``item_path`` (with ``{id}``; None when the resource has no get
+    operation, which skips the get tests) and implement ``make``."""
 
     list_path: ClassVar[str]
-    item_path: ClassVar[str]
+    item_path: ClassVar[str | None]
     # Items the world already holds in the list (e.g. the world's own users).
     baseline: ClassVar[int] = 0
     # Extra query parameters every list request needs.
@@ -26,22 +27,44 @@ class ResourceTests:
     client: Any  # the test's contract-checking client, for ``make`` implementations
 
     @pytest.fixture(autouse=True)
-    def _bind_client(self, client: Any) -> None:
+    def _bind_client(self, client: Any, db: Session) -> None:
         self.client = client
+        self.db = db
+        self._parents: dict[str, str] = {}
+
+    def parent(self, db: Session, world: World) -> str:
+        """For lists under a parent (``list_path`` with ``{parent}``): create one."""
+        raise NotImplementedError
+
+    def parent_of(self, world: World) -> str:
+        """The world's parent resource, created once per test."""
+        if world.org.id not in self._parents:
+            self._parents[world.org.id] = self.parent(self.db, world)
+        return self._parents[world.org.id]
+
+    def list_url(self, world: World) -> str:
+        if "{parent}" not in self.list_path:
+            return self.list_path
+        return self.list_path.format(parent=self.parent_of(world))
 
     def make(self, db: Session, world: World, n: int) -> list[str]:
         """Create ``n`` visible items for the world's organization; return their ids."""
         raise NotImplementedError
 
     # -- helpers ---------------------------------------------------------------------
+    def _item(self, item_id: str) -> str:
+        if self.item_path is None:
+            pytest.skip("the resource has no get operation")
+        return self.item_path.format(id=item_id)
+
     def _list(self, client: Any, world: World, **params: Any) -> Any:
         return client.get(
-            self.list_path, params={**self.list_query, **params}, headers=world.auth()
+            self.list_url(world), params={**self.list_query, **params}, headers=world.auth()
         )
 
     def _walk(self, client: Any, world: World, page_size: int) -> list[str]:
         ids: list[str] = []
-        url: str | None = self.list_path
+        url: str | None = self.list_url(world)
         params: dict[str, Any] | None = {**self.list_query, "page_size": page_size}
         pages = 0
         while url:
@@ -59,13 +82,13 @@ class ResourceTests:
         return ids
 
     # -- the tests -------------------------------------------------------------------
-    def test_list_without_token_is_401(self, client: Any) -> None:
-        r = client.get(self.list_path, params=self.list_query)
+    def test_list_without_token_is_401(self, client: Any, world: World) -> None:
+        r = client.get(self.list_url(world), params=self.list_query)
         assert r.status_code == 401
         assert r.json() == {"message": "Unauthorized"}
 
     def test_list_with_unknown_token_is_401(self, client: Any, world: World) -> None:
-        r = client.get(self.list_path, headers={"Authorization": "Bearer nope"})
+        r = client.get(self.list_url(world), headers={"Authorization": "Bearer nope"})
         assert r.status_code == 401
         assert r.json() == {"message": "Unauthorized"}
 
@@ -97,7 +120,7 @@ class ResourceTests:
         self.make(db, world, 3)
         r = self._list(client, world, page_size=1)
         nxt = r.json()["pagination"]["next"]
-        assert nxt.startswith("https://testserver" + self.list_path + "?")
+        assert nxt.startswith("https://testserver" + self.list_url(world) + "?")
         query = dict(parse_qsl(urlsplit(nxt).query))
         assert query["offset"] == "1"
         assert query["page_size"] == "1"
@@ -113,23 +136,24 @@ class ResourceTests:
 
     def test_get_own_item(self, client: Any, db: Session, world: World) -> None:
         (item_id,) = self.make(db, world, 1)
-        r = client.get(self.item_path.format(id=item_id), headers=world.auth())
+        r = client.get(self._item(item_id), headers=world.auth())
         assert r.status_code == 200, r.text
         assert r.json()["id"] == item_id
 
     def test_get_unknown_is_404(self, client: Any, world: World) -> None:
-        r = client.get(self.item_path.format(id="0" * 32), headers=world.auth())
+        r = client.get(self._item("0" * 32), headers=world.auth())
         assert r.status_code == 404
         assert r.json() == {"message": "Resource not found"}
 
     def test_get_without_token_is_401(self, client: Any, db: Session, world: World) -> None:
         (item_id,) = self.make(db, world, 1)
-        assert client.get(self.item_path.format(id=item_id)).status_code == 401
+        assert client.get(self._item(item_id)).status_code == 401
 
     def test_other_organization_is_invisible(self, client: Any, db: Session, world: World) -> None:
         other = build_world(db, org_name="Other", prefix="other-")
         (theirs,) = self.make(db, other, 1)
-        r = client.get(self.item_path.format(id=theirs), headers=world.auth())
-        assert r.status_code == 404
+        if self.item_path is not None:
+            r = client.get(self._item(theirs), headers=world.auth())
+            assert r.status_code == 404
         ids = self._walk(client, world, page_size=100)
         assert theirs not in ids
