@@ -54,6 +54,10 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data_dir = tmp_path_factory.mktemp("sqlite-template")
     engine = create_engine(f"sqlite:///{data_dir / 'cmpapi.db'}")
     migrate.upgrade(engine)
+    # Copies start in WAL mode, as a served database is: no test's first connections race
+    # to switch the journal mode.
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA journal_mode=WAL")
     engine.dispose()
     return data_dir / "cmpapi.db"
 

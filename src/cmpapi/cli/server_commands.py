@@ -63,11 +63,13 @@ def serve(
     import uvicorn
 
     from cmpapi.server.app import create_app
+    from cmpapi.server.db.maintenance import schedule_analyze
     from cmpapi.server.db.migrate import upgrade
 
     settings = _settings(demo=demo or None, host=host, port=port, data_dir=data_dir)
     app = create_app(settings)
     upgrade(app.state.engine)
+    schedule_analyze(app.state.engine)
     if settings.demo:
         from cmpapi.server import demo as demo_data
 

@@ -12,12 +12,17 @@ from cmpapi.server.settings import Settings
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
-    # WAL lets readers run beside the single writer; NORMAL sync is durable in WAL mode
-    # except for the last commits on power loss, the usual trade for an embedded server.
-    cur.execute("PRAGMA journal_mode=WAL")
+    # The busy timeout first: the statements below may wait for another connection.
+    cur.execute("PRAGMA busy_timeout=10000")
+    # WAL lets readers run beside the single writer. The mode persists in the file, so it
+    # is switched only once: switching needs a lock that a busy database refuses at once
+    # ("database is locked", seen under load in CI) instead of waiting for it.
+    if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        cur.execute("PRAGMA journal_mode=WAL")
+    # NORMAL sync is durable in WAL mode except for the last commits on power loss, the
+    # usual trade for an embedded server.
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
 
 

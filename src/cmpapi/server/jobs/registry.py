@@ -21,6 +21,7 @@ F = TypeVar("F", bound=HandlerFn)
 # Modules of the project that define handlers; every worker imports them at start (like
 # ``db/tables.py`` for tables). Add each new handler module here.
 HANDLER_MODULES: tuple[str, ...] = (
+    "cmpapi.server.db.maintenance",
     "cmpapi.server.resources.library.renditions",
     "cmpapi.server.resources.uploader.service",
 )
