@@ -11,7 +11,7 @@ from pydantic import MISSING
 from cmpapi.server.http.api import ApiDep, error_responses
 from cmpapi.server.http.paging import page_response
 from cmpapi.server.http.query import query
-from cmpapi.server.http.responses import wire_response
+from cmpapi.server.http.responses import no_content, wire_response
 from cmpapi.server.resources.fields import mapping, service
 from cmpapi.wire import (
     CreateFieldResponse,
@@ -81,7 +81,7 @@ async def create_field(body: SettingsFieldCreateRequest, api: ApiDep) -> Respons
 async def update_field(id: str, body: SettingsFieldUpdateRequest, api: ApiDep) -> Response:
     """Update a field in an Organization."""
     await api.call(service.update_field, id, body)
-    return Response(status_code=204)
+    return no_content()
 
 
 @router.post(
@@ -111,7 +111,7 @@ async def update_field_choice(
 ) -> Response:
     """Update a choice of a field."""
     await api.call(service.update_field_choice, field_id, choice_id, body)
-    return Response(status_code=204)
+    return no_content()
 
 
 @router.delete(
@@ -124,4 +124,4 @@ async def update_field_choice(
 async def delete_field_choice(field_id: str, choice_id: str, api: ApiDep) -> Response:
     """Delete a choice from a field (and from the values objects hold)."""
     await api.call(service.delete_field_choice, field_id, choice_id)
-    return Response(status_code=204)
+    return no_content()
