@@ -17,9 +17,11 @@ from cmpapi.server.resources.library.asset_routes import router as assets_router
 from cmpapi.server.resources.library.folder_routes import router as folders_router
 from cmpapi.server.resources.library.relation_routes import router as relations_router
 from cmpapi.server.resources.library.rendition_routes import router as renditions_router
+from cmpapi.server.resources.tasks.routes import router as tasks_router
 from cmpapi.server.resources.teams.routes import router as teams_router
 from cmpapi.server.resources.uploader.routes import router as uploader_router
 from cmpapi.server.resources.users.routes import router as users_router
+from cmpapi.server.resources.workflows.routes import router as workflows_router
 from cmpapi.server.settings import Settings
 from cmpapi.server.storage import make_store
 from cmpapi.server.storage.routes import router as storage_router
@@ -34,6 +36,8 @@ V3_ROUTERS: list[APIRouter] = [
     fields_router,
     labels_router,
     uploader_router,
+    workflows_router,
+    tasks_router,
 ]
 
 

@@ -11,6 +11,20 @@ from cmpapi.server.oauth import tables as oauth
 from cmpapi.server.resources.fields import tables as fields
 from cmpapi.server.resources.labels import tables as labels
 from cmpapi.server.resources.library import tables as library
+from cmpapi.server.resources.tasks import tables as tasks
+from cmpapi.server.resources.workflows import tables as workflows
 from cmpapi.server.storage import tables as storage
 
-__all__ = ["Base", "fields", "identity", "jobs", "labels", "library", "oauth", "outbox", "storage"]
+__all__ = [
+    "Base",
+    "fields",
+    "identity",
+    "jobs",
+    "labels",
+    "library",
+    "oauth",
+    "outbox",
+    "storage",
+    "tasks",
+    "workflows",
+]

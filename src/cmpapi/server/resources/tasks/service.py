@@ -1,0 +1,383 @@
+"""Tasks and their workflow: createTask, getTask, listTasks, updateTask, updateTaskStep,
+getTaskSubStep, updateTaskSubStep, get/updateTaskSubStepExternalWork.
+
+Service functions are named after the operations and take ``(session, principal, ...)``;
+each commits its change together with its webhook events. Other task modules (assets,
+comments, fields) load tasks with ``load_task`` / ``load_flow``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import MISSING
+from sqlalchemy import ColumnElement, and_, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from cmpapi.server.authz import Principal, require
+from cmpapi.server.db.base import new_id, utcnow
+from cmpapi.server.db.repository import Page, Repository
+from cmpapi.server.errors import Forbidden, Invalid, NotFound
+from cmpapi.server.http.links import Links
+from cmpapi.server.identity.tables import Team, User
+from cmpapi.server.oauth.tables import OAuthApp
+from cmpapi.server.resources.labels.service import (
+    load_label_names,
+    validate_resource_labels,
+)
+from cmpapi.server.resources.tasks import events
+from cmpapi.server.resources.tasks.engine import Actor, Flow, Transition
+from cmpapi.server.resources.tasks.tables import (
+    IN_PROGRESS,
+    NOT_STARTED,
+    OVERDUE,
+    WAITING,
+    Counter,
+    Task,
+    TaskStep,
+    TaskSubStep,
+)
+from cmpapi.server.resources.tasks.views import TaskView
+from cmpapi.server.resources.workflows.tables import Workflow
+from cmpapi.wire import (
+    ListTasksParametersQuery,
+    TaskCreateRequest,
+    TaskExternalWorkRequest,
+    TaskSubStepRequest,
+    TaskUpdateRequest,
+)
+
+NEWEST_FIRST = (Task.modified_at.desc(),)
+
+
+def load_task(session: Session, principal: Principal, task_id: str, action: str) -> Task:
+    """The organization's task (404) if the caller's role may ``read``/``write`` tasks."""
+    require(principal, f"tasks:{action}")
+    return Repository(Task, session, principal.org_id).get(task_id)
+
+
+def load_flow(session: Session, task: Task) -> Flow:
+    """The task with its steps and sub-steps (two queries)."""
+    steps = session.scalars(select(TaskStep).where(TaskStep.task_id == task.id)).all()
+    subs = session.scalars(select(TaskSubStep).where(TaskSubStep.task_id == task.id)).all()
+    return Flow(task, steps, subs)
+
+
+def _view(session: Session, flow: Flow) -> TaskView:
+    return TaskView(flow, load_label_names(session, flow.task.org_id, flow.task.labels), utcnow())
+
+
+def _actor(session: Session, principal: Principal) -> Actor:
+    name = session.scalar(select(OAuthApp.name).where(OAuthApp.id == principal.app_id))
+    return Actor(app_name=name or "")
+
+
+def _next_number(session: Session, org_id: str, name: str) -> int:
+    """The next value of a per-organization sequence; the row lock serializes creators."""
+    bump = (update(Counter).where(Counter.org_id == org_id, Counter.name == name)
+            .values(value=Counter.value + 1).returning(Counter.value))  # fmt: skip
+    value = session.execute(bump).scalar_one_or_none()
+    if value is None:
+        session.execute(insert(Counter).values(org_id=org_id, name=name, value=1))
+        value = 1
+    return int(value)
+
+
+def _check_user(session: Session, org_id: str, user_id: str, field: str) -> None:
+    if Repository(User, session, org_id).find(User.id == user_id, User.is_active.is_(True)) is None:
+        raise Invalid("Unknown user", {field: "No active user of the organization has this id"})
+
+
+def _check_dates(start_at: datetime | None, due_at: datetime | None) -> None:
+    if start_at and due_at and due_at < start_at:
+        raise Invalid("The due date is before the start date", {"due_at": "Before start_at"})
+
+
+def _instantiate(session: Session, task: Task, workflow: Workflow, now: datetime) -> Flow:
+    """Copy the workflow's steps into the task; step due dates follow the durations."""
+    steps, subs = [], []
+    due = task.start_at or now
+    for n, step_def in enumerate(workflow.steps):
+        duration = step_def.get("duration")
+        due = due + timedelta(days=duration) if duration else due
+        step = TaskStep(id=new_id(), org_id=task.org_id, task_id=task.id, position=n,
+                        title=step_def["name"], description=step_def["description"],
+                        due_at=due if duration else None)  # fmt: skip
+        steps.append(step)
+        for m, d in enumerate(step_def["sub_steps"]):
+            first = (d["assignees"] or [{"type": "user", "id": None}])[0]
+            subs.append(TaskSubStep(
+                id=new_id(), org_id=task.org_id, task_id=task.id, step_id=step.id, position=m,
+                title=d["name"], description=d["description"], actions=d["actions"],
+                state=WAITING, assignee_type=first["type"], assignee_id=first["id"],
+                is_external=d["is_external"], external_system=d["external_system"],
+                is_user_interaction_allowed=d["is_user_interaction_allowed"], modified_at=now,
+            ))  # fmt: skip
+    session.add_all([*steps, *subs])
+    return Flow(task, steps, subs)
+
+
+def create_task(
+    session: Session, principal: Principal, links: Links, body: TaskCreateRequest
+) -> TaskView:
+    """Create a task; with a workflow, its steps are copied and the first sub-step opens."""
+    require(principal, "tasks:write")
+    org = principal.org_id
+    if not body.title.strip():
+        raise Invalid("A task needs a title", {"title": "Blank"})
+    if isinstance(body.campaign_id, str):  # campaigns come with their own issue
+        raise NotFound("Campaign not found")
+    owner = body.owner_id if isinstance(body.owner_id, str) else principal.user_id
+    _check_user(session, org, owner, "owner_id")
+    start_at = body.start_at if isinstance(body.start_at, datetime) else None
+    due_at = body.due_at if isinstance(body.due_at, datetime) else None
+    _check_dates(start_at, due_at)
+    workflow = None
+    if isinstance(body.workflow_id, str):
+        workflow = Repository(Workflow, session, org).find(Workflow.id == body.workflow_id)
+        if workflow is None or not workflow.is_active:
+            raise NotFound("Workflow not found")
+    now = utcnow()
+    task = Task(id=new_id(), org_id=org, number=_next_number(session, org, "task"),
+                title=body.title.strip(), workflow_id=workflow.id if workflow else None,
+                owner_id=owner, start_at=start_at, due_at=due_at, created_by=principal.user_id,
+                created_at=now, modified_at=now, labels=[])  # fmt: skip
+    session.add(task)
+    session.flush()
+    flow = _instantiate(session, task, workflow, now) if workflow else Flow(task, [], [])
+    transitions = flow.advance(now)
+    session.flush()
+    events.record_task_event(session, links, "task_added", task)
+    events.record_transitions(session, links, transitions, "")
+    session.commit()
+    return _view(session, flow)
+
+
+def get_task(session: Session, principal: Principal, task_id: str) -> TaskView:
+    """A task with its steps and sub-steps."""
+    return _view(session, load_flow(session, load_task(session, principal, task_id, "read")))
+
+
+def _status_filter(statuses: list[str], now: datetime) -> ColumnElement[bool]:
+    """Stored statuses, with Overdue split off Not Started / In Progress by ``overdue_at``."""
+    late = and_(Task.overdue_at.is_not(None), Task.overdue_at < now)
+    clauses: list[ColumnElement[bool]] = []
+    for status in dict.fromkeys(statuses):
+        if status == OVERDUE:
+            clauses.append(and_(Task.status.in_((NOT_STARTED, IN_PROGRESS)), late))
+        elif status in (NOT_STARTED, IN_PROGRESS):
+            clauses.append(and_(Task.status == status, ~late))
+        else:
+            clauses.append(Task.status == status)
+    return or_(*clauses)
+
+
+def _date(value: str, field: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise Invalid("Invalid date", {field: "Expected an ISO 8601 date or date-time"}) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=utcnow().tzinfo)
+
+
+def list_tasks(
+    session: Session, principal: Principal, params: ListTasksParametersQuery
+) -> tuple[Page[Task], datetime]:
+    """Tasks, most recently changed first, filtered as the spec's parameters say:
+    ``start_date``: starting on or after; ``due_date``: due on or before."""
+    require(principal, "tasks:read")
+    now = utcnow()
+    where: list[ColumnElement[bool]] = []
+    if isinstance(params.search_key, str) and params.search_key.strip():
+        where.append(Task.title.ilike(f"%{params.search_key.strip()}%"))
+    for column, value in ((Task.campaign_id, params.campaign),
+                          (Task.workflow_id, params.workflow),
+                          (Task.milestone_id, params.milestone)):  # fmt: skip
+        if isinstance(value, str):
+            where.append(column == value)
+    if isinstance(params.start_date, str):
+        where.append(Task.start_at >= _date(params.start_date, "start_date"))
+    if isinstance(params.due_date, str):
+        where.append(Task.due_at <= _date(params.due_date, "due_date"))
+    if isinstance(params.status, list) and params.status:
+        where.append(_status_filter([str(s.value) for s in params.status], now))
+    page = Repository(Task, session, principal.org_id).list(
+        *where, order_by=NEWEST_FIRST, offset=params.offset, page_size=params.page_size
+    )
+    return page, now
+
+
+def update_task(
+    session: Session, principal: Principal, links: Links, task_id: str, body: TaskUpdateRequest
+) -> TaskView:
+    """Change a task's title, dates, owner, labels or workflow (the workflow only before
+    any sub-step was acted on: its steps are replaced)."""
+    task = load_task(session, principal, task_id, "write")
+    values: dict[str, Any] = body.model_dump(exclude_unset=True)
+    if not values:
+        return get_task(session, principal, task_id)
+    if task.is_archived:
+        raise Invalid("The task is archived", {"id": "Archived tasks cannot change"})
+    if "title" in values and not values["title"].strip():
+        raise Invalid("A task needs a title", {"title": "Blank"})
+    if "campaign_id" in values:
+        raise NotFound("Campaign not found")
+    if "owner_id" in values:
+        _check_user(session, task.org_id, values["owner_id"], "owner_id")
+    if "labels" in values:
+        checked = validate_resource_labels(session, task.org_id, body.labels or [])
+        values["labels"] = [v.id for c in checked for v in c.values]
+    _check_dates(values.get("start_at", task.start_at), values.get("due_at", task.due_at))
+    now = utcnow()
+    flow = load_flow(session, task)
+    new_workflow = values.pop("workflow_id", task.workflow_id)
+    for key, value in values.items():
+        setattr(task, key, value.strip() if key == "title" else value)
+    transitions: list[Transition] = []
+    if new_workflow != task.workflow_id:
+        flow, transitions = _replace_workflow(session, flow, new_workflow, now)
+    flow.refresh(now)
+    session.flush()
+    events.record_task_event(session, links, "task_metadata_modified", task)
+    events.record_transitions(session, links, transitions, "")
+    session.commit()
+    return _view(session, flow)
+
+
+def _replace_workflow(
+    session: Session, flow: Flow, workflow_id: str, now: datetime
+) -> tuple[Flow, list[Transition]]:
+    task = flow.task
+    if task.is_started or task.is_completed:
+        raise Invalid("The workflow of a started task cannot change",
+                      {"workflow_id": "The task has started"})  # fmt: skip
+    workflow = Repository(Workflow, session, task.org_id).find(Workflow.id == workflow_id)
+    if workflow is None or not workflow.is_active:
+        raise NotFound("Workflow not found")
+    for row in [*flow.sub_steps, *flow.steps]:
+        session.delete(row)
+    session.flush()
+    task.workflow_id = workflow.id
+    new = _instantiate(session, task, workflow, now)
+    return new, new.advance(now)
+
+
+def update_task_step(
+    session: Session, principal: Principal, links: Links, task_id: str, step_id: str,
+    due_at: datetime | None,
+) -> tuple[Flow, TaskStep]:  # fmt: skip
+    """Set a step's due date (``None``: no change)."""
+    flow = load_flow(session, load_task(session, principal, task_id, "write"))
+    step = flow.step(step_id)
+    if due_at is None:
+        return flow, step
+    transitions = flow.set_step_due(step, due_at, utcnow())
+    events.record_transitions(session, links, transitions, "")
+    session.commit()
+    return flow, step
+
+
+def get_task_sub_step(
+    session: Session, principal: Principal, task_id: str, step_id: str, sub_step_id: str
+) -> TaskSubStep:
+    """One sub-step of a task step."""
+    flow = load_flow(session, load_task(session, principal, task_id, "read"))
+    return flow.sub_step(step_id, sub_step_id)
+
+
+def _one_change(body: TaskSubStepRequest) -> str:
+    """The request's one change: ``start``, ``complete``, ``skip`` or ``assign``."""
+    given = body.model_dump(exclude_unset=True)
+    changes = [c for c, keys in (("start", ("is_in_progress",)), ("complete", ("is_completed",)),
+               ("skip", ("is_skipped",)), ("assign", ("assignee_id", "assignee_type")))
+               if any(k in given for k in keys)]  # fmt: skip
+    if len(changes) != 1:
+        raise Invalid(
+            "Give exactly one of is_in_progress, is_completed, is_skipped or an assignee",
+            {"body": "Exactly one change per request"},
+        )
+    return changes[0]
+
+
+def update_task_sub_step(
+    session: Session, principal: Principal, links: Links, task_id: str, step_id: str,
+    sub_step_id: str, body: TaskSubStepRequest,
+) -> TaskSubStep:  # fmt: skip
+    """Start, complete or skip a sub-step, or change its assignee; the task moves on."""
+    flow = load_flow(session, load_task(session, principal, task_id, "write"))
+    ss = flow.sub_step(step_id, sub_step_id)
+    change, now = _one_change(body), utcnow()
+    actor = _actor(session, principal)
+    was_completed = flow.task.is_completed
+    if change == "assign":
+        kind, assignee = _assignee(session, principal.org_id, body)
+        transitions = flow.assign(ss, kind, assignee, now)
+    elif change == "start":
+        transitions = flow.start(ss, actor, now)
+    else:
+        transitions = flow.finish(ss, actor, now, skip=change == "skip")
+    flow.refresh(now)
+    session.flush()
+    events.record_transitions(session, links, transitions, actor.app_name)
+    if flow.task.is_completed != was_completed:
+        events.record_task_event(session, links, "task_metadata_modified", flow.task)
+    session.commit()
+    return ss
+
+
+def _assignee(session: Session, org_id: str, body: TaskSubStepRequest) -> tuple[str, str | None]:
+    kind = body.assignee_type.value if not isinstance(body.assignee_type, type(MISSING)) else "user"
+    assignee = body.assignee_id if isinstance(body.assignee_id, str) else None
+    if assignee is None:
+        return kind, None
+    model: Any = User if kind == "user" else Team
+    if Repository(model, session, org_id).find(model.id == assignee) is None:
+        raise Invalid(f"Unknown {kind}", {"assignee_id": f"No {kind} of the organization"})
+    return kind, assignee
+
+
+# -- external work -----------------------------------------------------------------------
+
+
+def _external(
+    session: Session, principal: Principal, task_id: str, step_id: str, sub_step_id: str,
+    action: str,
+) -> TaskSubStep:  # fmt: skip
+    flow = load_flow(session, load_task(session, principal, task_id, action))
+    ss = flow.sub_step(step_id, sub_step_id)
+    if not ss.is_external:
+        raise NotFound("The sub-step is not external: it has no external work")
+    return ss
+
+
+def get_task_sub_step_external_work(
+    session: Session, principal: Principal, task_id: str, step_id: str, sub_step_id: str
+) -> tuple[TaskSubStep, str]:
+    """The ticket linked to an external sub-step and the external system's name (the
+    sub-step's, else the calling app's)."""
+    ss = _external(session, principal, task_id, step_id, sub_step_id, "read")
+    return ss, ss.external_system or _actor(session, principal).app_name
+
+
+def update_task_sub_step_external_work(
+    session: Session, principal: Principal, task_id: str, step_id: str, sub_step_id: str,
+    body: TaskExternalWorkRequest,
+) -> tuple[TaskSubStep, str]:  # fmt: skip
+    """Link or update the ticket of an external sub-step. The first app to link a sub-step
+    that names no external system becomes its system; other apps are refused (403)."""
+    ss = _external(session, principal, task_id, step_id, sub_step_id, "write")
+    actor = _actor(session, principal)
+    if ss.external_system is None:
+        ss.external_system = actor.app_name
+    elif ss.external_system.casefold() != actor.app_name.casefold():
+        raise Forbidden(f"This sub-step's external work belongs to {ss.external_system}")
+    values = body.model_dump(exclude_unset=True)
+    url = values.get("url")
+    if url is not None and not url.lower().startswith("https://"):
+        raise Invalid("The external work URL must use HTTPS", {"url": "Must start with https://"})
+    for key, value in values.items():
+        setattr(ss, f"ext_{key}", value)
+    ss.modified_at = utcnow()
+    session.commit()
+    return ss, ss.external_system

@@ -1,0 +1,1 @@
+"""Workflows (tag "Workflows"): reusable step/sub-step definitions tasks are made from."""
