@@ -5,7 +5,8 @@ these rows later (the webhooks worker); nothing is sent from the request path.
 
 from __future__ import annotations
 
-from datetime import datetime
+import threading
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import String
@@ -23,9 +24,24 @@ class OutboxEvent(OrgScoped, Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     event_name: Mapped[str] = mapped_column(String(64), index=True)
     data: Mapped[dict[str, Any]] = mapped_column(PortableJSON())
+    # Microseconds, strictly increasing within a process (``occurred_now``): events of one
+    # change sort in the order they happened.
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     # Set when the event has been fanned out to deliveries (webhooks issue).
     dispatched_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+_clock_lock = threading.Lock()
+_last = datetime.min.replace(tzinfo=UTC)
+
+
+def occurred_now() -> datetime:
+    """Now with microseconds, never equal to or before the previous call's value."""
+    global _last
+    with _clock_lock:
+        now = datetime.now(UTC)
+        _last = now if now > _last else _last + timedelta(microseconds=1)
+        return _last
 
 
 def record_event(
@@ -34,6 +50,6 @@ def record_event(
     """Record ``event_name`` with its ``data`` payload in the caller's transaction."""
     if event_name not in EVENT_NAMES:
         raise ValueError(f"unknown webhook event {event_name!r}")
-    event = OutboxEvent(org_id=org_id, event_name=event_name, data=data)
+    event = OutboxEvent(org_id=org_id, event_name=event_name, data=data, created_at=occurred_now())
     session.add(event)
     return event

@@ -106,6 +106,7 @@ class Flow:
             raise _invalid("is_in_progress", "The sub-step is already in progress")
         ss.state, ss.started_at, ss.modified_at = STARTED, now, now
         self.task.is_started = True
+        self.refresh(now)
         return [Transition(STARTED_EVENT, self.step(ss.step_id), ss)]
 
     def finish(
@@ -128,6 +129,7 @@ class Flow:
         if ss.state in FINISHED:
             raise _invalid("assignee_id", f"The sub-step is already {ss.state}")
         ss.assignee_type, ss.assignee_id, ss.modified_at = assignee_type, assignee_id, now
+        self.refresh(now)
         return [Transition(MODIFIED_EVENT, self.step(ss.step_id), ss)]
 
     def set_step_due(self, step: TaskStep, due_at: datetime, now: datetime) -> list[Transition]:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import MISSING
-from sqlalchemy import ColumnElement, and_, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
@@ -255,9 +255,8 @@ def _replace_workflow(
     workflow = Repository(Workflow, session, task.org_id).find(Workflow.id == workflow_id)
     if workflow is None or not workflow.is_active:
         raise NotFound("Workflow not found")
-    for row in [*flow.sub_steps, *flow.steps]:
-        session.delete(row)
-    session.flush()
+    for table in (TaskSubStep, TaskStep):  # not started yet: nothing to keep
+        session.execute(delete(table).where(table.task_id == task.id))
     task.workflow_id = workflow.id
     new = _instantiate(session, task, workflow, now)
     return new, new.advance(now)

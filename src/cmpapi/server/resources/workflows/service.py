@@ -51,7 +51,9 @@ def assignee_names(session: Session, workflows: Iterable[Workflow]) -> dict[str,
     ids = {a["id"] for w in workflows for s in w.steps for ss in s["sub_steps"]
            for a in ss["assignees"]}  # fmt: skip
     names = {u.id: u.full_name for u in session.scalars(select(User).where(User.id.in_(ids)))}
-    names.update(session.execute(select(Team.id, Team.name).where(Team.id.in_(ids))).tuples())
+    names.update(
+        {r[0]: r[1] for r in session.execute(select(Team.id, Team.name).where(Team.id.in_(ids)))}
+    )
     return names
 
 
