@@ -14,6 +14,7 @@ from cmpapi.server import demo
 from cmpapi.server.identity.tables import Team, User
 from cmpapi.server.oauth.secrets import hash_secret
 from cmpapi.server.oauth.tables import OAuthApp
+from cmpapi.server.resources.workflows.tables import Workflow
 from tests.support.world import World
 
 
@@ -88,6 +89,11 @@ def test_demo_seed_is_deterministic_and_idempotent(run, db: Session) -> None:
     admin = db.get(User, demo.demo_id("user:ada.admin"))
     assert admin is not None and admin.email == demo.ADMIN_EMAIL
     assert db.get(Team, demo.demo_id("team:Marketing")) is not None
+    legal = db.get(Workflow, demo.demo_id("workflow:Legal review with Jira"))
+    assert legal is not None
+    approval = legal.steps[1]["sub_steps"][1]
+    assert approval["id"] == demo.demo_id("workflow:Legal review with Jira:1:1")
+    assert (approval["external_system"], approval["is_user_interaction_allowed"]) == ("Jira", False)
 
 
 def test_rendition_configs(run, db: Session, world: World) -> None:

@@ -243,6 +243,7 @@ def register(app: typer.Typer) -> None:
     from cmpapi.cli import (
         jobs_commands,  # imports this module: load it once this one is
         library_commands,
+        task_commands,
     )
 
     app.command()(serve)
@@ -254,3 +255,5 @@ def register(app: typer.Typer) -> None:
     app.add_typer(labels_app, name="labels")
     app.add_typer(library_commands.renditions_app, name="renditions")
     app.add_typer(demo_app, name="demo")
+    app.add_typer(task_commands.workflows_app, name="workflows")
+    app.add_typer(task_commands.tasks_app, name="tasks")

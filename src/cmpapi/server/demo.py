@@ -24,6 +24,10 @@ CLIENT_SECRET = "cmpapi-demo-secret-do-not-use-in-production"  # noqa: S105 - pu
 REDIRECT_URI = "http://localhost:3000/callback"
 PASSWORD = "demo-password"  # noqa: S105 - published demo value
 ADMIN_EMAIL = "ada.admin@demo.cmpapi.dev"
+# An app named like the demo workflow's external system: its client_credentials tokens
+# may complete the deferred legal approval (docs/tasks.md).
+JIRA_CLIENT_ID = "cmpapi-demo-jira"
+JIRA_CLIENT_SECRET = "cmpapi-demo-jira-secret-do-not-use-in-production"  # noqa: S105
 
 USERS = [  # (email local part, name, role)
     ("ada.admin", "Ada Admin", "admin"),
@@ -76,8 +80,13 @@ def seed(session: Session) -> DemoCredentials:
             token_user_id=demo_id("user:ada.admin"), expose_email=True,
             client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
         )  # fmt: skip
+        store.create_app(
+            session, ORG_ID, name="Jira", redirect_uris=[], token_user_id=demo_id("user:lea.legal"),
+            client_id=JIRA_CLIENT_ID, client_secret=JIRA_CLIENT_SECRET,
+        )  # fmt: skip
         _seed_fields_and_labels(session)
         _seed_renditions(session)
+        _seed_workflows(session)
         session.commit()
     return DemoCredentials()
 
@@ -131,3 +140,44 @@ def _seed_renditions(session: Session) -> None:
             session, ORG_ID, name=name, width=size, height=size, output_format=fmt,
             quality=quality, id_=demo_id(f"rendition:{name}"),
         )  # fmt: skip
+
+
+# -- workflows -----------------------------------------------------------------------------
+def _user(local: str) -> dict[str, str]:
+    return {"type": "user", "id": demo_id(f"user:{local}")}
+
+
+WORKFLOWS: dict[str, list[dict[str, Any]]] = {
+    "Blog post": [
+        {"name": "Create", "duration": 3, "sub_steps": [
+            {"name": "Write draft", "actions": ["writeEditArticle"],
+             "assignees": [_user("wes.writer")]},
+            {"name": "Add images", "assignees": [_user("dan.designer")]}]},
+        {"name": "Review", "duration": 2, "sub_steps": [
+            {"name": "Edit", "assignees": [_user("mia.marketer")]}]},
+        {"name": "Publish", "duration": 1, "sub_steps": [{"name": "Go live"}]},
+    ],
+    "Legal review with Jira": [
+        {"name": "Create", "duration": 2, "sub_steps": [
+            {"name": "Write", "assignees": [_user("wes.writer")]}]},
+        {"name": "Compliance", "duration": 3, "sub_steps": [
+            {"name": "Jira ticket", "is_external": True, "external_system": "Jira",
+             "is_user_interaction_allowed": True},
+            {"name": "Legal approval", "is_external": True, "external_system": "Jira",
+             "is_user_interaction_allowed": False,
+             "assignees": [{"type": "team", "id": demo_id("team:Legal")}]}]},
+        {"name": "Publish", "sub_steps": [{"name": "Go live"}]},
+    ],
+}  # fmt: skip
+
+
+def _seed_workflows(session: Session) -> None:
+    from cmpapi.server.resources.workflows import service as workflows
+
+    for name, steps in WORKFLOWS.items():
+        for n, step in enumerate(steps):  # stable ids for tutorials
+            step["id"] = demo_id(f"workflow:{name}:{n}")
+            for m, sub in enumerate(step["sub_steps"]):
+                sub["id"] = demo_id(f"workflow:{name}:{n}:{m}")
+        workflows.create_workflow(session, ORG_ID, name, steps, id_=demo_id(f"workflow:{name}"),
+                                  is_asset_approval_enabled=name.startswith("Legal"))  # fmt: skip

@@ -380,3 +380,21 @@ def update_task_sub_step_external_work(
     ss.modified_at = utcnow()
     session.commit()
     return ss, ss.external_system
+
+
+def set_task_flag(
+    session: Session, links: Links, org_id: str, task_id: str, flag: str, value: bool
+) -> Task:
+    """Put a task on hold / archive it (or undo): the states the API has no operation for
+    (CLI). Records task_metadata_modified when ``is_archived`` changes."""
+    if flag not in ("is_on_hold", "is_archived"):
+        raise ValueError(flag)
+    task = Repository(Task, session, org_id).get(task_id)
+    if getattr(task, flag) != value:
+        setattr(task, flag, value)
+        load_flow(session, task).refresh(utcnow())
+        session.flush()
+        if flag == "is_archived":
+            events.record_task_event(session, links, "task_metadata_modified", task)
+    session.commit()
+    return task

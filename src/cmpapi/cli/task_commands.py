@@ -1,0 +1,111 @@
+"""Workflows and tasks on this machine: workflow import (the API has no create) and the
+task states the API cannot set (On Hold, Archived)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cmpapi.cli.library_commands import DataDir, Org
+
+workflows_app = typer.Typer(help="Workflow definitions.", no_args_is_help=True)
+tasks_app = typer.Typer(help="Task states the API cannot set.", no_args_is_help=True)
+
+
+@workflows_app.command("import")
+def import_workflows(
+    file: Annotated[Path, typer.Argument(help="JSON: a Settings `workflows` list (or one item)")],
+    dry_run: Annotated[bool, typer.Option(help="Show what would change, change nothing")] = False,
+    org: Org = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create or update workflows (matched by name) from the Settings ``workflows`` shape."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from cmpapi.cli.server_commands import _fail, _org_id, _session
+    from cmpapi.server.errors import DomainError
+    from cmpapi.server.resources.workflows import service
+    from cmpapi.wire import SettingsWorkflow
+
+    try:
+        raw = json.loads(file.read_text())
+        items = TypeAdapter(list[SettingsWorkflow]).validate_python(
+            raw if isinstance(raw, list) else [raw]
+        )
+    except (OSError, ValueError, ValidationError) as exc:
+        raise _fail(exc) from exc
+    with _session(data_dir) as session:
+        try:
+            changes = service.import_workflows(
+                session, _org_id(session, org), items, execute=not dry_run
+            )
+        except DomainError as exc:
+            raise _fail(exc) from exc
+        session.commit()
+    for change in changes:
+        print(f"{'would be ' if dry_run else ''}{change['action']}: {change['name']}")
+
+
+@workflows_app.command("list")
+def list_workflows(org: Org = None, data_dir: DataDir = None) -> None:
+    """Show the organization's workflows."""
+    from sqlalchemy import select
+
+    from cmpapi.cli.server_commands import _org_id, _session
+    from cmpapi.server.resources.workflows.tables import Workflow
+
+    with _session(data_dir) as session:
+        rows = session.scalars(
+            select(Workflow).where(Workflow.org_id == _org_id(session, org)).order_by(Workflow.name)
+        ).all()
+        table = Table("id", "name", "steps", "active")
+        for w in rows:
+            table.add_row(w.id, w.name, " > ".join(s["name"] for s in w.steps), str(w.is_active))
+        Console().print(table)
+
+
+def _set_flag(task_id: str, flag: str, value: bool, org: str | None, data_dir: Path | None) -> None:
+    from cmpapi.cli.server_commands import _fail, _org_id, _session, _settings
+    from cmpapi.server.errors import DomainError
+    from cmpapi.server.http.links import Links
+    from cmpapi.server.resources.tasks import service
+
+    settings = _settings(data_dir=data_dir)
+    links = Links(settings.public_base_url or f"http://{settings.host}:{settings.port}")
+    with _session(data_dir) as session:
+        try:
+            task = service.set_task_flag(
+                session, links, _org_id(session, org), task_id, flag, value
+            )
+        except DomainError as exc:
+            raise _fail(exc) from exc
+        print(f"{task.id}: {task.status}")
+
+
+@tasks_app.command("hold")
+def hold(task_id: str, org: Org = None, data_dir: DataDir = None) -> None:
+    """Put a task on hold: its workflow cannot move until it is resumed."""
+    _set_flag(task_id, "is_on_hold", True, org, data_dir)
+
+
+@tasks_app.command("resume")
+def resume(task_id: str, org: Org = None, data_dir: DataDir = None) -> None:
+    """Take a task off hold."""
+    _set_flag(task_id, "is_on_hold", False, org, data_dir)
+
+
+@tasks_app.command("archive")
+def archive(task_id: str, org: Org = None, data_dir: DataDir = None) -> None:
+    """Archive a task: read-only from then on."""
+    _set_flag(task_id, "is_archived", True, org, data_dir)
+
+
+@tasks_app.command("unarchive")
+def unarchive(task_id: str, org: Org = None, data_dir: DataDir = None) -> None:
+    """Bring an archived task back."""
+    _set_flag(task_id, "is_archived", False, org, data_dir)
