@@ -53,8 +53,11 @@ def test_workflows_import_creates_then_updates(run, db: Session, world: World, t
     )  # fmt: skip
     assert db.scalars(select(Workflow)).all() == []
     assert run("workflows", "import", str(path)) == (0, "created: Legal review\n")
-    assert run("workflows", "import", str(path)) == (0, "updated: Legal review\n")
-    (workflow,) = db.scalars(select(Workflow)).all()
+    assert run("workflows", "import", str(path)) == (0, "created: Copy of Legal review\n")
+    assert run("workflows", "import", str(path), "--overwrite") == (0, "updated: Legal review\n")
+    names = sorted(w.name for w in db.scalars(select(Workflow)))
+    assert names == ["Copy of Legal review", "Legal review"]
+    workflow = db.scalars(select(Workflow).where(Workflow.name == "Legal review")).one()
     legal = workflow.steps[1]["sub_steps"][0]
     assert (legal["is_external"], legal["external_system"]) == (True, "Jira")
     assert legal["is_user_interaction_allowed"] is False

@@ -21,10 +21,13 @@ tasks_app = typer.Typer(help="Task states the API cannot set.", no_args_is_help=
 def import_workflows(
     file: Annotated[Path, typer.Argument(help="JSON: a Settings `workflows` list (or one item)")],
     dry_run: Annotated[bool, typer.Option(help="Show what would change, change nothing")] = False,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace same-name workflows (default: add 'Copy of <name>')")
+    ] = False,
     org: Org = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Create or update workflows (matched by name) from the Settings ``workflows`` shape."""
+    """Create workflows from the Settings ``workflows`` shape (updateSettings' rules)."""
     from pydantic import TypeAdapter, ValidationError
 
     from cmpapi.cli.server_commands import _fail, _org_id, _session
@@ -41,14 +44,15 @@ def import_workflows(
         raise _fail(exc) from exc
     with _session(data_dir) as session:
         try:
-            changes = service.import_workflows(
-                session, _org_id(session, org), items, execute=not dry_run
+            created, updated = service.import_workflows(
+                session, _org_id(session, org), items, execute=not dry_run, overwrite=overwrite
             )
         except DomainError as exc:
             raise _fail(exc) from exc
         session.commit()
-    for change in changes:
-        print(f"{'would be ' if dry_run else ''}{change['action']}: {change['name']}")
+    for action, names in (("created", created), ("updated", updated)):
+        for name in names:
+            print(f"{'would be ' if dry_run else ''}{action}: {name}")
 
 
 @workflows_app.command("list")

@@ -97,29 +97,35 @@ def steps_from_settings(steps: Sequence[WorkflowStep], where: str) -> list[dict[
 
 
 def import_workflows(
-    session: Session, org_id: str, items: Sequence[SettingsWorkflow], *, execute: bool = True
-) -> list[dict[str, str]]:
-    """Import Settings ``workflows``: a workflow of the same name (case-insensitive) gets the
-    new definition (existing tasks keep theirs), any other is created. Returns the changeset
-    (``{"name", "action": "created"|"updated"}``); nothing is written unless ``execute``."""
+    session: Session, org_id: str, items: Sequence[SettingsWorkflow], *, execute: bool = True,
+    overwrite: bool = False,
+) -> tuple[list[str], list[str]]:  # fmt: skip
+    """Import Settings ``workflows`` as updateSettings documents it: with ``overwrite`` a
+    workflow of the same name (case-insensitive) gets the new definition (existing tasks keep
+    theirs); without, a new workflow named ``Copy of <name>`` is created beside it. Returns
+    the (created, updated) names; nothing is written unless ``execute``."""
     repo = Repository(Workflow, session, org_id)
-    changes: list[dict[str, str]] = []
+    created: list[str] = []
+    updated: list[str] = []
     for n, item in enumerate(items):
-        if not item.name.strip():
+        name = item.name.strip()
+        if not name:
             raise Invalid("Invalid workflow", {f"workflows.{n}.name": "A workflow needs a name"})
         steps = steps_from_settings(item.steps, f"workflows.{n}.steps")
-        existing = repo.find(func.lower(Workflow.name) == item.name.strip().lower())
-        changes.append({"name": item.name, "action": "updated" if existing else "created"})
+        existing = repo.find(func.lower(Workflow.name) == name.lower())
+        if existing is not None and not overwrite:
+            name, existing = f"Copy of {name}", None
+        (created if existing is None else updated).append(name)
         if not execute:
             continue
         extra = item.model_dump(mode="json", include=set(_EXTRA))
         values = {"description": item.description, "is_flexible": item.is_flexible_workflow,
                   "steps": steps, "extra": extra}  # fmt: skip
         if existing is None:
-            repo.add(Workflow(name=item.name.strip(), **values))
+            repo.add(Workflow(name=name, **values))
         else:
             repo.update(existing, {**values, "modified_at": utcnow()})
-    return changes
+    return created, updated
 
 
 def export_workflows(session: Session, org_id: str) -> list[dict[str, Any]]:
