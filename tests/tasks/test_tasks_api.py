@@ -223,3 +223,28 @@ def test_random_requests_never_fail_the_server(
     assert done == sorted(done, reverse=True), states  # finished ones come first
     assert sum(p for _, p in states) <= 1
     assert final["is_completed"] == all(done)
+
+
+def test_brief_link_only_when_the_task_has_a_brief(client, db: Session, world: World) -> None:
+    from cmpapi.server.resources.tasks.metadata_service import set_task_brief
+
+    task = create_task(client, world, None)
+    assert task["links"]["brief"] is None
+    set_task_brief(db, LINKS, db.get(Task, task["id"]), type="text", title="Brief")
+    db.commit()
+    got = client.get(f"/v3/tasks/{task['id']}", headers=world.auth()).json()
+    assert got["links"]["brief"] == f"https://testserver/v3/tasks/{task['id']}/brief"
+    assert client.get(got["links"]["brief"], headers=world.auth()).status_code == 200
+
+
+def test_workflow_cannot_change_once_sub_steps_are_discussed(
+    client, db: Session, world: World
+) -> None:
+    wf, other = make_workflow(db, world), make_workflow(db, world, "Other")
+    task = create_task(client, world, wf)
+    r = client.post(sub_step_url(task, 1, 0) + "/comments", json={"value": "Thoughts?"},
+                    headers=world.auth())  # fmt: skip
+    assert r.status_code == 201, r.text
+    r = client.patch(f"/v3/tasks/{task['id']}", json={"workflow_id": other}, headers=world.auth())
+    assert r.status_code == 422 and "workflow_id" in r.json()["errors"]
+    assert client.get(r.request.url, headers=world.auth()).json()["workflow_id"] == wf

@@ -29,6 +29,7 @@ def test_a_task_walks_its_workflow(client, db: Session, world: World) -> None:
     assert task["steps"][0]["due_at"] == "2030-01-03T00:00:00Z"
     write, review = task["steps"][0]["sub_steps"]
     assert not write["is_in_progress"] and not write["is_completed"]
+    assert not review["is_in_progress"] and not review["is_completed"]
     auth = world.auth("member")
     r = patch(client, sub_step_url(task, 0, 1), {"is_completed": True}, auth)
     assert r.status_code == 422 and "before" in r.json()["message"]

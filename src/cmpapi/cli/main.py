@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cmpapi.cli import server_commands
+from cmpapi.cli import server_commands, webhook_commands
 
 app = typer.Typer(
     name="cmpapi",
@@ -13,6 +13,7 @@ app = typer.Typer(
     add_completion=False,
 )
 server_commands.register(app)
+webhook_commands.register(app)
 
 if __name__ == "__main__":
     app()

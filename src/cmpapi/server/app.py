@@ -17,6 +17,11 @@ from cmpapi.server.resources.library.asset_routes import router as assets_router
 from cmpapi.server.resources.library.folder_routes import router as folders_router
 from cmpapi.server.resources.library.relation_routes import router as relations_router
 from cmpapi.server.resources.library.rendition_routes import router as renditions_router
+from cmpapi.server.resources.milestones.routes import router as milestones_router
+from cmpapi.server.resources.settings.routes import router as settings_router
+from cmpapi.server.resources.tasks.asset_routes import router as task_assets_router
+from cmpapi.server.resources.tasks.comment_routes import router as task_comments_router
+from cmpapi.server.resources.tasks.metadata_routes import router as task_metadata_router
 from cmpapi.server.resources.tasks.routes import router as tasks_router
 from cmpapi.server.resources.teams.routes import router as teams_router
 from cmpapi.server.resources.uploader.routes import router as uploader_router
@@ -25,6 +30,7 @@ from cmpapi.server.resources.workflows.routes import router as workflows_router
 from cmpapi.server.settings import Settings
 from cmpapi.server.storage import make_store
 from cmpapi.server.storage.routes import router as storage_router
+from cmpapi.server.webhooks.routes import router as webhooks_router
 
 V3_ROUTERS: list[APIRouter] = [
     users_router,
@@ -38,6 +44,11 @@ V3_ROUTERS: list[APIRouter] = [
     uploader_router,
     workflows_router,
     tasks_router,
+    settings_router,
+    task_assets_router,
+    task_comments_router,
+    task_metadata_router,
+    milestones_router,
 ]
 
 
@@ -63,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(oauth_router)
     app.include_router(ext_apps_router)
+    app.include_router(webhooks_router)
     app.include_router(storage_router)  # local backend's /uploads and /files
     for router in V3_ROUTERS:
         app.include_router(router, prefix="/v3")

@@ -85,6 +85,54 @@ class Settings(BaseSettings):
         default=7 * 86400, ge=60, description="Seconds finished jobs are kept"
     )
 
+    # -- webhook deliveries (docs/webhooks.md) ------------------------------------------
+    webhook_timeout: float = Field(
+        default=30, gt=0, description="Seconds a receiver has to answer one delivery"
+    )
+    webhook_retry_schedule: str = Field(
+        default="30,60,300,900,1800,3600,7200,14400,21600,43200,43200,43200,43200,43200",
+        pattern=r"^\s*\d+(\.\d+)?(\s*,\s*\d+(\.\d+)?)*\s*$",
+        description="Comma-separated seconds before retry 1, 2, ... (+-20 % jitter); one "
+        "attempt plus one per entry (default: 15 attempts over ~74 h)",
+    )
+    webhook_retry_after_max: float = Field(
+        default=3600, ge=0, description="Longest Retry-After (seconds) a receiver can ask for"
+    )
+    webhook_disable_after: float | None = Field(
+        default=None,
+        gt=0,
+        description="Seconds of failures without a success after which a webhook is "
+        "disabled (default: the retry schedule's whole span)",
+    )
+    webhook_concurrency_per_webhook: int = Field(
+        default=4, ge=1, le=256, description="Requests in flight to one webhook, per worker"
+    )
+    webhook_max_in_flight: int = Field(
+        default=200, ge=1, le=10000, description="Requests in flight per worker, all webhooks"
+    )
+    webhook_lease_seconds: float = Field(
+        default=60,
+        gt=0,
+        description="A claimed delivery returns to the queue if its worker does not renew "
+        "the claim for this long (a dead worker's deliveries are retried after it)",
+    )
+    webhook_poll_interval: float = Field(
+        default=0.5, gt=0, description="Seconds between outbox/queue polls of a busy worker"
+    )
+    webhook_allow_private_targets: bool = Field(
+        default=False,
+        description="Allow callback URLs on private, loopback and link-local addresses "
+        "(cloud metadata addresses stay refused)",
+    )
+    webhook_allow_http_loopback: bool | None = Field(
+        default=None,
+        description="Allow plain-http callback URLs on loopback hosts (default: on in demo "
+        "mode only)",
+    )
+    webhook_delivery_retention: int = Field(
+        default=30 * 86400, ge=3600, description="Seconds finished deliveries are kept"
+    )
+
     # -- storage and uploads (docs/storage.md) ---------------------------------------
     storage_backend: Literal["local", "s3"] = Field(
         default="local", description="Where uploaded files live: a local directory or S3"
@@ -119,6 +167,13 @@ class Settings(BaseSettings):
     def resolved_storage_dir(self) -> Path:
         """The local backend's directory."""
         return self.storage_dir or self.data_dir / "objects"
+
+    @property
+    def webhook_http_loopback_allowed(self) -> bool:
+        """Whether plain-http callback URLs on loopback hosts are accepted."""
+        if self.webhook_allow_http_loopback is not None:
+            return self.webhook_allow_http_loopback
+        return self.demo
 
     @property
     def resolved_db_inline(self) -> bool:

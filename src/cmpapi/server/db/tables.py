@@ -11,9 +11,14 @@ from cmpapi.server.oauth import tables as oauth
 from cmpapi.server.resources.fields import tables as fields
 from cmpapi.server.resources.labels import tables as labels
 from cmpapi.server.resources.library import tables as library
+from cmpapi.server.resources.milestones import tables as milestones
+from cmpapi.server.resources.tasks import asset_tables as task_assets
+from cmpapi.server.resources.tasks import comment_tables as task_comments
+from cmpapi.server.resources.tasks import metadata_tables as task_metadata
 from cmpapi.server.resources.tasks import tables as tasks
 from cmpapi.server.resources.workflows import tables as workflows
 from cmpapi.server.storage import tables as storage
+from cmpapi.server.webhooks import tables as webhooks
 
 __all__ = [
     "Base",
@@ -22,9 +27,14 @@ __all__ = [
     "jobs",
     "labels",
     "library",
+    "milestones",
     "oauth",
     "outbox",
     "storage",
+    "task_assets",
+    "task_comments",
+    "task_metadata",
     "tasks",
+    "webhooks",
     "workflows",
 ]

@@ -24,6 +24,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "cmpapi.server.db.maintenance",
     "cmpapi.server.resources.library.renditions",
     "cmpapi.server.resources.uploader.service",
+    "cmpapi.server.webhooks.engine",
 )
 
 

@@ -64,6 +64,15 @@ async def claim(request: Request, api: Api, key: str) -> UploadedFile:
     return replace(found, key=own)
 
 
+async def duplicate(request: Request, key: str) -> str:
+    """Copy a stored object (an asset's file) to a new key of the library's own and return
+    that key: the copy lives on whatever later happens to the original (task assets forked
+    from library assets)."""
+    own = f"assets/{new_id()}"
+    await get_store(request).copy(key, own)
+    return own
+
+
 async def remove(request: Request, keys: list[str]) -> None:
     """Delete objects after the rows that referenced them are gone (best effort)."""
     store = get_store(request)

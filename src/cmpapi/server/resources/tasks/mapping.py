@@ -99,7 +99,7 @@ def task_response(view: TaskView, links: Links) -> TaskResponse:
             "self": links.api("tasks", task.id),
             "assets": links.api("tasks", task.id, "assets"),
             "attachments": links.api("tasks", task.id, "attachments"),
-            "brief": links.api("tasks", task.id, "brief"),
+            "brief": links.api("tasks", task.id, "brief") if view.has_brief else None,
             "campaign": _campaign(links, task),
             "custom_fields": links.api("tasks", task.id, "custom-fields"),
             "milestone": links.api("milestones", task.milestone_id) if task.milestone_id else None,

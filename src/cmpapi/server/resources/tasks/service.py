@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import MISSING
-from sqlalchemy import ColumnElement, and_, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
@@ -27,7 +27,9 @@ from cmpapi.server.resources.labels.service import (
     validate_resource_labels,
 )
 from cmpapi.server.resources.tasks import events
+from cmpapi.server.resources.tasks.comment_tables import TaskComment
 from cmpapi.server.resources.tasks.engine import Actor, Flow, Transition
+from cmpapi.server.resources.tasks.metadata_tables import TaskBrief
 from cmpapi.server.resources.tasks.tables import (
     IN_PROGRESS,
     NOT_STARTED,
@@ -65,7 +67,9 @@ def load_flow(session: Session, task: Task) -> Flow:
 
 
 def _view(session: Session, flow: Flow) -> TaskView:
-    return TaskView(flow, load_label_names(session, flow.task.org_id, flow.task.labels), utcnow())
+    task = flow.task
+    has_brief = session.get(TaskBrief, task.id) is not None
+    return TaskView(flow, load_label_names(session, task.org_id, task.labels), utcnow(), has_brief)
 
 
 def _actor(session: Session, principal: Principal) -> Actor:
@@ -249,8 +253,11 @@ def _replace_workflow(
     session: Session, flow: Flow, workflow_id: str, now: datetime
 ) -> tuple[Flow, list[Transition]]:
     task = flow.task
-    if task.is_started or task.is_completed:
-        raise Invalid("The workflow of a started task cannot change",
+    # Sub-step comments (and their files) would go with the old sub-steps: refuse instead.
+    discussed = session.scalar(select(func.count()).where(
+        TaskComment.task_id == task.id, TaskComment.sub_step_id.is_not(None)))  # fmt: skip
+    if task.is_started or task.is_completed or discussed:
+        raise Invalid("The workflow of a task cannot change once work or discussion started",
                       {"workflow_id": "The task has started"})  # fmt: skip
     workflow = Repository(Workflow, session, task.org_id).find(Workflow.id == workflow_id)
     if workflow is None or not workflow.is_active:

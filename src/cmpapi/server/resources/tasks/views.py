@@ -17,6 +17,7 @@ class TaskView:
     flow: Flow
     labels: LabelNames
     now: datetime
+    has_brief: bool
 
     @property
     def task(self) -> Task:

@@ -114,7 +114,9 @@ def upgrade() -> None:
             "ix_tasks_org_modified", ["org_id", "modified_at", "id"], unique=False
         )
         batch_op.create_index(
-            "ix_tasks_org_status_modified", ["org_id", "status", "modified_at", "id"], unique=False
+            "ix_tasks_org_status_modified",
+            ["org_id", "status", "modified_at", "id", "overdue_at"],
+            unique=False,
         )
         batch_op.create_index(batch_op.f("ix_tasks_workflow_id"), ["workflow_id"], unique=False)
 

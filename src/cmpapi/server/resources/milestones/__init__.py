@@ -1,0 +1,1 @@
+"""Milestones (tag "Milestones"): dated markers of an organization that tasks belong to."""

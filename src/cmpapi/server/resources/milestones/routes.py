@@ -1,0 +1,61 @@
+"""Milestones tag: listMilestones, createMilestone, getMilestone, updateMilestone."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from cmpapi.server.http.api import ApiDep, error_responses
+from cmpapi.server.http.paging import page_response
+from cmpapi.server.http.query import query
+from cmpapi.server.http.responses import wire_response
+from cmpapi.server.resources.milestones import mapping, service
+from cmpapi.wire import (
+    ListMilestonesParametersQuery,
+    ListMilestonesResponse,
+    MilestoneCreateRequest,
+    MilestoneResponse,
+    MilestoneUpdateRequest,
+)
+
+router = APIRouter(tags=["Milestones"])
+
+
+@router.get("/milestones", operation_id="listMilestones", response_model=ListMilestonesResponse,
+            responses=error_responses(400, 401, 403))  # fmt: skip
+async def list_milestones(
+    request: Request,
+    api: ApiDep,
+    params: Annotated[ListMilestonesParametersQuery, Depends(query(ListMilestonesParametersQuery))],
+) -> Response:
+    """Milestones by due date; ``campaign_id=null`` lists those without a campaign."""
+    page = await api.call(service.list_milestones, params)
+    data = [mapping.milestone_response(m, api.links) for m in page.items]
+    return page_response(ListMilestonesResponse, request, api.links, page, data)
+
+
+@router.post("/milestones", operation_id="createMilestone", status_code=201,
+             response_model=MilestoneResponse,
+             responses=error_responses(400, 401, 403, 404))  # fmt: skip
+async def create_milestone(body: MilestoneCreateRequest, api: ApiDep) -> Response:
+    """Create a milestone, optionally linked to tasks."""
+    milestone = await api.call(service.create_milestone, body)
+    return wire_response(mapping.milestone_response(milestone, api.links), 201)
+
+
+@router.get("/milestones/{id}", operation_id="getMilestone", response_model=MilestoneResponse,
+            responses=error_responses(400, 401, 403, 404))  # fmt: skip
+async def get_milestone(id: str, api: ApiDep) -> Response:
+    """One milestone."""
+    milestone = await api.call(service.get_milestone, id)
+    return wire_response(mapping.milestone_response(milestone, api.links))
+
+
+@router.patch("/milestones/{id}", operation_id="updateMilestone",
+              response_model=MilestoneResponse,
+              responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
+async def update_milestone(id: str, body: MilestoneUpdateRequest, api: ApiDep) -> Response:
+    """Change the given keys; ``tasks`` replaces the linked tasks (``[]``: none)."""
+    milestone = await api.call(service.update_milestone, id, body)
+    return wire_response(mapping.milestone_response(milestone, api.links))

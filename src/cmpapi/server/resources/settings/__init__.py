@@ -1,0 +1,1 @@
+"""Settings (tag "Settings"): export and import of an organization's configuration."""

@@ -1,0 +1,68 @@
+"""Webhook payloads of task asset events (shared/reference/cmp-webhooks.md §2.2).
+
+``task_asset_added`` (addAssetToTask), ``task_asset_draft_added`` (addDraftToTaskAsset) and
+``task_asset_modified`` (with ``attributes_changed``) are recorded. cmpapi has no operation
+that removes a task asset or a draft, so ``task_asset_removed`` and
+``task_asset_draft_removed`` are never recorded; ``removed_payload`` is their shape for
+when one arrives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from cmpapi.server.events.outbox import record_event
+from cmpapi.server.http.links import Links
+from cmpapi.server.resources.library.events import TYPE_PATHS
+from cmpapi.server.resources.tasks.asset_tables import TaskAsset
+from cmpapi.server.resources.tasks.events import task_ref
+
+
+def asset_self(links: Links, task_id: str, asset_id: str, type_: str) -> str:
+    """``{api}/tasks/{tid}/images/{aid}`` (the task-scoped getter of the asset's type)."""
+    return links.api("tasks", task_id, TYPE_PATHS[type_], asset_id)
+
+
+def payload(links: Links, asset: TaskAsset) -> dict[str, Any]:
+    """The data of task_asset_added and task_asset_draft_added."""
+    return {
+        "task": task_ref(links, asset.task_id, "assets"),
+        "asset": {
+            "id": asset.id,
+            "type": asset.type,
+            "links": {
+                "self": asset_self(links, asset.task_id, asset.id, asset.type),
+                "task": links.api("tasks", asset.task_id),
+            },
+        },
+    }
+
+
+def removed_payload(links: Links, asset: TaskAsset) -> dict[str, Any]:
+    """The data of task_asset_removed: the asset without links."""
+    return {
+        "task": task_ref(links, asset.task_id, "assets"),
+        "asset": {"id": asset.id, "type": asset.type},
+    }
+
+
+def record_asset_added(session: Session, links: Links, asset: TaskAsset) -> None:
+    """task_asset_added."""
+    record_event(session, "task_asset_added", payload(links, asset), org_id=asset.org_id)
+
+
+def record_draft_added(session: Session, links: Links, asset: TaskAsset) -> None:
+    """task_asset_draft_added (images, videos and raw files only: articles have no drafts)."""
+    record_event(session, "task_asset_draft_added", payload(links, asset), org_id=asset.org_id)
+
+
+def record_asset_modified(
+    session: Session, links: Links, asset: TaskAsset, attributes: Sequence[str]
+) -> None:
+    """task_asset_modified; ``attributes_changed`` names what changed (``title``,
+    ``versions``, ``fields``)."""
+    data = {**payload(links, asset), "attributes_changed": list(attributes)}
+    record_event(session, "task_asset_modified", data, org_id=asset.org_id)

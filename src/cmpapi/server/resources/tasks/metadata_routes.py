@@ -1,0 +1,75 @@
+"""Task metadata (Tasks tag): listTaskAttachments, getTaskBrief, addUrlToTask,
+createTaskPublishingIntent; the field operations (``field_routes``) are included here so
+the app registers one router for both."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from cmpapi.server.http.api import ApiDep, error_responses
+from cmpapi.server.http.paging import page_response
+from cmpapi.server.http.query import query
+from cmpapi.server.http.responses import wire_response
+from cmpapi.server.resources.tasks import field_routes, metadata_attachments, metadata_service
+from cmpapi.server.resources.tasks import metadata_mapping as mapping
+from cmpapi.server.resources.tasks.metadata_mapping import SignDep
+from cmpapi.wire import (
+    AddUrlToTaskRequest,
+    ListTaskAttachmentsParametersQuery,
+    ListTaskAttachmentsResponse,
+    TaskBriefResponse,
+    TaskPublishingIntentCreateRequest,
+    TaskPublishingIntentResponse,
+    TaskUrlResponse,
+)
+
+router = APIRouter(tags=["Tasks"])
+router.include_router(field_routes.router)
+
+AttachmentsQuery = Annotated[
+    ListTaskAttachmentsParametersQuery, Depends(query(ListTaskAttachmentsParametersQuery))
+]
+
+
+@router.get("/tasks/{id}/attachments", operation_id="listTaskAttachments",
+            response_model=ListTaskAttachmentsResponse,
+            responses=error_responses(400, 401, 403, 404))  # fmt: skip
+async def list_task_attachments(
+    request: Request, id: str, params: AttachmentsQuery, api: ApiDep, sign: SignDep
+) -> Response:
+    """The task's files (from its comments) and links, oldest first."""
+    page = await api.call(metadata_attachments.list_task_attachments, id, params.offset,
+                          params.page_size)  # fmt: skip
+    data = [mapping.attachment_response(row, sign) for row in page.items]
+    return page_response(ListTaskAttachmentsResponse, request, api.links, page, data)
+
+
+@router.get("/tasks/{id}/brief", operation_id="getTaskBrief", response_model=TaskBriefResponse,
+            responses=error_responses(400, 401, 403, 404))  # fmt: skip
+async def get_task_brief(id: str, api: ApiDep) -> Response:
+    """The task's brief (404 when the task has none)."""
+    brief = await api.call(metadata_service.get_task_brief, id)
+    return wire_response(mapping.brief_response(brief, api.links))
+
+
+@router.post("/tasks/{task_id}/urls", operation_id="addUrlToTask", status_code=201,
+             response_model=TaskUrlResponse,
+             responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
+async def add_url_to_task(task_id: str, body: AddUrlToTaskRequest, api: ApiDep) -> Response:
+    """Add a link to the task (listed among its attachments)."""
+    row = await api.call(metadata_service.add_url_to_task, task_id, body)
+    return wire_response(mapping.url_response(row), 201)
+
+
+@router.post("/tasks/{task_id}/publishing-intents", operation_id="createTaskPublishingIntent",
+             status_code=201, response_model=TaskPublishingIntentResponse,
+             responses=error_responses(400, 401, 403, 404))  # fmt: skip
+async def create_task_publishing_intent(
+    task_id: str, body: TaskPublishingIntentCreateRequest, api: ApiDep
+) -> Response:
+    """Ask for the task to be published on a publishing channel."""
+    intent_id = await api.call(metadata_service.create_task_publishing_intent, task_id,
+                               body.channel_id)  # fmt: skip
+    return wire_response(mapping.publishing_intent_response(intent_id), 201)

@@ -1,0 +1,202 @@
+"""The SSRF policy: URL rules when a webhook is saved, DNS answers, and the check on the
+address a delivery actually connects to (DNS rebinding)."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from cmpapi.server.errors import Invalid
+from cmpapi.server.settings import Settings
+from cmpapi.server.webhooks import service
+from cmpapi.server.webhooks.ssrf import (
+    IPAddress,
+    check_callback_url,
+    check_resolves,
+    refusal,
+)
+from cmpapi.server.webhooks.transport import make_client
+from tests.webhooks.conftest import FAST, WorkerThread, add_webhook, attempts, deliveries, record
+from tests.webhooks.receiver import Receiver, wait_until
+
+STRICT = Settings.model_construct()
+LOOPBACK_HTTP = Settings.model_construct(webhook_allow_http_loopback=True)
+PRIVATE_OK = Settings.model_construct(
+    webhook_allow_private_targets=True, webhook_allow_http_loopback=True
+)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.10.10",
+        "0.0.0.0",  # noqa: S104
+        "224.0.0.1",
+        "240.0.0.1",
+        "100.64.0.1",
+        "::1",
+        "::",
+        "fe80::1",
+        "fc00::1",
+        "ff02::1",
+        "::ffff:127.0.0.1",
+        "::ffff:10.0.0.1",
+        "64:ff9b::a00:1",
+        "2002:a00:1::1",
+    ],
+)
+def test_private_and_special_addresses_are_refused(address: str) -> None:
+    assert refusal(ipaddress.ip_address(address), allow_private=False) is not None
+    assert refusal(ipaddress.ip_address("93.184.216.34"), allow_private=False) is None
+    assert refusal(ipaddress.ip_address("2606:2800:220:1::1"), allow_private=False) is None
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "169.254.169.254",
+        "fd00:ec2::254",
+        "::ffff:169.254.169.254",
+        "168.63.129.16",
+        "100.100.100.200",
+    ],
+)
+def test_metadata_addresses_are_refused_even_when_private_targets_are_allowed(address: str) -> None:
+    reason = refusal(ipaddress.ip_address(address), allow_private=True)
+    assert reason is not None and "metadata" in reason
+
+
+@pytest.mark.parametrize(
+    ("url", "settings", "error"),
+    [
+        ("https://hooks.example.com/cmp?x=1", STRICT, None),
+        ("http://hooks.example.com/cmp", STRICT, "https"),
+        ("http://127.0.0.1:8000/cmp", STRICT, "https"),
+        ("http://127.0.0.1:8000/cmp", LOOPBACK_HTTP, "loopback address"),  # http ok, target not
+        ("http://127.0.0.1:8000/cmp", PRIVATE_OK, None),
+        ("http://localhost:8000/cmp", PRIVATE_OK, None),
+        ("http://hooks.example.com/cmp", PRIVATE_OK, "https"),  # plain http only for loopback
+        ("https://10.0.0.8/cmp", STRICT, "private"),
+        ("https://[::ffff:127.0.0.1]/cmp", STRICT, "loopback"),
+        ("https://169.254.169.254/latest/meta-data", PRIVATE_OK, "metadata"),
+        ("https://user:pw@hooks.example.com/", STRICT, "credentials"),
+        ("ftp://hooks.example.com/", STRICT, "https"),
+        ("not a url", STRICT, "https"),
+        ("https://" + "a" * 2050 + ".com/", STRICT, "2048"),
+    ],
+)
+def test_callback_url_rules(url: str, settings: Settings, error: str | None) -> None:
+    reason = check_callback_url(url, settings)
+    assert (reason is None) == (error is None), reason
+    if error is not None:
+        assert reason is not None and error in reason
+
+
+def test_names_resolving_to_private_addresses_are_refused() -> None:
+    reason = asyncio.run(check_resolves("https://localhost/hook", STRICT))
+    assert reason is not None and "loopback" in reason
+    assert asyncio.run(check_resolves("https://localhost/hook", PRIVATE_OK)) is None
+    # A name that does not resolve now is left to the check on connect.
+    assert asyncio.run(check_resolves("https://nothing.invalid/hook", STRICT)) is None
+
+
+def test_the_address_connected_to_is_checked_again(receiver: Receiver) -> None:
+    """DNS rebinding: the name resolved to a public address when the webhook was saved and
+    resolves to 127.0.0.1 when the delivery connects. The connection is refused."""
+
+    async def public(host: str, port: int) -> list[IPAddress]:
+        return [ipaddress.ip_address("93.184.216.34")]
+
+    async def rebound(host: str, port: int) -> list[IPAddress]:
+        return [ipaddress.ip_address("127.0.0.1")]
+
+    url = f"http://rebind.example:{receiver.port}/hook"
+    strict = Settings.model_construct(webhook_allow_http_loopback=True)
+    assert asyncio.run(check_resolves(url, strict, public)) is None
+
+    async def deliver(resolver: object) -> httpx.Response:
+        async with make_client(strict, resolver) as client:  # type: ignore[arg-type]
+            return await client.post(url, content=b"{}")
+
+    with pytest.raises(httpx.ConnectError) as caught:
+        asyncio.run(deliver(rebound))
+    assert "127.0.0.1 is a loopback address" in str(caught.value)
+    assert receiver.requests() == []
+    # With private targets allowed the same client connects to the vetted address,
+    # keeping the URL's host name in the Host header.
+    allowed = Settings.model_construct(webhook_allow_private_targets=True)
+
+    async def deliver_allowed() -> httpx.Response:
+        async with make_client(allowed, rebound) as client:
+            return await client.post(url, content=b"{}")
+
+    assert asyncio.run(deliver_allowed()).status_code == 200
+    [request] = receiver.requests()
+    assert request.headers["host"] == f"rebind.example:{receiver.port}"
+
+
+def test_deliveries_to_refused_targets_fail_without_a_request(
+    database_url: str,
+    tmp_path: object,
+    engine: Engine,
+    session: Session,
+    org: str,
+    receiver: Receiver,
+) -> None:
+    # Saved while private targets were allowed (a name, so only DNS tells), then the
+    # setting was turned off: every attempt is blocked on connect.
+    add_webhook(session, org, receiver.url(host="localhost"))
+    strict = Settings(
+        data_dir=tmp_path,
+        database_url=database_url,  # type: ignore[arg-type]
+        **FAST | {"webhook_allow_private_targets": False},
+    )
+    record(session, org)
+    with WorkerThread(strict):
+        wait_until(lambda: [d.status for d in deliveries(engine)] == ["failed"])
+    assert receiver.requests() == []
+    errors = {a.error for a in attempts(engine)}
+    assert len(errors) == 1
+    [error] = errors
+    assert error is not None and error.startswith("Blocked:") and "loopback" in error
+
+
+def test_saving_a_refused_url_is_a_validation_error(session: Session, org: str) -> None:
+    with pytest.raises(Invalid) as caught:
+        service.create_webhook(
+            session, org, name="x", callback_url="http://10.0.0.1/", event_names=["asset_added"]
+        )
+    assert caught.value.errors == {
+        "callback_url": "Must be an https URL (plain http only for loopback hosts in demo mode)"
+    }
+    with pytest.raises(Invalid) as caught:
+        service.create_webhook(
+            session,
+            org,
+            name="x",
+            callback_url="https://[fd00:ec2::254]/",
+            event_names=["asset_added"],
+            settings=PRIVATE_OK,
+        )
+    assert "metadata" in (caught.value.errors or {})["callback_url"]
+
+
+def test_demo_mode_allows_plain_http_to_loopback_only() -> None:
+    demo = Settings.model_construct(demo=True)
+    assert demo.webhook_http_loopback_allowed
+    assert not Settings.model_construct().webhook_http_loopback_allowed
+    refused = check_callback_url("http://127.0.0.1:9000/hook", demo)
+    assert refused is not None and "loopback address" in refused  # http ok, target private
+    demo_private = Settings.model_construct(demo=True, webhook_allow_private_targets=True)
+    assert check_callback_url("http://localhost:9000/hook", demo_private) is None
+    off = Settings.model_construct(demo=True, webhook_allow_http_loopback=False)
+    assert "https" in (check_callback_url("http://localhost:9000/hook", off) or "")
