@@ -16,3 +16,18 @@ def test_migrated_schema_matches_the_models(database_url: str) -> None:
         diff = compare_metadata(ctx, Base.metadata)
     engine.dispose()
     assert diff == [], f"models and migrations differ; add a revision: {diff}"
+
+
+def test_history_is_linear_and_reversible(tmp_path) -> None:
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    from cmpapi.server.db.migrate import alembic_config
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    cfg = alembic_config(engine)
+    assert len(ScriptDirectory.from_config(cfg).get_heads()) == 1, "merge the migration heads"
+    command.upgrade(cfg, "head")
+    command.downgrade(cfg, "base")
+    command.upgrade(cfg, "head")
+    engine.dispose()

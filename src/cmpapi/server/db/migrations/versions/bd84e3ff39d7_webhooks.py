@@ -1,7 +1,7 @@
 """webhooks: subscriptions, deliveries, delivery attempts
 
 Revision ID: bd84e3ff39d7
-Revises: e0790c4d9780
+Revises: d5a7e3b9c1f2
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import cmpapi.server.db.base
 
 revision = "bd84e3ff39d7"
-down_revision = "e0790c4d9780"
+down_revision = "d5a7e3b9c1f2"
 branch_labels = None
 depends_on = None
 

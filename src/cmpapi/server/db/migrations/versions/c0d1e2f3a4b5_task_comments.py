@@ -1,7 +1,7 @@
 """task comments
 
 Revision ID: c0d1e2f3a4b5
-Revises: a1b2c3d4e5f6
+Revises: b7e1d2c3f4a5
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import cmpapi.server.db.base
 
 revision = "c0d1e2f3a4b5"
-down_revision = "a1b2c3d4e5f6"
+down_revision = "b7e1d2c3f4a5"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """task assets, drafts, comments, brand compliance
 
 Revision ID: d5a7e3b9c1f2
-Revises: a1b2c3d4e5f6
+Revises: c0d1e2f3a4b5
 
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import cmpapi.server.db.base
 
 revision = "d5a7e3b9c1f2"
-down_revision = "a1b2c3d4e5f6"
+down_revision = "c0d1e2f3a4b5"
 branch_labels = None
 depends_on = None
 
