@@ -4,14 +4,16 @@ resuming after a restart, auto-disabling, test pings, the worker embedded in the
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
 from cmpapi.server.app import create_app
 from cmpapi.server.settings import Settings
 from cmpapi.server.webhooks import claim, service
+from cmpapi.server.webhooks.tables import Delivery
 from tests.webhooks.conftest import (
     WorkerThread,
     add_webhook,
@@ -63,15 +65,19 @@ def test_a_dead_workers_leased_deliveries_come_back(
 def test_pending_deliveries_resume_after_a_restart(
     wh_settings: Settings, engine: Engine, session: Session, org: str, receiver: Receiver
 ) -> None:
-    settings = wh_settings.model_copy(update={"webhook_retry_schedule": "1.5"})
+    # A retry far away: under load a short one could run before the first worker stops.
+    settings = wh_settings.model_copy(update={"webhook_retry_schedule": "3600"})
     receiver.script("/hook", Reply(500))
     add_webhook(session, org, receiver.url())
     record(session, org)
     with WorkerThread(settings):
         receiver.wait_for(1)
         wait_until(lambda: deliveries(engine)[0].status == "pending")
-    # Stopped before the retry was due; a new worker (a restarted server) delivers it.
+    # Stopped before the retry was due; once it is due, a new worker (a restarted server)
+    # delivers it.
     assert len(receiver.requests()) == 1
+    with engine.begin() as conn:
+        conn.execute(update(Delivery).values(next_attempt_at=datetime.now(UTC)))
     with WorkerThread(settings):
         wait_until(lambda: deliveries(engine)[0].status == "succeeded")
     assert [a.status_code for a in attempts(engine)] == [500, 200]
