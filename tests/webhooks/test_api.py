@@ -63,6 +63,8 @@ def test_create_get_update_and_delete(client: TestClient, world: World) -> None:
         ({"callback_url": "http://hooks.example.com/"}, "callback_url"),
         ({"callback_url": "https://169.254.169.254/latest"}, "callback_url"),
         ({"secret": "x" * 33}, "secret"),
+        ({"secret": "a\r\nx-evil: 1"}, "secret"),
+        ({"secret": "clé"}, "secret"),
         ({"event_names": ["asset_exploded"]}, "event_names"),
         ({"event_names": []}, "event_names"),
         ({"name": "  "}, "name"),

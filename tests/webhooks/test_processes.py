@@ -53,12 +53,12 @@ def start(wh_settings: Settings, tmp_path: Path) -> Iterator[Start]:
         "CMPAPI_WEBHOOK_ALLOW_HTTP_LOOPBACK": "true",
     }
 
-    def run(name: str, *argv: str) -> subprocess.Popen[bytes]:
+    def run(name: str, *argv: str, **extra_env: str) -> subprocess.Popen[bytes]:
         with open(tmp_path / f"{name}.log", "wb") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "cmpapi.cli.main", *argv],
                 cwd=ROOT,
-                env=env,
+                env=env | extra_env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -152,6 +152,26 @@ def test_two_api_servers_and_two_workers_deliver_every_event(
         received = {r.headers["webhook-id"] for r in receiver.requests()}
     assert {d.event_id for d in deliveries(engine)} == set(events)
     assert {d.id for d in deliveries(engine)} <= received
+
+
+def test_the_worker_embedded_in_serve_delivers(
+    start: Start, engine: Engine, session: Session, org: str
+) -> None:
+    """`cmpapi serve` runs its worker on uvicorn's event loop (uvloop where installed),
+    not the asyncio loop the in-process tests use."""
+    with Receiver() as receiver:
+        add_webhook(session, org, receiver.url())
+        port = free_port()
+        api = start("api", "serve", "--port", str(port), CMPAPI_WORKER_EMBEDDED="true")
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            wait_until(alive(api)(lambda: _healthy(client)), 60, "API up")
+        for i in range(20):
+            record_event(session, "asset_added", {"asset": {"id": f"a{i}"}}, org_id=org)
+        session.commit()
+        wait_until(alive(api)(lambda: count(engine, "succeeded") == 20), 30, "delivered")
+        api.send_signal(signal.SIGTERM)
+        assert api.wait(timeout=30) in (0, -signal.SIGTERM)
+        assert len({r.headers["webhook-id"] for r in receiver.requests()}) == 20
 
 
 def _healthy(client: httpx.Client) -> bool:

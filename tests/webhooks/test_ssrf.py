@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 
-import httpx
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -14,13 +13,20 @@ from sqlalchemy.orm import Session
 from cmpapi.server.errors import Invalid
 from cmpapi.server.settings import Settings
 from cmpapi.server.webhooks import service
+from cmpapi.server.webhooks.client import (
+    ConnectError,
+    DeliveryClient,
+    Endpoint,
+    Response,
+    ssl_context,
+)
 from cmpapi.server.webhooks.ssrf import (
     IPAddress,
+    Resolver,
     check_callback_url,
     check_resolves,
     refusal,
 )
-from cmpapi.server.webhooks.transport import make_client
 from tests.webhooks.conftest import FAST, WorkerThread, add_webhook, attempts, deliveries, record
 from tests.webhooks.receiver import Receiver, wait_until
 
@@ -123,23 +129,17 @@ def test_the_address_connected_to_is_checked_again(receiver: Receiver) -> None:
     strict = Settings.model_construct(webhook_allow_http_loopback=True)
     assert asyncio.run(check_resolves(url, strict, public)) is None
 
-    async def deliver(resolver: object) -> httpx.Response:
-        async with make_client(strict, resolver) as client:  # type: ignore[arg-type]
-            return await client.post(url, content=b"{}")
+    async def deliver(resolver: Resolver, allow_private: bool = False) -> Response:
+        async with DeliveryClient(allow_private, ssl_context(), resolver) as client:
+            return await client.post(Endpoint.parse(url), {}, b"{}")
 
-    with pytest.raises(httpx.ConnectError) as caught:
+    with pytest.raises(ConnectError) as caught:
         asyncio.run(deliver(rebound))
     assert "127.0.0.1 is a loopback address" in str(caught.value)
     assert receiver.requests() == []
     # With private targets allowed the same client connects to the vetted address,
     # keeping the URL's host name in the Host header.
-    allowed = Settings.model_construct(webhook_allow_private_targets=True)
-
-    async def deliver_allowed() -> httpx.Response:
-        async with make_client(allowed, rebound) as client:
-            return await client.post(url, content=b"{}")
-
-    assert asyncio.run(deliver_allowed()).status_code == 200
+    assert asyncio.run(deliver(rebound, allow_private=True)).status_code == 200
     [request] = receiver.requests()
     assert request.headers["host"] == f"rebind.example:{receiver.port}"
 

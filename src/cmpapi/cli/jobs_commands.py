@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -45,7 +46,18 @@ def worker(
     upgrade(engine)
     engine.dispose()
     registry = import_handlers([*settings.worker_imports.split(","), *(imports or [])])
-    asyncio.run(_run(Worker(settings, concurrency=concurrency, registry=registry)))
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(_run(Worker(settings, concurrency=concurrency, registry=registry)))
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where it is installed, as uvicorn chooses it for ``serve``: one worker
+    delivers 15-30% more webhooks a second on it (bench/README.md)."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - not on Windows
+        return None
+    return uvloop.new_event_loop
 
 
 async def _run(worker: Any) -> None:

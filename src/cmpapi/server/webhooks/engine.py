@@ -28,7 +28,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy import Engine
 
 from cmpapi.server.db.runner import DbRunner
@@ -38,11 +37,11 @@ from cmpapi.server.jobs.tables import now
 from cmpapi.server.settings import Settings
 from cmpapi.server.webhooks import claim, fanout, queue, trigger
 from cmpapi.server.webhooks.batcher import Batcher
+from cmpapi.server.webhooks.client import DeliveryClient, ssl_context
 from cmpapi.server.webhooks.queue import Batch, Claimed, Outcome, Result, Target
 from cmpapi.server.webhooks.results import record_results
 from cmpapi.server.webhooks.sender import describe, send
 from cmpapi.server.webhooks.ssrf import Resolver, check_callback_url, system_resolver
-from cmpapi.server.webhooks.transport import make_client
 
 log = logging.getLogger("cmpapi.webhooks")
 
@@ -98,7 +97,7 @@ class DeliveryEngine:
         self._next = {"poll": 0.0, "reap": 0.0, "sweep": 0.0, "prune": 0.0}
         self._rotation = 0
         # A client (connection pool) per webhook: each keeps its receiver's connections.
-        self._clients: dict[str, httpx.AsyncClient] = {}
+        self._clients: dict[str, DeliveryClient] = {}
         self._ssl: ssl.SSLContext | None = None
         self._results: Batcher[Result] = Batcher(self._write_results, RESULTS_LINGER)
 
@@ -122,7 +121,7 @@ class DeliveryEngine:
                 loop.call_soon_threadsafe(self._on_events)
 
         trigger.add_waker(waker)
-        self._ssl = httpx.create_ssl_context(trust_env=False)
+        self._ssl = ssl_context()
         self._results.start()
         stop_listening = asyncio.Event()
         listener = asyncio.create_task(trigger.listen(self.engine, waker, stop_listening))
@@ -367,10 +366,12 @@ class DeliveryEngine:
             log.exception("webhook delivery %s failed unexpectedly", delivery.id)
             return Outcome(now(), None, None, None, describe(exc))
 
-    def _client(self, webhook_id: str) -> httpx.AsyncClient:
+    def _client(self, webhook_id: str) -> DeliveryClient:
         client = self._clients.get(webhook_id)
         if client is None:
-            client = make_client(self.settings, self._resolver, ssl_context=self._ssl)  # fmt: skip
+            assert self._ssl is not None  # made when the engine starts
+            allow = self.settings.webhook_allow_private_targets
+            client = DeliveryClient(allow, self._ssl, self._resolver)
             self._clients[webhook_id] = client
         return client
 

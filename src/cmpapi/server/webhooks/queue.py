@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy import Connection, Engine, and_, delete, func, select, update
 
 from cmpapi.server.db.base import new_id
 from cmpapi.server.jobs.schedules import retry_delay
 from cmpapi.server.jobs.tables import now
 from cmpapi.server.webhooks import signing
+from cmpapi.server.webhooks.client import Endpoint
 from cmpapi.server.webhooks.tables import (
     ATTEMPTS,
     DELIVERIES,
@@ -44,7 +44,7 @@ class Target:
     url: str
     secret: str | None
     key: bytes
-    endpoint: httpx.URL  # ``url`` parsed once (httpx parses a string for every request)
+    endpoint: Endpoint | None  # ``url`` parsed once; None: not a URL (saved by an old version)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,9 +121,16 @@ def load_targets(conn: Connection, webhook_ids: Iterable[str]) -> dict[str, Targ
     )
     return {
         r.id: Target(r.id, r.callback_url, r.secret, signing.key_bytes(r.signing_key),
-                     httpx.URL(r.callback_url))
+                     _endpoint(r.callback_url))
         for r in rows
     }  # fmt: skip
+
+
+def _endpoint(url: str) -> Endpoint | None:
+    try:
+        return Endpoint.parse(url)
+    except ValueError:
+        return None
 
 
 def fail_deliveries(conn: Connection, ids: Sequence[str], reason: str, at: datetime) -> None:

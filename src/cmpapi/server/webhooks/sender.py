@@ -7,15 +7,11 @@ import time
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-import httpx
-
 from cmpapi.server.jobs.tables import now
 from cmpapi.server.webhooks import signing
+from cmpapi.server.webhooks.client import DeliveryClient
 from cmpapi.server.webhooks.queue import ACKNOWLEDGED, Claimed, Outcome, Target
 from cmpapi.server.webhooks.ssrf import Blocked
-from cmpapi.server.webhooks.tables import EXCERPT_LIMIT
-
-_EXCERPT_BYTES = EXCERPT_LIMIT * 4  # enough bytes for EXCERPT_LIMIT UTF-8 characters
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -55,42 +51,26 @@ def _status_error(code: int, location: str | None) -> str | None:
     return f"HTTP {code}: only 200 and 202 acknowledge a delivery"
 
 
-async def _excerpt(response: httpx.Response) -> str | None:
-    """The start of the response body (reading stops after the excerpt's size)."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= _EXCERPT_BYTES:
-            break
-    data = b"".join(chunks)[:_EXCERPT_BYTES]
-    return data.decode("utf-8", "replace") if data else None
-
-
 async def send(
-    client: httpx.AsyncClient, target: Target, delivery: Claimed, timeout: float
+    client: DeliveryClient, target: Target, delivery: Claimed, timeout: float
 ) -> Outcome:
     """POST the delivery's body to its webhook once; never raises for HTTP trouble."""
     started, clock = now(), time.perf_counter()
-    headers = signing.headers(target.key, delivery.id, int(time.time()), delivery.body,
-                              target.secret)  # fmt: skip
     code: int | None = None
     excerpt = error = location = retry_after = None
     try:
+        if target.endpoint is None:
+            raise ValueError(f"not a URL: {target.url!r}")
+        headers = signing.headers(target.key, delivery.id, int(time.time()), delivery.body,
+                                  target.secret)  # fmt: skip
         async with asyncio.timeout(timeout):
-            async with client.stream("POST", target.endpoint, content=delivery.body,
-                                     headers=headers) as response:  # fmt: skip
-                code = response.status_code
-                location = response.headers.get("location")
-                retry_after = parse_retry_after(response.headers.get("retry-after"))
-                excerpt = await _excerpt(response)
+            response = await client.post(target.endpoint, headers, delivery.body)
+        code = response.status_code
+        location = response.headers.get("location")
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        excerpt = response.body.decode("utf-8", "replace") if response.body else None
     except TimeoutError:
         error = f"Timed out after {timeout:g} s"
-    except httpx.TimeoutException as exc:
-        error = f"Timed out after {timeout:g} s ({type(exc).__name__})"
-    except httpx.HTTPError as exc:
-        error = describe(exc)
     except Exception as exc:  # a bug must cost an attempt, not the delivery engine
         error = describe(exc)
     latency = round((time.perf_counter() - clock) * 1000)

@@ -9,6 +9,7 @@ loopback, private targets); without it the strict defaults apply.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -66,6 +67,9 @@ class MergeResult:
 # -- validation ---------------------------------------------------------------------
 
 
+_PRINTABLE = re.compile(r"[\x20-\x7e]*")
+
+
 def _check(values: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
     """Normalised values, or Invalid naming every bad field."""
     errors: dict[str, str] = {}
@@ -80,8 +84,10 @@ def _check(values: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
             errors["callback_url"] = reason
     if "secret" in values:
         out["secret"] = values["secret"] or None  # "" means no secret
-        if out["secret"] is not None and len(out["secret"]) > SECRET_MAX:
-            errors["secret"] = f"At most {SECRET_MAX} characters"
+        secret = out["secret"]
+        # Sent as a header value: printable ASCII only, so it cannot end the header.
+        if secret is not None and (len(secret) > SECRET_MAX or not _PRINTABLE.fullmatch(secret)):
+            errors["secret"] = f"At most {SECRET_MAX} printable ASCII characters"
     if "event_names" in values:
         names = list(dict.fromkeys(values["event_names"] or ()))
         unknown = [n for n in names if n not in EVENT_NAMES]

@@ -1,16 +1,15 @@
-"""Where deliveries may go: the SSRF policy and an HTTP client that enforces it on connect.
+"""Where deliveries may go: the SSRF policy, which the delivery client enforces on connect.
 
 A callback URL is checked twice:
 
 - when it is saved (``check_callback_url``, plus ``check_resolves`` on its DNS answer):
   https only (plain http only for loopback hosts when the settings allow it), and no
   private, loopback, link-local, multicast, reserved, unspecified or metadata address;
-- when a delivery connects: the client's transport (``transport.py``) resolves the host
-  itself, refuses
-  the connection if *any* address is refused, and connects to the vetted IP address. TLS
-  still uses the URL's host name (SNI, certificate check) and the Host header is unchanged,
-  so a DNS answer that changes between the check and the connection (DNS rebinding)
-  cannot point a delivery at an internal service.
+- when a delivery connects: the delivery client (``client.py``) resolves the host itself,
+  refuses the connection if *any* address is refused, and connects to the vetted IP
+  address. TLS still uses the URL's host name (SNI, certificate check) and the Host
+  header is unchanged, so a DNS answer that changes between the check and the connection
+  (DNS rebinding) cannot point a delivery at an internal service.
 
 Cloud metadata addresses are refused even when private targets are allowed.
 """
@@ -53,8 +52,8 @@ LOOPBACK_NAMES = ("localhost",)
 
 
 class Blocked(Exception):
-    """The SSRF policy refused the connection (the transport raises ``httpx.ConnectError``
-    from it)."""
+    """The SSRF policy refused the connection (the delivery client raises its
+    ``ConnectError`` from it)."""
 
 
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
