@@ -4,6 +4,7 @@ resuming after a restart, auto-disabling, test pings, the worker embedded in the
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
@@ -145,17 +146,20 @@ def test_the_server_with_its_embedded_worker_delivers(
         app.state.engine.dispose()
 
 
-def test_the_engine_finds_its_workers_loop(wh_settings: Settings) -> None:
-    """The engine winds down when its worker's claiming loop ends (engine._worker_loop)."""
-    import asyncio
-
-    from cmpapi.server.webhooks.engine import _worker_loop
-
-    async def find(worker_id: str) -> bool:
-        task = _worker_loop(worker_id)
-        return task is not None and not task.done()
-
-    with WorkerThread(wh_settings) as thread:
-        assert thread.worker is not None and thread._loop is not None
-        future = asyncio.run_coroutine_threadsafe(find(thread.worker.id), thread._loop)
-        assert future.result(timeout=10)
+def test_a_stopping_worker_winds_its_engine_down_at_once(
+    wh_settings: Settings, engine: Engine, session: Session, org: str, receiver: Receiver
+) -> None:
+    """The engine hears JobContext.stopping: requests in flight finish, held deliveries go
+    back to the queue unattempted. Were it deaf to it, it would go on delivering for the
+    whole shutdown timeout (20 s here, enough for all 40)."""
+    settings = wh_settings.model_copy(update={"worker_shutdown_timeout": 20})
+    receiver.always("/hook", Reply(delay=0.5))
+    add_webhook(session, org, receiver.url())
+    record(session, org, count=40)
+    with WorkerThread(settings):
+        receiver.wait_for(4)
+    statuses = Counter(d.status for d in deliveries(engine))
+    assert set(statuses) == {"succeeded", "pending"}, statuses
+    assert 4 <= statuses["succeeded"] < 40
+    assert all(d.attempts == 0 for d in deliveries(engine, status="pending"))
+    assert len(receiver.requests()) == statuses["succeeded"]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
@@ -39,11 +40,15 @@ class JobContext:
     and must be safe to run twice: a job whose lease expires runs again (at-least-once).
     The worker renews leases of running jobs by itself; ``lease_lost`` turns true when
     another worker took this job over, and a long handler should then stop early.
+    ``stopping`` is set when the worker starts to stop (signal, server shutdown): a handler
+    that runs until told otherwise winds down then instead of waiting to be cancelled after
+    ``CMPAPI_WORKER_SHUTDOWN_TIMEOUT``.
     """
 
     job: ClaimedJob
     resources: WorkerResources
     lease_lost: bool = False
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def job_id(self) -> str:

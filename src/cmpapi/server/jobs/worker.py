@@ -108,6 +108,7 @@ class Worker:
         self._wake = asyncio.Event()
         self._stop_requested = asyncio.Event()
         self._stopping = False
+        self._stop_signal = asyncio.Event()  # every JobContext.stopping
         self._maybe_more = False  # the last round left due jobs behind
         self._rotation = 0
         self._wake_at: float | None = None  # monotonic time of a retry this worker scheduled
@@ -154,6 +155,7 @@ class Worker:
         if not self._tasks:
             return
         self._stopping = True
+        self._stop_signal.set()
         self._wake.set()
         loop_task, lease_task = self._tasks
         await loop_task
@@ -268,7 +270,7 @@ class Worker:
     # -- one job -------------------------------------------------------------------------
 
     def _start(self, job: ClaimedJob) -> None:
-        ctx = JobContext(job, self.resources)
+        ctx = JobContext(job, self.resources, stopping=self._stop_signal)
         task = asyncio.create_task(self._execute(ctx), name=f"job {job.kind} {job.id}")
         self._running[job.id] = (task, ctx)
         self._per_kind[job.kind] += 1

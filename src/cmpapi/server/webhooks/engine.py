@@ -410,28 +410,21 @@ class DeliveryEngine:
                            "webhook disabled")  # fmt: skip
 
 
-def _worker_loop(worker_id: str) -> asyncio.Task[Any] | None:
-    """The claiming loop of the job worker running us: it ends when the worker starts to
-    stop, which is the engine's cue to wind down instead of waiting to be cancelled.
-
-    Found by the name ``jobs/worker.py`` gives it (the job API has no stop signal for
-    long-running handlers; tests/webhooks/test_engine.py fails if the name changes).
-    Without it the engine still stops, when the worker cancels it after
-    ``CMPAPI_WORKER_SHUTDOWN_TIMEOUT``."""
-    name = f"jobs worker {worker_id}"
-    return next((t for t in asyncio.all_tasks() if t.get_name() == name), None)
-
-
 @job_handler(trigger.DISPATCH, timeout=ENGINE_TIMEOUT, concurrency=1)
 async def dispatch(ctx: JobContext, payload: Any) -> None:
     """Run the delivery engine on this worker until it is idle (docs/webhooks.md)."""
-    watched = _worker_loop(ctx.worker_id)
-
     def should_stop() -> bool:
-        return ctx.lease_lost or (watched is not None and watched.done())
+        return ctx.lease_lost or ctx.stopping.is_set()
 
     runner = DeliveryEngine(ctx.settings, ctx.resources.engine, ctx.worker_id,
                             should_stop=should_stop)  # fmt: skip
-    if watched is not None:
-        watched.add_done_callback(lambda _task: runner.wake())
-    await runner.run()
+
+    async def wake_on_stop() -> None:
+        await ctx.stopping.wait()
+        runner.wake()
+
+    waiter = asyncio.create_task(wake_on_stop())
+    try:
+        await runner.run()
+    finally:
+        waiter.cancel()
