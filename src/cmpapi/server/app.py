@@ -9,6 +9,7 @@ from cmpapi.server.db.engine import make_engine, make_sessionmaker
 from cmpapi.server.db.runner import DbRunner
 from cmpapi.server.ext.apps import router as ext_apps_router
 from cmpapi.server.http import errors
+from cmpapi.server.http.ratelimit import make_limiter
 from cmpapi.server.jobs.worker import embedded_worker
 from cmpapi.server.oauth.routes import router as oauth_router
 from cmpapi.server.resources.fields.routes import router as fields_router
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.db_runner = DbRunner(settings.resolved_db_inline, settings.db_pool_size)
     app.state.store = make_store(settings)
+    app.state.rate_limiter = make_limiter(settings.rate_limit)
     errors.install(app)
     app.include_router(oauth_router)
     app.include_router(ext_apps_router)

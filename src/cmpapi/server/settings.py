@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     authorization_code_ttl: int = Field(default=60, ge=5, description="seconds")
     login_session_ttl: int = Field(default=60 * 60 * 8, ge=60, description="seconds")
 
+    rate_limit: float = Field(
+        default=0,
+        ge=0,
+        description="API requests per second per organization, per API process (0: off; "
+        "the CMP enforces 10). docs/compat.md#rate-limiting",
+    )
+
     sql_echo: bool = False
     db_pool_size: int = Field(default=10, ge=1, le=200, description="Connections per process")
     db_inline: bool | None = Field(

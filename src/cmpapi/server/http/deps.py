@@ -21,6 +21,7 @@ from cmpapi.server.authz import Principal
 from cmpapi.server.db.runner import DbRunner
 from cmpapi.server.errors import Unauthorized
 from cmpapi.server.http.links import Links, get_links
+from cmpapi.server.http.ratelimit import RateLimiter
 from cmpapi.server.identity.tables import User
 from cmpapi.server.oauth.secrets import hash_secret
 from cmpapi.server.oauth.tables import OAuthApp, OAuthToken
@@ -104,6 +105,7 @@ class Api(Db):
         self.links: Links = get_links(request)
         self._token = token
         self._principal: Principal | None = None
+        self._limiter: RateLimiter | None = state.rate_limiter
 
     @property
     def principal(self) -> Principal:
@@ -131,9 +133,12 @@ class Api(Db):
         **kwargs: P.kwargs,
     ) -> T:
         if self._principal is None:
-            self._principal = lookup_principal(session, self._token)
-            if self._principal is None:
+            principal = lookup_principal(session, self._token)
+            if principal is None:
                 raise Unauthorized()
+            if self._limiter is not None:  # once per request, before anything is done
+                self._limiter.take(principal.org_id)
+            self._principal = principal
         return fn(session, self._principal, *args, **kwargs)
 
 

@@ -413,6 +413,7 @@ class DeliveryEngine:
 @job_handler(trigger.DISPATCH, timeout=ENGINE_TIMEOUT, concurrency=1)
 async def dispatch(ctx: JobContext, payload: Any) -> None:
     """Run the delivery engine on this worker until it is idle (docs/webhooks.md)."""
+
     def should_stop() -> bool:
         return ctx.lease_lost or ctx.stopping.is_set()
 
