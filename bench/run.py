@@ -5,7 +5,8 @@
 1. Builds a temporary data dir: migrated SQLite DB, demo data plus ``--rows`` extra users,
    and a long-lived access token for the demo admin (issued via ``oauth.store``).
 2. Starts cmpapi (``cmpapi.server.app:create_app``) and ``bench/reference_app.py`` with
-   uvicorn, ONE worker each, uvloop + httptools, no access log, on free loopback ports,
+   uvicorn, ONE worker each, httptools, no access log, on free loopback ports (cmpapi on
+   the event loop ``cmpapi serve`` uses, asyncio's; the reference on uvloop),
    both reading the same SQLite file; checks that both answer 200 with the same body.
 3. wrk: a warm-up per target, then measured runs in the order cmpapi, reference,
    reference, cmpapi (drift cancels out); the two runs per target are averaged.
@@ -37,14 +38,19 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from cmpapi.cli.server_commands import EVENT_LOOP
+
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
 PATH = "/v3/userlist?page_size=10"
 ORDER = ("cmpapi", "reference", "reference", "cmpapi")
 UVICORN_FLAGS = [
-    "--host", "127.0.0.1", "--workers", "1", "--loop", "uvloop", "--http", "httptools",
+    "--host", "127.0.0.1", "--workers", "1", "--http", "httptools",
     "--no-access-log", "--log-level", "warning",
 ]  # fmt: skip
+# cmpapi runs on the loop `cmpapi serve` uses; the reference on its fastest, uvloop.
+CMPAPI_LOOP = EVENT_LOOP
+REFERENCE_LOOP = "uvloop"
 
 
 class BenchError(RuntimeError):
@@ -150,10 +156,13 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def start_server(name: str, app_args: list[str], env: dict[str, str], tmp: Path) -> Server:
+def start_server(
+    name: str, app_args: list[str], env: dict[str, str], tmp: Path, loop: str = CMPAPI_LOOP
+) -> Server:
     port = free_port()
     log = tmp / f"{name}.log"
-    cmd = [sys.executable, "-m", "uvicorn", *app_args, "--port", str(port), *UVICORN_FLAGS]
+    cmd = [sys.executable, "-m", "uvicorn", *app_args, "--port", str(port), "--loop", loop,
+           *UVICORN_FLAGS]  # fmt: skip
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp)
     return Server(name, proc, port, log)
@@ -348,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         )  # fmt: skip
         servers["reference"] = start_server(
             "reference", ["--app-dir", str(BENCH_DIR), "--factory", "reference_app:make"],
-            child_env(BENCH_DB=str(data_dir / "cmpapi.db")), tmp,
+            child_env(BENCH_DB=str(data_dir / "cmpapi.db")), tmp, REFERENCE_LOOP,
         )  # fmt: skip
         for server in servers.values():
             wait_ready(server, token)

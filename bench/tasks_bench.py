@@ -49,6 +49,7 @@ from typing import Any
 
 import _tasks_data as tasks
 from run import (
+    REFERENCE_LOOP,
     RESULTS_DIR,
     BenchError,
     Server,
@@ -378,7 +379,8 @@ def main(argv: list[str] | None = None) -> int:
             child_env(CMPAPI_DATA_DIR=str(data.data_dir), CMPAPI_WORKER_EMBEDDED="false", **db_env),
             tmp,
         )
-        servers["reference"] = start_server("reference", REFERENCE, child_env(**ref_env), tmp)
+        servers["reference"] = start_server("reference", REFERENCE, child_env(**ref_env), tmp,
+                                           REFERENCE_LOOP)  # fmt: skip
         for server in servers.values():
             wait_ready(server, data.admin_token)
             print(f"{server.name}: pid {server.proc.pid}, {server.base}")

@@ -157,8 +157,8 @@ def test_two_api_servers_and_two_workers_deliver_every_event(
 def test_the_worker_embedded_in_serve_delivers(
     start: Start, engine: Engine, session: Session, org: str
 ) -> None:
-    """`cmpapi serve` runs its worker on uvicorn's event loop (uvloop where installed),
-    not the asyncio loop the in-process tests use."""
+    """`cmpapi serve` runs its worker on the server's event loop, in the server process,
+    woken by PostgreSQL NOTIFY for events recorded elsewhere."""
     with Receiver() as receiver:
         add_webhook(session, org, receiver.url())
         port = free_port()
