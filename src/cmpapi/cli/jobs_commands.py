@@ -51,8 +51,8 @@ def worker(
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop where it is installed, as uvicorn chooses it for ``serve``: one worker
-    delivers 15-30% more webhooks a second on it (bench/README.md)."""
+    """uvloop where it is installed: one worker delivers 15-30% more webhooks a second on
+    it (bench/README.md). ``serve`` stays on asyncio's loop for the API's tail latency."""
     try:
         import uvloop
     except ImportError:  # pragma: no cover - not on Windows
