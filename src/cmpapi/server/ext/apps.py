@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
 from cmpapi.server.db.repository import Repository
 from cmpapi.server.http.api import ApiDep, error_responses
 from cmpapi.server.http.responses import json_response
+from cmpapi.server.http.router import Router
 from cmpapi.server.oauth.tables import OAuthApp
 
-router = APIRouter(prefix="/ext/v1", tags=["cmpapi: apps"])
+router = Router(prefix="/ext/v1", tags=["cmpapi: apps"])
 
 
 def list_apps(session: Session, principal: Principal) -> list[dict[str, Any]]:

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
 from cmpapi.server.http.deps import DbDep, bearer_token
 from cmpapi.server.http.responses import json_response, redirect
+from cmpapi.server.http.router import Router
 from cmpapi.server.identity.service import authenticate
 from cmpapi.server.oauth import authorize, login, pages, revocation, server
 from cmpapi.server.oauth.authorize import AuthorizationRequest, ErrorRedirect
@@ -49,7 +50,7 @@ class OAuthRoute(APIRoute):
         return render_errors
 
 
-router = APIRouter(prefix=PREFIX, include_in_schema=False, route_class=OAuthRoute)
+router = Router(prefix=PREFIX, include_in_schema=False, route_class=OAuthRoute)
 
 
 @router.get("/auth")

@@ -17,7 +17,7 @@ from email.utils import format_datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
 from sqlalchemy import select
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import ClientDisconnect
 
 from cmpapi.server.http.deps import get_db
+from cmpapi.server.http.router import Router
 from cmpapi.server.storage.base import ObjectMeta, content_disposition, get_store
 from cmpapi.server.storage.errors import InvalidKey, ObjectTooLarge, ObjectTooSmall
 from cmpapi.server.storage.formdata import FormReader, MalformedForm, boundary_of
@@ -57,7 +58,7 @@ class _CorsRoute(APIRoute):
         return with_cors
 
 
-router = APIRouter(include_in_schema=False, route_class=_CorsRoute)
+router = Router(include_in_schema=False, route_class=_CorsRoute)
 # S3 caps the form fields before the file at 20 KB (MaxPostPreDataLengthExceeded).
 MAX_FORM_FIELDS_BYTES = 20 * 1024
 MAX_PART_NUMBER = 10_000

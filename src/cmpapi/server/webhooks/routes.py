@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -19,12 +19,13 @@ from cmpapi.server.http.links import Links
 from cmpapi.server.http.paging import pagination
 from cmpapi.server.http.query import Paging, query
 from cmpapi.server.http.responses import json_response, no_content
+from cmpapi.server.http.router import Router
 from cmpapi.server.settings import Settings
 from cmpapi.server.webhooks import service
 from cmpapi.server.webhooks.ssrf import check_callback_url, check_resolves
 from cmpapi.server.webhooks.views import attempt_view, delivery_view, webhook_view
 
-router = APIRouter(prefix="/ext/v1", tags=["cmpapi: webhooks"])
+router = Router(prefix="/ext/v1", tags=["cmpapi: webhooks"])
 ERRORS = error_responses(400, 401, 403, 404, 409, 422)
 
 

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 from pydantic import MISSING
 
 from cmpapi.server.http.api import ApiDep, error_responses
 from cmpapi.server.http.paging import page_response
 from cmpapi.server.http.query import query
+from cmpapi.server.http.router import Router
 from cmpapi.server.resources.labels import mapping, service
 from cmpapi.wire import ListLabelGroupsParametersQuery, ListLabelGroupsResponse
 
-router = APIRouter(tags=["Labels"])
+router = Router(tags=["Labels"])
 
 
 @router.get(

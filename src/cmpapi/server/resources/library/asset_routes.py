@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 from pydantic import MISSING, BaseModel
 
 from cmpapi.server.errors import BadRequest
@@ -17,6 +17,7 @@ from cmpapi.server.http.api import ApiDep, error_responses
 from cmpapi.server.http.paging import page_response
 from cmpapi.server.http.query import Paging, parse_query, query
 from cmpapi.server.http.responses import no_content, redirect, wire_response
+from cmpapi.server.http.router import Router
 from cmpapi.server.resources.fields import values
 from cmpapi.server.resources.library import asset_fields, assets, files, mapping, permission_routes
 from cmpapi.server.resources.library.events import TYPE_PATHS
@@ -49,7 +50,7 @@ from cmpapi.wire import (
     UpdateAssetFieldsResponse,
 )
 
-router = APIRouter(tags=["Library"])
+router = Router(tags=["Library"])
 
 
 @router.post("/assets", operation_id="createAsset", status_code=201,

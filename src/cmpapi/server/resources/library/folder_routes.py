@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 
 from cmpapi.server.http.api import ApiDep, error_responses
 from cmpapi.server.http.paging import page_response
 from cmpapi.server.http.query import Paging, query
 from cmpapi.server.http.responses import no_content, wire_response
+from cmpapi.server.http.router import Router
 from cmpapi.server.resources.library import folders, mapping, permission_routes
 from cmpapi.wire import (
     FolderCreateRequest,
@@ -24,7 +25,7 @@ from cmpapi.wire import (
     ListFoldersResponse,
 )
 
-router = APIRouter(tags=["Library"])
+router = Router(tags=["Library"])
 
 
 class PermissionQuery(ListFolderPermissionsParametersQuery, Paging):  # type: ignore[misc]

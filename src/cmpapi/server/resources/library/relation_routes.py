@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 from pydantic import MISSING
 
 from cmpapi.server.http.api import ApiDep, error_responses
 from cmpapi.server.http.paging import page_response
 from cmpapi.server.http.query import query
 from cmpapi.server.http.responses import no_content, wire_response
+from cmpapi.server.http.router import Router
 from cmpapi.server.resources.library import files, mapping, relations
 from cmpapi.wire import (
     AssetLineageCreateRequest,
@@ -24,7 +25,7 @@ from cmpapi.wire import (
     ReplaceRelatedAssetsResponse,
 )
 
-router = APIRouter(tags=["Library"])
+router = Router(tags=["Library"])
 
 
 class LineageQuery(ListAssetLineagesParametersQuery):  # type: ignore[misc]

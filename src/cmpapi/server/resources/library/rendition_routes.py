@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 
 from cmpapi.server.http.api import ApiDep, error_responses
 from cmpapi.server.http.paging import page_response
 from cmpapi.server.http.query import Paging, query
 from cmpapi.server.http.responses import wire_response
+from cmpapi.server.http.router import Router
 from cmpapi.server.resources.library import files, mapping, renditions
 from cmpapi.wire import (
     DetailedAssetRenditionResponse,
@@ -17,7 +18,7 @@ from cmpapi.wire import (
     RenditionConfigResponse,
 )
 
-router = APIRouter(tags=["Library"])
+router = Router(tags=["Library"])
 
 
 @router.get("/rendition-configs/{id}", operation_id="getRenditionConfig",

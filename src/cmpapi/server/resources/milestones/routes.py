@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 
 from cmpapi.server.http.api import ApiDep, error_responses
 from cmpapi.server.http.paging import page_response
 from cmpapi.server.http.query import query
 from cmpapi.server.http.responses import wire_response
+from cmpapi.server.http.router import Router
 from cmpapi.server.resources.milestones import mapping, service
 from cmpapi.wire import (
     ListMilestonesParametersQuery,
@@ -19,7 +20,7 @@ from cmpapi.wire import (
     MilestoneUpdateRequest,
 )
 
-router = APIRouter(tags=["Milestones"])
+router = Router(tags=["Milestones"])
 
 
 @router.get("/milestones", operation_id="listMilestones", response_model=ListMilestonesResponse,

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from cmpapi.server.http.api import ApiDep, error_responses
 from cmpapi.server.http.query import query
 from cmpapi.server.http.responses import wire_response
+from cmpapi.server.http.router import Router
 from cmpapi.server.resources.settings import service
 from cmpapi.wire import Settings as SettingsDocument
 from cmpapi.wire import SettingsResources, SettingsUpdateResponse
 from cmpapi.wire import UpdateSettingsParametersQuery as UpdateQuery
 
-router = APIRouter(tags=["Settings"])
+router = Router(tags=["Settings"])
 
 
 async def settings_body(request: Request) -> SettingsResources:

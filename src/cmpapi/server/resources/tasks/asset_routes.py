@@ -13,7 +13,7 @@ from collections.abc import Awaitable
 from typing import Annotated, TypeAlias, TypeVar
 
 import orjson
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
@@ -23,6 +23,7 @@ from cmpapi.server.http.deps import Api
 from cmpapi.server.http.paging import page_response
 from cmpapi.server.http.query import Paging, query
 from cmpapi.server.http.responses import no_content, wire_response
+from cmpapi.server.http.router import Router
 from cmpapi.server.resources.fields import values
 from cmpapi.server.resources.library import files
 from cmpapi.server.resources.tasks import asset_brand_compliance as compliance
@@ -56,7 +57,7 @@ from cmpapi.wire import (
     TaskVideo,
 )
 
-router = APIRouter(tags=["Tasks"])
+router = Router(tags=["Tasks"])
 ASSET = "/tasks/{task_id}/assets/{asset_id}"
 BRAND = ASSET + "/drafts/{draft_id}/brand-compliance"
 T = TypeVar("T")

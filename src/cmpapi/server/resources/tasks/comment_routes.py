@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 from pydantic import MISSING
 
 from cmpapi.server.db.base import new_id
@@ -24,6 +24,7 @@ from cmpapi.server.http.deps import Api
 from cmpapi.server.http.paging import page_response
 from cmpapi.server.http.query import Paging, query
 from cmpapi.server.http.responses import no_content, wire_response
+from cmpapi.server.http.router import Router
 from cmpapi.server.resources.library import files
 from cmpapi.server.resources.tasks import comment_mapping as mapping
 from cmpapi.server.resources.tasks import comments
@@ -40,7 +41,7 @@ from cmpapi.wire import (
     TaskSubStepCommentUpdateRequest,
 )
 
-router = APIRouter(tags=["Tasks"])
+router = Router(tags=["Tasks"])
 COMMENTS = "/tasks/{task_id}/steps/{step_id}/sub-steps/{sub_step_id}/comments"
 COMMENT = COMMENTS + "/{comment_id}"
 KEY_PREFIX = "task-comments"

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 
 from cmpapi.server.http.api import ApiDep, error_responses
 from cmpapi.server.http.paging import page_response
 from cmpapi.server.http.query import query
 from cmpapi.server.http.responses import no_content, wire_response
+from cmpapi.server.http.router import Router
 from cmpapi.server.resources.tasks import field_custom, field_mapping, field_service
 from cmpapi.server.resources.tasks.metadata_mapping import SignDep
 from cmpapi.wire import (
@@ -30,7 +31,7 @@ from cmpapi.wire import (
     TaskFieldUpdateRequest,
 )
 
-router = APIRouter(tags=["Tasks"])
+router = Router(tags=["Tasks"])
 FIELD = "/tasks/{task_id}/fields/{field_id}"
 CUSTOM = "/tasks/{task_id}/custom-fields/{custom_field_id}"
 SUB_STEP = "/tasks/{task_id}/steps/{step_id}/sub-steps/{sub_step_id}"

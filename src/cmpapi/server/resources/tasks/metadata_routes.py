@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 
 from cmpapi.server.http.api import ApiDep, error_responses
 from cmpapi.server.http.paging import page_response
 from cmpapi.server.http.query import query
 from cmpapi.server.http.responses import wire_response
+from cmpapi.server.http.router import Router
 from cmpapi.server.resources.tasks import field_routes, metadata_attachments, metadata_service
 from cmpapi.server.resources.tasks import metadata_mapping as mapping
 from cmpapi.server.resources.tasks.metadata_mapping import SignDep
@@ -25,7 +26,7 @@ from cmpapi.wire import (
     TaskUrlResponse,
 )
 
-router = APIRouter(tags=["Tasks"])
+router = Router(tags=["Tasks"])
 router.include_router(field_routes.router)
 
 AttachmentsQuery = Annotated[

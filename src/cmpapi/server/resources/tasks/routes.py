@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 
 from cmpapi.server.http.api import ApiDep, error_responses
 from cmpapi.server.http.paging import page_response
 from cmpapi.server.http.query import query
 from cmpapi.server.http.responses import wire_response
+from cmpapi.server.http.router import Router
 from cmpapi.server.resources.tasks import mapping, service
 from cmpapi.wire import (
     ListTasksParametersQuery,
@@ -27,7 +28,7 @@ from cmpapi.wire import (
     TaskUpdateRequest,
 )
 
-router = APIRouter(tags=["Tasks"])
+router = Router(tags=["Tasks"])
 SUB_STEP = "/tasks/{task_id}/steps/{step_id}/sub-steps/{sub_step_id}"
 
 

@@ -9,12 +9,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 
 from cmpapi.server.db.base import new_id, utcnow
 from cmpapi.server.http.api import ApiDep, error_responses
 from cmpapi.server.http.links import Links
 from cmpapi.server.http.responses import JSON, wire_response
+from cmpapi.server.http.router import Router
 from cmpapi.server.resources.uploader import mapping, service
 from cmpapi.server.storage.base import MultipartTarget, ObjectStore, store_dependency
 from cmpapi.server.storage.keys import multipart_key, new_upload_key
@@ -27,7 +28,7 @@ from cmpapi.wire import (
     GetUploadUrlResponse,
 )
 
-router = APIRouter(tags=["Uploader"])
+router = Router(tags=["Uploader"])
 StoreDep = Annotated[ObjectStore, Depends(store_dependency)]
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 
 from cmpapi.server.http.api import ApiDep, error_responses
 from cmpapi.server.http.paging import page_response
 from cmpapi.server.http.query import query
 from cmpapi.server.http.responses import redirect, wire_response
+from cmpapi.server.http.router import Router
 from cmpapi.server.resources.users import mapping, service
 from cmpapi.wire import (
     FindUserByEmailParametersQuery,
@@ -18,7 +19,7 @@ from cmpapi.wire import (
     UserResponse,
 )
 
-router = APIRouter(tags=["Users"])
+router = Router(tags=["Users"])
 
 
 @router.get(

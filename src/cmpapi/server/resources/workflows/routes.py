@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 
 from cmpapi.server.http.api import ApiDep, error_responses
 from cmpapi.server.http.paging import page_response
 from cmpapi.server.http.query import query
 from cmpapi.server.http.responses import wire_response
+from cmpapi.server.http.router import Router
 from cmpapi.server.resources.workflows import mapping, service
 from cmpapi.wire import ListWorkflowsParametersQuery, ListWorkflowsResponse, WorkflowResponse
 
-router = APIRouter(tags=["Workflows"])
+router = Router(tags=["Workflows"])
 
 
 @router.get("/workflows", operation_id="listWorkflows", response_model=ListWorkflowsResponse,

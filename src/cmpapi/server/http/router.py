@@ -1,0 +1,40 @@
+"""``Router``: an ``APIRouter`` that says "not mine" to a path at once.
+
+FastAPI tries the routers of an app in order and, inside each, every route's regular
+expression: a request for ``/v3/tasks/...`` was matched against ~85 routes of the routers
+included before the tasks router, ~15 % of its CPU time in-process (bench/README.md). A
+router whose routes' literal prefixes (the path up to the first ``{``) do not occur in the
+request path cannot match it, so it answers ``Match.NONE`` without trying its routes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.routing import Match
+from starlette.types import Scope
+
+
+class Router(APIRouter):
+    """Every route module's router (the matching is FastAPI's once a path may be ours)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._literals: tuple[str, ...] = ()
+        self._literals_of = -1  # len(self.routes) the prefixes were computed for
+
+    def literal_prefixes(self) -> tuple[str, ...]:
+        """The path of each route up to its first parameter (without the include prefix,
+        which comes before it in the request path: a substring test covers both)."""
+        if self._literals_of != len(self.routes):
+            paths = {str(getattr(route, "path", "")) for route in self.routes}
+            self._literals = tuple(sorted({p.split("{", 1)[0] for p in paths}))
+            self._literals_of = len(self.routes)
+        return self._literals
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path = scope.get("path", "")
+        if not any(literal in path for literal in self.literal_prefixes()):
+            return Match.NONE, {}
+        return super().matches(scope)
