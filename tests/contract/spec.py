@@ -32,7 +32,8 @@ so is every other path. A response is a violation when:
 * the status is 5xx. Every 5xx is a violation, declared or not: the project must never 500;
 * the status is not declared for the operation. 429 is always allowed and must carry an
   ``Error`` body; so are 400 and 422 (``ALWAYS_ALLOWED_ERRORS``): 30 operations declare no
-  400, yet refusing bad input beats ignoring it (docs/compat.md records this choice).
+  400, yet refusing bad input beats ignoring it (docs/compat.md records this choice); and
+  so are 413, 414 and 431, the request bounds every operation shares.
   Exact codes are looked up first, then ``4XX``-style ranges, then ``default`` (this spec
   uses only exact codes);
 * a declared header has a value outside its schema, or a 3xx response lacks a declared
@@ -793,7 +794,8 @@ def _check_headers(
 
 
 # Error statuses every operation may answer with the CMP ``Error`` body, declared or not.
-ALWAYS_ALLOWED_ERRORS = frozenset({400, 422, 429})
+# 413/414/431: the request bounds every operation shares (docs/compat.md#input-bounds).
+ALWAYS_ALLOWED_ERRORS = frozenset({400, 413, 414, 422, 429, 431})
 
 
 def validate_response(

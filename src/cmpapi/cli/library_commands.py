@@ -13,7 +13,9 @@ renditions_app = typer.Typer(help="Rendition configs.", no_args_is_help=True)
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Data directory (default: CMPAPI_DATA_DIR)")
 ]
-Org = Annotated[str | None, typer.Option("--org", help="Organization id (default: the only one)")]
+Org = Annotated[
+    str | None, typer.Option("--org", help="Organization id or name (default: the only one)")
+]
 
 
 @renditions_app.command("create-config")

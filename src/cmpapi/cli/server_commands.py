@@ -18,7 +18,9 @@ err = Console(stderr=True)
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Data directory (default: CMPAPI_DATA_DIR)")
 ]
-Org = Annotated[str | None, typer.Option("--org", help="Organization id (default: the only one)")]
+Org = Annotated[
+    str | None, typer.Option("--org", help="Organization id or name (default: the only one)")
+]
 
 
 def _settings(**overrides: Any) -> Any:
@@ -42,9 +44,43 @@ def _session(data_dir: Path | None) -> Iterator[Any]:
 
 
 def _org_id(session: Any, org: str | None) -> str:
-    from cmpapi.server.identity.service import default_organization
+    """The organization a local command works on: ``--org`` (an id, or a name no other
+    organization has), or the only one. Otherwise exits 2 with one line that lists the
+    organizations to choose from (every command with ``--org`` comes here)."""
+    from sqlalchemy import select
 
-    return org or str(default_organization(session).id)
+    from cmpapi.server.identity.tables import Organization
+
+    stmt = select(Organization.id, Organization.name).order_by(Organization.created_at)
+    orgs = [(str(id_), str(name)) for id_, name in session.execute(stmt)]
+    if org is None:
+        if len(orgs) == 1:
+            return orgs[0][0]
+        problem = "several organizations, choose one with --org" if orgs else "no organization yet"
+    else:
+        by_id = [o for o in orgs if o[0] == org]
+        matches = by_id or [o for o in orgs if o[1].casefold() == org.strip().casefold()]
+        if len(matches) == 1:
+            return matches[0][0]
+        problem = f"--org {org}: several organizations have this name, use the id"
+        if not matches:
+            problem = f"--org {org}: no such organization"
+    raise _usage_error(problem, orgs)
+
+
+MAX_LISTED_ORGS = 20
+
+
+def _usage_error(problem: str, orgs: list[tuple[str, str]]) -> typer.Exit:
+    """Print ``problem`` and the organizations as one line on stderr; exit code 2."""
+    from rich.markup import escape
+
+    listed = ", ".join(f"{id_} ({name})" for id_, name in orgs[:MAX_LISTED_ORGS])
+    if len(orgs) > MAX_LISTED_ORGS:
+        listed += f", and {len(orgs) - MAX_LISTED_ORGS} more"
+    hint = f"; organizations: {listed}" if orgs else " (`cmpapi demo seed` creates one)"
+    err.print(f"[red]error:[/red] {escape(problem + hint)}", soft_wrap=True)
+    return typer.Exit(2)
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -57,11 +93,14 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8080)")] = None,
     data_dir: DataDir = None,
-    access_log: Annotated[bool, typer.Option(help="Log every request")] = False,
+    access_log: Annotated[
+        bool, typer.Option(help="Log every request (secrets in query strings redacted)")
+    ] = False,
 ) -> None:
     """Apply migrations and serve the API, OAuth server and health check."""
     import uvicorn
 
+    from cmpapi.cli.access_log import log_config
     from cmpapi.server.app import create_app
     from cmpapi.server.db.maintenance import schedule_analyze
     from cmpapi.server.db.migrate import upgrade
@@ -76,8 +115,16 @@ def serve(
         with app.state.sessionmaker() as session:
             creds = demo_data.seed(session)
         _print_demo(creds, settings.public_base_url or f"http://{settings.host}:{settings.port}")
-    uvicorn.run(app, host=settings.host, port=settings.port, access_log=access_log,
-                log_level="info", server_header=False, loop=EVENT_LOOP)  # fmt: skip
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        access_log=access_log,
+        log_config=log_config(),
+        log_level="info",
+        server_header=False,
+        loop=EVENT_LOOP,
+    )
 
 
 # asyncio's own loop, not uvloop: at saturation uvloop serves new requests before it

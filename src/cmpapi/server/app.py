@@ -9,6 +9,7 @@ from cmpapi.server.db.engine import make_engine, make_sessionmaker
 from cmpapi.server.db.runner import DbRunner
 from cmpapi.server.ext.apps import router as ext_apps_router
 from cmpapi.server.http import errors
+from cmpapi.server.http.limits import RequestLimits
 from cmpapi.server.http.ratelimit import make_limiter
 from cmpapi.server.jobs.worker import embedded_worker
 from cmpapi.server.oauth.routes import router as oauth_router
@@ -74,6 +75,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.store = make_store(settings)
     app.state.rate_limiter = make_limiter(settings.rate_limit)
     errors.install(app)
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=settings.max_body_bytes,
+        max_header_bytes=settings.max_header_bytes,
+    )
     app.include_router(oauth_router)
     app.include_router(ext_apps_router)
     app.include_router(webhooks_router)

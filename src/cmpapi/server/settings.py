@@ -45,6 +45,53 @@ class Settings(BaseSettings):
         "the CMP enforces 10). docs/compat.md#rate-limiting",
     )
 
+    # -- sign-in throttling (docs/compat.md#sign-in-throttling) --------------------------
+    signin_throttle: bool = Field(
+        default=True,
+        description="Slow down, then lock out for a while, repeated wrong passwords (login "
+        "page) and client secrets (token and revocation endpoints)",
+    )
+    signin_free_failures: int = Field(
+        default=5, ge=1, description="Failures one address may make on one account before delays"
+    )
+    signin_address_free_failures: int = Field(
+        default=20, ge=1, description="Failures from one address, all accounts, before delays"
+    )
+    signin_account_free_failures: int = Field(
+        default=20,
+        ge=1,
+        description="Failures on one account from all addresses (each address counting for "
+        "at most signin_free_failures) before delays for addresses it never signed in from",
+    )
+    signin_first_delay: float = Field(
+        default=1, gt=0, description="Seconds of the first delay; it doubles with each failure"
+    )
+    signin_max_delay: float = Field(
+        default=900, gt=0, description="Longest delay (the lockout), seconds"
+    )
+    signin_failure_window: int = Field(
+        default=12 * 3600, ge=1, description="Seconds after its last failure a counter is reset"
+    )
+    signin_known_address_ttl: int = Field(
+        default=30 * 86400,
+        ge=0,
+        description="Seconds an address an account signed in from stays exempt from that "
+        "account's and that address's wide lockouts (0: no exemption)",
+    )
+
+    # -- request bounds (docs/compat.md#input-bounds) -------------------------------------
+    max_body_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body outside the upload endpoints (413 beyond it)",
+    )
+    max_header_bytes: int = Field(
+        default=32 * 1024,
+        ge=1024,
+        description="Largest request head: all headers together (431), and the path with "
+        "its query string (414)",
+    )
+
     sql_echo: bool = False
     db_pool_size: int = Field(default=10, ge=1, le=200, description="Connections per process")
     db_inline: bool | None = Field(

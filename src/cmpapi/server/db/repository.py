@@ -154,3 +154,10 @@ class Repository(Generic[M]):
         """Delete the row (flushed, not committed)."""
         self.session.delete(row)
         self.session.flush()
+
+
+def contains_text(column: QueryableAttribute[Any], text: str) -> ColumnElement[bool]:
+    """``column`` contains ``text``, case-insensitively, as plain text: user input becomes
+    a LIKE pattern only with its metacharacters (``%``, ``_``, the escape) escaped."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.ilike(f"%{escaped}%", escape="\\")

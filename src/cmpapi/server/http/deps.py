@@ -4,7 +4,8 @@
 as the bearer token's principal. Each call is one unit of work on the ``DbRunner`` (inline
 or one bounded thread hop), so a request never holds a pooled connection across awaits.
 Sessions close when the call returns: services commit what they change; anything left
-uncommitted is rolled back.
+uncommitted is rolled back. ``Api.answer`` (every write with a body to answer) also builds
+the response in the unit of work and holds the services' commits until it is built.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Concatenate, ParamSpec, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cmpapi.server.authz import Principal
 from cmpapi.server.db.runner import DbRunner
+from cmpapi.server.db.session import UnitSession
 from cmpapi.server.errors import Unauthorized
 from cmpapi.server.http.links import Links, get_links
 from cmpapi.server.http.ratelimit import RateLimiter
@@ -123,6 +125,34 @@ class Api(Db):
     ) -> T:
         """``fn(session, principal, *args, **kwargs)``; authenticates in the same unit."""
         return await self.run(self._as_principal, fn, *args, **kwargs)
+
+    async def answer(
+        self,
+        build: Callable[[T], Response],
+        fn: Callable[Concatenate[Session, Principal, P], T],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> Response:
+        """A write's answer: ``build(fn(session, principal, ...))``, committed only once the
+        answer is built. A failure while building it stores nothing (DESIGN §5.18)."""
+        return await self.run(self._answered, build, fn, *args, **kwargs)
+
+    def _answered(
+        self,
+        session: Session,
+        build: Callable[[T], Response],
+        fn: Callable[Concatenate[Session, Principal, P], T],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> Response:
+        if not isinstance(session, UnitSession):
+            raise TypeError("Api.answer needs the app's UnitSession")
+        session.hold_commits()
+        response = build(self._as_principal(session, fn, *args, **kwargs))
+        session.commit_held()
+        return response
 
     def _as_principal(
         self,

@@ -1,20 +1,29 @@
 """Error rendering: every failure under /v3 (and /ext) becomes the CMP ``Error`` body
 ``{"message": ..., "errors": {...}}``; no framework-default body leaks out.
+
+Infrastructure failures (the database or the object store away, a full disk) are mapped
+here and only here (``infrastructure_failure``): 503 with ``Retry-After``, or 507 when out
+of space, with a fixed message; what went wrong goes to the log, never to the client. The
+local storage endpoints render the same mapping as S3 XML (``storage/routes.py``).
+docs/durability.md.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cmpapi.server import errors
 from cmpapi.server.http.responses import json_response
+from cmpapi.server.storage.errors import StorageError, StorageFull
 
 log = logging.getLogger("cmpapi.errors")
 
@@ -28,6 +37,82 @@ STATUS: dict[type[errors.DomainError], int] = {
     errors.RateLimited: 429,
 }
 HTTP_MESSAGES = {404: "Resource not found", 405: "Method not allowed"}
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """How an infrastructure failure answers: the status, a message safe to show, the S3
+    error code of the storage endpoints, and ``Retry-After`` seconds (None: waiting alone
+    does not help)."""
+
+    status: int
+    message: str
+    s3_code: str
+    retry_after: int | None
+
+    def headers(self) -> dict[str, str] | None:
+        return {"Retry-After": str(self.retry_after)} if self.retry_after else None
+
+
+# A PostgreSQL restart takes 1-3 s (docs/durability.md); the pool reconnects by itself.
+DATABASE_UNAVAILABLE = Failure(
+    503, "The service is temporarily unavailable, please retry", "ServiceUnavailable", 2
+)
+STORAGE_UNAVAILABLE = Failure(
+    503, "File storage is temporarily unavailable, please retry", "ServiceUnavailable", 5
+)
+# 507, not 503: retrying does not help until an operator frees space; clients that retry
+# 503 automatically would only send the same bytes to a full disk again.
+OUT_OF_SPACE = Failure(
+    507, "The server has no storage space left for this request", "InsufficientStorage", None
+)
+# PostgreSQL SQLSTATEs of a database that is away or overloaded: classes 08 (connection),
+# 53 (insufficient resources), 57 (operator intervention: shutdown, restart, cancel),
+# 58 (system error), and transient conflicts (serialization failure, deadlock, lock timeout).
+_PG_UNAVAILABLE_CLASSES = frozenset({"08", "53", "57", "58"})
+_PG_UNAVAILABLE = frozenset({"40001", "40P01", "55P03"})
+_PG_DISK_FULL = "53100"
+# SQLite primary result codes: BUSY, LOCKED, IOERR, CANTOPEN; FULL is out of space.
+_SQLITE_UNAVAILABLE = frozenset({5, 6, 10, 14})
+_SQLITE_FULL = 13
+
+
+def infrastructure_failure(exc: BaseException) -> Failure | None:
+    """The answer to an exception that is an infrastructure failure, or None."""
+    if isinstance(exc, StorageFull):
+        return OUT_OF_SPACE
+    if isinstance(exc, StorageError):
+        return STORAGE_UNAVAILABLE
+    if isinstance(exc, sa_exc.TimeoutError):  # every pooled connection busy for pool_timeout
+        return DATABASE_UNAVAILABLE
+    if isinstance(exc, sa_exc.DBAPIError):
+        return _database_failure(exc)
+    return None
+
+
+def _database_failure(exc: sa_exc.DBAPIError) -> Failure | None:
+    sqlstate: str | None = getattr(exc.orig, "sqlstate", None)
+    sqlite_code: int | None = getattr(exc.orig, "sqlite_errorcode", None)
+    sqlite_primary = sqlite_code & 0xFF if sqlite_code is not None else None  # extended codes
+    if sqlstate == _PG_DISK_FULL or sqlite_primary == _SQLITE_FULL:
+        return OUT_OF_SPACE
+    if exc.connection_invalidated:  # the connection died under the statement
+        return DATABASE_UNAVAILABLE
+    if sqlite_primary is not None:
+        return DATABASE_UNAVAILABLE if sqlite_primary in _SQLITE_UNAVAILABLE else None
+    if sqlstate is not None:
+        unavailable = sqlstate[:2] in _PG_UNAVAILABLE_CLASSES or sqlstate in _PG_UNAVAILABLE
+        return DATABASE_UNAVAILABLE if unavailable else None
+    # No code at all: the driver failed before the server answered (refused, timed out).
+    operational = isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
+    return DATABASE_UNAVAILABLE if operational else None
+
+
+def log_failure(request: Request, failure: Failure, exc: BaseException) -> None:
+    """One warning line per failed request (no traceback: the cause is not in our code)."""
+    cause = str(exc).strip().split("\n", 1)[0][:300]
+    path, name = request.url.path, type(exc).__name__
+    log.warning("%s %s: %d (%s: %s)", request.method, path, failure.status, name, cause)
 
 
 def error_body(message: str, field_errors: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -119,7 +204,14 @@ def install(app: FastAPI) -> None:
         message = HTTP_MESSAGES.get(exc.status_code) or str(exc.detail)
         return json_response(error_body(message), exc.status_code, exc.headers)
 
+    @app.exception_handler(StorageError)
+    @app.exception_handler(sa_exc.DBAPIError)
+    @app.exception_handler(sa_exc.TimeoutError)
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:
+        failure = infrastructure_failure(exc)
+        if failure is not None:
+            log_failure(request, failure, exc)
+            return json_response(error_body(failure.message), failure.status, failure.headers())
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return json_response(error_body("Internal server error"), 500)

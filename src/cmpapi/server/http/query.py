@@ -1,7 +1,8 @@
 """Query-string parsing against the spec's generated ``<Operation>ParametersQuery`` models.
 
 Unknown parameters are refused (400, named in ``errors``), repeated keys become lists only
-for array parameters, and values are validated by the wire model.
+for array parameters, and values are validated by the wire model, then against the input
+bounds every operation shares (``http/bounds.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from fastapi import Request
 from pydantic import BaseModel, Field, ValidationError
 
 from cmpapi.server.errors import BadRequest
+from cmpapi.server.http.bounds import violations
 from cmpapi.server.http.errors import field_errors
 
 Q = TypeVar("Q", bound=BaseModel)
@@ -47,9 +49,13 @@ def parse_query(model: type[Q], params: list[tuple[str, str]]) -> Q:
     if errors:
         raise BadRequest(f"Unsupported arguments: {','.join(errors)}", errors)
     try:
-        return model.model_validate(raw)
+        parsed = model.model_validate(raw)
     except ValidationError as exc:
         raise BadRequest("Invalid query parameters", field_errors(exc.errors())) from exc
+    out_of_bounds = violations(parsed)
+    if out_of_bounds:
+        raise BadRequest("Invalid query parameters", out_of_bounds)
+    return parsed
 
 
 class Paging(BaseModel):

@@ -9,11 +9,14 @@ request path cannot match it, so it answers ``Match.NONE`` without trying its ro
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
 from starlette.routing import Match
 from starlette.types import Scope
+
+from cmpapi.server.http.bounds import bounded
 
 
 class Router(APIRouter):
@@ -32,6 +35,10 @@ class Router(APIRouter):
             self._literals = tuple(sorted({p.split("{", 1)[0] for p in paths}))
             self._literals_of = len(self.routes)
         return self._literals
+
+    def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        """Every route's body is checked against the shared input bounds before it runs."""
+        super().add_api_route(path, bounded(endpoint), **kwargs)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         path = scope.get("path", "")

@@ -10,6 +10,7 @@ Tree::
     OAuth2Error
     ├── InvalidRequest          400  malformed request, missing or repeated parameter
     ├── InvalidClient           401  client authentication failed
+    │   └── TooManyAttempts     429  too many failed client authentications (throttle.py)
     ├── InvalidGrant            400  bad, expired, replayed or revoked code/refresh token
     ├── UnauthorizedClient      400  the client may not use this grant
     ├── UnsupportedGrantType    400
@@ -73,6 +74,29 @@ class InvalidClient(OAuth2Error):
         if self.used_basic:
             headers["WWW-Authenticate"] = 'Basic realm="cmpapi", error="invalid_client"'
         return headers
+
+
+class TooManyAttempts(InvalidClient):
+    """Client authentication refused unchecked: too many recent failures for this client or
+    from this address (docs/compat.md#sign-in-throttling).
+
+    RFC 6749 has no code for it: the body keeps ``invalid_client`` (what an OAuth library
+    knows: the credentials were not accepted), the status is 429 and ``Retry-After`` says
+    when to try again (what an HTTP client knows).
+    """
+
+    status_code = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            "Too many failed client authentications for this client or from this address; "
+            f"retry in {retry_after} seconds"
+        )
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        """``Retry-After`` in whole seconds; no Basic challenge (nothing was checked)."""
+        return {**NO_STORE, "Retry-After": str(self.retry_after)}
 
 
 class InvalidGrant(OAuth2Error):

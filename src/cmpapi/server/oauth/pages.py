@@ -39,17 +39,27 @@ def render(template: str, status_code: int = 200, **context: Any) -> Response:
 
 
 def login_page(
-    request: AuthorizationRequest, csrf_token: str, *, error: str | None = None, login: str = ""
+    request: AuthorizationRequest,
+    csrf_token: str,
+    *,
+    error: str | None = None,
+    login: str = "",
+    retry_after: int | None = None,
 ) -> Response:
-    """The sign-in form for the app named in ``request``."""
-    return render(
+    """The sign-in form for the app named in ``request``; a 429 with ``Retry-After`` when
+    sign-in is throttled (``error`` then says when to try again)."""
+    response = render(
         "login.html",
+        429 if retry_after is not None else 200,
         app_name=request.app.name,
         action=f"?{request.query_string()}",
         csrf_token=csrf_token,
         error=error,
         login=login,
     )
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def consent_page(request: AuthorizationRequest, login: Login) -> Response:

@@ -24,10 +24,12 @@ MAX_BODY = 64 * 1024  # far above any OAuth request; a larger body is refused un
 
 @dataclass(frozen=True, slots=True)
 class OAuthParams:
-    """The request's parameters, plus client credentials sent with HTTP Basic."""
+    """The request's parameters, plus client credentials sent with HTTP Basic and the
+    client's address (sign-in throttling)."""
 
     values: Mapping[str, str] = field(default_factory=dict)
     basic: tuple[str, str] | None = None
+    client_host: str | None = None
 
     def get(self, name: str) -> str | None:
         """The parameter's value; empty values count as absent (RFC 6749 §3.1)."""
@@ -47,7 +49,8 @@ async def read_params(request: Request) -> OAuthParams:
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     is_json = media_type == "application/json" or media_type.endswith("+json")
     values = _json_values(body) if is_json else _form_values(body)
-    return OAuthParams(values, basic_credentials(request.headers.get("authorization")))
+    basic = basic_credentials(request.headers.get("authorization"))
+    return OAuthParams(values, basic, request.client.host if request.client else None)
 
 
 Params = Annotated[OAuthParams, Depends(read_params)]

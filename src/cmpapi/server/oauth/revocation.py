@@ -13,11 +13,12 @@ from cmpapi.server.db.base import utcnow
 from cmpapi.server.oauth import store
 from cmpapi.server.oauth.clients import authenticate_client
 from cmpapi.server.oauth.params import OAuthParams
+from cmpapi.server.settings import Settings
 
 
-def revoke_token(session: Session, params: OAuthParams) -> None:
+def revoke_token(session: Session, settings: Settings, params: OAuthParams) -> None:
     """Authenticate the client, then revoke the token if it is the client's own."""
-    client = authenticate_client(session, params)
+    client = authenticate_client(session, settings, params)
     # token_type_hint is only a hint (RFC 7009 §2.1); hashes are unique across kinds.
     token = store.find_token(session, params.require("token"))
     if token is None or token.app_id != client.id:

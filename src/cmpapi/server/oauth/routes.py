@@ -19,7 +19,8 @@ from cmpapi.server.http.deps import DbDep, bearer_token
 from cmpapi.server.http.responses import json_response, redirect
 from cmpapi.server.http.router import Router
 from cmpapi.server.identity.service import authenticate
-from cmpapi.server.oauth import authorize, login, pages, revocation, server
+from cmpapi.server.identity.tables import User
+from cmpapi.server.oauth import authorize, login, pages, revocation, server, throttle
 from cmpapi.server.oauth.authorize import AuthorizationRequest, ErrorRedirect
 from cmpapi.server.oauth.errors import NO_STORE, OAuth2Error, PageError, render_json
 from cmpapi.server.oauth.params import OAuthParams, Params
@@ -80,9 +81,9 @@ async def userinfo(request: Request, db: DbDep) -> Response:
 
 
 @router.post("/revoke")
-async def revoke(db: DbDep, params: Params) -> Response:
+async def revoke(request: Request, db: DbDep, params: Params) -> Response:
     """Revoke an access or refresh token (RFC 7009); always ``{"msg": "success"}``."""
-    await db.run(revocation.revoke_token, params)
+    await db.run(revocation.revoke_token, _settings(request), params)
     return json_response({"msg": "success"}, headers=NO_STORE)
 
 
@@ -137,10 +138,10 @@ def _sign_in(
 ) -> Response:
     if not login.tokens_match(request.cookies.get(login.LOGIN_CSRF_COOKIE), form.get("csrf_token")):
         return _login_form(request, auth, error="The form expired. Please sign in again.")
+    user = _check_password(request, session, auth, form)
+    if isinstance(user, Response):
+        return user
     name = form.get("login") or ""
-    user = authenticate(session, name, form.get("password") or "")
-    if user is None:
-        return _login_form(request, auth, error="Wrong username, email or password.", name=name)
     if user.org_id != auth.app.org_id:
         error = f"This account cannot authorize {auth.app.name}: it is in another organization."
         return _login_form(request, auth, error=error, name=name)
@@ -152,11 +153,46 @@ def _sign_in(
     return response
 
 
+def _check_password(
+    request: Request, session: Session, auth: AuthorizationRequest, form: OAuthParams
+) -> User | Response:
+    """The user of the form's credentials, or the form again: wrong credentials, or
+    throttled (refused at once, the password unchecked)."""
+    settings = _settings(request)
+    name = form.get("login") or ""
+    host = request.client.host if request.client else None
+    attempt = throttle.Attempt(
+        throttle.LOGIN, throttle.login_account(session, name), throttle.client_address(host)
+    )
+    gate = throttle.check(session, settings, attempt)
+    if gate.retry_after is not None:
+        error = _try_again(gate.retry_after)
+        return _login_form(request, auth, error=error, name=name, retry_after=gate.retry_after)
+    user = authenticate(session, name, form.get("password") or "")
+    if user is None:
+        wait = throttle.failed(session, settings, attempt, gate)
+        error = "Wrong username, email or password."
+        return _login_form(
+            request, auth, error=f"{error} {_try_again(wait)}" if wait else error, name=name
+        )
+    throttle.succeeded(session, settings, attempt, gate)
+    return user
+
+
+def _try_again(seconds: int) -> str:
+    return f"Too many failed sign-in attempts. Try again in {throttle.wait_text(seconds)}."
+
+
 def _login_form(
-    request: Request, auth: AuthorizationRequest, *, error: str | None = None, name: str = ""
+    request: Request,
+    auth: AuthorizationRequest,
+    *,
+    error: str | None = None,
+    name: str = "",
+    retry_after: int | None = None,
 ) -> Response:
     csrf_token = request.cookies.get(login.LOGIN_CSRF_COOKIE) or new_secret()
-    response = pages.login_page(auth, csrf_token, error=error, login=name)
+    response = pages.login_page(auth, csrf_token, error=error, login=name, retry_after=retry_after)
     _set_cookie(request, response, login.LOGIN_CSRF_COOKIE, csrf_token, None)
     return response
 

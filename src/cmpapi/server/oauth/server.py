@@ -28,5 +28,5 @@ def create_token_response(session: Session, settings: Settings, params: OAuthPar
     grant_cls = GRANTS.get(params.require("grant_type"))
     if grant_cls is None:
         raise UnsupportedGrantType()
-    client = authenticate_client(session, params)
+    client = authenticate_client(session, settings, params)
     return grant_cls(session, settings, client, params).create_token_response()

@@ -1,4 +1,5 @@
-"""OAuth apps (clients), grants, authorization codes, tokens and login sessions.
+"""OAuth apps (clients), grants, authorization codes, tokens, login sessions and sign-in
+throttling counters.
 
 Secrets, codes and tokens are stored only as SHA-256 hashes: a database dump cannot be
 replayed against the server.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cmpapi.server.db.base import Base, OrgScoped, PortableJSON, new_id, utcnow
@@ -113,3 +114,19 @@ class LoginSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SignInThrottle(Base):
+    """A failure counter (or a known-address mark) of sign-in throttling, see throttle.py.
+
+    ``key`` is a SHA-256 over the realm, the counter kind and its subject (login name,
+    client id, client address): the table holds no emails, addresses or mistyped
+    passwords in clear. A row whose ``expires_at`` has passed counts as absent.
+    """
+
+    __tablename__ = "signin_throttles"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_until: Mapped[datetime | None]
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import abc
 import atexit
 import contextlib
+import errno
+import re
 import time
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -22,7 +24,13 @@ from fastapi import Request
 
 from cmpapi.server.db.base import utcnow
 from cmpapi.server.settings import Settings
-from cmpapi.server.storage.errors import ObjectNotFound, ObjectTooLarge
+from cmpapi.server.storage.errors import (
+    ObjectNotFound,
+    ObjectTooLarge,
+    StorageError,
+    StorageFull,
+    StorageUnavailable,
+)
 from cmpapi.server.storage.keys import validate_key
 
 if TYPE_CHECKING:
@@ -40,6 +48,10 @@ READ_CHUNK = 256 * 1024
 WRITE_PART = 5 * 1024 * 1024
 WRITE_CONCURRENCY = 2
 Disposition = Literal["attachment", "inline"]
+# Infrastructure failures, as the OS reports them through obstore ("... (os error 28)").
+_OS_ERROR = re.compile(r"\(os error (\d+)\)")
+NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+IO_FAILURE = frozenset({errno.EIO, errno.EROFS, errno.ESTALE, errno.ETIMEDOUT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,11 +106,40 @@ class ObjectStore(abc.ABC):
         self.inner = inner
         self.settings = settings
 
+    # -- failures --------------------------------------------------------------------
+    def failure(self, exc: Exception) -> StorageError | None:
+        """The infrastructure failure an obstore error (or an OSError) stands for
+        (StorageFull, StorageUnavailable), or None when it is about the request (a bad
+        range, a bug)."""
+        if isinstance(exc, OSError) and exc.errno is not None:
+            code: int | None = exc.errno
+        else:
+            found = _OS_ERROR.search(str(exc))
+            code = int(found.group(1)) if found else None
+        if code in NO_SPACE:
+            return StorageFull(error_headline(exc))
+        if code in IO_FAILURE:
+            return StorageUnavailable(error_headline(exc))
+        return None
+
+    @contextlib.contextmanager
+    def guard(self) -> Iterator[None]:
+        """Raise obstore errors that are infrastructure failures as ``StorageError``
+        (``http/errors.py`` answers 503/507); anything else passes unchanged."""
+        try:
+            yield
+        except obstore.exceptions.BaseError as exc:
+            failure = self.failure(exc)
+            if failure is None:
+                raise
+            raise failure from exc
+
     # -- data plane ------------------------------------------------------------------
     async def head(self, key: str) -> ObjectMeta | None:
         """The object's metadata, or None when there is no object under ``key``."""
         try:
-            raw = await obstore.head_async(self.inner, validate_key(key))
+            with self.guard():
+                raw = await obstore.head_async(self.inner, validate_key(key))
         except FileNotFoundError:
             return None
         return _meta(raw)
@@ -114,7 +155,10 @@ class ObjectStore(abc.ABC):
             data = await obstore.get_range_async(self.inner, key, start=start, end=end)
         except FileNotFoundError as exc:
             raise ObjectNotFound() from exc
-        except obstore.exceptions.BaseError:
+        except obstore.exceptions.BaseError as exc:
+            failure = self.failure(exc)
+            if failure is not None:
+                raise failure from exc
             # Stores refuse a range that starts past the end; that is an empty read to us.
             meta = await self.head(key)
             if meta is None:
@@ -134,12 +178,13 @@ class ObjectStore(abc.ABC):
             options["range"] = (start or 0, end)
         elif start:
             options["range"] = {"offset": start}
-        try:
-            result = await obstore.get_async(self.inner, key, options=options)  # type: ignore[arg-type]
-        except FileNotFoundError as exc:
-            raise ObjectNotFound() from exc
-        async for chunk in result.stream(min_chunk_size=READ_CHUNK):
-            yield chunk
+        with self.guard():
+            try:
+                result = await obstore.get_async(self.inner, key, options=options)  # type: ignore[arg-type]
+            except FileNotFoundError as exc:
+                raise ObjectNotFound() from exc
+            async for chunk in result.stream(min_chunk_size=READ_CHUNK):
+                yield chunk
 
     async def put_stream(
         self,
@@ -150,37 +195,45 @@ class ObjectStore(abc.ABC):
         max_size: int | None = None,
     ) -> ObjectMeta:
         """Write ``chunks`` to ``key`` atomically. Past ``max_size`` raise ObjectTooLarge;
-        a failed or cancelled write leaves the previous object (or none) in place."""
+        a failed or cancelled write leaves the previous object (or none) in place: a full
+        disk (StorageFull) or a store gone away (StorageUnavailable) included."""
         validate_key(key)
         meter = _Meter(max_size)
-        result = await obstore.put_async(
-            self.inner,
-            key,
-            meter.feed(chunks),
-            attributes=self._attributes(content_type),
-            chunk_size=WRITE_PART,
-            max_concurrency=WRITE_CONCURRENCY,
-        )
+        with self.guard():
+            result = await obstore.put_async(
+                self.inner,
+                key,
+                meter.feed(chunks),
+                attributes=self._attributes(content_type),
+                chunk_size=WRITE_PART,
+                max_concurrency=WRITE_CONCURRENCY,
+            )
         return ObjectMeta(key, meter.size, result["e_tag"], utcnow(), content_type)
 
     async def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> ObjectMeta:
         """Write a small object in one request."""
         validate_key(key)
-        result = await obstore.put_async(
-            self.inner, key, data, attributes=self._attributes(content_type), use_multipart=False
-        )
+        with self.guard():
+            result = await obstore.put_async(
+                self.inner,
+                key,
+                data,
+                attributes=self._attributes(content_type),
+                use_multipart=False,
+            )
         return ObjectMeta(key, len(data), result["e_tag"], utcnow(), content_type)
 
     async def copy(self, src: str, dst: str) -> None:
         """Copy ``src`` to ``dst`` inside the store (overwrites ``dst``)."""
         try:
-            await obstore.copy_async(self.inner, validate_key(src), validate_key(dst))
+            with self.guard():
+                await obstore.copy_async(self.inner, validate_key(src), validate_key(dst))
         except FileNotFoundError as exc:
             raise ObjectNotFound() from exc
 
     async def delete(self, key: str) -> None:
         """Delete ``key``; deleting a missing object is not an error."""
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(FileNotFoundError), self.guard():
             await obstore.delete_async(self.inner, validate_key(key))
 
     def _attributes(self, content_type: str | None) -> dict[str, str] | None:
@@ -242,6 +295,11 @@ def content_disposition(disposition: str, filename: str) -> str:
     clients, the exact UTF-8 name for the rest (RFC 6266)."""
     fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in filename)
     return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def error_headline(exc: BaseException) -> str:
+    """The headline of an obstore error (its full text carries a debug dump)."""
+    return str(exc).strip().split("\n", 1)[0][:300]
 
 
 def _meta(raw: RawMeta, content_type: str | None = None) -> ObjectMeta:

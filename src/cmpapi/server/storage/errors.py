@@ -1,5 +1,6 @@
-"""Storage errors. They extend the domain tree, so a service that lets one escape gets the
+"""Storage errors. Most extend the domain tree, so a service that lets one escape gets the
 usual CMP rendering (404/422); the S3-style upload endpoints render their own XML instead.
+``StorageError`` and its kinds are infrastructure failures, rendered as 503/507.
 """
 
 from __future__ import annotations
@@ -33,3 +34,17 @@ class ObjectTooSmall(Invalid):
     """A streamed write ended below its minimum size; nothing was stored."""
 
     default_message = "The file is smaller than required"
+
+
+class StorageError(Exception):
+    """The store itself failed (not the request): unreachable, out of space. Not a domain
+    error on purpose: no service should treat it as the client's fault. ``http/errors.py``
+    maps each kind to its answer (503/507); the message stays in the logs."""
+
+
+class StorageUnavailable(StorageError):
+    """The store did not answer, timed out or failed on its side (S3 5xx, I/O error)."""
+
+
+class StorageFull(StorageError):
+    """The store has no space left for this write; nothing was stored."""

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import ClientDisconnect
 
 from cmpapi.server.http.deps import get_db
+from cmpapi.server.http.errors import infrastructure_failure, log_failure
 from cmpapi.server.http.router import Router
 from cmpapi.server.storage.base import ObjectMeta, content_disposition, get_store
 from cmpapi.server.storage.errors import InvalidKey, ObjectTooLarge, ObjectTooSmall
@@ -47,11 +48,23 @@ CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "ET
 
 
 class _CorsRoute(APIRoute):
+    """Adds the CORS headers, and answers infrastructure failures (database or disk away,
+    disk full: the status and message ``http/errors.py`` maps them to) in S3's XML, as
+    every other answer of these endpoints is."""
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def with_cors(request: Request) -> Response:
-            response = await handler(request)
+            try:
+                response = await handler(request)
+            except Exception as exc:
+                failure = infrastructure_failure(exc)
+                if failure is None:
+                    raise
+                log_failure(request, failure, exc)
+                response = s3_error(failure.status, failure.s3_code, failure.message)
+                response.headers.update(failure.headers() or {})
             response.headers.update(CORS)
             return response
 

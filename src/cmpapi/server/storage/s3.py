@@ -9,7 +9,8 @@ worker thread because botocore blocks.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,7 +20,8 @@ import botocore.session
 import obstore
 from botocore.config import Config
 from botocore.credentials import Credentials as BotoCredentials
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 from obstore.store import S3Store
 
 from cmpapi.server.settings import Settings
@@ -29,14 +31,26 @@ from cmpapi.server.storage.base import (
     ObjectMeta,
     ObjectStore,
     content_disposition,
+    error_headline,
 )
-from cmpapi.server.storage.errors import ObjectNotFound
+from cmpapi.server.storage.errors import ObjectNotFound, StorageError, StorageUnavailable
 from cmpapi.server.storage.keys import validate_key
 from cmpapi.server.storage.sigv4 import Credentials, presign_url
 
 AWS_ENDPOINT = "https://s3.{region}.amazonaws.com"
 _LIST_PAGE = 1000
 SINGLE_COPY_LIMIT = 5 * 1024**3
+# Failing fast when the store is away (docs/durability.md): a request gives up after
+# CONNECT_TIMEOUT per attempt and RETRY_TIMEOUT in all, instead of obstore's 10 retries over
+# up to 3 minutes and botocore's 60 s connect timeout. A refused connection fails in < 1 s.
+# Read timeouts stay the clients' own (obstore 30 s per request, botocore 60 s per read): a
+# long CompleteMultipartUpload or a large GET must not be cut short.
+CONNECT_TIMEOUT = timedelta(seconds=3)
+RETRY_TIMEOUT = timedelta(seconds=10)
+MAX_RETRIES = 3
+# An S3 answer in 4xx is about the request (a range past the end, a bad key); anything
+# else obstore gives up on (no answer, a timeout, 5xx after retries) is the store's failure.
+_CLIENT_ERROR = re.compile(r"non-2xx status code: 4\d\d")
 
 
 def _secret(value: Any) -> str | None:
@@ -87,13 +101,20 @@ class S3ObjectStore(ObjectStore):
             now=datetime.now(UTC),
         )
 
+    def failure(self, exc: Exception) -> StorageError | None:
+        found = super().failure(exc)
+        if found is not None or not isinstance(exc, obstore.exceptions.GenericError):
+            return found
+        return None if _CLIENT_ERROR.search(str(exc)) else StorageUnavailable(error_headline(exc))
+
     async def head(self, key: str) -> ObjectMeta | None:
         meta = await super().head(key)
         if meta is None:
             return None
         # HEAD again through get: obstore's head drops Content-Type, which S3 does keep.
         try:
-            result = await obstore.get_async(self.inner, key, options={"head": True})
+            with self.guard():
+                result = await obstore.get_async(self.inner, key, options={"head": True})
         except FileNotFoundError:
             return None
         content_type = result.attributes.get("Content-Type")
@@ -155,7 +176,14 @@ class S3ObjectStore(ObjectStore):
 
     async def _call(self, operation: str, **params: Any) -> dict[str, Any]:
         method = getattr(self.client, operation)
-        result: dict[str, Any] = await anyio.to_thread.run_sync(partial(method, **params))
+        try:
+            result: dict[str, Any] = await anyio.to_thread.run_sync(partial(method, **params))
+        except (BotoConnectionError, HTTPClientError) as exc:  # no answer, timeouts
+            raise StorageUnavailable(f"{operation}: {exc}") from exc
+        except ClientError as exc:
+            if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
+                raise StorageUnavailable(f"{operation}: {exc}") from exc
+            raise
         return result
 
     async def create_multipart(self, key: str) -> str | None:
@@ -234,7 +262,11 @@ def _obstore(settings: Settings, endpoint: str, virtual: bool) -> S3Store:
         endpoint=endpoint,
         region=settings.s3_region,
         virtual_hosted_style_request=virtual,
-        client_options={"allow_http": endpoint.startswith("http://")},
+        client_options={
+            "allow_http": endpoint.startswith("http://"),
+            "connect_timeout": CONNECT_TIMEOUT,
+        },
+        retry_config={"max_retries": MAX_RETRIES, "retry_timeout": RETRY_TIMEOUT},
         **options,
     )
 
@@ -265,5 +297,7 @@ def _botocore_client(session: Any, settings: Settings) -> Any:
             signature_version="s3v4",
             s3={"addressing_style": settings.s3_addressing_style},
             max_pool_connections=10,
+            connect_timeout=CONNECT_TIMEOUT.total_seconds(),
+            retries={"mode": "standard", "max_attempts": MAX_RETRIES},
         ),
     )

@@ -128,9 +128,12 @@ async def create_webhook(request: Request, body: WebhookCreate, api: ApiDep) -> 
     settings = _settings(request)
     await api.call(_admin(lambda *_: None))  # authorize before any DNS lookup
     await _vet_url(body.callback_url, settings)
-    webhook = await api.call(_admin(service.create_webhook), **body.model_dump(),
-                             settings=settings)  # fmt: skip
-    return json_response(webhook_view(webhook, api.links), 201)
+    return await api.answer(
+        lambda webhook: json_response(webhook_view(webhook, api.links), 201),
+        _admin(service.create_webhook),
+        **body.model_dump(),
+        settings=settings,
+    )
 
 
 @router.get("/webhooks/{webhook_id}", operation_id="extGetWebhook", responses=ERRORS)
@@ -152,8 +155,13 @@ async def update_webhook(
             raise Invalid("Invalid webhook", {key: "May not be null"})
     await api.call(_admin(lambda *_: None))
     await _vet_url(changes.get("callback_url"), settings)
-    webhook = await api.call(_admin(service.update_webhook), webhook_id, changes, settings)
-    return json_response(webhook_view(webhook, api.links))
+    return await api.answer(
+        lambda webhook: json_response(webhook_view(webhook, api.links)),
+        _admin(service.update_webhook),
+        webhook_id,
+        changes,
+        settings,
+    )
 
 
 @router.post("/webhooks/{webhook_id}/disable", operation_id="extDisableWebhook",
@@ -163,15 +171,22 @@ async def disable_webhook(
 ) -> Response:
     """Stop deliveries; pending ones fail (and can be redelivered later)."""
     reason = body.reason if body else None
-    webhook = await api.call(_admin(service.disable_webhook), webhook_id, reason)
-    return json_response(webhook_view(webhook, api.links))
+    return await api.answer(
+        lambda webhook: json_response(webhook_view(webhook, api.links)),
+        _admin(service.disable_webhook),
+        webhook_id,
+        reason,
+    )
 
 
 @router.post("/webhooks/{webhook_id}/enable", operation_id="extEnableWebhook", responses=ERRORS)
 async def enable_webhook(webhook_id: str, api: ApiDep) -> Response:
     """Deliver new events again."""
-    webhook = await api.call(_admin(service.enable_webhook), webhook_id)
-    return json_response(webhook_view(webhook, api.links))
+    return await api.answer(
+        lambda webhook: json_response(webhook_view(webhook, api.links)),
+        _admin(service.enable_webhook),
+        webhook_id,
+    )
 
 
 @router.delete("/webhooks/{webhook_id}", operation_id="extDeleteWebhook", status_code=204,
@@ -261,7 +276,7 @@ async def redeliver(request: Request, webhook_id: str, delivery_id: str, api: Ap
         delivery = _admin(service.redeliver)(session, principal, delivery_id, _settings(request))
         return delivery_view(delivery, api.links)
 
-    return json_response(await api.call(work), 202)
+    return await api.answer(lambda view: json_response(view, 202), work)
 
 
 @router.post("/webhooks/{webhook_id}/redeliver-failed", operation_id="extRedeliverFailed",
@@ -270,14 +285,21 @@ async def redeliver_failed(
     request: Request, webhook_id: str, body: RedeliverFailedBody, api: ApiDep
 ) -> Response:
     """Send again every failed delivery of the webhook created since ``since``."""
-    count = await api.call(_admin(service.redeliver_failed), webhook_id, body.since,
-                           _settings(request))  # fmt: skip
-    return json_response({"redelivered": count}, 202)
+    return await api.answer(
+        lambda count: json_response({"redelivered": count}, 202),
+        _admin(service.redeliver_failed),
+        webhook_id,
+        body.since,
+        _settings(request),
+    )
 
 
 @router.post("/webhooks/{webhook_id}/ping", operation_id="extPingWebhook", status_code=202,
              responses=ERRORS)  # fmt: skip
 async def ping(webhook_id: str, api: ApiDep) -> Response:
     """Queue a test delivery (event name ``ping``) and return it."""
-    delivery = await api.call(_admin(service.send_ping), webhook_id)
-    return json_response(delivery_view(delivery, api.links), 202)
+    return await api.answer(
+        lambda delivery: json_response(delivery_view(delivery, api.links), 202),
+        _admin(service.send_ping),
+        webhook_id,
+    )

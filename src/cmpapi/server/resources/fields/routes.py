@@ -68,8 +68,11 @@ async def list_fields(
 )
 async def create_field(body: SettingsFieldCreateRequest, api: ApiDep) -> Response:
     """Add a new field to an Organization."""
-    field = await api.call(service.create_field, body)
-    return wire_response(CreateFieldResponse(id=field.id), 201)
+    return await api.answer(
+        lambda field: wire_response(CreateFieldResponse(id=field.id), 201),
+        service.create_field,
+        body,
+    )
 
 
 @router.patch(
@@ -96,8 +99,12 @@ async def create_field_choices(
     id: str, body: SettingsFieldChoiceCreateRequest, api: ApiDep
 ) -> Response:
     """Create choices in a field; answers with all the field's choices."""
-    field = await api.call(service.create_field_choices, id, body)
-    return wire_response(mapping.field_choices(field), 201)
+    return await api.answer(
+        lambda field: wire_response(mapping.field_choices(field), 201),
+        service.create_field_choices,
+        id,
+        body,
+    )
 
 
 @router.patch(

@@ -11,9 +11,12 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 from pydantic import MISSING, BaseModel
+from sqlalchemy.orm import Session
 
+from cmpapi.server.authz import Principal
 from cmpapi.server.errors import BadRequest
 from cmpapi.server.http.api import ApiDep, error_responses
+from cmpapi.server.http.links import Links
 from cmpapi.server.http.paging import page_response
 from cmpapi.server.http.query import Paging, parse_query, query
 from cmpapi.server.http.responses import no_content, redirect, wire_response
@@ -21,6 +24,8 @@ from cmpapi.server.http.router import Router
 from cmpapi.server.resources.fields import values
 from cmpapi.server.resources.library import asset_fields, assets, files, mapping, permission_routes
 from cmpapi.server.resources.library.events import TYPE_PATHS
+from cmpapi.server.resources.library.tables import Asset, AssetVersion
+from cmpapi.server.storage.inspect import UploadedFile
 from cmpapi.wire import (
     AssetFieldListResponseItem,
     AssetFieldsUpdateRequest,
@@ -58,11 +63,20 @@ router = Router(tags=["Library"])
 async def create_asset(
     request: Request, body: LibraryAssetCreateRequest, api: ApiDep, file_url: files.FileUrlDep
 ) -> Response:
-    """Create a library asset from an upload key."""
-    stored = await files.claim(request, api, body.key)
+    """Create a library asset from an upload key (refusals come before the file is copied;
+    a failed write removes the copy)."""
     folder_id = body.folder_id if isinstance(body.folder_id, str) else None
-    view = await api.call(assets.create_asset, api.links, body.title, folder_id, stored)
-    return wire_response(mapping.asset_response(view, api.links, file_url), 201)
+    await api.call(assets.check_create_asset, folder_id)
+    stored = await files.claim(request, api, body.key)
+    work = api.answer(
+        lambda view: wire_response(mapping.asset_response(view, api.links, file_url), 201),
+        assets.create_asset,
+        api.links,
+        body.title,
+        folder_id,
+        stored,
+    )
+    return await files.or_remove(request, [stored.key], work)
 
 
 def decode_list_query(request: Request) -> ListAssetsParametersQuery:
@@ -146,11 +160,32 @@ async def create_asset_version(
     request: Request, asset_id: str, body: AssetVersionCreateRequest, api: ApiDep,
     file_url: files.FileUrlDep,
 ) -> Response:  # fmt: skip
-    """Upload a new version of an image, video or raw file."""
+    """Upload a new version of an image, video or raw file (refusals come before the file
+    is copied; a failed write removes the copy)."""
+    await api.call(assets.check_create_asset_version, asset_id)
     stored = await files.claim(request, api, body.key)
-    version = await api.call(assets.create_asset_version, api.links, asset_id, body.title, stored)
-    asset = await api.call(assets.load_asset, asset_id, "view")
-    return wire_response(mapping.version_response(version, asset, api.links, file_url), 201)
+    work = api.answer(
+        lambda made: wire_response(mapping.version_response(*made, api.links, file_url), 201),
+        _new_version,
+        api.links,
+        asset_id,
+        body.title,
+        stored,
+    )
+    return await files.or_remove(request, [stored.key], work)
+
+
+def _new_version(
+    session: Session,
+    principal: Principal,
+    links: Links,
+    asset_id: str,
+    title: str,
+    file: UploadedFile,
+) -> tuple[AssetVersion, Asset]:
+    """createAssetVersion's unit of work: the version, and the asset it answers with."""
+    version = assets.create_asset_version(session, principal, links, asset_id, title, file)
+    return version, assets.load_asset(session, principal, asset_id, "view")
 
 
 @router.get("/asset-urls/{asset_id}", operation_id="getAssetUrl", tags=["Assets"],
@@ -180,8 +215,14 @@ def _getter(type_: str, name: str) -> Handler:
 def _updater(type_: str, name: str, body_model: type[BaseModel]) -> Handler:
     async def update(id: str, body: Any, api: ApiDep, file_url: files.FileUrlDep) -> Response:
         changes = body.model_dump(mode="python")
-        view = await api.call(assets.update_asset, api.links, type_, id, changes)
-        return wire_response(mapping.BY_TYPE[type_](view, api.links, file_url))
+        return await api.answer(
+            lambda view: wire_response(mapping.BY_TYPE[type_](view, api.links, file_url)),
+            assets.update_asset,
+            api.links,
+            type_,
+            id,
+            changes,
+        )
 
     update.__annotations__["body"] = body_model
     update.__name__ = name
@@ -275,17 +316,22 @@ async def update_asset_fields(
     asset_id: str, body: AssetFieldsUpdateRequest, api: ApiDep
 ) -> Response:
     """Replace the asset's field values."""
-    checked = await api.call(asset_fields.update_asset_fields, api.links, asset_id, body.root)
-    return wire_response(
-        UpdateAssetFieldsResponse.model_validate(
-            {
-                "data": [values.render_item(AssetFieldListResponseItem, fv) for fv in checked],
-                "links": {
-                    "asset_fields": api.links.api("assets", asset_id, "fields"),
-                    "asset_url": api.links.api("asset-urls", asset_id),
-                },
-            }
+
+    def answer(checked: list[values.FieldValues]) -> Response:
+        return wire_response(
+            UpdateAssetFieldsResponse.model_validate(
+                {
+                    "data": [values.render_item(AssetFieldListResponseItem, fv) for fv in checked],
+                    "links": {
+                        "asset_fields": api.links.api("assets", asset_id, "fields"),
+                        "asset_url": api.links.api("asset-urls", asset_id),
+                    },
+                }
+            )
         )
+
+    return await api.answer(
+        answer, asset_fields.update_asset_fields, api.links, asset_id, body.root
     )
 
 
@@ -296,13 +342,18 @@ async def update_asset_field(
     asset_id: str, field_id: str, body: AssetFieldUpdateRequest, api: ApiDep
 ) -> Response:
     """Set one field's values on the asset."""
-    fv = await api.call(asset_fields.update_asset_field, api.links, asset_id, field_id, body)
-    return wire_response(
-        values.asset_field_update_response(
-            fv,
-            asset_url=api.links.api("asset-urls", asset_id),
-            asset_fields_url=api.links.api("assets", asset_id, "fields"),
+
+    def answer(fv: values.FieldValues) -> Response:
+        return wire_response(
+            values.asset_field_update_response(
+                fv,
+                asset_url=api.links.api("asset-urls", asset_id),
+                asset_fields_url=api.links.api("assets", asset_id, "fields"),
+            )
         )
+
+    return await api.answer(
+        answer, asset_fields.update_asset_field, api.links, asset_id, field_id, body
     )
 
 

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
 from cmpapi.server.db.base import new_id, utcnow
-from cmpapi.server.db.repository import Page, Repository
-from cmpapi.server.errors import Forbidden, NotFound
+from cmpapi.server.db.repository import Page, Repository, contains_text
+from cmpapi.server.errors import Forbidden, Invalid, NotFound
 from cmpapi.server.http.links import Links
 from cmpapi.server.resources.fields import values
 from cmpapi.server.resources.fields.tables import Field as FieldDefinition
@@ -111,9 +111,7 @@ def create_asset(
     file: UploadedFile,
 ) -> AssetView:  # fmt: skip
     """A new library asset holding an uploaded file; the caller owns it."""
-    require(principal, "library:write")
-    if folder_id:
-        folders.load_folder(session, principal, folder_id, "edit")
+    check_create_asset(session, principal, folder_id)
     asset = _repo(session, principal).add(
         Asset(
             id=new_id(), type=file.kind, title=title, folder_id=folder_id or None,
@@ -132,6 +130,18 @@ def create_asset(
     return views(session, [asset])[0]
 
 
+def check_create_asset(session: Session, principal: Principal, folder_id: str | None) -> None:
+    """createAsset's refusals, checked again before the upload is copied: 403 without
+    library write access or edit access to the folder, 422 naming an unknown folder (the
+    spec declares no 404 for createAsset)."""
+    require(principal, "library:write")
+    if folder_id:
+        try:
+            folders.load_folder(session, principal, folder_id, "edit")
+        except NotFound:
+            raise Invalid("Unknown folder", {"folder_id": "No such folder"}) from None
+
+
 def _add_version(session: Session, asset: Asset, title: str) -> AssetVersion:
     version = AssetVersion(
         id=asset.version_id, org_id=asset.org_id, asset_id=asset.id,
@@ -148,10 +158,7 @@ def create_asset_version(
     file: UploadedFile,
 ) -> AssetVersion:  # fmt: skip
     """A new version of an image, video or raw file: history kept, number bumped."""
-    require(principal, "library:write")
-    asset = load_asset(session, principal, asset_id, "edit")
-    if asset.type == "article":
-        raise NotFound("Articles have no file versions")
+    asset = check_create_asset_version(session, principal, asset_id)
     asset.version_number += 1
     asset.version_id = new_id()
     asset.title, asset.mime_type, asset.file_size = title, file.mime_type, file.size
@@ -164,6 +171,16 @@ def create_asset_version(
     record_asset_event(session, links, "asset_modified", asset)
     session.commit()
     return version
+
+
+def check_create_asset_version(session: Session, principal: Principal, asset_id: str) -> Asset:
+    """createAssetVersion's refusals (also checked before the upload is copied): the asset
+    exists, the caller may edit it, and it holds a file."""
+    require(principal, "library:write")
+    asset = load_asset(session, principal, asset_id, "edit")
+    if asset.type == "article":
+        raise NotFound("Articles have no file versions")
+    return asset
 
 
 def get_asset(session: Session, principal: Principal, type_: str, asset_id: str) -> AssetView:
@@ -251,7 +268,7 @@ def _conditions(
         if high is not None:
             where.append(column <= high)
     if f.search_text:
-        where.append(Asset.title.ilike(f"%{_escape_like(f.search_text)}%", escape="\\"))
+        where.append(contains_text(Asset.title, f.search_text))
     if f.folder_id is not None:
         where.append(_in_folder(session, principal, f.folder_id, f.include_subfolders))
     for value_ids in f.label_values:  # any value of a group; every group given
@@ -292,10 +309,6 @@ def _in_folder(
         return Asset.folder_id == folder.id
     subtree = select(Folder.id).where(Folder.id_path.like(f"{folder.id_path}%"))
     return or_(Asset.folder_id == folder.id, Asset.folder_id.in_(subtree))
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def get_asset_url(session: Session, principal: Principal, asset_id: str) -> Asset:

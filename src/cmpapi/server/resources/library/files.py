@@ -1,14 +1,14 @@
 """The library's seam to object storage: upload keys in, signed download URLs out.
 
-Everything storage-specific the library needs passes through these three functions.
+Everything storage-specific the library needs passes through these functions.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 
@@ -21,6 +21,7 @@ from cmpapi.server.storage.base import get_store
 from cmpapi.server.storage.inspect import UploadedFile, check_upload_key, inspect_object
 
 log = logging.getLogger("cmpapi.library")
+T = TypeVar("T")
 DOWNLOAD_TTL = 3600
 
 
@@ -71,6 +72,16 @@ async def duplicate(request: Request, key: str) -> str:
     own = f"assets/{new_id()}"
     await get_store(request).copy(key, own)
     return own
+
+
+async def or_remove(request: Request, keys: list[str], work: Awaitable[T]) -> T:
+    """``await work``; when it fails, delete the objects copied for it (a refused or failed
+    write leaves no file behind)."""
+    try:
+        return await work
+    except BaseException:
+        await remove(request, keys)
+        raise
 
 
 async def remove(request: Request, keys: list[str]) -> None:

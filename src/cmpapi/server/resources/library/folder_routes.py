@@ -60,8 +60,11 @@ async def list_folders(
 )
 async def create_folder(body: FolderCreateRequest, api: ApiDep) -> Response:
     """Create a folder; ``parent_folder_id`` nests it."""
-    view = await api.call(folders.create_folder, body)
-    return wire_response(mapping.folder_response(view, api.links), 201)
+    return await api.answer(
+        lambda view: wire_response(mapping.folder_response(view, api.links), 201),
+        folders.create_folder,
+        body,
+    )
 
 
 @router.get("/folders/{id}", operation_id="getFolder", response_model=FolderResponse,
@@ -75,8 +78,12 @@ async def get_folder(id: str, api: ApiDep) -> Response:
               responses=error_responses(400, 401, 403, 404))  # fmt: skip
 async def update_folder(id: str, body: FolderUpdateRequest, api: ApiDep) -> Response:
     """Rename a folder and/or move it under another parent (``null``: the root)."""
-    view = await api.call(folders.update_folder, id, body.root)
-    return wire_response(mapping.folder_response(view, api.links))
+    return await api.answer(
+        lambda view: wire_response(mapping.folder_response(view, api.links)),
+        folders.update_folder,
+        id,
+        body.root,
+    )
 
 
 @router.delete("/folders/{id}", operation_id="deleteFolder", status_code=204,

@@ -67,8 +67,12 @@ async def create_asset_lineage(
     asset_id: str, body: AssetLineageCreateRequest, api: ApiDep
 ) -> Response:
     """Add an external lineage to the asset."""
-    row = await api.call(relations.create_asset_lineage, asset_id, body)
-    return wire_response(mapping.lineage_response(row, api.links), 201)
+    return await api.answer(
+        lambda row: wire_response(mapping.lineage_response(row, api.links), 201),
+        relations.create_asset_lineage,
+        asset_id,
+        body,
+    )
 
 
 @router.delete("/assets/{asset_id}/lineages/{lineage_id}", operation_id="deleteAssetLineage",
@@ -112,10 +116,13 @@ async def replace_related_assets(
     asset_id: str, body: ReplaceRelatedAssetsRequest, api: ApiDep
 ) -> Response:
     """Replace all related assets of the asset."""
-    ids = [item.id for item in body.related_assets]
-    saved = await api.call(relations.replace_related_assets, asset_id, ids)
-    return wire_response(
-        ReplaceRelatedAssetsResponse.model_validate(
-            {"id": asset_id, "related_assets": [{"id": i} for i in saved]}
+
+    def answer(saved: list[str]) -> Response:
+        return wire_response(
+            ReplaceRelatedAssetsResponse.model_validate(
+                {"id": asset_id, "related_assets": [{"id": i} for i in saved]}
+            )
         )
-    )
+
+    ids = [item.id for item in body.related_assets]
+    return await api.answer(answer, relations.replace_related_assets, asset_id, ids)

@@ -41,8 +41,11 @@ async def list_milestones(
              responses=error_responses(400, 401, 403, 404))  # fmt: skip
 async def create_milestone(body: MilestoneCreateRequest, api: ApiDep) -> Response:
     """Create a milestone, optionally linked to tasks."""
-    milestone = await api.call(service.create_milestone, body)
-    return wire_response(mapping.milestone_response(milestone, api.links), 201)
+    return await api.answer(
+        lambda m: wire_response(mapping.milestone_response(m, api.links), 201),
+        service.create_milestone,
+        body,
+    )
 
 
 @router.get("/milestones/{id}", operation_id="getMilestone", response_model=MilestoneResponse,
@@ -58,5 +61,9 @@ async def get_milestone(id: str, api: ApiDep) -> Response:
               responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
 async def update_milestone(id: str, body: MilestoneUpdateRequest, api: ApiDep) -> Response:
     """Change the given keys; ``tasks`` replaces the linked tasks (``[]``: none)."""
-    milestone = await api.call(service.update_milestone, id, body)
-    return wire_response(mapping.milestone_response(milestone, api.links))
+    return await api.answer(
+        lambda m: wire_response(mapping.milestone_response(m, api.links)),
+        service.update_milestone,
+        id,
+        body,
+    )

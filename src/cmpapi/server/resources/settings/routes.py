@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from cmpapi.server.http.api import ApiDep, error_responses
+from cmpapi.server.http.bounds import check_body
 from cmpapi.server.http.query import query
 from cmpapi.server.http.responses import wire_response
 from cmpapi.server.http.router import Router
@@ -32,7 +33,7 @@ async def settings_body(request: Request) -> SettingsResources:
     if isinstance(raw, dict) and set(raw) == {"resources"}:
         raw = raw["resources"]
     try:
-        return SettingsResources.model_validate(raw)
+        return check_body(SettingsResources.model_validate(raw))
     except ValidationError as exc:
         details = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         raise RequestValidationError(details, body=raw) from None
@@ -64,8 +65,11 @@ async def update_settings(
     execute = params.execute is True
     overwrite = params.overwrite_workflows is True
     settings = request.app.state.settings
-    changeset = await api.call(service.update_settings, settings, body, execute, overwrite)
-    resources = body.model_dump(mode="json", exclude_unset=False)
-    return wire_response(
-        SettingsUpdateResponse.model_validate({"resources": resources, "changeset": changeset})
-    )
+
+    def answer(changeset: dict[str, dict[str, list[str]]]) -> Response:
+        resources = body.model_dump(mode="json", exclude_unset=False)
+        return wire_response(
+            SettingsUpdateResponse.model_validate({"resources": resources, "changeset": changeset})
+        )
+
+    return await api.answer(answer, service.update_settings, settings, body, execute, overwrite)

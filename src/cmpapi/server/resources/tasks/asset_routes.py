@@ -4,13 +4,13 @@ listTaskAssetComments, addCommentToTaskAsset, listTaskAssetFields, updateTaskAss
 listBrandComplianceCategories, get/updateTaskAssetDraftBrandCompliance.
 
 Handlers that take files copy them between the service's check and its write, and delete
-the copies when the write fails (``_or_remove``).
+the copies when the write fails (``files.or_remove``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from typing import Annotated, TypeAlias, TypeVar
+from collections.abc import Callable
+from typing import Annotated, TypeAlias
 
 import orjson
 from fastapi import Depends, Request, Response
@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from cmpapi.server.errors import BadRequest, Invalid
 from cmpapi.server.http.api import ApiDep, error_responses
+from cmpapi.server.http.bounds import check_body
 from cmpapi.server.http.deps import Api
 from cmpapi.server.http.paging import page_response
 from cmpapi.server.http.query import Paging, query
@@ -60,7 +61,6 @@ from cmpapi.wire import (
 router = Router(tags=["Tasks"])
 ASSET = "/tasks/{task_id}/assets/{asset_id}"
 BRAND = ASSET + "/drafts/{draft_id}/brand-compliance"
-T = TypeVar("T")
 AssetRequest: TypeAlias = TaskAssetRequestForDirectUpload | TaskAssetRequestForLibrary
 PagingQuery = Annotated[Paging, Depends(query(Paging))]
 
@@ -77,22 +77,13 @@ async def asset_request(request: Request) -> AssetRequest:
     if isinstance(raw, dict) and "type" not in raw:
         raw = {**raw, "type": "direct_upload"}
     try:
-        return TaskAssetRequest.model_validate(raw).root
+        return check_body(TaskAssetRequest.model_validate(raw)).root
     except ValidationError as exc:
         details = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
         raise RequestValidationError(details, body=raw) from None
 
 
 AssetBody = Annotated[AssetRequest, Depends(asset_request)]
-
-
-async def _or_remove(request: Request, keys: list[str], work: Awaitable[T]) -> T:
-    """``await work``; when it fails, delete the objects copied for it."""
-    try:
-        return await work
-    except Exception:
-        await files.remove(request, keys)
-        raise
 
 
 # -- assets ------------------------------------------------------------------------------
@@ -115,12 +106,16 @@ async def list_task_assets(
 
 
 async def _fork(
-    request: Request, api: Api, task_id: str, body: TaskAssetRequestForLibrary
-) -> service.TaskAssetView:
+    request: Request,
+    api: Api,
+    task_id: str,
+    body: TaskAssetRequestForLibrary,
+    answer: Callable[[service.TaskAssetView], Response],
+) -> Response:
     source = await api.call(service.fork_source, task_id, body.content_id, body.content_type.value)
     copied = await files.duplicate(request, source.file.key) if source.file else None
-    work = api.call(service.fork_library_asset, api.links, task_id, source, copied)
-    return await _or_remove(request, [copied] if copied else [], work)
+    work = api.answer(answer, service.fork_library_asset, api.links, task_id, source, copied)
+    return await files.or_remove(request, [copied] if copied else [], work)
 
 
 @router.post("/tasks/{id}/assets", operation_id="addAssetToTask", status_code=201,
@@ -131,14 +126,18 @@ async def add_asset_to_task(
 ) -> Response:
     """Add an uploaded file (``direct_upload``, the default) or a copy of a library asset
     (``fork_from_library``) to the task."""
+
+    def answer(view: service.TaskAssetView) -> Response:
+        return wire_response(mapping.task_asset_response(view, api.links, sign), 201)
+
     if isinstance(body, TaskAssetRequestForLibrary):
-        view = await _fork(request, api, id, body)
-    else:
-        await api.call(service.check_direct_upload, id, body.key)
-        stored = await files.claim(request, api, body.key)
-        work = api.call(service.add_asset_to_task, api.links, id, body.title, stored, body.key)
-        view = await _or_remove(request, [stored.key], work)
-    return wire_response(mapping.task_asset_response(view, api.links, sign), 201)
+        return await _fork(request, api, id, body, answer)
+    await api.call(service.check_direct_upload, id, body.key)
+    stored = await files.claim(request, api, body.key)
+    work = api.answer(
+        answer, service.add_asset_to_task, api.links, id, body.title, stored, body.key
+    )
+    return await files.or_remove(request, [stored.key], work)
 
 
 async def _typed(api: Api, sign: files.Signer, type_: str, task_id: str, asset_id: str) -> Response:
@@ -209,10 +208,17 @@ async def add_draft_to_task_asset(
     """A new draft of an image, video or raw file, from an upload."""
     upload = await api.call(service.check_new_draft, task_id, asset_id, body)
     stored = await files.claim(request, api, upload.key)
-    work = api.call(service.add_draft_to_task_asset, api.links, task_id, asset_id, upload.title,
-                    stored, upload.key)  # fmt: skip
-    asset, draft = await _or_remove(request, [stored.key], work)
-    return wire_response(mapping.draft_response(asset, draft, api.links, sign), 201)
+    work = api.answer(
+        lambda added: wire_response(mapping.draft_response(*added, api.links, sign), 201),
+        service.add_draft_to_task_asset,
+        api.links,
+        task_id,
+        asset_id,
+        upload.title,
+        stored,
+        upload.key,
+    )
+    return await files.or_remove(request, [stored.key], work)
 
 
 # -- comments ----------------------------------------------------------------------------
@@ -266,10 +272,17 @@ async def add_comment_to_task_asset(
     except Exception:
         await files.remove(request, [c.file.key for c in copies])
         raise
-    work = api.call(comments.add_comment_to_task_asset, task_id, asset_id, body.value, copies)
-    asset, view = await _or_remove(request, [c.file.key for c in copies], work)
-    return wire_response(mapping.comment_response(view, _asset_url(api, asset), api.links, sign),
-                         201)  # fmt: skip
+
+    def answer(added: tuple[TaskAsset, comments.CommentView]) -> Response:
+        asset, view = added
+        return wire_response(
+            mapping.comment_response(view, _asset_url(api, asset), api.links, sign), 201
+        )
+
+    work = api.answer(
+        answer, comments.add_comment_to_task_asset, task_id, asset_id, body.value, copies
+    )
+    return await files.or_remove(request, [c.file.key for c in copies], work)
 
 
 # -- fields ------------------------------------------------------------------------------
@@ -340,6 +353,11 @@ async def update_task_asset_draft_brand_compliance(
     api: ApiDep,
 ) -> Response:  # fmt: skip
     """Record the review of a draft (``draft_id`` may be ``latest``)."""
-    view = await api.call(compliance.update_task_asset_draft_brand_compliance, task_id,
-                          asset_id, draft_id, body)  # fmt: skip
-    return wire_response(mapping.review_response(view, compliance.CATALOGUE))
+    return await api.answer(
+        lambda view: wire_response(mapping.review_response(view, compliance.CATALOGUE)),
+        compliance.update_task_asset_draft_brand_compliance,
+        task_id,
+        asset_id,
+        draft_id,
+        body,
+    )

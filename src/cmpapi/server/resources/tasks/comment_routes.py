@@ -11,8 +11,7 @@ if saving then fails, the copies are deleted again.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import Depends, Request, Response
 from pydantic import MISSING
@@ -45,7 +44,6 @@ router = Router(tags=["Tasks"])
 COMMENTS = "/tasks/{task_id}/steps/{step_id}/sub-steps/{sub_step_id}/comments"
 COMMENT = COMMENTS + "/{comment_id}"
 KEY_PREFIX = "task-comments"
-T = TypeVar("T")
 
 
 async def _claim(
@@ -73,15 +71,6 @@ async def _claim(
     return claimed
 
 
-async def _saving(request: Request, claimed: list[NewFile], saved: Awaitable[T]) -> T:
-    """Await the service call that records ``claimed``; delete the copies if it fails."""
-    try:
-        return await saved
-    except BaseException:
-        await files.remove(request, [c.key for c in claimed])
-        raise
-
-
 def _items(body: CommentCreateRequest | CommentWithReplyCreateRequest) -> list[AttachmentRequest]:
     return body.attachments if isinstance(body.attachments, list) else []
 
@@ -95,9 +84,14 @@ async def add_comment_to_task(
 ) -> Response:  # fmt: skip
     """Post a comment on a task; the author is the token's user."""
     claimed = await _claim(request, api, Target(task_id), _items(body))
-    saved = api.call(comments.add_comment_to_task, task_id, body.value, claimed)
-    view = await _saving(request, claimed, saved)
-    return wire_response(mapping.task_comment(view, api.links, sign), 201)
+    saved = api.answer(
+        lambda view: wire_response(mapping.task_comment(view, api.links, sign), 201),
+        comments.add_comment_to_task,
+        task_id,
+        body.value,
+        claimed,
+    )
+    return await files.or_remove(request, [c.key for c in claimed], saved)
 
 
 @router.get(COMMENTS, operation_id="listTaskSubStepComments",
@@ -126,10 +120,16 @@ async def add_comment_to_task_sub_step(
     target = Target(task_id, step_id, sub_step_id)
     claimed = await _claim(request, api, target, _items(body))
     parent = body.parent_comment_id if body.parent_comment_id is not MISSING else None
-    saved = api.call(comments.add_comment_to_task_sub_step, api.links, target, body.value,
-                     parent, claimed)  # fmt: skip
-    view = await _saving(request, claimed, saved)
-    return wire_response(mapping.sub_step_comment(view, api.links, sign), 201)
+    saved = api.answer(
+        lambda view: wire_response(mapping.sub_step_comment(view, api.links, sign), 201),
+        comments.add_comment_to_task_sub_step,
+        api.links,
+        target,
+        body.value,
+        parent,
+        claimed,
+    )
+    return await files.or_remove(request, [c.key for c in claimed], saved)
 
 
 @router.get(COMMENT, operation_id="getTaskSubStepComment",
@@ -154,9 +154,14 @@ async def update_task_sub_step_comment(
 ) -> Response:  # fmt: skip
     """Edit a comment's text (its author or an admin)."""
     target = Target(task_id, step_id, sub_step_id)
-    view = await api.call(comments.update_task_sub_step_comment, api.links, target, comment_id,
-                          body.value)  # fmt: skip
-    return wire_response(mapping.sub_step_comment(view, api.links, sign))
+    return await api.answer(
+        lambda view: wire_response(mapping.sub_step_comment(view, api.links, sign)),
+        comments.update_task_sub_step_comment,
+        api.links,
+        target,
+        comment_id,
+        body.value,
+    )
 
 
 @router.delete(COMMENT, operation_id="deleteTaskSubStepComment", status_code=204,

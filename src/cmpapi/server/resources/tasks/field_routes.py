@@ -71,8 +71,13 @@ async def add_field_to_task(
     task_id: str, body: ObjectFieldCreateRequest, api: ApiDep, sign: SignDep
 ) -> Response:
     """Add one of the organization's fields, with values, to the task."""
-    fv = await api.call(field_service.add_field_to_task, api.links, task_id, body)
-    return wire_response(field_mapping.added_field(fv, sign), 201)
+    return await api.answer(
+        lambda fv: wire_response(field_mapping.added_field(fv, sign), 201),
+        field_service.add_field_to_task,
+        api.links,
+        task_id,
+        body,
+    )
 
 
 @router.put(FIELD, operation_id="updateTaskField", status_code=204, response_class=Response,
@@ -137,9 +142,14 @@ async def update_task_custom_field(
     sign: SignDep,
 ) -> Response:  # fmt: skip
     """Replace a custom field's values (choice ids, a text or a ``YYYY-MM-DD`` date)."""
-    fv = await api.call(field_custom.update_task_custom_field, api.links, task_id,
-                        custom_field_id, body.values)  # fmt: skip
-    return wire_response(field_mapping.custom_field(fv, task_id, api.links, sign))
+    return await api.answer(
+        lambda fv: wire_response(field_mapping.custom_field(fv, task_id, api.links, sign)),
+        field_custom.update_task_custom_field,
+        api.links,
+        task_id,
+        custom_field_id,
+        body.values,
+    )
 
 
 @router.get(CUSTOM + "/choices", operation_id="listTaskCustomFieldChoices",

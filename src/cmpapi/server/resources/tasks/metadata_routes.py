@@ -60,8 +60,12 @@ async def get_task_brief(id: str, api: ApiDep) -> Response:
              responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
 async def add_url_to_task(task_id: str, body: AddUrlToTaskRequest, api: ApiDep) -> Response:
     """Add a link to the task (listed among its attachments)."""
-    row = await api.call(metadata_service.add_url_to_task, task_id, body)
-    return wire_response(mapping.url_response(row), 201)
+    return await api.answer(
+        lambda row: wire_response(mapping.url_response(row), 201),
+        metadata_service.add_url_to_task,
+        task_id,
+        body,
+    )
 
 
 @router.post("/tasks/{task_id}/publishing-intents", operation_id="createTaskPublishingIntent",
@@ -71,6 +75,9 @@ async def create_task_publishing_intent(
     task_id: str, body: TaskPublishingIntentCreateRequest, api: ApiDep
 ) -> Response:
     """Ask for the task to be published on a publishing channel."""
-    intent_id = await api.call(metadata_service.create_task_publishing_intent, task_id,
-                               body.channel_id)  # fmt: skip
-    return wire_response(mapping.publishing_intent_response(intent_id), 201)
+    return await api.answer(
+        lambda intent_id: wire_response(mapping.publishing_intent_response(intent_id), 201),
+        metadata_service.create_task_publishing_intent,
+        task_id,
+        body.channel_id,
+    )

@@ -49,8 +49,12 @@ async def list_tasks(
              responses=error_responses(400, 401, 403, 404))  # fmt: skip
 async def create_task(body: TaskCreateRequest, api: ApiDep) -> Response:
     """Create a task, from a workflow when ``workflow_id`` is given."""
-    view = await api.call(service.create_task, api.links, body)
-    return wire_response(mapping.task_response(view, api.links), 201)
+    return await api.answer(
+        lambda view: wire_response(mapping.task_response(view, api.links), 201),
+        service.create_task,
+        api.links,
+        body,
+    )
 
 
 @router.get("/tasks/{id}", operation_id="getTask", response_model=TaskResponse,
@@ -64,8 +68,13 @@ async def get_task(id: str, api: ApiDep) -> Response:
               responses=error_responses(400, 401, 403, 404))  # fmt: skip
 async def update_task(id: str, body: TaskUpdateRequest, api: ApiDep) -> Response:
     """Change a task's title, dates, owner, labels or (before it starts) workflow."""
-    view = await api.call(service.update_task, api.links, id, body)
-    return wire_response(mapping.task_response(view, api.links))
+    return await api.answer(
+        lambda view: wire_response(mapping.task_response(view, api.links)),
+        service.update_task,
+        api.links,
+        id,
+        body,
+    )
 
 
 @router.patch("/tasks/{task_id}/steps/{step_id}", operation_id="updateTaskStep",
@@ -75,8 +84,14 @@ async def update_task_step(task_id: str, step_id: str, body: TaskStepRequest,
                            api: ApiDep) -> Response:  # fmt: skip
     """Set a step's due date (an empty body changes nothing)."""
     due_at = body.due_at if isinstance(body.due_at, datetime) else None
-    flow, step = await api.call(service.update_task_step, api.links, task_id, step_id, due_at)
-    return wire_response(mapping.step(flow, step, api.links))
+    return await api.answer(
+        lambda changed: wire_response(mapping.step(*changed, api.links)),
+        service.update_task_step,
+        api.links,
+        task_id,
+        step_id,
+        due_at,
+    )
 
 
 @router.get(SUB_STEP, operation_id="getTaskSubStep", response_model=TaskSubStep,
@@ -93,9 +108,15 @@ async def update_task_sub_step(
     task_id: str, step_id: str, sub_step_id: str, body: TaskSubStepRequest, api: ApiDep
 ) -> Response:
     """Start, complete or skip a sub-step, or change its assignee (one per request)."""
-    ss = await api.call(service.update_task_sub_step, api.links, task_id, step_id,
-                        sub_step_id, body)  # fmt: skip
-    return wire_response(mapping.sub_step(ss, api.links))
+    return await api.answer(
+        lambda ss: wire_response(mapping.sub_step(ss, api.links)),
+        service.update_task_sub_step,
+        api.links,
+        task_id,
+        step_id,
+        sub_step_id,
+        body,
+    )
 
 
 @router.get(SUB_STEP + "/external-work", operation_id="getTaskSubStepExternalWork",
@@ -117,6 +138,11 @@ async def update_task_sub_step_external_work(
     task_id: str, step_id: str, sub_step_id: str, body: TaskExternalWorkRequest, api: ApiDep
 ) -> Response:
     """Link a ticket to an external sub-step, or report its progress."""
-    ss, system = await api.call(service.update_task_sub_step_external_work, task_id, step_id,
-                                sub_step_id, body)  # fmt: skip
-    return wire_response(mapping.external_work(ss, system, api.links))
+    return await api.answer(
+        lambda work: wire_response(mapping.external_work(*work, api.links)),
+        service.update_task_sub_step_external_work,
+        task_id,
+        step_id,
+        sub_step_id,
+        body,
+    )

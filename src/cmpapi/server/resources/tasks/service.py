@@ -8,7 +8,7 @@ comments, fields) load tasks with ``load_task`` / ``load_flow``.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import MISSING
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
 from cmpapi.server.db.base import new_id, utcnow
-from cmpapi.server.db.repository import Page, Repository
+from cmpapi.server.db.repository import Page, Repository, contains_text
 from cmpapi.server.errors import Forbidden, Invalid, NotFound
 from cmpapi.server.http.links import Links
 from cmpapi.server.identity.tables import Team, User
@@ -51,6 +51,7 @@ from cmpapi.wire import (
 )
 
 NEWEST_FIRST = (Task.modified_at.desc(),)
+LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
 def load_task(session: Session, principal: Principal, task_id: str, action: str) -> Task:
@@ -98,13 +99,20 @@ def _check_dates(start_at: datetime | None, due_at: datetime | None) -> None:
         raise Invalid("The due date is before the start date", {"due_at": "Before start_at"})
 
 
+def _days_after(start: datetime, days: int) -> datetime:
+    try:
+        return start + timedelta(days=days)
+    except OverflowError:  # past the year 9999: the latest time the input bounds allow
+        return LATEST
+
+
 def _instantiate(session: Session, task: Task, workflow: Workflow, now: datetime) -> Flow:
     """Copy the workflow's steps into the task; step due dates follow the durations."""
     steps, subs = [], []
     due = task.start_at or now
     for n, step_def in enumerate(workflow.steps):
         duration = step_def.get("duration")
-        due = due + timedelta(days=duration) if duration else due
+        due = _days_after(due, duration) if duration else due
         step = TaskStep(id=new_id(), org_id=task.org_id, task_id=task.id, position=n,
                         title=step_def["name"], description=step_def["description"],
                         due_at=due if duration else None)  # fmt: skip
@@ -194,7 +202,7 @@ def list_tasks(
     now = utcnow()
     where: list[ColumnElement[bool]] = []
     if isinstance(params.search_key, str) and params.search_key.strip():
-        where.append(Task.title.ilike(f"%{params.search_key.strip()}%"))
+        where.append(contains_text(Task.title, params.search_key.strip()))
     for column, value in ((Task.campaign_id, params.campaign),
                           (Task.workflow_id, params.workflow),
                           (Task.milestone_id, params.milestone)):  # fmt: skip

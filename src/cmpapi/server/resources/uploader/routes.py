@@ -104,8 +104,11 @@ async def complete_multipart_upload(
     id: str, request: Request, api: ApiDep, store: StoreDep
 ) -> Response:
     """Start assembling the uploaded parts; watch ``links.status`` for the outcome."""
-    upload, _ = await api.call(service.begin_completion, id)
-    return wire_response(mapping.completion_started(upload, api.links), 202)
+    return await api.answer(
+        lambda begun: wire_response(mapping.completion_started(begun[0], api.links), 202),
+        service.begin_completion,
+        id,
+    )
 
 
 @router.get(

@@ -26,6 +26,9 @@ BY_NAME = (Workflow.name,)
 _EXTRA = ("labels", "custom_fields", "default_channels", "blacklisted_channels",
           "is_not_pushed_to_library_by_default", "is_released_as_asset")  # fmt: skip
 
+# A step lasts ten years at most: step due dates stay within what every backend stores.
+MAX_DURATION_DAYS = 3650
+
 
 def list_workflows(
     session: Session, principal: Principal, offset: int, page_size: int
@@ -84,13 +87,13 @@ def _step(step: WorkflowStep) -> dict[str, Any]:
 
 def steps_from_settings(steps: Sequence[WorkflowStep], where: str) -> list[dict[str, Any]]:
     """The stored definition of ``WorkflowStep`` items (new ids); ``Invalid`` when a step
-    has no name or a negative duration."""
+    has no name or a duration outside 0 to ``MAX_DURATION_DAYS``."""
     errors: dict[str, str] = {}
     for n, step in enumerate(steps):
         if not step.label.strip():
             errors[f"{where}.{n}.label"] = "A step needs a name"
-        if step.duration is not None and step.duration < 0:
-            errors[f"{where}.{n}.duration"] = "Durations are whole days, 0 or more"
+        if step.duration is not None and not 0 <= step.duration <= MAX_DURATION_DAYS:
+            errors[f"{where}.{n}.duration"] = f"Whole days, 0 to {MAX_DURATION_DAYS}"
     if errors:
         raise Invalid("Invalid workflow steps", errors)
     return [_step(s) for s in steps]

@@ -1,0 +1,330 @@
+"""The seeded scene the authorization matrix runs in: two organizations on one server, the
+users who act, and helpers that make the objects the requests address.
+
+Objects are made the way an integration makes them (through the API, as their owner), except
+what the API cannot make (workflows, fields, label groups, rendition configs, articles,
+briefs), which comes from the same services the CLI and the demo seed use. Every id the
+first organization gets is remembered in ``Scene.secrets``: an answer to the other
+organization must contain none of them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from cmpapi.server.db.base import new_id
+from cmpapi.server.db.repository import Repository
+from cmpapi.server.events.outbox import OutboxEvent
+from cmpapi.server.http.links import Links
+from cmpapi.server.identity import service as identity
+from cmpapi.server.oauth import store
+from cmpapi.server.resources.fields import service as fields
+from cmpapi.server.resources.fields.tables import Field
+from cmpapi.server.resources.labels import service as labels
+from cmpapi.server.resources.library import acl, renditions
+from cmpapi.server.resources.library.tables import Asset, Rendition
+from cmpapi.server.resources.tasks import metadata_service
+from cmpapi.server.resources.tasks.tables import Task
+from cmpapi.server.resources.workflows import service as workflows
+from cmpapi.wire import SettingsFieldCreateRequest
+from tests.support.world import World, build_world
+
+ORG_A, PREFIX_A = "Alpha Corp", "alpha-"
+ORG_B, PREFIX_B = "Beta Ltd", "beta-"
+MiB = 1024 * 1024
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(2000)
+
+
+def jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (16, 12), "red").save(out, "JPEG")
+    return out.getvalue()
+
+
+JPEG = jpeg()
+FILES = {"image": JPEG, "video": MP4, "raw_file": PDF}
+
+# Step 1 is ordinary; step 2 holds an external sub-step whose system is the first
+# organization's app, so every token of that organization may link its ticket.
+FLOW: list[dict[str, Any]] = [
+    {"name": "Create", "duration": 2, "sub_steps": [{"name": "Write"}, {"name": "Review"}]},
+    {
+        "name": "External",
+        "sub_steps": [
+            {
+                "name": "Ticket",
+                "is_external": True,
+                "external_system": f"{ORG_A} App",
+                "is_user_interaction_allowed": True,
+            },
+        ],
+    },
+]
+
+
+def uid() -> str:
+    """A short unique suffix for names that must not clash."""
+    return new_id()[:10]
+
+
+@dataclass
+class Req:
+    """One request of the matrix, and what its answer is about.
+
+    ``targets`` are ids of the first organization's objects a collection answer lists: an
+    allowed caller must see them, a HIDDEN one must not. ``view`` projects the answer's JSON
+    onto what it shows (default: the ``data`` items of a list, else the whole body)."""
+
+    method: str
+    path: str
+    json: Any = None
+    params: dict[str, Any] | None = None
+    targets: tuple[str, ...] = ()
+    view: Any = None
+
+    def text(self) -> str:
+        """Everything the caller sent: ids in here are not leaks when answered back."""
+        return " ".join((self.path, json.dumps(self.params), json.dumps(self.json)))
+
+
+@dataclass
+class Scene:
+    """The first organization (``a``: its admin, the member who owns objects, a second
+    member, a viewer) and another organization (``b``)."""
+
+    client: Any
+    sessions: sessionmaker[Session]
+    a: World
+    b: World
+    tokens: dict[str, str]
+    users: dict[str, str]  # user key -> user id (first organization)
+    secrets: set[str] = field(default_factory=set)
+    shared: dict[str, Any] = field(default_factory=dict)
+    cache: dict[str, Req] = field(default_factory=dict)
+
+    # -- building ---------------------------------------------------------------------------
+
+    @classmethod
+    def build(cls, client: Any, sessions: sessionmaker[Session]) -> Scene:
+        with sessions() as db:
+            a = build_world(db, org_name=ORG_A, prefix=PREFIX_A)
+            b = build_world(db, org_name=ORG_B, prefix=PREFIX_B)
+            second = identity.create_user(
+                db,
+                a.org.id,
+                email=f"{PREFIX_A}member2@example.com",
+                name="Second Member",
+                role="member",
+            )
+            token = store.issue_token(db, a.app, second.id, kind="access", ttl_seconds=7200).raw
+            db.commit()
+            tokens = {**a.tokens, "member2": token, "other": b.tokens["admin"]}
+            users = {k: u.id for k, u in a.users.items()} | {"member2": second.id}
+            scene = cls(client, sessions, a, b, tokens, users)
+            scene.secrets |= {a.org.id, a.team.id, a.app.id, a.app.client_id, *users.values()}
+            scene.secrets |= {ORG_A, PREFIX_A}
+            scene._seed(db)
+        return scene
+
+    def _seed(self, db: Session) -> None:
+        """What the API cannot create, made once and only read by the matrix."""
+        org = self.a.org.id
+        config = renditions.create_config(db, org, name="Thumb", width=8, height=8)
+        flow = workflows.create_workflow(db, org, "Authz flow", FLOW)
+        group = labels.create_label_group(db, org, "Region", ["EMEA", "APAC"])
+        db.commit()
+        text = self.field(db, "text")
+        dropdown = self.field(db, "dropdown")
+        self.shared.update(
+            rendition_config=config.id,
+            workflow=flow.id,
+            label_group=group.id,
+            text_field=text,
+            dropdown=dropdown,
+        )
+        self.mine(config.id, flow.id, group.id, text, dropdown)
+
+    @contextmanager
+    def db(self) -> Iterator[Session]:
+        with self.sessions() as session:
+            yield session
+
+    def footprint(self) -> tuple[int, int]:
+        """(stored objects, recorded events): a refused request adds to neither."""
+        root = self.client.app.state.settings.resolved_storage_dir
+        objects = sum(len(files) for _, _, files in os.walk(root))
+        with self.db() as db:
+            events = db.scalar(select(func.count()).select_from(OutboxEvent)) or 0
+        return objects, int(events)
+
+    def mine(self, *ids: str) -> str:
+        """Remember ids of the first organization; returns the first."""
+        self.secrets.update(ids)
+        return ids[0]
+
+    # -- calling ----------------------------------------------------------------------------
+
+    def headers(self, user: str | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[user]}"} if user else {}
+
+    def api(self, user: str, method: str, path: str, status: int = 200, **kw: Any) -> Any:
+        """A setup request that must succeed; its JSON answer (None when empty)."""
+        r = self.client.request(method, path, headers=self.headers(user), **kw)
+        assert r.status_code == status, f"setup {method} {path}: {r.status_code} {r.text}"
+        return r.json() if r.content else None
+
+    def key(self, who: str | None, data: bytes = JPEG) -> str:
+        """An upload key for the acting user's organization. Viewers cannot upload (and the
+        anonymous caller has no organization): the owner uploads for them."""
+        uploader = {"viewer": "member", None: "member"}.get(who, who)
+        assert uploader is not None
+        form = self.api(uploader, "GET", "/v3/upload-url")
+        meta = form["upload_meta_fields"]
+        r = self.client.post(form["url"], data=meta, files={"file": ("file.bin", data)})
+        assert r.status_code == 204, r.text
+        return str(meta["key"])
+
+    # -- library ----------------------------------------------------------------------------
+
+    def grant(self, kind: str, resource_id: str, accessor: str, level: str = "delete") -> None:
+        """Give the viewer (or the first organization's team) access to a folder or asset."""
+        target = ("team", self.a.team.id) if accessor == "team" else ("user", self.users[accessor])
+        with self.db() as db:
+            acl.grant(db, self.a.org.id, (kind, resource_id), target, acl.LEVELS[level])
+            db.commit()
+
+    def folder(self) -> str:
+        """A folder the member owns, shared with the viewer (full access)."""
+        body = {"name": f"Folder {uid()}"}
+        folder_id = self.api("member", "POST", "/v3/folders", 201, json=body)["id"]
+        self.grant("folder", folder_id, "viewer")
+        return self.mine(folder_id)
+
+    def asset(self, kind: str = "image", title: str = "Asset") -> str:
+        """A library asset of ``kind`` the member owns, shared with the viewer."""
+        if kind == "article":
+            return self.article()
+        body = {"key": self.key("member", FILES[kind]), "title": title}
+        made = self.api("member", "POST", "/v3/assets", 201, json=body)
+        assert made["type"] == kind, made
+        self.grant("asset", made["id"], "viewer")
+        return self.mine(made["id"])
+
+    def article(self) -> str:
+        """The Library API creates no articles: one is put in place as a published task
+        would, owned by the member and shared with the viewer."""
+        with self.db() as db:
+            article = Repository(Asset, db, self.a.org.id).add(
+                Asset(
+                    id=new_id(),
+                    type="article",
+                    title="Launch post",
+                    mime_type="text/html",
+                    html_body="<p>Hello</p>",
+                    owner_id=self.users["member"],
+                )
+            )
+            acl.grant(
+                db,
+                self.a.org.id,
+                ("asset", article.id),
+                ("user", self.users["member"]),
+                acl.FULL,
+                is_owner=True,
+            )
+            db.commit()
+            article_id = article.id
+        self.grant("asset", article_id, "viewer")
+        return self.mine(article_id)
+
+    def rendition(self, image_id: str) -> str:
+        with self.db() as db:
+            found = db.scalar(select(Rendition.id).where(Rendition.asset_id == image_id))
+        assert found is not None, "no rendition was scheduled for the image"
+        return self.mine(found)
+
+    def lineage(self, asset_id: str) -> str:
+        body = {"name": "Blog", "uri": "https://blog.example.com/post"}
+        path = f"/v3/assets/{asset_id}/lineages"
+        return self.mine(self.api("member", "POST", path, 201, json=body)["id"])
+
+    # -- fields, tasks, milestones ----------------------------------------------------------
+
+    def field(self, db: Session | None = None, type_: str = "text") -> str:
+        """A new field definition of the first organization (choices One, Two)."""
+        body: dict[str, Any] = {"name": f"Field {uid()}", "type": type_, "is_active": True}
+        if type_ == "dropdown":
+            body |= {"choices": [{"name": "One"}, {"name": "Two"}], "is_multi_select": False}
+        payload = SettingsFieldCreateRequest.model_validate(body).root
+        if db is None:
+            with self.db() as session:
+                return self.field(session, type_)
+        made = fields.add_field(db, self.a.org.id, payload)
+        db.commit()
+        return self.mine(made.id, *(c.id for c in made.choices))
+
+    def choices(self, field_id: str) -> list[str]:
+        with self.db() as db:
+            return [c.id for c in Repository(Field, db, self.a.org.id).get(field_id).choices]
+
+    def task(self, title: str = "Spring launch") -> dict[str, Any]:
+        """A task the member creates from the scene's workflow."""
+        body = {"title": title, "workflow_id": self.shared["workflow"]}
+        task: dict[str, Any] = self.api("member", "POST", "/v3/tasks", 201, json=body)
+        self.mine(task["id"], *(s["id"] for s in task["steps"]))
+        self.mine(task["id"], *(ss["id"] for s in task["steps"] for ss in s["sub_steps"]))
+        return task
+
+    @staticmethod
+    def sub_step(task: dict[str, Any], step: int = 0, sub: int = 0) -> str:
+        s = task["steps"][step]
+        return f"/v3/tasks/{task['id']}/steps/{s['id']}/sub-steps/{s['sub_steps'][sub]['id']}"
+
+    def task_asset(self, task_id: str, kind: str = "image") -> str:
+        """An asset of the task: an upload, or (articles) a fork of a library article."""
+        if kind == "article":
+            body: dict[str, Any] = {
+                "type": "fork_from_library",
+                "content_id": self.article(),
+                "content_type": "article",
+            }
+        else:
+            body = {"key": self.key("member", FILES[kind]), "title": f"Task {kind}"}
+        made = self.api("member", "POST", f"/v3/tasks/{task_id}/assets", 201, json=body)
+        return self.mine(made["id"])
+
+    def comment(self, sub_step_path: str) -> str:
+        made = self.api("member", "POST", f"{sub_step_path}/comments", 201, json={"value": "Hi"})
+        return self.mine(made["id"])
+
+    def task_field(self, task_id: str, field_id: str, type_: str, values: list[str]) -> None:
+        body = {"id": field_id, "type": type_, "values": values}
+        self.api("member", "POST", f"/v3/tasks/{task_id}/fields", 201, json=body)
+
+    def brief(self, task_id: str) -> None:
+        with self.db() as db:
+            task = Repository(Task, db, self.a.org.id).get(task_id)
+            metadata_service.set_task_brief(
+                db, Links("https://testserver"), task, type="text", title="Brief"
+            )
+            db.commit()
+
+    def milestone(self, due: str = "2030-03-31T17:00:00Z", **extra: Any) -> str:
+        body = {"title": "Q1 launch", "due_date": due, "hex_color": "#4ecfd5", **extra}
+        return self.mine(self.api("member", "POST", "/v3/milestones", 201, json=body)["id"])
+
+    def multipart(self) -> str:
+        made = self.api("member", "POST", "/v3/multipart-uploads", 201, json={"file_size": 6 * MiB})
+        return self.mine(made["id"])
