@@ -16,6 +16,7 @@ from sqlalchemy import create_engine
 from cmpapi.server.db import migrate
 from tests.conftest import free_port
 from tests.faults.pgcluster import PrivateCluster, unavailable_reason
+from tests.support.world import World, build_world
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +35,14 @@ def pg_cluster() -> Iterator[PrivateCluster]:
         yield cluster
     finally:
         cluster.destroy()
+
+
+@pytest.fixture
+def world(app: FastAPI) -> World:
+    """The usual organization on this module's ``app`` (its own database or store); emails
+    made unique, as a private PostgreSQL cluster lives for the whole module."""
+    with app.state.sessionmaker() as session:
+        return build_world(session, prefix=f"{time.monotonic_ns()}-")
 
 
 @contextmanager

@@ -24,7 +24,7 @@ from fastapi import FastAPI
 from cmpapi.server.app import create_app
 from cmpapi.server.settings import Settings
 from tests.faults.conftest import serving
-from tests.support.world import World, build_world
+from tests.support.world import World
 
 MiB = 1024 * 1024
 DISK = 16 * MiB
@@ -84,12 +84,6 @@ def app(small_disk: Path, tmp_path: Path, sqlite_template: Path) -> Iterator[Fas
     application = create_app(settings)
     yield application
     application.state.engine.dispose()
-
-
-@pytest.fixture
-def world(app: FastAPI) -> World:
-    with app.state.sessionmaker() as session:
-        return build_world(session)
 
 
 def files_under(root: Path) -> dict[str, int]:

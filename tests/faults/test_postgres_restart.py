@@ -29,7 +29,7 @@ from tests.faults.load import (
     summary,
 )
 from tests.faults.pgcluster import PrivateCluster
-from tests.support.world import World, build_world
+from tests.support.world import World
 
 
 @pytest.fixture
@@ -40,12 +40,6 @@ def app(pg_cluster: PrivateCluster, tmp_path: Path) -> Iterator[FastAPI]:
     application = create_app(settings)
     yield application
     application.state.engine.dispose()
-
-
-@pytest.fixture
-def world(app: FastAPI) -> World:
-    with app.state.sessionmaker() as session:
-        return build_world(session, prefix=f"{time.monotonic_ns()}-")
 
 
 def test_restart_under_load_loses_no_acknowledged_write(

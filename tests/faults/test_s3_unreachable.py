@@ -29,7 +29,7 @@ from cmpapi.server.storage.tables import MultipartUpload
 from tests.conftest import free_port
 from tests.faults.conftest import serving
 from tests.storage.conftest import s3_client, s3_settings
-from tests.support.world import World, build_world
+from tests.support.world import World
 
 BUCKET = "faults-bucket"
 UNAVAILABLE = {"message": "File storage is temporarily unavailable, please retry"}
@@ -76,12 +76,6 @@ def app(moto: Moto, tmp_path: Path, sqlite_template: Path) -> Iterator[FastAPI]:
     application = create_app(settings)
     yield application
     application.state.engine.dispose()
-
-
-@pytest.fixture
-def world(app: FastAPI) -> World:
-    with app.state.sessionmaker() as session:
-        return build_world(session)
 
 
 def upload(client: httpx.Client, world: World, data: bytes) -> str:
