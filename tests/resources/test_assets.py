@@ -372,3 +372,36 @@ class TestAssetPermissions(ResourceTests):
         r = self.client.post(f"/v3/assets/{parent}/permissions", json=grant, headers=world.auth())
         assert r.status_code == 204, r.text
         return users
+
+
+def test_empty_folder_id_moves_an_asset_to_the_root(client, world: World) -> None:
+    """Found by fuzzing: ``""`` skipped the folder check and was written to the foreign key
+    (500); it means the root, as it does for createAsset."""
+    folder = client.post("/v3/folders", json={"name": "f"}, headers=world.auth()).json()
+    asset = create(client, world, jpeg(), folder_id=folder["id"]).json()
+    r = client.patch(f"/v3/images/{asset['id']}", json={"folder_id": ""}, headers=world.auth())
+    assert r.status_code == 200, r.text
+    assert r.json()["file_location"] == "/"
+
+
+def test_filtering_by_an_unknown_folder_is_400(client, world: World) -> None:
+    """Found by fuzzing: listAssets and listFolders declare no 404."""
+    for path, param in (("/v3/assets", "folder_id"), ("/v3/folders", "parent_folder_id")):
+        r = client.get(path, params={param: "0" * 32}, headers=world.auth())
+        assert r.status_code == 400, r.text
+        assert r.json()["errors"] == {param: "No such folder"}
+
+
+def test_refused_creates_leave_no_copied_file(client, world: World, app) -> None:
+    """Found by the authorization matrix: the upload was copied before the refusal."""
+    store_root = app.state.settings.data_dir
+    before = sorted(p.name for p in store_root.rglob("*") if "assets" in p.parts)
+    key = upload(client, world, jpeg())
+    r = client.post("/v3/assets", json={"key": key, "title": "t"}, headers=world.auth("viewer"))
+    assert r.status_code == 403
+    body = {"key": key, "title": "t", "folder_id": "0" * 32}
+    r = client.post("/v3/assets", json=body, headers=world.auth())
+    assert r.status_code == 422
+    assert r.json()["errors"] == {"folder_id": "No such folder"}
+    after = sorted(p.name for p in store_root.rglob("*") if "assets" in p.parts)
+    assert after == before

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from cmpapi.server.db.base import utcnow
 from cmpapi.server.http.links import Links
+from cmpapi.server.resources.labels import service as labels
 from cmpapi.server.resources.tasks import service
 from cmpapi.server.resources.tasks.tables import Task
 from cmpapi.wire import TaskCreateRequest
@@ -248,3 +249,19 @@ def test_workflow_cannot_change_once_sub_steps_are_discussed(
     r = client.patch(f"/v3/tasks/{task['id']}", json={"workflow_id": other}, headers=world.auth())
     assert r.status_code == 422 and "workflow_id" in r.json()["errors"]
     assert client.get(r.request.url, headers=world.auth()).json()["workflow_id"] == wf
+
+
+def test_update_task_labels(client, db: Session, world: World) -> None:
+    """Found by fuzzing: updateTask's label values are wrapped ids (a 500 on any label)."""
+    group = labels.create_label_group(db, world.org.id, "Region", ["EMEA", "APAC"])
+    db.commit()
+    emea = group.values[0].id
+    task = create_task(client, world, make_workflow(db, world))
+    body = {"labels": [{"group": group.id, "values": [emea, emea]}]}
+    r = client.patch(f"/v3/tasks/{task['id']}", json=body, headers=world.auth())
+    assert r.status_code == 200, r.text
+    assert [v["id"] for label in r.json()["labels"] for v in label["values"]] == [emea]
+    bad = {"labels": [{"group": group.id, "values": ["9" * 32]}]}
+    r = client.patch(f"/v3/tasks/{task['id']}", json=bad, headers=world.auth())
+    assert r.status_code == 422
+    assert "labels.0.values" in r.json()["errors"]

@@ -4,10 +4,10 @@ each backend stores it and reads it back (docs/compat.md#input-bounds).
 The spec's own constraints (``maxLength``, enums, formats) are the wire models'; these are
 the ones it leaves open:
 
-- texts: no NUL (PostgreSQL cannot store it), and at most ``text_limit(name)`` characters
-  when the spec gives no ``maxLength``: long free text (comments, descriptions, values) up
-  to ``LONG_TEXT``, URLs up to ``URL_TEXT``, everything else (names, titles, ids, keys) up
-  to ``SHORT_TEXT``;
+- texts: no NUL (PostgreSQL cannot store it), no unpaired surrogate (not Unicode), and at
+  most ``text_limit(name)`` characters when the spec gives no ``maxLength``: long free text
+  (comments, descriptions, values) up to ``LONG_TEXT``, URLs up to ``URL_TEXT``, everything
+  else (names, titles, ids, keys) up to ``SHORT_TEXT``;
 - integers in a signed 64-bit range (SQLite's INTEGER, PostgreSQL's BIGINT, SQL OFFSET);
 - numbers finite (JSON has no NaN, Python's parser accepts it);
 - dates and date-times with a four-digit year once in UTC (ISO 8601 without extensions; a
@@ -117,9 +117,20 @@ def _walk(value: Any, path: tuple[str, ...], limit: int) -> Iterator[tuple[str, 
 def _text(value: str, limit: int) -> str | None:
     if "\x00" in value:
         return "NUL characters are not allowed"
+    if not value.isascii() and not _is_utf8(value):
+        return "Not valid Unicode (an unpaired surrogate)"
     if len(value) > limit:
         return f"At most {limit} characters"
     return None
+
+
+def _is_utf8(value: str) -> bool:
+    """JSON can escape half a surrogate pair (``"\\ud800"``); no database stores it."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _date_in_range(value: date) -> bool:

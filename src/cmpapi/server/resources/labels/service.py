@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import RootModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -92,8 +93,10 @@ def validate_resource_labels(
             errors[f"{where}.{n}.group"] = "Unknown label group" if group is None else "Repeated"
             continue
         by_id = {v.id: v for v in group.values}
-        chosen = [by_id[i] for i in dict.fromkeys(request.values) if i in by_id]
-        if len(chosen) != len(set(request.values)):
+        # Some request models wrap each value id (``ResourceLabelRequestValue``).
+        wanted = [v.root if isinstance(v, RootModel) else v for v in request.values]
+        chosen = [by_id[i] for i in dict.fromkeys(wanted) if i in by_id]
+        if len(chosen) != len(set(wanted)):
             errors[f"{where}.{n}.values"] = "Not values of this label group"
         elif group.has_single_value and len(chosen) > 1:
             errors[f"{where}.{n}.values"] = "This label group takes a single value"

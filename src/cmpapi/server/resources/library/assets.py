@@ -195,6 +195,8 @@ def update_asset(
     """updateImage / updateVideo / updateRawFile: only the given fields change."""
     require(principal, "library:write")
     asset = load_asset(session, principal, asset_id, "edit", type_)
+    if "folder_id" in changes:  # "" or null: the library's root, as createAsset has it
+        changes["folder_id"] = changes["folder_id"] or None
     if changes.get("folder_id"):
         folders.load_folder(session, principal, changes["folder_id"], "edit")
     requested = changes.pop("labels", None)
@@ -304,7 +306,7 @@ def _with_field_values(
 def _in_folder(
     session: Session, principal: Principal, folder_id: str, subfolders: bool
 ) -> ColumnElement[bool]:
-    folder = folders.load_folder(session, principal, folder_id, "view")
+    folder = folders.filter_folder(session, principal, folder_id, "folder_id")
     if not subfolders:
         return Asset.folder_id == folder.id
     subtree = select(Folder.id).where(Folder.id_path.like(f"{folder.id_path}%"))

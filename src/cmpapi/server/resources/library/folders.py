@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from cmpapi.server.authz import Principal, require
 from cmpapi.server.db.base import new_id, utcnow
 from cmpapi.server.db.repository import Page, Repository
-from cmpapi.server.errors import BadRequest, Forbidden
+from cmpapi.server.errors import BadRequest, Forbidden, NotFound
 from cmpapi.server.resources.library import acl, permissions
 from cmpapi.server.resources.library.tables import AclEntry, Folder
 from cmpapi.wire import FolderCreateRequest, FolderUpdateRequestByName, FolderUpdateRequestByParent
@@ -53,15 +53,23 @@ def load_folder(session: Session, principal: Principal, folder_id: str, needed: 
     return folder
 
 
+def filter_folder(session: Session, principal: Principal, folder_id: str, param: str) -> Folder:
+    """A folder a list is filtered by: an unknown one is the filter's fault (400 naming the
+    parameter; the list operations declare no 404), one not visible to the caller 403."""
+    try:
+        return load_folder(session, principal, folder_id, "view")
+    except NotFound:
+        raise BadRequest("Unknown folder", {param: "No such folder"}) from None
+
+
 def list_folders(
     session: Session, principal: Principal, parent_folder_id: str | None, offset: int, size: int
 ) -> tuple[Page[Folder], list[FolderView]]:
     """Visible folders, newest change first; only the children of a parent when given."""
     where: list[ColumnElement[bool]] = []
     if parent_folder_id is not None:
-        where.append(
-            Folder.parent_id == load_folder(session, principal, parent_folder_id, "view").id
-        )
+        parent = filter_folder(session, principal, parent_folder_id, "parent_folder_id")
+        where.append(Folder.parent_id == parent.id)
     visible = acl.visible_folders(session, principal)
     if visible is not None:
         where.append(visible)
