@@ -19,6 +19,7 @@ from cmpapi.server.resources.library.asset_routes import router as assets_router
 from cmpapi.server.resources.library.folder_routes import router as folders_router
 from cmpapi.server.resources.library.relation_routes import router as relations_router
 from cmpapi.server.resources.library.rendition_routes import router as renditions_router
+from cmpapi.server.resources.library.type_routes import router as asset_types_router
 from cmpapi.server.resources.milestones.routes import router as milestones_router
 from cmpapi.server.resources.settings.routes import router as settings_router
 from cmpapi.server.resources.tasks.asset_routes import router as task_assets_router
@@ -39,6 +40,7 @@ V3_ROUTERS: list[APIRouter] = [
     teams_router,
     folders_router,
     assets_router,
+    asset_types_router,
     relations_router,
     renditions_router,
     fields_router,

@@ -1,16 +1,16 @@
 """Assets (Library and Assets tags): createAsset, listAssets, createAssetVersion,
-getAssetUrl, the per-type getters/updaters/deleters, and asset permissions."""
+getAssetUrl, asset fields, file URLs and asset permissions. The type endpoints (getImage,
+updateImage, ...) are in ``type_routes``."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
-from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
-from pydantic import MISSING, BaseModel
+from pydantic import MISSING
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal
@@ -19,7 +19,7 @@ from cmpapi.server.http.api import ApiDep, error_responses
 from cmpapi.server.http.links import Links
 from cmpapi.server.http.paging import page_response
 from cmpapi.server.http.query import Paging, parse_query, query
-from cmpapi.server.http.responses import no_content, redirect, wire_response
+from cmpapi.server.http.responses import redirect, wire_response
 from cmpapi.server.http.router import Router
 from cmpapi.server.resources.fields import values
 from cmpapi.server.resources.library import asset_fields, assets, files, mapping, permission_routes
@@ -38,15 +38,8 @@ from cmpapi.wire import (
     AssetVersionCreateRequest,
     BatchFileUrlResponse,
     FileUrlBulkCreateRequest,
-    LibraryArticle,
     LibraryAssetCreateRequest,
     LibraryAssetVersionResponse,
-    LibraryImage,
-    LibraryImageUpdateRequest,
-    LibraryRawFile,
-    LibraryRawFileUpdateRequest,
-    LibraryVideo,
-    LibraryVideoUpdateRequest,
     ListAssetFieldsParametersQuery,
     ListAssetFieldsResponse,
     ListAssetPermissionsParametersQuery,
@@ -199,92 +192,68 @@ async def get_asset_url(asset_id: str, api: ApiDep) -> Response:
     return redirect(location, {"X-Resource-Location": "library"})
 
 
-Handler = Callable[..., Coroutine[Any, Any, Response]]
-
-
-def _getter(type_: str, name: str) -> Handler:
-    async def get(id: str, api: ApiDep, file_url: files.FileUrlDep) -> Response:
-        view = await api.call(assets.get_asset, type_, id)
-        return wire_response(mapping.BY_TYPE[type_](view, api.links, file_url))
-
-    get.__name__ = name
-    get.__doc__ = f"Get a library {type_.replace('_', ' ')}."
-    return get
-
-
-def _updater(type_: str, name: str, body_model: type[BaseModel]) -> Handler:
-    async def update(id: str, body: Any, api: ApiDep, file_url: files.FileUrlDep) -> Response:
-        changes = body.model_dump(mode="python")
-        return await api.answer(
-            lambda view: wire_response(mapping.BY_TYPE[type_](view, api.links, file_url)),
-            assets.update_asset,
-            api.links,
-            type_,
-            id,
-            changes,
-        )
-
-    update.__annotations__["body"] = body_model
-    update.__name__ = name
-    update.__doc__ = f"Update a library {type_.replace('_', ' ')}; only given fields change."
-    return update
-
-
-def _deleter(type_: str, name: str, status: int) -> Handler:
-    async def delete(request: Request, id: str, api: ApiDep) -> Response:
-        keys = await api.call(assets.delete_asset, api.links, type_, id)
-        await files.remove(request, keys)
-        return no_content() if status == 204 else Response(status_code=200)
-
-    delete.__name__ = name
-    delete.__doc__ = f"Delete a library {type_.replace('_', ' ')} and its files."
-    return delete
-
-
-def _register_types() -> None:
-    # One generic set of handlers; the spec names each operation after its type.
-    table: list[tuple[str, str, type[BaseModel], type[BaseModel] | None, int]] = [
-        ("image", "Image", LibraryImage, LibraryImageUpdateRequest, 204),
-        ("video", "Video", LibraryVideo, LibraryVideoUpdateRequest, 204),
-        ("raw_file", "RawFile", LibraryRawFile, LibraryRawFileUpdateRequest, 200),
-        ("article", "Article", LibraryArticle, None, 0),
-    ]
-    for type_, op, model, update_model, delete_status in table:
-        path = f"/{TYPE_PATHS[type_]}/{{id}}"
-        router.add_api_route(path, _getter(type_, f"get_{type_}"), methods=["GET"],
-                             operation_id=f"get{op}", response_model=model,
-                             responses=error_responses(400, 401, 403, 404))  # fmt: skip
-        if update_model is None:
-            continue
-        router.add_api_route(path, _updater(type_, f"update_{type_}", update_model),
-                             methods=["PATCH"], operation_id=f"update{op}", response_model=model,
-                             responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
-        router.add_api_route(path, _deleter(type_, f"delete_{type_}", delete_status),
-                             methods=["DELETE"], operation_id=f"delete{op}",
-                             status_code=delete_status, response_class=Response,
-                             responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
-
-
-_register_types()
-
-
 class AssetPermissionQuery(ListAssetPermissionsParametersQuery, Paging):  # type: ignore[misc]
     """The spec's access filters plus paging (the response paginates)."""
 
 
-permission_routes.register(
-    router,
-    permission_routes.Kind(
-        kind="asset",
-        op="Asset",
-        base="/assets/{asset_id}",
-        id_param="asset_id",
-        query_model=AssetPermissionQuery,
-        list_model=AssetPermissionListResponseItem,
-        create_model=AssetPermissionBulkCreateRequest,
-        update_model=AssetPermissionUpdateRequest,
-    ),
+PERMISSIONS = "/assets/{asset_id}/permissions"
+PERMISSION = "/assets/{asset_id}/permissions/{accessor_id}"
+AssetPermissionQueryDep = Annotated[AssetPermissionQuery, Depends(query(AssetPermissionQuery))]
+
+
+@router.get(
+    PERMISSIONS,
+    operation_id="listAssetPermissions",
+    response_model=AssetPermissionListResponseItem,
+    responses=permission_routes.READ,
 )
+async def list_asset_permissions(
+    request: Request, asset_id: str, api: ApiDep, params: AssetPermissionQueryDep
+) -> Response:
+    """Users and teams with access to the asset."""
+    return await permission_routes.list_permissions(
+        request, api, "asset", asset_id, params, AssetPermissionListResponseItem
+    )
+
+
+@router.post(
+    PERMISSIONS,
+    operation_id="addAssetPermissions",
+    status_code=204,
+    response_class=Response,
+    responses=permission_routes.READ,
+)
+async def add_asset_permissions(
+    asset_id: str, body: AssetPermissionBulkCreateRequest, api: ApiDep
+) -> Response:
+    """Grant asset access to users or teams."""
+    return await permission_routes.add_permissions(api, "asset", asset_id, body)
+
+
+@router.patch(
+    PERMISSION,
+    operation_id="updateAssetPermission",
+    status_code=204,
+    response_class=Response,
+    responses=permission_routes.WRITE,
+)
+async def update_asset_permission(
+    asset_id: str, accessor_id: str, body: AssetPermissionUpdateRequest, api: ApiDep
+) -> Response:
+    """Change an accessor's access level and ownership of the asset."""
+    return await permission_routes.update_permission(api, "asset", asset_id, accessor_id, body)
+
+
+@router.delete(
+    PERMISSION,
+    operation_id="removeAssetPermission",
+    status_code=204,
+    response_class=Response,
+    responses=permission_routes.WRITE,
+)
+async def remove_asset_permission(asset_id: str, accessor_id: str, api: ApiDep) -> Response:
+    """Remove an accessor's access to the asset (not an owner's)."""
+    return await permission_routes.remove_permission(api, "asset", asset_id, accessor_id)
 
 
 @router.get("/assets/{asset_id}/fields", operation_id="listAssetFields",

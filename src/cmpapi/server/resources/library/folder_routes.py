@@ -94,16 +94,61 @@ async def delete_folder(id: str, api: ApiDep) -> Response:
     return no_content()
 
 
-permission_routes.register(
-    router,
-    permission_routes.Kind(
-        kind="folder",
-        op="Folder",
-        base="/folders/{id}",
-        id_param="id",
-        query_model=PermissionQuery,
-        list_model=FolderPermissionListResponseItem,
-        create_model=FolderPermissionBulkCreateRequest,
-        update_model=FolderPermissionUpdateRequest,
-    ),
+PERMISSIONS = "/folders/{id}/permissions"
+PERMISSION = "/folders/{id}/permissions/{accessor_id}"
+PermissionQueryDep = Annotated[PermissionQuery, Depends(query(PermissionQuery))]
+
+
+@router.get(
+    PERMISSIONS,
+    operation_id="listFolderPermissions",
+    response_model=FolderPermissionListResponseItem,
+    responses=permission_routes.READ,
 )
+async def list_folder_permissions(
+    request: Request, id: str, api: ApiDep, params: PermissionQueryDep
+) -> Response:
+    """Users and teams with access to the folder."""
+    return await permission_routes.list_permissions(
+        request, api, "folder", id, params, FolderPermissionListResponseItem
+    )
+
+
+@router.post(
+    PERMISSIONS,
+    operation_id="addFolderPermissions",
+    status_code=204,
+    response_class=Response,
+    responses=permission_routes.READ,
+)
+async def add_folder_permissions(
+    id: str, body: FolderPermissionBulkCreateRequest, api: ApiDep
+) -> Response:
+    """Grant folder access to users or teams."""
+    return await permission_routes.add_permissions(api, "folder", id, body)
+
+
+@router.patch(
+    PERMISSION,
+    operation_id="updateFolderPermission",
+    status_code=204,
+    response_class=Response,
+    responses=permission_routes.WRITE,
+)
+async def update_folder_permission(
+    id: str, accessor_id: str, body: FolderPermissionUpdateRequest, api: ApiDep
+) -> Response:
+    """Change an accessor's access level and ownership of the folder."""
+    return await permission_routes.update_permission(api, "folder", id, accessor_id, body)
+
+
+@router.delete(
+    PERMISSION,
+    operation_id="removeFolderPermission",
+    status_code=204,
+    response_class=Response,
+    responses=permission_routes.WRITE,
+)
+async def remove_folder_permission(id: str, accessor_id: str, api: ApiDep) -> Response:
+    """Remove an accessor's access to the folder (not an owner's)."""
+    return await permission_routes.remove_permission(api, "folder", id, accessor_id)
