@@ -1,0 +1,1 @@
+"""Fuzzing the live server with schemathesis against the official CMP OpenAPI document."""

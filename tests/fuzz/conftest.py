@@ -1,0 +1,288 @@
+"""Live servers for the fuzzer, on SQLite and PostgreSQL, over a seeded snapshot.
+
+Each test worker seeds one organization per backend (``seed.seed``) on a server with the
+job worker on (so renditions exist), stops it and keeps the result as a snapshot: the data
+directory (SQLite file and stored objects) and, on PostgreSQL, a template database.
+
+* Read-only operations (``GET``) share one server per backend on a copy of the snapshot:
+  nothing they do changes it.
+* Every other operation gets its own copy and server, so what one operation's examples
+  change (a task completed, a field deactivated, an asset deleted) never leaks into another
+  operation's test, whatever order pytest-xdist runs them in. On PostgreSQL that copy is
+  one scratch database per worker, emptied and refilled with the snapshot's rows before
+  each test: creating and dropping a database per test costs about a second each.
+
+Servers run without the job worker: the fuzzer tests request handling, and background
+jobs would only make the runs less reproducible.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy import Engine, Table, create_engine, select, text
+
+from cmpapi.server.app import create_app
+from cmpapi.server.db import migrate
+from cmpapi.server.db.tables import Base
+from cmpapi.server.settings import Settings
+from tests.conftest import PG_AVAILABLE, PG_URL, free_port
+from tests.fuzz.seed import Seed, seed
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+class CrashLog(logging.Handler):
+    """Keeps the tracebacks the servers log, so a 5xx failure can show its cause."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.count = 0  # records seen so far
+        self.records: deque[tuple[int, str]] = deque(maxlen=20)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info:
+            self.count += 1
+            formatted = "".join(traceback.format_exception(*record.exc_info))
+            self.records.append((self.count, f"[{record.name}] {record.getMessage()}\n{formatted}"))
+
+    def since(self, mark: int) -> list[str]:
+        """Tracebacks logged after ``count`` was ``mark``."""
+        return [text for n, text in self.records if n > mark]
+
+
+CRASHES = CrashLog()
+for _name in ("cmpapi.errors", "uvicorn.error"):
+    logging.getLogger(_name).addHandler(CRASHES)
+
+
+@dataclass
+class Snapshot:
+    backend: str
+    data_dir: Path
+    database: str | None  # PostgreSQL: the template database's name
+    seed: Seed
+    rows: list[tuple[Table, list[dict[str, Any]]]] = field(default_factory=list)  # PostgreSQL
+    copies: list[str] = field(default_factory=list)  # PostgreSQL databases made from it
+
+
+@dataclass
+class Target:
+    """A running server to fuzz."""
+
+    backend: str
+    base_url: str  # ends with /v3, the spec's server path
+    seed: Seed
+    http: httpx.Client  # for victims of destructive operations
+
+
+STOPPING: list[threading.Thread] = []  # servers being stopped in the background
+
+
+def _stop(server: uvicorn.Server, thread: threading.Thread, app: FastAPI) -> None:
+    server.should_exit = True
+    thread.join(timeout=15)
+    app.state.engine.dispose()
+
+
+def _stopped() -> None:
+    """Wait for the servers stopping in the background."""
+    while STOPPING:
+        STOPPING.pop().join(timeout=20)
+
+
+@contextmanager
+def serve(settings: Settings, *, wait: bool = True) -> Iterator[tuple[str, FastAPI]]:
+    """The app on a real uvicorn server in a thread (as tests/conftest.py's live_server).
+
+    With ``wait=False`` the server is stopped in the background (its shutdown takes a few
+    tenths of a second); only use it when nothing needs the server gone.
+    """
+    app = create_app(settings)
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("fuzz server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}", app
+    finally:
+        if wait:
+            _stop(server, thread, app)
+        else:
+            stopping = threading.Thread(target=_stop, args=(server, thread, app), daemon=True)
+            stopping.start()
+            STOPPING.append(stopping)
+
+
+def _admin() -> Engine:
+    return create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+
+
+def _pg_url(name: str) -> str:
+    return PG_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _drop(*names: str) -> None:
+    admin = _admin()
+    with admin.connect() as conn:
+        for name in names:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _create(name: str, template: str | None = None) -> str:
+    admin = _admin()
+    clause = f' TEMPLATE "{template}"' if template else ""
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"{clause}'))
+    admin.dispose()
+    return _pg_url(name)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def fuzz_snapshot(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    sqlite_template: Path,
+    worker_id: str,
+) -> Iterator[Snapshot]:
+    """A seeded organization on one backend, stopped and kept for copies."""
+    backend: str = request.param
+    data_dir = tmp_path_factory.mktemp(f"fuzz-{backend}-seed")
+    database = None
+    if backend == "sqlite":
+        shutil.copy(sqlite_template, data_dir / "cmpapi.db")
+        url = f"sqlite:///{data_dir / 'cmpapi.db'}"
+    else:
+        if not PG_AVAILABLE:
+            pytest.skip("PostgreSQL not reachable")
+        database = f"cmpapi_fuzz_{worker_id}_{os.getpid()}"
+        url = _create(database)
+        engine = create_engine(url)
+        migrate.upgrade(engine)
+        engine.dispose()
+    settings = Settings(data_dir=data_dir, database_url=url, worker_embedded=True)
+    with serve(settings) as (base_url, app), httpx.Client(base_url=base_url, timeout=30) as http:
+        seeded = seed(app, http)
+    snapshot = Snapshot(backend, data_dir, database, seeded)
+    if database is not None:
+        snapshot.rows = _capture(url)
+    yield snapshot
+    _stopped()
+    if database is not None:
+        _drop(*snapshot.copies, database)
+
+
+def _capture(url: str) -> list[tuple[Table, list[dict[str, Any]]]]:
+    """Every row of a database, table by table in dependency order."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = [
+            (table, [dict(row._mapping) for row in conn.execute(select(table))])
+            for table in Base.metadata.sorted_tables
+        ]
+    engine.dispose()
+    return rows
+
+
+def _refill(url: str, rows: list[tuple[Table, list[dict[str, Any]]]]) -> None:
+    """Empty a database made from the snapshot and put the snapshot's rows back.
+
+    ``DELETE`` rather than ``TRUNCATE``: the tables are small, and truncating 48 tables
+    replaces 48 sets of files.
+    """
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for table, _ in reversed(rows):
+            conn.execute(table.delete())
+        for table, items in rows:
+            if items:
+                conn.execute(table.insert(), items)
+    engine.dispose()
+
+
+def _database(snapshot: Snapshot, scratch: bool) -> str:
+    """A PostgreSQL database holding the snapshot: a new copy, or the refilled scratch one."""
+    assert snapshot.database is not None
+    if not scratch:
+        name = f"{snapshot.database}_{len(snapshot.copies)}"
+        snapshot.copies.append(name)
+        return _create(name, template=snapshot.database)
+    name = f"{snapshot.database}_scratch"
+    if name not in snapshot.copies:
+        snapshot.copies.append(name)
+        return _create(name, template=snapshot.database)
+    url = _pg_url(name)
+    _stopped()  # the previous test's server may still hold a transaction
+    _refill(url, snapshot.rows)
+    return url
+
+
+@contextmanager
+def _target(snapshot: Snapshot, where: Path, *, scratch: bool) -> Iterator[Target]:
+    """A server on a private copy of the snapshot (data directory; PostgreSQL database).
+
+    ``scratch``: one test's server, stopped in the background; on PostgreSQL its database
+    is the scratch one, which only one test at a time uses.
+    """
+    data_dir = where / "data"
+    shutil.copytree(snapshot.data_dir, data_dir)
+    if snapshot.database is None:
+        url = f"sqlite:///{data_dir / 'cmpapi.db'}"
+    else:
+        url = _database(snapshot, scratch)
+    settings = Settings(data_dir=data_dir, database_url=url, worker_embedded=False)
+    wait = not scratch
+    with (
+        serve(settings, wait=wait) as (base_url, _),
+        httpx.Client(base_url=base_url, timeout=30) as http,
+    ):
+        yield Target(snapshot.backend, base_url + "/v3", snapshot.seed, http)
+
+
+@pytest.fixture(scope="session")
+def fuzz_read_target(
+    fuzz_snapshot: Snapshot, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Target]:
+    """One shared server per backend for the read-only operations."""
+    where = tmp_path_factory.mktemp(f"fuzz-{fuzz_snapshot.backend}")
+    with _target(fuzz_snapshot, where, scratch=False) as target:
+        yield target
+
+
+@pytest.fixture
+def fuzz_target(
+    request: pytest.FixtureRequest,
+    fuzz_snapshot: Snapshot,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Target]:
+    """The server a fuzz test sends its examples to (see the module docstring)."""
+    label = getattr(request.node, "operation_label", None) or ""
+    if label.startswith("GET "):
+        yield request.getfixturevalue("fuzz_read_target")
+        return
+    where = tmp_path_factory.mktemp(f"fuzz-{fuzz_snapshot.backend}")
+    with _target(fuzz_snapshot, where, scratch=True) as target:
+        yield target

@@ -1,0 +1,402 @@
+"""The fuzzed organization and the real ids the fuzzer aims at.
+
+:func:`seed` builds a world (``tests/support/world.py``: admin, member and viewer with
+tokens) and gives it some of everything the served operations address: fields of every
+type, folders, assets of each type, lineages, permissions, a milestone, a multipart upload,
+tasks with a workflow, task assets, drafts, a brand-compliance review, task fields, comments,
+URLs, a publishing intent and renditions. Objects are created through the API, the way an
+integration does (uploads included); what the API cannot create (workflows, label groups,
+rendition configs) comes from the services the CLI uses.
+
+The result is a :class:`Seed`: bearer tokens, ids by kind (for id-like body and query
+fields) and, for every path template of the spec, the sets of path parameters that address
+existing objects. Destructive operations get a fresh victim per example from
+:data:`FACTORIES`, so an early successful ``DELETE`` does not turn the rest into ``404``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from cmpapi.server.demo import FIELDS
+from cmpapi.server.oauth import store
+from cmpapi.server.resources.labels import service as labels
+from cmpapi.server.resources.library import renditions
+from tests.support.tasks import REVIEW_FLOW, make_workflow
+from tests.support.uploads import jpeg
+from tests.support.world import build_world
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+# An ISO base media header with an unknown brand: sniffed as video/mp4.
+MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(64)
+MIB = 1024 * 1024
+# Snapshots are reused for the whole run; the long profile may take hours.
+TOKEN_TTL = 7 * 24 * 3600
+
+PathParams = dict[str, str]
+
+
+@dataclass
+class Seed:
+    """What the fuzzer knows about the seeded organization (plain data, picklable)."""
+
+    tokens: dict[str, str]
+    ids: dict[str, list[str]] = field(default_factory=dict)
+    pools: dict[str, list[PathParams]] = field(default_factory=dict)
+
+    def auth(self, who: str = "admin") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+    def first(self, kind: str) -> str:
+        return self.ids[kind][0]
+
+
+class Api:
+    """A tiny client for seeding: every call must succeed."""
+
+    def __init__(self, http: httpx.Client, token: str) -> None:
+        self.http = http
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def call(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
+        response = self.http.request(method, "/v3" + path, json=body, headers=self.headers)
+        if response.status_code != expect:
+            raise RuntimeError(f"seeding {method} {path}: {response.status_code} {response.text}")
+        return response.json() if response.content else None
+
+    def post(self, path: str, body: Any = None, expect: int = 201) -> Any:
+        return self.call("POST", path, body, expect)
+
+    def upload(self, data: bytes, name: str) -> str:
+        """getUploadUrl, then the presigned POST; the upload key."""
+        form = self.call("GET", "/upload-url")
+        fields = form["upload_meta_fields"]
+        response = self.http.post(form["url"], data=fields, files={"file": (name, data)})
+        if response.status_code != 204:
+            raise RuntimeError(f"seeding upload: {response.status_code} {response.text}")
+        return str(fields["key"])
+
+    def asset(self, data: bytes, title: str, **extra: Any) -> str:
+        key = self.upload(data, title)
+        return str(self.post("/assets", {"key": key, "title": title, **extra})["id"])
+
+
+def _services(app: FastAPI) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """The world and what only services create; tokens and ids."""
+    with app.state.sessionmaker() as db:
+        world = build_world(db, org_name="Fuzz")
+        tokens = {
+            role: store.issue_token(
+                db, world.app, user.id, kind="access", ttl_seconds=TOKEN_TTL
+            ).raw
+            for role, user in world.users.items()
+        }
+        review = make_workflow(db, world, "Review flow", REVIEW_FLOW)
+        simple = make_workflow(db, world, "Simple", [{"name": "Do", "sub_steps": [{"name": "It"}]}])
+        group = labels.create_label_group(db, world.org.id, "Region", ["EMEA", "APAC"])
+        config = renditions.create_config(
+            db, world.org.id, name="thumb", width=16, height=16, output_format="jpeg", quality=70
+        )
+        ids = {
+            "user": [u.id for u in world.users.values()],
+            "member": [world.users["member"].id],
+            "email": [u.email for u in world.users.values()],
+            "team": [world.team.id],
+            "workflow": [review, simple],
+            "label_group": [group.id],
+            "label_value": [value.id for value in group.values],
+            "rendition_config": [config.id],
+        }
+        db.commit()
+    return tokens, ids
+
+
+def _fields(api: Api, ids: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
+    """One field of every type (the demo's bodies); fields by type."""
+    for spec in FIELDS:
+        api.post("/fields", {"is_active": True, **spec})
+    listed = api.call("GET", "/fields?page_size=100")["data"]
+    by_type = {f["type"]: f for f in listed}
+    ids["field"] = [f["id"] for f in listed]
+    ids["choice_field"] = [f["id"] for f in listed if f.get("choices")]
+    return by_type
+
+
+def _library(api: Api, ids: dict[str, list[str]], seed: Seed) -> None:
+    root = api.post("/folders", {"name": "Fuzz"})["id"]
+    child = api.post("/folders", {"name": "Child", "parent_folder_id": root})["id"]
+    keys = [api.upload(jpeg(), "a.jpg"), api.upload(PDF, "a.pdf"), api.upload(MP4, "a.mp4")]
+    image = api.post("/assets", {"key": keys[0], "title": "Image", "folder_id": child})["id"]
+    raw = api.post("/assets", {"key": keys[1], "title": "Document", "folder_id": root})["id"]
+    video = api.post("/assets", {"key": keys[2], "title": "Clip"})["id"]
+    image2 = api.asset(jpeg(32, 32, "blue"), "Blue")
+    ids.update(
+        folder=[root, child],
+        upload_key=keys,
+        image=[image, image2],
+        raw_file=[raw],
+        video=[video],
+        asset=[image, raw, video, image2],
+    )
+    lineage = api.post(f"/assets/{image}/lineages", {"name": "Blog", "uri": "https://e.com/p"})
+    member, team = ids["member"][0], ids["team"][0]
+    for kind, accessor in (("user", member), ("team", team)):
+        grant = {"type": kind, "permissions": [{"id": accessor, "access_type": "view"}]}
+        api.post(f"/assets/{image}/permissions", grant, expect=204)
+        api.post(f"/folders/{root}/permissions", grant, expect=204)
+    api.call("PUT", f"/assets/{image}/related-assets", {"related_assets": [{"id": raw}]})
+    seed.pools.update(
+        {
+            "/asset-urls/{asset_id}": [{"asset_id": a} for a in ids["asset"]],
+            "/assets/{asset_id}/lineages/{lineage_id}": [
+                {"asset_id": image, "lineage_id": lineage["id"]}
+            ],
+            "/assets/{asset_id}/permissions/{accessor_id}": [
+                {"asset_id": image, "accessor_id": member},
+                {"asset_id": image, "accessor_id": team},
+            ],
+            "/folders/{id}/permissions/{accessor_id}": [
+                {"id": root, "accessor_id": member},
+                {"id": root, "accessor_id": team},
+            ],
+            "/images/{id}": [{"id": i} for i in ids["image"]],
+            "/raw-files/{id}": [{"id": raw}],
+            "/videos/{id}": [{"id": video}],
+        }
+    )
+    for suffix in ("fields", "lineages", "permissions", "related-assets", "renditions", "versions"):
+        seed.pools[f"/assets/{{asset_id}}/{suffix}"] = [{"asset_id": a} for a in ids["asset"]]
+    for suffix in ("", "/permissions"):
+        seed.pools[f"/folders/{{id}}{suffix}"] = [{"id": f} for f in ids["folder"]]
+
+
+def _field_pools(seed: Seed, fields: dict[str, dict[str, Any]], api: Api) -> None:
+    ids = seed.ids
+    text = fields["text"]["id"]
+    api.call(
+        "PUT",
+        f"/assets/{ids['image'][0]}/fields",
+        [{"id": text, "type": "text", "values": ["Hello"]}],
+    )
+    seed.pools["/fields/{id}"] = [{"id": f} for f in ids["field"]]
+    seed.pools["/fields/{id}/choices"] = [{"id": f} for f in ids["choice_field"]]
+    seed.pools["/fields/{field_id}/choices/{choice_id}"] = [
+        {"field_id": f["id"], "choice_id": c["id"]}
+        for f in fields.values()
+        for c in (f.get("choices") or [])[:2]
+    ]
+    seed.pools["/assets/{asset_id}/fields/{field_id}"] = [
+        {"asset_id": a, "field_id": f} for a in ids["asset"][:2] for f in ids["field"]
+    ]
+
+
+def _tasks(api: Api, seed: Seed, fields: dict[str, dict[str, Any]]) -> None:
+    ids = seed.ids
+    milestone = api.post(
+        "/milestones",
+        {"title": "Launch", "due_date": "2030-03-31T17:00:00Z", "hex_color": "#4ECFD5"},
+    )["id"]
+    task = api.post("/tasks", {"title": "Fuzz task", "workflow_id": ids["workflow"][0]})
+    plain = api.post("/tasks", {"title": "Plain task", "workflow_id": ids["workflow"][1]})
+    api.call("PATCH", f"/milestones/{milestone}", {"tasks": [{"id": task["id"]}]})
+    tid = task["id"]
+    ids.update(milestone=[milestone], task=[tid, plain["id"]])
+    # Task assets, drafts and attachments take each upload key once.
+    keys = [api.upload(jpeg(), "t.jpg"), api.upload(PDF, "t.pdf"), api.upload(MP4, "t.mp4")]
+    image = api.post(f"/tasks/{tid}/assets", {"key": keys[0], "title": "Task image"})["id"]
+    raw = api.post(f"/tasks/{tid}/assets", {"key": keys[1], "title": "Task doc"})["id"]
+    video = api.post(f"/tasks/{tid}/assets", {"key": keys[2], "title": "Task clip"})["id"]
+    draft_key = api.upload(jpeg(16, 16), "d.jpg")
+    api.post(
+        f"/tasks/{tid}/assets/{image}/drafts",
+        {"type": "direct_upload", "key": draft_key, "title": "Draft"},
+    )
+    drafts = [d["id"] for d in api.call("GET", f"/tasks/{tid}/assets/{image}/drafts")["data"]]
+    api.call(
+        "PUT",
+        f"/tasks/{tid}/assets/{image}/drafts/{drafts[0]}/brand-compliance",
+        {"status": "approved", "categories": []},
+    )
+    api.post(f"/tasks/{tid}/assets/{image}/comments", {"value": "Nice"})
+    dropdown, text = fields["dropdown"], fields["text"]
+    api.post(
+        f"/tasks/{tid}/fields",
+        {"id": dropdown["id"], "type": "dropdown", "values": [dropdown["choices"][0]["id"]]},
+    )
+    api.post(f"/tasks/{tid}/fields", {"id": text["id"], "type": "text", "values": ["Hi"]})
+    api.post(f"/tasks/{tid}/urls", {"url": "https://example.com/brief", "title": "Brief"})
+    api.post(f"/tasks/{tid}/publishing-intents", {"channel_id": "web"})
+    api.post(f"/tasks/{tid}/comments", {"value": "Kick-off"})
+    steps = [(s["id"], [sub["id"] for sub in s["sub_steps"]]) for s in task["steps"]]
+    step, subs = steps[0]
+    base = f"/tasks/{tid}/steps/{step}/sub-steps/{subs[0]}/comments"
+    top = api.post(base, {"value": "First"})["id"]
+    reply = api.post(base, {"value": "Re", "parent_comment_id": top})["id"]
+    ids.update(comment=[top, reply], task_asset=[image, raw, video])
+    _task_pools(seed, tid, steps, image, raw, video, drafts, [dropdown["id"], text["id"]])
+    seed.pools["/milestones/{id}"] = [{"id": milestone}]
+
+
+def _task_pools(
+    seed: Seed,
+    tid: str,
+    steps: list[tuple[str, list[str]]],
+    image: str,
+    raw: str,
+    video: str,
+    drafts: list[str],
+    held: list[str],
+) -> None:
+    pools = seed.pools
+    tasks = seed.ids["task"]
+    for suffix in ("", "/assets", "/attachments", "/brief", "/custom-fields"):
+        pools[f"/tasks/{{id}}{suffix}"] = [{"id": t} for t in tasks]
+    for suffix in ("/comments", "/fields", "/publishing-intents", "/urls"):
+        pools[f"/tasks/{{task_id}}{suffix}"] = [{"task_id": t} for t in tasks]
+    assets = [{"task_id": tid, "asset_id": a} for a in (image, raw, video)]
+    for suffix in ("comments", "drafts", "fields"):
+        pools[f"/tasks/{{task_id}}/assets/{{asset_id}}/{suffix}"] = assets
+    pools["/tasks/{task_id}/assets/{asset_id}/drafts/{draft_id}/brand-compliance"] = [
+        {"task_id": tid, "asset_id": image, "draft_id": d} for d in [*drafts, "latest"]
+    ]
+    pools["/tasks/{task_id}/images/{image_id}"] = [{"task_id": tid, "image_id": image}]
+    pools["/tasks/{task_id}/raw-files/{raw_file_id}"] = [{"task_id": tid, "raw_file_id": raw}]
+    pools["/tasks/{task_id}/videos/{video_id}"] = [{"task_id": tid, "video_id": video}]
+    fields = [{"task_id": tid, "field_id": f} for f in held]
+    pools["/tasks/{task_id}/fields/{field_id}"] = fields
+    custom = [{"task_id": tid, "custom_field_id": f} for f in held]
+    pools["/tasks/{task_id}/custom-fields/{custom_field_id}"] = custom
+    pools["/tasks/{task_id}/custom-fields/{custom_field_id}/choices"] = custom[:1]
+    pools["/tasks/{task_id}/steps/{step_id}"] = [{"task_id": tid, "step_id": s} for s, _ in steps]
+    sub_steps = [{"task_id": tid, "step_id": s, "sub_step_id": x} for s, xs in steps for x in xs]
+    prefix = "/tasks/{task_id}/steps/{step_id}/sub-steps/{sub_step_id}"
+    for suffix in ("", "/comments", "/external-work", "/fields"):
+        pools[prefix + suffix] = sub_steps
+    first = sub_steps[0]
+    pools[prefix + "/comments/{comment_id}"] = [
+        {**first, "comment_id": c} for c in seed.ids["comment"]
+    ]
+
+
+def _misc(api: Api, seed: Seed) -> None:
+    ids, pools = seed.ids, seed.pools
+    upload = api.post("/multipart-uploads", {"file_size": 6 * MIB})["id"]
+    ids["multipart_upload"] = [upload]
+    for suffix in ("/complete", "/status"):
+        pools[f"/multipart-uploads/{{id}}{suffix}"] = [{"id": upload}]
+    pools["/rendition-configs/{id}"] = [{"id": c} for c in ids["rendition_config"]]
+    pools["/teams/{id}"] = [{"id": t} for t in ids["team"]]
+    pools["/users/{id}"] = [{"id": u} for u in ids["user"]]
+    pools["/workflows/{workflow_id}"] = [{"workflow_id": w} for w in ids["workflow"]]
+
+
+def _renditions(api: Api, seed: Seed, timeout: float = 20) -> None:
+    """Wait for the embedded worker to render the seeded images; their rendition ids."""
+    found: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [
+            r["id"]
+            for image in seed.ids["image"]
+            for r in api.call("GET", f"/assets/{image}/renditions")["data"]
+        ]
+        if len(found) >= len(seed.ids["image"]):
+            break
+        time.sleep(0.2)
+    seed.ids["rendition"] = found
+    seed.pools["/renditions/{id}"] = [{"id": r} for r in found]
+
+
+def seed(app: FastAPI, http: httpx.Client) -> Seed:
+    """Build the fuzzed organization on a running ``app`` reachable through ``http``."""
+    tokens, ids = _services(app)
+    result = Seed(tokens=tokens, ids=ids)
+    api = Api(http, tokens["admin"])
+    fields = _fields(api, ids)
+    _library(api, ids, result)
+    _field_pools(result, fields, api)
+    _tasks(api, result, fields)
+    _misc(api, result)
+    _renditions(api, result)
+    return result
+
+
+# --------------------------------------------------------------------------- victims
+
+
+def _folder(api: Api, seed: Seed) -> PathParams:
+    return {"id": api.post("/folders", {"name": "Victim"})["id"]}
+
+
+def _asset_of(data: bytes) -> Callable[[Api, Seed], PathParams]:
+    def make(api: Api, seed: Seed) -> PathParams:
+        return {"id": api.asset(data, "Victim")}
+
+    return make
+
+
+def _lineage(api: Api, seed: Seed) -> PathParams:
+    asset = seed.first("image")
+    lineage = api.post(f"/assets/{asset}/lineages", {"name": "Victim", "uri": "https://e.com/v"})
+    return {"asset_id": asset, "lineage_id": lineage["id"]}
+
+
+def _grant(kind: str, param: str) -> Callable[[Api, Seed], PathParams]:
+    def make(api: Api, seed: Seed) -> PathParams:
+        on = seed.first("image") if kind == "assets" else seed.first("folder")
+        grant = {
+            "type": "user",
+            "permissions": [{"id": seed.first("member"), "access_type": "view"}],
+        }
+        api.post(f"/{kind}/{on}/permissions", grant, expect=204)
+        return {param: on, "accessor_id": seed.first("member")}
+
+    return make
+
+
+def _choice(api: Api, seed: Seed) -> PathParams:
+    field_id = seed.first("choice_field")
+    choices = api.post(f"/fields/{field_id}/choices", [{"name": f"Victim {time.time_ns()}"}])
+    items = choices["data"] if isinstance(choices, dict) else choices
+    return {"field_id": field_id, "choice_id": items[-1]["id"]}
+
+
+def _task_field(api: Api, seed: Seed) -> PathParams:
+    task = seed.ids["task"][1]
+    held = seed.pools["/tasks/{task_id}/fields/{field_id}"][1]["field_id"]
+    response = api.http.post(
+        f"/v3/tasks/{task}/fields",
+        headers=api.headers,
+        json={"id": held, "type": "text", "values": ["v"]},
+    )
+    if response.status_code not in (201, 422):  # 422: the task holds it already
+        raise RuntimeError(f"victim task field: {response.status_code} {response.text}")
+    return {"task_id": task, "field_id": held}
+
+
+def _comment(api: Api, seed: Seed) -> PathParams:
+    pool = seed.pools["/tasks/{task_id}/steps/{step_id}/sub-steps/{sub_step_id}/comments"]
+    where = pool[0]
+    path = "/tasks/{task_id}/steps/{step_id}/sub-steps/{sub_step_id}/comments".format(**where)
+    return {**where, "comment_id": api.post(path, {"value": "Victim"})["id"]}
+
+
+# operationId -> a fresh object for a destructive operation to destroy.
+FACTORIES: dict[str, Callable[[Api, Seed], PathParams]] = {
+    "deleteFolder": _folder,
+    "deleteImage": _asset_of(jpeg(8, 8)),
+    "deleteRawFile": _asset_of(PDF),
+    "deleteVideo": _asset_of(MP4),
+    "deleteAssetLineage": _lineage,
+    "removeAssetPermission": _grant("assets", "asset_id"),
+    "removeFolderPermission": _grant("folders", "id"),
+    "deleteFieldChoice": _choice,
+    "removeTaskField": _task_field,
+    "deleteTaskSubStepComment": _comment,
+}
