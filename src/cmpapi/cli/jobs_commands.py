@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cmpapi.cli.server_commands import DataDir, _session, _settings, err
+from cmpapi.cli.local import DataDir, err, local_settings, open_db
 
 Imports = Annotated[
     list[str] | None,
@@ -41,7 +41,7 @@ def worker(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings = _settings(data_dir=data_dir)
+    settings = local_settings(data_dir=data_dir)
     engine = make_engine(settings)
     upgrade(engine)
     engine.dispose()
@@ -97,7 +97,7 @@ def jobs_list(
 
     if status is not None and status not in STATUSES:
         raise typer.BadParameter(f"must be one of {', '.join(STATUSES)}", param_hint="--status")
-    with _session(data_dir) as session:
+    with open_db(data_dir) as session:
         query = select(Job).order_by(Job.created_at.desc(), Job.id).limit(limit)
         if status:
             query = query.where(Job.status == status)

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from cmpapi.cli.local import DataDir, Org, fail, open_db, resolve_org
+
 renditions_app = typer.Typer(help="Rendition configs.", no_args_is_help=True)
-DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="Data directory (default: CMPAPI_DATA_DIR)")
-]
-Org = Annotated[
-    str | None, typer.Option("--org", help="Organization id or name (default: the only one)")
-]
 
 
 @renditions_app.command("create-config")
@@ -31,18 +26,17 @@ def create_config(
     data_dir: DataDir = None,
 ) -> None:
     """Add a rendition config; new image versions get a rendition made with it."""
-    from cmpapi.cli.server_commands import _fail, _org_id, _session
     from cmpapi.server.errors import DomainError
     from cmpapi.server.resources.library import renditions
 
-    with _session(data_dir) as session:
+    with open_db(data_dir) as session:
         try:
             config = renditions.create_config(
-                session, _org_id(session, org), name=name, width=width, height=height,
+                session, resolve_org(session, org), name=name, width=width, height=height,
                 output_format=output_format, quality=quality,
             )  # fmt: skip
         except DomainError as exc:
-            raise _fail(exc) from exc
+            raise fail(exc) from exc
         session.commit()
         print(f"id: {config.id}")
 
@@ -52,13 +46,12 @@ def list_configs(org: Org = None, data_dir: DataDir = None) -> None:
     """Show the organization's rendition configs."""
     from sqlalchemy import select
 
-    from cmpapi.cli.server_commands import _org_id, _session
     from cmpapi.server.resources.library.tables import RenditionConfig
 
-    with _session(data_dir) as session:
+    with open_db(data_dir) as session:
         rows = session.scalars(
             select(RenditionConfig)
-            .where(RenditionConfig.org_id == _org_id(session, org))
+            .where(RenditionConfig.org_id == resolve_org(session, org))
             .order_by(RenditionConfig.name)
         ).all()
         table = Table("id", "name", "width", "height", "format", "quality")

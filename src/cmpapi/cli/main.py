@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from cmpapi.cli import server_commands, webhook_commands
+from cmpapi.cli import (
+    jobs_commands,
+    library_commands,
+    server_commands,
+    task_commands,
+    webhook_commands,
+)
 
 app = typer.Typer(
     name="cmpapi",
@@ -12,7 +18,12 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+# Every command group is attached here; command modules import only ``cli.local``.
 server_commands.register(app)
+jobs_commands.register(app)
+app.add_typer(library_commands.renditions_app, name="renditions")
+app.add_typer(task_commands.workflows_app, name="workflows")
+app.add_typer(task_commands.tasks_app, name="tasks")
 webhook_commands.register(app)
 
 if __name__ == "__main__":

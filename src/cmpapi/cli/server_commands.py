@@ -4,88 +4,11 @@ apps, demo. They use the server package directly (remote commands use the SDK).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
-console = Console()
-err = Console(stderr=True)
-
-DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="Data directory (default: CMPAPI_DATA_DIR)")
-]
-Org = Annotated[
-    str | None, typer.Option("--org", help="Organization id or name (default: the only one)")
-]
-
-
-def _settings(**overrides: Any) -> Any:
-    from cmpapi.server.settings import Settings
-
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
-
-
-@contextmanager
-def _session(data_dir: Path | None) -> Iterator[Any]:
-    from cmpapi.server.db.engine import make_engine, make_sessionmaker
-    from cmpapi.server.db.migrate import upgrade
-
-    engine = make_engine(_settings(data_dir=data_dir))
-    upgrade(engine)
-    try:
-        with make_sessionmaker(engine)() as session:
-            yield session
-    finally:
-        engine.dispose()
-
-
-def _org_id(session: Any, org: str | None) -> str:
-    """The organization a local command works on: ``--org`` (an id, or a name no other
-    organization has), or the only one. Otherwise exits 2 with one line that lists the
-    organizations to choose from (every command with ``--org`` comes here)."""
-    from sqlalchemy import select
-
-    from cmpapi.server.identity.tables import Organization
-
-    stmt = select(Organization.id, Organization.name).order_by(Organization.created_at)
-    orgs = [(str(id_), str(name)) for id_, name in session.execute(stmt)]
-    if org is None:
-        if len(orgs) == 1:
-            return orgs[0][0]
-        problem = "several organizations, choose one with --org" if orgs else "no organization yet"
-    else:
-        by_id = [o for o in orgs if o[0] == org]
-        matches = by_id or [o for o in orgs if o[1].casefold() == org.strip().casefold()]
-        if len(matches) == 1:
-            return matches[0][0]
-        problem = f"--org {org}: several organizations have this name, use the id"
-        if not matches:
-            problem = f"--org {org}: no such organization"
-    raise _usage_error(problem, orgs)
-
-
-MAX_LISTED_ORGS = 20
-
-
-def _usage_error(problem: str, orgs: list[tuple[str, str]]) -> typer.Exit:
-    """Print ``problem`` and the organizations as one line on stderr; exit code 2."""
-    from rich.markup import escape
-
-    listed = ", ".join(f"{id_} ({name})" for id_, name in orgs[:MAX_LISTED_ORGS])
-    if len(orgs) > MAX_LISTED_ORGS:
-        listed += f", and {len(orgs) - MAX_LISTED_ORGS} more"
-    hint = f"; organizations: {listed}" if orgs else " (`cmpapi demo seed` creates one)"
-    err.print(f"[red]error:[/red] {escape(problem + hint)}", soft_wrap=True)
-    return typer.Exit(2)
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    err.print(f"[red]error:[/red] {getattr(exc, 'message', exc)}")
-    return typer.Exit(1)
+from cmpapi.cli.local import DataDir, Org, console, fail, local_settings, open_db, resolve_org
 
 
 def serve(
@@ -105,7 +28,7 @@ def serve(
     from cmpapi.server.db.maintenance import schedule_analyze
     from cmpapi.server.db.migrate import upgrade
 
-    settings = _settings(demo=demo or None, host=host, port=port, data_dir=data_dir)
+    settings = local_settings(demo=demo or None, host=host, port=port, data_dir=data_dir)
     app = create_app(settings)
     upgrade(app.state.engine)
     schedule_analyze(app.state.engine)
@@ -159,7 +82,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 @db_app.command("upgrade")
 def db_upgrade(data_dir: DataDir = None) -> None:
     """Apply all migrations to the configured database."""
-    with _session(data_dir):
+    with open_db(data_dir):
         console.print("database is up to date")
 
 
@@ -179,12 +102,12 @@ def users_create(
     from cmpapi.server.errors import DomainError
     from cmpapi.server.identity import service
 
-    with _session(data_dir) as session:
+    with open_db(data_dir) as session:
         try:
-            user = service.create_user(session, _org_id(session, org), email=email, name=name,
+            user = service.create_user(session, resolve_org(session, org), email=email, name=name,
                                        password=password, role=role)  # fmt: skip
         except DomainError as exc:
-            raise _fail(exc) from exc
+            raise fail(exc) from exc
         session.commit()
         print(f"id: {user.id}")
 
@@ -203,15 +126,15 @@ def teams_create(
     from cmpapi.server.errors import DomainError, NotFound
     from cmpapi.server.identity import service
 
-    with _session(data_dir) as session:
+    with open_db(data_dir) as session:
         try:
-            org_id = _org_id(session, org)
+            org_id = resolve_org(session, org)
             users = [service.find_user_by_login(session, m) for m in member or []]
             if any(u is None or u.org_id != org_id for u in users):
                 raise NotFound("Unknown member email")
             team = service.create_team(session, org_id, name, [u.id for u in users if u])
         except DomainError as exc:
-            raise _fail(exc) from exc
+            raise fail(exc) from exc
         session.commit()
         print(f"id: {team.id}")
 
@@ -235,17 +158,17 @@ def apps_create(
     from cmpapi.server.identity.service import find_user_by_login
     from cmpapi.server.oauth import store
 
-    with _session(data_dir) as session:
+    with open_db(data_dir) as session:
         try:
             user = find_user_by_login(session, token_user) if token_user else None
             if token_user and user is None:
                 raise NotFound(f"No user {token_user}")
             app, secret = store.create_app(
-                session, _org_id(session, org), name=name, redirect_uris=redirect_uri,
+                session, resolve_org(session, org), name=name, redirect_uris=redirect_uri,
                 token_user_id=user.id if user else None, expose_email=expose_email,
             )  # fmt: skip
         except DomainError as exc:
-            raise _fail(exc) from exc
+            raise fail(exc) from exc
         session.commit()
         print(f"client_id: {app.client_id}\nclient_secret: {secret}")
 
@@ -268,12 +191,12 @@ def labels_create_group(
     from cmpapi.server.errors import DomainError
     from cmpapi.server.resources.labels import service
 
-    with _session(data_dir) as session:
+    with open_db(data_dir) as session:
         try:
-            group = service.create_label_group(session, _org_id(session, org), name, value,
+            group = service.create_label_group(session, resolve_org(session, org), name, value,
                                                has_single_value=single_value)  # fmt: skip
         except DomainError as exc:
-            raise _fail(exc) from exc
+            raise fail(exc) from exc
         session.commit()
         print("\n".join([f"id: {group.id}", *(f"{v.name}: {v.id}" for v in group.values)]))
 
@@ -286,28 +209,18 @@ def demo_seed(data_dir: DataDir = None) -> None:
     """Seed the deterministic demo organization (idempotent) and print its credentials."""
     from cmpapi.server import demo as demo_data
 
-    settings = _settings(data_dir=data_dir)
-    with _session(data_dir) as session:
+    settings = local_settings(data_dir=data_dir)
+    with open_db(data_dir) as session:
         creds = demo_data.seed(session)
     _print_demo(creds, settings.public_base_url or f"http://{settings.host}:{settings.port}")
 
 
 def register(app: typer.Typer) -> None:
-    """Attach the server-side commands to the root CLI."""
-    from cmpapi.cli import (
-        jobs_commands,  # imports this module: load it once this one is
-        library_commands,
-        task_commands,
-    )
-
+    """Attach serve, db, users, teams, apps, labels and demo to the root CLI."""
     app.command()(serve)
-    jobs_commands.register(app)
     app.add_typer(db_app, name="db")
     app.add_typer(users_app, name="users")
     app.add_typer(teams_app, name="teams")
     app.add_typer(apps_app, name="apps")
     app.add_typer(labels_app, name="labels")
-    app.add_typer(library_commands.renditions_app, name="renditions")
     app.add_typer(demo_app, name="demo")
-    app.add_typer(task_commands.workflows_app, name="workflows")
-    app.add_typer(task_commands.tasks_app, name="tasks")

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cmpapi.cli.library_commands import DataDir, Org
+from cmpapi.cli.local import DataDir, Org, fail, local_settings, open_db, resolve_org
 
 workflows_app = typer.Typer(help="Workflow definitions.", no_args_is_help=True)
 tasks_app = typer.Typer(help="Task states the API cannot set.", no_args_is_help=True)
@@ -30,7 +30,6 @@ def import_workflows(
     """Create workflows from the Settings ``workflows`` shape (updateSettings' rules)."""
     from pydantic import TypeAdapter, ValidationError
 
-    from cmpapi.cli.server_commands import _fail, _org_id, _session
     from cmpapi.server.errors import DomainError
     from cmpapi.server.resources.workflows import service
     from cmpapi.wire import SettingsWorkflow
@@ -41,14 +40,14 @@ def import_workflows(
             raw if isinstance(raw, list) else [raw]
         )
     except (OSError, ValueError, ValidationError) as exc:
-        raise _fail(exc) from exc
-    with _session(data_dir) as session:
+        raise fail(exc) from exc
+    with open_db(data_dir) as session:
         try:
             created, updated = service.import_workflows(
-                session, _org_id(session, org), items, execute=not dry_run, overwrite=overwrite
+                session, resolve_org(session, org), items, execute=not dry_run, overwrite=overwrite
             )
         except DomainError as exc:
-            raise _fail(exc) from exc
+            raise fail(exc) from exc
         session.commit()
     for action, names in (("created", created), ("updated", updated)):
         for name in names:
@@ -60,12 +59,13 @@ def list_workflows(org: Org = None, data_dir: DataDir = None) -> None:
     """Show the organization's workflows."""
     from sqlalchemy import select
 
-    from cmpapi.cli.server_commands import _org_id, _session
     from cmpapi.server.resources.workflows.tables import Workflow
 
-    with _session(data_dir) as session:
+    with open_db(data_dir) as session:
         rows = session.scalars(
-            select(Workflow).where(Workflow.org_id == _org_id(session, org)).order_by(Workflow.name)
+            select(Workflow)
+            .where(Workflow.org_id == resolve_org(session, org))
+            .order_by(Workflow.name)
         ).all()
         table = Table("id", "name", "steps", "active")
         for w in rows:
@@ -74,20 +74,19 @@ def list_workflows(org: Org = None, data_dir: DataDir = None) -> None:
 
 
 def _set_flag(task_id: str, flag: str, value: bool, org: str | None, data_dir: Path | None) -> None:
-    from cmpapi.cli.server_commands import _fail, _org_id, _session, _settings
     from cmpapi.server.errors import DomainError
     from cmpapi.server.http.links import Links
     from cmpapi.server.resources.tasks import service
 
-    settings = _settings(data_dir=data_dir)
+    settings = local_settings(data_dir=data_dir)
     links = Links(settings.public_base_url or f"http://{settings.host}:{settings.port}")
-    with _session(data_dir) as session:
+    with open_db(data_dir) as session:
         try:
             task = service.set_task_flag(
-                session, links, _org_id(session, org), task_id, flag, value
+                session, links, resolve_org(session, org), task_id, flag, value
             )
         except DomainError as exc:
-            raise _fail(exc) from exc
+            raise fail(exc) from exc
         print(f"{task.id}: {task.status}")
 
 

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cmpapi.cli.server_commands import DataDir, Org, _fail, _org_id, _settings
+from cmpapi.cli.local import DataDir, Org, fail, local_settings, resolve_org
 
 webhooks_app = typer.Typer(help="Webhooks and their deliveries (docs/webhooks.md).",
                            no_args_is_help=True)  # fmt: skip
@@ -33,15 +33,15 @@ def _context(data_dir: Any, database_url: str | None, org: str | None) -> Iterat
     from cmpapi.server.db.migrate import upgrade
     from cmpapi.server.errors import DomainError
 
-    settings = _settings(data_dir=data_dir, database_url=database_url)
+    settings = local_settings(data_dir=data_dir, database_url=database_url)
     engine = make_engine(settings)
     upgrade(engine)
     try:
         with make_sessionmaker(engine)() as session:
             try:
-                yield settings, session, _org_id(session, org)
+                yield settings, session, resolve_org(session, org)
             except DomainError as exc:
-                raise _fail(exc) from exc
+                raise fail(exc) from exc
     finally:
         engine.dispose()
 
