@@ -41,8 +41,9 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from cmpapi.server.app import V3_ROUTERS, create_app
+from cmpapi.server.app import create_app
 from cmpapi.server.db.tables import Base
+from cmpapi.server.routes import V3_ROUTERS
 from cmpapi.server.settings import Settings
 from tests.authz.scene import ORG_A, PREFIX_A, Req, Scene, uid
 from tests.conftest import ContractClient

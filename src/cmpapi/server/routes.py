@@ -1,0 +1,59 @@
+"""The route table: every router of the app and the prefix it is served under, in the order
+FastAPI tries them. ``app.create_app`` mounts exactly this; a new route module is one line
+here."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from cmpapi.server.ext import apps as ext_apps
+from cmpapi.server.oauth import routes as oauth
+from cmpapi.server.resources.fields import routes as fields
+from cmpapi.server.resources.labels import routes as labels
+from cmpapi.server.resources.library import (
+    asset_routes,
+    folder_routes,
+    relation_routes,
+    rendition_routes,
+    type_routes,
+)
+from cmpapi.server.resources.milestones import routes as milestones
+from cmpapi.server.resources.settings import routes as settings
+from cmpapi.server.resources.tasks import asset_routes as task_asset_routes
+from cmpapi.server.resources.tasks import comment_routes as task_comment_routes
+from cmpapi.server.resources.tasks import metadata_routes as task_metadata_routes
+from cmpapi.server.resources.tasks import routes as tasks
+from cmpapi.server.resources.teams import routes as teams
+from cmpapi.server.resources.uploader import routes as uploader
+from cmpapi.server.resources.users import routes as users
+from cmpapi.server.resources.workflows import routes as workflows
+from cmpapi.server.storage import routes as storage
+from cmpapi.server.webhooks import routes as webhooks
+
+V3 = "/v3"
+
+ROUTE_TABLE: tuple[tuple[str, APIRouter], ...] = (
+    ("", oauth.router),  # /o/oauth2/v1/...
+    ("", ext_apps.router),  # /ext/v1/apps
+    ("", webhooks.router),  # /ext/v1/webhooks
+    ("", storage.router),  # the local backend's /uploads and /files
+    (V3, users.router),
+    (V3, teams.router),
+    (V3, folder_routes.router),
+    (V3, asset_routes.router),
+    (V3, type_routes.router),
+    (V3, relation_routes.router),
+    (V3, rendition_routes.router),
+    (V3, fields.router),
+    (V3, labels.router),
+    (V3, uploader.router),
+    (V3, workflows.router),
+    (V3, tasks.router),
+    (V3, settings.router),
+    (V3, task_asset_routes.router),
+    (V3, task_comment_routes.router),
+    (V3, task_metadata_routes.router),
+    (V3, milestones.router),
+)
+
+V3_ROUTERS: tuple[APIRouter, ...] = tuple(r for prefix, r in ROUTE_TABLE if prefix == V3)
