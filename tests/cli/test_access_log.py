@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from cmpapi.cli.access_log import redact_query
-from tests.conftest import free_port
+from tests.support.servers import free_port
 
 # The S3CR3T values must never reach the log; the visible ones must.
 SECRET_QUERIES = [

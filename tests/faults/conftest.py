@@ -3,19 +3,16 @@ a real HTTP server."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import create_engine
 
 from cmpapi.server.db import migrate
-from tests.conftest import free_port
 from tests.faults.pgcluster import PrivateCluster, unavailable_reason
+from tests.support.servers import free_port
 from tests.support.world import World, build_world
 
 
@@ -43,24 +40,3 @@ def world(app: FastAPI) -> World:
     made unique, as a private PostgreSQL cluster lives for the whole module."""
     with app.state.sessionmaker() as session:
         return build_world(session, prefix=f"{time.monotonic_ns()}-")
-
-
-@contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """The app on uvicorn in a thread; yields its base URL."""
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=free_port(), log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{config.port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)

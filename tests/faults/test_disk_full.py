@@ -23,7 +23,7 @@ from fastapi import FastAPI
 
 from cmpapi.server.app import create_app
 from cmpapi.server.settings import Settings
-from tests.faults.conftest import serving
+from tests.support.servers import serving
 from tests.support.world import World
 
 MiB = 1024 * 1024

@@ -22,7 +22,7 @@ from cmpapi.server.http.errors import (
 )
 from cmpapi.server.settings import Settings
 from cmpapi.server.storage.errors import StorageFull, StorageUnavailable
-from tests.conftest import free_port
+from tests.support.servers import free_port
 
 
 def db_error(url: str, *statements: str, **connect_args: object) -> DBAPIError:

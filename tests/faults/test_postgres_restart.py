@@ -19,7 +19,6 @@ from fastapi import FastAPI
 
 from cmpapi.server.app import create_app
 from cmpapi.server.settings import Settings
-from tests.faults.conftest import serving
 from tests.faults.load import (
     WriteLoad,
     is_cmp_503,
@@ -29,6 +28,7 @@ from tests.faults.load import (
     summary,
 )
 from tests.faults.pgcluster import PrivateCluster
+from tests.support.servers import serving
 from tests.support.world import World
 
 

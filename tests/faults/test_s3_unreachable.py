@@ -26,9 +26,8 @@ from cmpapi.server.resources.library.tables import Asset
 from cmpapi.server.storage import ObjectStore
 from cmpapi.server.storage.errors import StorageUnavailable
 from cmpapi.server.storage.tables import MultipartUpload
-from tests.conftest import free_port
-from tests.faults.conftest import serving
 from tests.storage.conftest import s3_client, s3_settings
+from tests.support.servers import free_port, serving
 from tests.support.world import World
 
 BUCKET = "faults-bucket"

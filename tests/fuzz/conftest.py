@@ -22,7 +22,6 @@ import logging
 import os
 import shutil
 import threading
-import time
 import traceback
 from collections import deque
 from collections.abc import Iterator
@@ -41,8 +40,9 @@ from cmpapi.server.app import create_app
 from cmpapi.server.db import migrate
 from cmpapi.server.db.tables import Base
 from cmpapi.server.settings import Settings
-from tests.conftest import PG_AVAILABLE, PG_URL, free_port
+from tests.conftest import PG_AVAILABLE, PG_URL
 from tests.fuzz.seed import Seed, seed
+from tests.support.servers import start_in_thread
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -114,18 +114,9 @@ def serve(settings: Settings, *, wait: bool = True) -> Iterator[tuple[str, FastA
     tenths of a second); only use it when nothing needs the server gone.
     """
     app = create_app(settings)
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("fuzz server did not start")
-        time.sleep(0.01)
+    base, server, thread = start_in_thread(app)
     try:
-        yield f"http://127.0.0.1:{port}", app
+        yield base, app
     finally:
         if wait:
             _stop(server, thread, app)

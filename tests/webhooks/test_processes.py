@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from cmpapi.server.events.outbox import OutboxEvent, record_event
 from cmpapi.server.settings import Settings
-from tests.conftest import free_port
+from tests.support.servers import free_port
 from tests.support.uploads import jpeg, upload
 from tests.support.world import build_world
 from tests.webhooks.conftest import add_webhook, count, deliveries
