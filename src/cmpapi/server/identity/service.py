@@ -16,14 +16,6 @@ from cmpapi.server.identity.passwords import hash_password, verify_password
 from cmpapi.server.identity.tables import Organization, Team, TeamMember, User
 
 
-def default_organization(session: Session) -> Organization:
-    """The deployment's organization when there is exactly one (the common case)."""
-    orgs = session.scalars(select(Organization).order_by(Organization.created_at).limit(2)).all()
-    if len(orgs) != 1:
-        raise Invalid("Name the organization: there are several" if orgs else "No organization yet")
-    return orgs[0]
-
-
 def create_organization(session: Session, name: str, id_: str | None = None) -> Organization:
     """Create an organization (flushed; the caller commits)."""
     org = Organization(name=name) if id_ is None else Organization(id=id_, name=name)
