@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -91,9 +90,9 @@ def test_create_group_rules(db: Session, world: World, name: str, values: list[s
         service.create_label_group(db, world.org.id, name, values)
 
 
-def request(group: str, *values: str) -> SimpleNamespace:
-    """A ``ResourceLabelRequest``-shaped item."""
-    return SimpleNamespace(group=group, values=list(values))
+def request(group: str, *values: str) -> dict[str, Any]:
+    """A ``ResourceLabelRequest`` item, as dumped."""
+    return {"group": group, "values": list(values)}
 
 
 def test_validate_resource_labels(db: Session, world: World) -> None:

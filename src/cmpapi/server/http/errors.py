@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cmpapi.server import errors
 from cmpapi.server.http.responses import json_response
-from cmpapi.server.storage.errors import StorageError, StorageFull
+from cmpapi.server.storage.errors import StorageError, StorageFull, error_headline
 
 log = logging.getLogger("cmpapi.errors")
 
@@ -110,8 +110,8 @@ def _database_failure(exc: sa_exc.DBAPIError) -> Failure | None:
 
 def log_failure(request: Request, failure: Failure, exc: BaseException) -> None:
     """One warning line per failed request (no traceback: the cause is not in our code)."""
-    cause = str(exc).strip().split("\n", 1)[0][:300]
     path, name = request.url.path, type(exc).__name__
+    cause = error_headline(exc)
     log.warning("%s %s: %d (%s: %s)", request.method, path, failure.status, name, cause)
 
 

@@ -160,9 +160,10 @@ def _check_password(
     throttled (refused at once, the password unchecked)."""
     settings = _settings(request)
     name = form.get("login") or ""
-    host = request.client.host if request.client else None
     attempt = throttle.Attempt(
-        throttle.LOGIN, throttle.login_account(session, name), throttle.client_address(host)
+        throttle.LOGIN,
+        throttle.login_account(session, name),
+        throttle.client_address(form.client_host),
     )
     gate = throttle.check(session, settings, attempt)
     if gate.retry_after is not None:

@@ -30,6 +30,7 @@ from cmpapi.server.storage.errors import (
     StorageError,
     StorageFull,
     StorageUnavailable,
+    error_headline,
 )
 from cmpapi.server.storage.keys import validate_key
 
@@ -295,11 +296,6 @@ def content_disposition(disposition: str, filename: str) -> str:
     clients, the exact UTF-8 name for the rest (RFC 6266)."""
     fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in filename)
     return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
-
-
-def error_headline(exc: BaseException) -> str:
-    """The headline of an obstore error (its full text carries a debug dump)."""
-    return str(exc).strip().split("\n", 1)[0][:300]
 
 
 def _meta(raw: RawMeta, content_type: str | None = None) -> ObjectMeta:

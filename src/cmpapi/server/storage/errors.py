@@ -48,3 +48,9 @@ class StorageUnavailable(StorageError):
 
 class StorageFull(StorageError):
     """The store has no space left for this write; nothing was stored."""
+
+
+def error_headline(exc: BaseException) -> str:
+    """The first line of an infrastructure error, for a log line or a message (an obstore
+    or driver error's full text carries a debug dump)."""
+    return str(exc).strip().split("\n", 1)[0][:300]

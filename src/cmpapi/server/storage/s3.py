@@ -31,9 +31,13 @@ from cmpapi.server.storage.base import (
     ObjectMeta,
     ObjectStore,
     content_disposition,
+)
+from cmpapi.server.storage.errors import (
+    ObjectNotFound,
+    StorageError,
+    StorageUnavailable,
     error_headline,
 )
-from cmpapi.server.storage.errors import ObjectNotFound, StorageError, StorageUnavailable
 from cmpapi.server.storage.keys import validate_key
 from cmpapi.server.storage.sigv4 import Credentials, presign_url
 

@@ -10,11 +10,10 @@ and ``resource_labels``.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import RootModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -76,25 +75,24 @@ class CheckedLabel:
 
 
 def validate_resource_labels(
-    session: Session, org_id: str, requests: Sequence[Any], where: str = "labels"
+    session: Session, org_id: str, requests: Sequence[Mapping[str, Any]], where: str = "labels"
 ) -> list[CheckedLabel]:
-    """Check ``ResourceLabelRequest`` items (``group``, ``values``): known group, values of
-    that group, one value at most for single-value groups, each group once. ``Invalid``
-    names the item: ``"labels.0.group"``, ``"labels.0.values"``."""
-    ids = {r.group for r in requests}
+    """Check ``ResourceLabelRequest`` items, as dumped (``{"group": id, "values": [id]}``):
+    known group, values of that group, one value at most for single-value groups, each
+    group once. ``Invalid`` names the item: ``"labels.0.group"``, ``"labels.0.values"``."""
+    ids = {r["group"] for r in requests}
     groups = {g.id: g for g in session.scalars(
         select(LabelGroup).where(LabelGroup.org_id == org_id, LabelGroup.id.in_(ids))
     )}  # fmt: skip
     errors: dict[str, str] = {}
     out: list[CheckedLabel] = []
     for n, request in enumerate(requests):
-        group = groups.get(request.group)
+        group = groups.get(request["group"])
         if group is None or any(c.group.id == group.id for c in out):
             errors[f"{where}.{n}.group"] = "Unknown label group" if group is None else "Repeated"
             continue
         by_id = {v.id: v for v in group.values}
-        # Some request models wrap each value id (``ResourceLabelRequestValue``).
-        wanted = [v.root if isinstance(v, RootModel) else v for v in request.values]
+        wanted = list(request["values"])
         chosen = [by_id[i] for i in dict.fromkeys(wanted) if i in by_id]
         if len(chosen) != len(set(wanted)):
             errors[f"{where}.{n}.values"] = "Not values of this label group"

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, or_, select
@@ -203,10 +202,8 @@ def update_asset(
     for key, value in changes.items():
         setattr(asset, key, value)
     if requested is not None:
-        # Plain group/values strings: the wire's constrained items are RootModels.
-        requests = [SimpleNamespace(group=r["group"], values=list(r["values"])) for r in requested]
         _set_labels(
-            session, asset, labels.validate_resource_labels(session, asset.org_id, requests)
+            session, asset, labels.validate_resource_labels(session, asset.org_id, requested)
         )
     asset.modified_at = utcnow()
     record_asset_event(session, links, "asset_modified", asset)

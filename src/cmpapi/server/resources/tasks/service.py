@@ -238,7 +238,7 @@ def update_task(
     if "owner_id" in values:
         _check_user(session, task.org_id, values["owner_id"], "owner_id")
     if "labels" in values:
-        checked = validate_resource_labels(session, task.org_id, body.labels or [])
+        checked = validate_resource_labels(session, task.org_id, values["labels"] or [])
         values["labels"] = [v.id for c in checked for v in c.values]
     _check_dates(values.get("start_at", task.start_at), values.get("due_at", task.due_at))
     now = utcnow()
