@@ -13,8 +13,10 @@ from cmpapi.server.db.base import new_id
 from cmpapi.server.errors import Invalid
 from cmpapi.server.events.outbox import OutboxEvent
 from cmpapi.server.http.links import Links
-from cmpapi.server.resources.tasks import metadata_attachments, metadata_service
-from cmpapi.server.resources.tasks.metadata_tables import TaskAttachment
+from cmpapi.server.resources.subresources import attachments as shared_attachments
+from cmpapi.server.resources.subresources.tables import Attachment
+from cmpapi.server.resources.tasks import metadata_service
+from cmpapi.server.resources.tasks.parent import TASK
 from cmpapi.server.resources.tasks.tables import Task
 from tests.support.mixins import ResourceTests
 from tests.support.tasks import create_task
@@ -61,10 +63,10 @@ def test_files_and_links_are_the_tasks_attachments(client, db: Session, world: W
     key = upload(client, world, PDF, "brief.pdf")
     comment = new_id()
     # What the comments module does when a comment carries a file.
-    row = metadata_attachments.add_task_attachment(
-        db, task_row(db, task), name="brief.pdf", storage_key=key, mime_type="application/pdf",
-        size=len(PDF), created_by=world.users["member"].id, source_type="comment",
-        source_id=comment,
+    row = shared_attachments.add_file(
+        db, TASK, task_row(db, task), name="brief.pdf", storage_key=key,
+        mime_type="application/pdf", size=len(PDF), created_by=world.users["member"].id,
+        source=("comment", comment),
     )  # fmt: skip
     db.commit()
     link = add_url(client, world, task, url="https://example.com/spec", title="Spec")
@@ -80,7 +82,7 @@ def test_files_and_links_are_the_tasks_attachments(client, db: Session, world: W
     assert unnamed == {"id": bare.json()["id"], "name": "https://example.com/x?y=1",
                        "url": "https://example.com/x?y=1"}  # fmt: skip
     # The comment goes away: so does its file (the storage object stays the caller's).
-    keys = metadata_attachments.remove_task_attachments(db, world.org.id, "comment", comment)
+    keys = shared_attachments.forget_source(db, world.org.id, "comment", comment)
     db.commit()
     assert keys == [key]
     assert [a["id"] for a in attachments(client, world, task).json()["data"]] == [
@@ -92,12 +94,12 @@ def test_attachment_names_are_checked(client, db: Session, world: World) -> None
     task = task_row(db, new_task(client, world))
     for name in ("", "  ", "x" * 256):
         with pytest.raises(Invalid) as caught:
-            metadata_attachments.add_task_attachment(
-                db, task, name=name, storage_key="k", mime_type="text/plain", size=1
+            shared_attachments.add_file(
+                db, TASK, task, name=name, storage_key="k", mime_type="text/plain", size=1
             )
         assert caught.value.errors == {"name": "1 to 255 characters"}
     db.rollback()
-    assert db.scalars(select(TaskAttachment)).all() == []
+    assert db.scalars(select(Attachment)).all() == []
 
 
 def test_attachments_of_other_organizations_are_invisible(
@@ -132,7 +134,7 @@ def test_add_url_answers_its_id_and_time(client, db: Session, world: World) -> N
     r = add_url(client, world, task, url="  https://example.com/a  ", title=" A ")
     assert r.status_code == 201, r.text
     assert set(r.json()) == {"id", "created_at"} and r.json()["created_at"].endswith("Z")
-    stored = db.get(TaskAttachment, r.json()["id"])
+    stored = db.get(Attachment, r.json()["id"])
     assert stored is not None and (stored.url, stored.name) == ("https://example.com/a", "A")
     assert events(db) == []  # the CMP has no event for links
 
@@ -160,7 +162,7 @@ def test_add_url_refusals(client, db: Session, world: World) -> None:
     assert r.status_code == 422 and r.json()["errors"] == {
         "task_id": "Archived tasks cannot change"
     }
-    assert db.scalars(select(TaskAttachment)).all() == []
+    assert db.scalars(select(Attachment)).all() == []
 
 
 # -- publishing intents ------------------------------------------------------------------

@@ -12,8 +12,8 @@ from cmpapi.server.resources.fields import tables as fields
 from cmpapi.server.resources.labels import tables as labels
 from cmpapi.server.resources.library import tables as library
 from cmpapi.server.resources.milestones import tables as milestones
+from cmpapi.server.resources.subresources import tables as subresources
 from cmpapi.server.resources.tasks import asset_tables as task_assets
-from cmpapi.server.resources.tasks import comment_tables as task_comments
 from cmpapi.server.resources.tasks import metadata_tables as task_metadata
 from cmpapi.server.resources.tasks import tables as tasks
 from cmpapi.server.resources.workflows import tables as workflows
@@ -31,8 +31,8 @@ __all__ = [
     "oauth",
     "outbox",
     "storage",
+    "subresources",
     "task_assets",
-    "task_comments",
     "task_metadata",
     "tasks",
     "webhooks",

@@ -1,7 +1,7 @@
 """The older custom-fields API on tasks: listTaskCustomFields, getTaskCustomField,
 updateTaskCustomField, listTaskCustomFieldChoices.
 
-Custom fields are the same field values as ``listTaskFields`` (``field_service``), seen
+Custom fields are the same field values as ``listTaskFields`` (``subresources.fields``), seen
 through the older API's types: a custom field's id is the field definition's id, and only
 fields whose type has a custom-field name are visible here. Label fields (task labels in
 that API) and the three number types have none: they are listed by ``listTaskFields``
@@ -24,12 +24,9 @@ from cmpapi.server.resources.fields import values
 from cmpapi.server.resources.fields.kinds import KINDS
 from cmpapi.server.resources.fields.tables import Field, FieldChoice
 from cmpapi.server.resources.fields.values import FieldValues, ValueInput
-from cmpapi.server.resources.tasks.field_service import (
-    commit_change,
-    page_of,
-    task_fields,
-    writable_task,
-)
+from cmpapi.server.resources.subresources import fields
+from cmpapi.server.resources.subresources.fields import page_of
+from cmpapi.server.resources.tasks.parent import TASK, writable_task
 from cmpapi.server.resources.tasks.service import load_task
 from cmpapi.server.resources.tasks.tables import Task
 
@@ -58,7 +55,7 @@ def custom_type(field: Field) -> str | None:
 
 
 def _custom_fields(session: Session, task: Task) -> list[FieldValues]:
-    return [fv for fv in task_fields(session, task) if custom_type(fv.field) is not None]
+    return [fv for fv in fields.held(session, TASK, task) if custom_type(fv.field) is not None]
 
 
 def _custom_field(session: Session, task: Task, field_id: str) -> FieldValues:
@@ -87,14 +84,17 @@ def _typed_values(field: Field, raw: Sequence[str]) -> list[str]:
     """The request's strings as the values ``fields.values`` takes: ``date_field`` values
     are ``YYYY-MM-DD`` here and are stored as midnight UTC."""
     if field.type in READ_ONLY:
-        raise Invalid(f"{field.type} custom fields cannot be updated here",
-                      {"values": "Set image and video fields with updateTaskField"})  # fmt: skip
+        raise Invalid(
+            f"{field.type} custom fields cannot be updated here",
+            {"values": "Set image and video fields with updateTaskField"},
+        )
     if field.type != "date":
         return list(raw)
     for n, value in enumerate(raw):
         if not _is_date(value):
-            raise Invalid("Invalid field values",
-                          {"values": f"Value {n}: expected a date YYYY-MM-DD"})  # fmt: skip
+            raise Invalid(
+                "Invalid field values", {"values": f"Value {n}: expected a date YYYY-MM-DD"}
+            )
     return [f"{value}T00:00:00+00:00" for value in raw]
 
 
@@ -107,9 +107,13 @@ def _is_date(value: str) -> bool:
 
 
 def update_task_custom_field(
-    session: Session, principal: Principal, links: Links, task_id: str, field_id: str,
+    session: Session,
+    principal: Principal,
+    links: Links,
+    task_id: str,
+    field_id: str,
     raw: Sequence[str],
-) -> FieldValues:  # fmt: skip
+) -> FieldValues:
     """Replace a custom field's values: choice ids for fields with choices, otherwise one
     text (or one ``YYYY-MM-DD`` date)."""
     task = writable_task(session, principal, task_id)
@@ -117,14 +121,19 @@ def update_task_custom_field(
     field = before.field
     inputs = [ValueInput(field.id, field.type, _typed_values(field, raw))]
     (checked,) = values.normalise_values({field.id: field}, inputs)
-    commit_change(session, links, task, checked, before.values)
+    fields.store(session, links, TASK, task, checked, before.values)
+    session.commit()
     return checked
 
 
 def list_task_custom_field_choices(
-    session: Session, principal: Principal, task_id: str, field_id: str, offset: int,
+    session: Session,
+    principal: Principal,
+    task_id: str,
+    field_id: str,
+    offset: int,
     page_size: int,
-) -> Page[FieldChoice]:  # fmt: skip
+) -> Page[FieldChoice]:
     """The choices of a custom field of the task, in the field's order (404 for a custom
     field without choices: its ``links.choices`` is ``null``)."""
     task = load_task(session, principal, task_id, "read")

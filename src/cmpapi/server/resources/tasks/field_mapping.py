@@ -12,8 +12,9 @@ from cmpapi.server.resources.fields import values
 from cmpapi.server.resources.fields.kinds import KINDS
 from cmpapi.server.resources.fields.tables import FieldChoice
 from cmpapi.server.resources.fields.values import FieldValues, FileUrl
+from cmpapi.server.resources.library.files import Signer as Sign
+from cmpapi.server.resources.subresources.mapping import OCTET_STREAM
 from cmpapi.server.resources.tasks.field_custom import custom_type
-from cmpapi.server.resources.tasks.metadata_mapping import OCTET_STREAM, Sign
 from cmpapi.wire import (
     FieldListResponseItem,
     ListTaskSubStepFieldsResponseData,

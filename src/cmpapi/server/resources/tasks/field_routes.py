@@ -13,8 +13,8 @@ from cmpapi.server.http.paging import page_response
 from cmpapi.server.http.query import query
 from cmpapi.server.http.responses import no_content, wire_response
 from cmpapi.server.http.router import Router
+from cmpapi.server.resources.library.files import SignerDep as SignDep
 from cmpapi.server.resources.tasks import field_custom, field_mapping, field_service
-from cmpapi.server.resources.tasks.metadata_mapping import SignDep
 from cmpapi.wire import (
     ListTaskCustomFieldChoicesParametersQuery,
     ListTaskCustomFieldChoicesResponse,

@@ -13,9 +13,10 @@ from cmpapi.server.http.paging import page_response
 from cmpapi.server.http.query import query
 from cmpapi.server.http.responses import wire_response
 from cmpapi.server.http.router import Router
-from cmpapi.server.resources.tasks import field_routes, metadata_attachments, metadata_service
+from cmpapi.server.resources.library.files import SignerDep
+from cmpapi.server.resources.subresources import mapping as shared
+from cmpapi.server.resources.tasks import field_routes, metadata_service
 from cmpapi.server.resources.tasks import metadata_mapping as mapping
-from cmpapi.server.resources.tasks.metadata_mapping import SignDep
 from cmpapi.wire import (
     AddUrlToTaskRequest,
     ListTaskAttachmentsParametersQuery,
@@ -38,12 +39,12 @@ AttachmentsQuery = Annotated[
             response_model=ListTaskAttachmentsResponse,
             responses=error_responses(400, 401, 403, 404))  # fmt: skip
 async def list_task_attachments(
-    request: Request, id: str, params: AttachmentsQuery, api: ApiDep, sign: SignDep
+    request: Request, id: str, params: AttachmentsQuery, api: ApiDep, sign: SignerDep
 ) -> Response:
     """The task's files (from its comments) and links, oldest first."""
-    page = await api.call(metadata_attachments.list_task_attachments, id, params.offset,
+    page = await api.call(metadata_service.list_task_attachments, id, params.offset,
                           params.page_size)  # fmt: skip
-    data = [mapping.attachment_response(row, sign) for row in page.items]
+    data = [shared.attachment(row, sign) for row in page.items]
     return page_response(ListTaskAttachmentsResponse, request, api.links, page, data)
 
 

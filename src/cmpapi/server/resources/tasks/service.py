@@ -26,10 +26,9 @@ from cmpapi.server.resources.labels.service import (
     load_label_names,
     validate_resource_labels,
 )
+from cmpapi.server.resources.subresources.tables import Brief, Comment
 from cmpapi.server.resources.tasks import events
-from cmpapi.server.resources.tasks.comment_tables import TaskComment
 from cmpapi.server.resources.tasks.engine import Actor, Flow, Transition
-from cmpapi.server.resources.tasks.metadata_tables import TaskBrief
 from cmpapi.server.resources.tasks.tables import (
     IN_PROGRESS,
     NOT_STARTED,
@@ -50,6 +49,7 @@ from cmpapi.wire import (
     TaskUpdateRequest,
 )
 
+KIND = "task"  # owner_type of the task's shared sub-resources (parent.TASK)
 NEWEST_FIRST = (Task.modified_at.desc(),)
 LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
@@ -69,7 +69,7 @@ def load_flow(session: Session, task: Task) -> Flow:
 
 def _view(session: Session, flow: Flow) -> TaskView:
     task = flow.task
-    has_brief = session.get(TaskBrief, task.id) is not None
+    has_brief = session.get(Brief, (KIND, task.id)) is not None
     return TaskView(flow, load_label_names(session, task.org_id, task.labels), utcnow(), has_brief)
 
 
@@ -262,8 +262,11 @@ def _replace_workflow(
 ) -> tuple[Flow, list[Transition]]:
     task = flow.task
     # Sub-step comments (and their files) would go with the old sub-steps: refuse instead.
-    discussed = session.scalar(select(func.count()).where(
-        TaskComment.task_id == task.id, TaskComment.sub_step_id.is_not(None)))  # fmt: skip
+    discussed = session.scalar(
+        select(func.count()).where(
+            Comment.owner_type == KIND, Comment.owner_id == task.id, Comment.scope_id.is_not(None)
+        )
+    )
     if task.is_started or task.is_completed or discussed:
         raise Invalid("The workflow of a task cannot change once work or discussion started",
                       {"workflow_id": "The task has started"})  # fmt: skip

@@ -1,0 +1,99 @@
+"""Shared sub-resource rows -> wire models. The comment, attachment and brief answers of
+every parent have the same shape; only the link to the parent is named after it
+(``links.task``, ``links.campaign``, ``links.work_request``: ``Parent.kind``)."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from cmpapi.server.http.links import Links
+from cmpapi.server.resources.library.files import Signer
+from cmpapi.server.resources.library.mapping import timestamp
+from cmpapi.server.resources.subresources.comments import CommentView
+from cmpapi.server.resources.subresources.parent import Parent
+from cmpapi.server.resources.subresources.tables import (
+    URL,
+    Attachment,
+    Brief,
+    Comment,
+    CommentAttachment,
+)
+from cmpapi.wire import AttachmentResponse
+
+M = TypeVar("M", bound=BaseModel)
+OCTET_STREAM = "application/octet-stream"
+
+
+def attachment(row: Attachment, sign: Signer) -> AttachmentResponse:
+    """``{id, name, url}``: a link's own URL, or a signed download URL of a file."""
+    if row.kind == URL:
+        url = row.url or ""
+    else:
+        url = sign(row.storage_key or "", row.name, row.mime_type or OCTET_STREAM)
+    return AttachmentResponse(id=row.id, name=row.name, url=url)
+
+
+def comment_file(row: CommentAttachment, sign: Signer) -> AttachmentResponse:
+    """A comment's file with a signed, expiring download URL under its given name."""
+    url = sign(row.storage_key, row.name, row.mime_type)
+    return AttachmentResponse(id=row.id, name=row.name, url=url)
+
+
+def author(row: Comment, links: Links) -> tuple[str, str]:
+    """The author's id and URL. Users are deactivated, not deleted; should a row ever go,
+    the comment stays (author NULL) and points at the users collection."""
+    if row.author_id is None:
+        return "", links.api("users")
+    return row.author_id, links.api("users", row.author_id)
+
+
+def comment_body(view: CommentView, sign: Signer) -> dict[str, Any]:
+    """The fields every comment answer has, links aside."""
+    row = view.row
+    return {
+        "id": row.id,
+        "value": row.value,
+        "is_resolved": row.is_resolved,
+        "created_at": timestamp(row.created_at),
+        "modified_at": timestamp(row.modified_at),
+        "attachments": [comment_file(a, sign) for a in view.attachments],
+    }
+
+
+def comment(model: type[M], view: CommentView, links: Links, parent: Parent, sign: Signer) -> M:
+    """A comment on the parent itself (``TaskCommentResponse``,
+    ``CampaignCommentResponse``, ``WorkRequestCommentResponse``)."""
+    author_id, author_url = author(view.row, links)
+    return model.model_validate(
+        comment_body(view, sign)
+        | {
+            "parent_comment_id": view.row.parent_id,
+            "comment_by": author_id,
+            "links": {
+                parent.kind: parent.path(links, view.row.owner_id),
+                "comment_by": author_url,
+            },
+        }
+    )
+
+
+def brief(
+    model: type[M], row: Brief, links: Links, parent: Parent, keys: tuple[str, ...] | None = None
+) -> M:
+    """``TaskBriefResponse`` / ``CampaignBriefResponse``; ``keys``: the keys the parent's
+    brief fields show, when it shows fewer than are stored."""
+    template = {"id": row.template_id, "name": row.template_name or ""} if row.template_id else None
+    return model.model_validate(
+        {
+            "type": row.type,
+            "title": row.title,
+            "template": template,
+            "fields": [f if keys is None else {k: f.get(k) for k in keys} for f in row.fields],
+            "links": {
+                "self": parent.path(links, row.owner_id, "brief"),
+                parent.kind: parent.path(links, row.owner_id),
+            },
+        }
+    )
