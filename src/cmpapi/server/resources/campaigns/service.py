@@ -29,7 +29,7 @@ from cmpapi.server.resources.tasks.asset_tables import TaskAsset
 from cmpapi.server.resources.tasks.tables import Task
 from cmpapi.wire import CampaignCreateRequest, CampaignUpdateRequest, ListCampaignsParametersQuery
 
-NEWEST_FIRST = (Campaign.created_at.desc(),)
+NEWEST_FIRST = (Campaign.number.desc(),)
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -82,7 +82,7 @@ def _view(session: Session, campaign: Campaign) -> CampaignView:
     children = session.scalars(
         select(Campaign.id)
         .where(Campaign.org_id == campaign.org_id, Campaign.parent_id == campaign.id)
-        .order_by(Campaign.created_at, Campaign.id)
+        .order_by(Campaign.number)
     ).all()
     names = load_label_names(session, campaign.org_id, campaign.labels)
     return CampaignView(campaign, names, list(children), has_brief(session, campaign))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cmpapi.server.db.base import Base, OrgScoped, PortableJSON, new_id, utcnow
@@ -20,11 +20,9 @@ class Campaign(OrgScoped, Base):
     although no response shows it."""
 
     __tablename__ = "campaigns"
-    __table_args__ = (
-        UniqueConstraint("org_id", "number", name="uq_campaigns_org_number"),
-        # listCampaigns: newest first within an organization.
-        Index("ix_campaigns_org_created", "org_id", "created_at", "id"),
-    )
+    # Also listCampaigns' order: newest (highest number) first; created_at has whole
+    # seconds and would tie.
+    __table_args__ = (UniqueConstraint("org_id", "number", name="uq_campaigns_org_number"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     number: Mapped[int] = mapped_column(Integer)

@@ -66,9 +66,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("org_id", "number", name="uq_campaigns_org_number"),
     )
     with op.batch_alter_table("campaigns", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_campaigns_org_created", ["org_id", "created_at", "id"], unique=False
-        )
         batch_op.create_index(batch_op.f("ix_campaigns_org_id"), ["org_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_campaigns_owner_id"), ["owner_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_campaigns_parent_id"), ["parent_id"], unique=False)
@@ -124,6 +121,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_campaigns_parent_id"))
         batch_op.drop_index(batch_op.f("ix_campaigns_owner_id"))
         batch_op.drop_index(batch_op.f("ix_campaigns_org_id"))
-        batch_op.drop_index("ix_campaigns_org_created")
 
     op.drop_table("campaigns")
