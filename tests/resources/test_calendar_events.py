@@ -59,45 +59,66 @@ class TestCalendarEvents(ResourceTests):
                 world,
                 start_date=f"2030-01-{i + 1:02d}T00:00:00Z",
                 end_date=f"2030-01-{i + 1:02d}T01:00:00Z",
-            )["id"]  # fmt: skip
+            )["id"]
             for i in range(n)
         ]
 
 
 def test_create_get_and_list(client, db: Session, world: World) -> None:
     campaign = create_campaign(client, world)["id"]
-    made = create_event(client, world, campaign_id=campaign, description=" Drinks ",
-                        start_date="2030-05-01T20:00:00+02:00")  # fmt: skip
+    made = create_event(
+        client,
+        world,
+        campaign_id=campaign,
+        description=" Drinks ",
+        start_date="2030-05-01T20:00:00+02:00",
+    )
     assert made == {
-        "id": made["id"], "title": "Launch party", "description": "Drinks",
-        "campaign_id": campaign, "start_date": "2030-05-01T18:00:00Z",
-        "end_date": "2030-05-01T22:00:00Z", "is_all_day": False, "is_archived": False,
-        "reference_id": "EVT-1", "created_by": world.users["member"].id,
+        "id": made["id"],
+        "title": "Launch party",
+        "description": "Drinks",
+        "campaign_id": campaign,
+        "start_date": "2030-05-01T18:00:00Z",
+        "end_date": "2030-05-01T22:00:00Z",
+        "is_all_day": False,
+        "is_archived": False,
+        "reference_id": "EVT-1",
+        "created_by": world.users["member"].id,
         "links": {"self": f"{API}/events/{made['id']}", "campaign": f"{API}/campaigns/{campaign}"},
-    }  # fmt: skip
+    }
     r = client.get(f"/v3/events/{made['id']}", headers=world.auth("viewer"))
     assert r.status_code == 200 and r.json() == made
     assert client.get("/v3/events", headers=world.auth("viewer")).json()["data"] == [made]
     plain = create_event(client, world, is_all_day=True)
     assert (plain["campaign_id"], plain["links"]["campaign"], plain["description"]) == (
-        None, None, None)  # fmt: skip
+        None,
+        None,
+        None,
+    )
     assert (plain["is_all_day"], plain["reference_id"]) == (True, "EVT-2")
-    added = [("event_added", {"event": {"id": e["id"], "links": {"self": e["links"]["self"]}}})
-             for e in (made, plain)]  # fmt: skip
+    added = [
+        ("event_added", {"event": {"id": e["id"], "links": {"self": e["links"]["self"]}}})
+        for e in (made, plain)
+    ]
     assert events(db) == added
 
 
 def test_fields_are_stored_for_the_event(client, db: Session, world: World) -> None:
     text = add_field(client, world)
-    choice = add_field(client, world, "dropdown", choices=[{"name": "A"}, {"name": "B"}],
-                       is_multi_select=False)  # fmt: skip
+    choice = add_field(
+        client, world, "dropdown", choices=[{"name": "A"}, {"name": "B"}], is_multi_select=False
+    )
     picked = choice["choices"][1]["id"]
-    fields = [{"id": text["id"], "type": "text", "values": ["Hello"]},
-              {"id": choice["id"], "type": "dropdown", "values": [picked]}]  # fmt: skip
+    fields = [
+        {"id": text["id"], "type": "text", "values": ["Hello"]},
+        {"id": choice["id"], "type": "dropdown", "values": [picked]},
+    ]
     made = create_event(client, world, fields=fields)
     held = values.owner_field_values(db, world.org.id, "event", made["id"])
-    assert [(fv.field.id, fv.values) for fv in held] == [(text["id"], ["Hello"]),
-                                                         (choice["id"], [picked])]  # fmt: skip
+    assert [(fv.field.id, fv.values) for fv in held] == [
+        (text["id"], ["Hello"]),
+        (choice["id"], [picked]),
+    ]
     assert create_event(client, world, fields=[])["id"]
 
 
@@ -143,14 +164,18 @@ def test_create_refusals_name_the_field_and_write_nothing(
     assert "bogus" in refused(bogus=1)["errors"]
     for campaign in ("0" * 32, theirs):
         assert refused(404, campaign_id=campaign) == {
-            "message": "Campaign not found", "errors": {"campaign_id": "Unknown campaign"}
-        }  # fmt: skip
-    bad_fields = [{"id": text["id"], "type": "text", "values": ["ok"]},
-                  {"id": "0" * 32, "type": "text", "values": ["x"]},
-                  {"id": text["id"], "type": "text", "values": ["again"]}]  # fmt: skip
+            "message": "Campaign not found",
+            "errors": {"campaign_id": "Unknown campaign"},
+        }
+    bad_fields = [
+        {"id": text["id"], "type": "text", "values": ["ok"]},
+        {"id": "0" * 32, "type": "text", "values": ["x"]},
+        {"id": text["id"], "type": "text", "values": ["again"]},
+    ]
     assert refused(fields=bad_fields)["errors"] == {
-        "fields.1.id": "Unknown field", "fields.2.id": "Field given more than once"
-    }  # fmt: skip
+        "fields.1.id": "Unknown field",
+        "fields.2.id": "Field given more than once",
+    }
     assert refused(403, "viewer") == FORBIDDEN
     assert client.post("/v3/events", json=event_body()).status_code == 401
     assert footprint(db) == before
@@ -161,12 +186,15 @@ def test_update_changes_the_given_keys_and_records_changes(
 ) -> None:
     made = create_event(client, world, description="Keep")
     url = f"/v3/events/{made['id']}"
-    change = {"title": " After party ", "end_date": "2030-05-02T01:00:00+01:00",
-              "is_all_day": True}  # fmt: skip
+    change = {"title": " After party ", "end_date": "2030-05-02T01:00:00+01:00", "is_all_day": True}
     r = client.patch(url, json=change, headers=world.auth("member"))
     assert r.status_code == 200, r.text
-    assert r.json() == {**made, "title": "After party", "end_date": "2030-05-02T00:00:00Z",
-                        "is_all_day": True}  # fmt: skip
+    assert r.json() == {
+        **made,
+        "title": "After party",
+        "end_date": "2030-05-02T00:00:00Z",
+        "is_all_day": True,
+    }
     assert client.get(url, headers=world.auth()).json() == r.json()
     r = client.patch(url, json={"description": ""}, headers=world.auth())
     assert r.json()["description"] is None
@@ -189,10 +217,13 @@ def test_update_refusals(client, db: Session, world: World) -> None:
     def patch(payload: dict[str, Any], who: str = "member") -> Any:
         return client.patch(url, json=payload, headers=world.auth(who))
 
-    for payload, field in (({"title": " "}, "title"), ({"title": None}, "title"),
-                           ({"start_date": "2030-05-02T00:00:00Z"}, "end_date"),
-                           ({"end_date": "2030-05-01T00:00:00Z"}, "end_date"),
-                           ({"campaign_id": "x"}, "campaign_id")):  # fmt: skip
+    for payload, field in (
+        ({"title": " "}, "title"),
+        ({"title": None}, "title"),
+        ({"start_date": "2030-05-02T00:00:00Z"}, "end_date"),
+        ({"end_date": "2030-05-01T00:00:00Z"}, "end_date"),
+        ({"campaign_id": "x"}, "campaign_id"),
+    ):
         r = patch(payload)
         assert r.status_code == 422, payload
         assert field in r.json()["errors"], r.json()

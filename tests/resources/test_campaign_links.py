@@ -56,8 +56,9 @@ def test_unknown_campaigns_are_refused_for_tasks(client, db: Session, world: Wor
         body = {"title": "x", "campaign_id": campaign}
         r = client.post("/v3/tasks", json=body, headers=world.auth())
         assert (r.status_code, r.json()) == (404, UNKNOWN)
-        r = client.patch(f"/v3/tasks/{task['id']}", json={"campaign_id": campaign},
-                         headers=world.auth())  # fmt: skip
+        r = client.patch(
+            f"/v3/tasks/{task['id']}", json={"campaign_id": campaign}, headers=world.auth()
+        )
         assert (r.status_code, r.json()) == (404, UNKNOWN)
     assert db.scalar(select(func.count()).select_from(Task)) == tasks
     assert client.get(f"/v3/tasks/{task['id']}", headers=world.auth()).json() == task
@@ -87,10 +88,13 @@ def test_list_assets_by_campaign_lists_what_its_tasks_use(
 ) -> None:
     campaign = create_campaign(client, world)["id"]
     used, unused = (
-        client.post("/v3/assets", json={"key": upload(client, world, jpeg(), f"{n}.jpg"),
-                                         "title": n}, headers=world.auth()).json()["id"]
+        client.post(
+            "/v3/assets",
+            json={"key": upload(client, world, jpeg(), f"{n}.jpg"), "title": n},
+            headers=world.auth(),
+        ).json()["id"]
         for n in ("used", "unused")
-    )  # fmt: skip
+    )
     task = create_task(client, world, None, campaign_id=campaign)["id"]
     fork = {"type": "fork_from_library", "content_id": used, "content_type": "image"}
     r = client.post(f"/v3/tasks/{task}/assets", json=fork, headers=world.auth())

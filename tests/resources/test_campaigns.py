@@ -48,26 +48,49 @@ class TestCampaigns(ResourceTests):
 
 def test_create_get_and_list(client, db: Session, world: World) -> None:
     owner = world.users["member"].id
-    made = create_campaign(client, world, title="  Spring launch ", description=" All of it ",
-                           start_date="2030-03-01", end_date="2030-03-31", color="#ec2e3b")  # fmt: skip
+    made = create_campaign(
+        client,
+        world,
+        title="  Spring launch ",
+        description=" All of it ",
+        start_date="2030-03-01",
+        end_date="2030-03-31",
+        color="#ec2e3b",
+    )
     assert made == {
-        "id": made["id"], "title": "Spring launch", "description": "All of it",
-        "start_date": "2030-03-01", "end_date": "2030-03-31", "created_at": made["created_at"],
-        "is_hidden": False, "status": "Not Started", "reference_id": "CPN-1", "budget": None,
+        "id": made["id"],
+        "title": "Spring launch",
+        "description": "All of it",
+        "start_date": "2030-03-01",
+        "end_date": "2030-03-31",
+        "created_at": made["created_at"],
+        "is_hidden": False,
+        "status": "Not Started",
+        "reference_id": "CPN-1",
+        "budget": None,
         "labels": [],
-        "links": {"self": f"{API}/campaigns/{made['id']}", "brief": None,
-                  "owner": f"{API}/users/{owner}", "parent_campaign": None,
-                  "child_campaigns": []},
-    }  # fmt: skip
+        "links": {
+            "self": f"{API}/campaigns/{made['id']}",
+            "brief": None,
+            "owner": f"{API}/users/{owner}",
+            "parent_campaign": None,
+            "child_campaigns": [],
+        },
+    }
     r = client.get(f"/v3/campaigns/{made['id']}", headers=world.auth("viewer"))
     assert r.status_code == 200 and r.json() == made
     (item,) = client.get("/v3/campaigns", headers=world.auth("viewer")).json()["data"]
     assert item == {
-        "id": made["id"], "title": "Spring launch", "description": "All of it",
-        "start_date": "2030-03-01", "end_date": "2030-03-31", "is_hidden": False,
-        "reference_id": "CPN-1", "owner": {"id": owner},
+        "id": made["id"],
+        "title": "Spring launch",
+        "description": "All of it",
+        "start_date": "2030-03-01",
+        "end_date": "2030-03-31",
+        "is_hidden": False,
+        "reference_id": "CPN-1",
+        "owner": {"id": owner},
         "links": {"self": f"{API}/campaigns/{made['id']}"},
-    }  # fmt: skip
+    }
     plain = create_campaign(client, world, title="Plain", description="  ")
     assert (plain["description"], plain["start_date"], plain["end_date"]) == (None, None, None)
     assert plain["reference_id"] == "CPN-2"
@@ -84,8 +107,9 @@ def test_sub_campaigns_link_both_ways(client, world: World) -> None:
     assert second["links"]["owner"] == f"{API}/users/{world.users['admin'].id}"
     got = client.get(f"/v3/campaigns/{parent}", headers=world.auth()).json()
     assert got["links"]["child_campaigns"] == [
-        f"{API}/campaigns/{first['id']}", f"{API}/campaigns/{second['id']}"
-    ]  # fmt: skip
+        f"{API}/campaigns/{first['id']}",
+        f"{API}/campaigns/{second['id']}",
+    ]
     assert create_campaign(client, world, parent_campaign=None)["links"]["parent_campaign"] is None
 
 
@@ -98,15 +122,20 @@ def test_labels_are_rendered_from_the_stored_values(client, db: Session, world: 
     row.labels = [group.values[1].id]
     db.commit()
     got = client.get(f"/v3/campaigns/{made['id']}", headers=world.auth()).json()
-    assert got["labels"] == [{"group": {"id": group.id, "name": "Region"},
-                              "values": [{"id": group.values[1].id, "name": "APAC"}]}]  # fmt: skip
+    assert got["labels"] == [
+        {
+            "group": {"id": group.id, "name": "Region"},
+            "values": [{"id": group.values[1].id, "name": "APAC"}],
+        }
+    ]
 
 
 def test_list_filters_and_order(client, world: World) -> None:
     member, admin = world.users["member"].id, world.users["admin"].id
     march = create_campaign(client, world, start_date="2030-03-01", end_date="2030-03-31")["id"]
-    may = create_campaign(client, world, start_date="2030-05-01", end_date="2030-05-31",
-                          owner_id=admin)["id"]  # fmt: skip
+    may = create_campaign(
+        client, world, start_date="2030-05-01", end_date="2030-05-31", owner_id=admin
+    )["id"]
     undated = create_campaign(client, world)["id"]
     assert ids(client, world) == [undated, may, march]  # newest first
     assert ids(client, world, owner=admin) == [may]
@@ -147,8 +176,9 @@ def test_create_refusals_name_the_field_and_write_nothing(
     other = build_world(db, org_name="Other", prefix="o-")
     assert "owner_id" in refused(owner_id=other.users["admin"].id)["errors"]
     assert refused(404, parent_campaign="0" * 32) == {
-        "message": "Campaign not found", "errors": {"parent_campaign": "Unknown campaign"}
-    }  # fmt: skip
+        "message": "Campaign not found",
+        "errors": {"parent_campaign": "Unknown campaign"},
+    }
     theirs = create_campaign(client, other, title="Theirs")["id"]
     assert refused(404, parent_campaign=theirs)["errors"] == {"parent_campaign": "Unknown campaign"}
     assert refused(403, "viewer") == FORBIDDEN
@@ -159,17 +189,26 @@ def test_create_refusals_name_the_field_and_write_nothing(
 def test_update_changes_the_given_keys_and_records_one_event(
     client, db: Session, world: World
 ) -> None:
-    made = create_campaign(client, world, start_date="2030-03-01", end_date="2030-03-31",
-                           description="Keep")  # fmt: skip
+    made = create_campaign(
+        client, world, start_date="2030-03-01", end_date="2030-03-31", description="Keep"
+    )
     url = f"/v3/campaigns/{made['id']}"
-    change = {"title": " Summer ", "start_date": "2030-06-01", "end_date": None,
-              "owner_id": world.users["admin"].id}  # fmt: skip
+    change = {
+        "title": " Summer ",
+        "start_date": "2030-06-01",
+        "end_date": None,
+        "owner_id": world.users["admin"].id,
+    }
     r = client.patch(url, json=change, headers=world.auth("member"))
     assert r.status_code == 204 and r.content == b""
     got = client.get(url, headers=world.auth()).json()
-    assert got == {**made, "title": "Summer", "start_date": "2030-06-01", "end_date": None,
-                   "links": {**made["links"],
-                             "owner": f"{API}/users/{world.users['admin'].id}"}}  # fmt: skip
+    assert got == {
+        **made,
+        "title": "Summer",
+        "start_date": "2030-06-01",
+        "end_date": None,
+        "links": {**made["links"], "owner": f"{API}/users/{world.users['admin'].id}"},
+    }
     modified = {"campaign": {"id": made["id"], "links": {"self": f"{API}{url[3:]}"}}}
     assert events(db)[1:] == [("campaign_metadata_modified", modified)]
     # Nothing to change (or the same values again): no event.
@@ -186,11 +225,14 @@ def test_update_refusals(client, db: Session, world: World) -> None:
     def patch(payload: dict[str, Any], who: str = "member") -> Any:
         return client.patch(url, json=payload, headers=world.auth(who))
 
-    for payload, field in (({"title": " "}, "title"), ({"title": None}, "title"),
-                           ({"start_date": "2030-3-1"}, "start_date"),
-                           ({"end_date": "2030-02-28"}, "end_date"),
-                           ({"owner_id": "0" * 32}, "owner_id"),
-                           ({"parent_campaign": None}, "parent_campaign")):  # fmt: skip
+    for payload, field in (
+        ({"title": " "}, "title"),
+        ({"title": None}, "title"),
+        ({"start_date": "2030-3-1"}, "start_date"),
+        ({"end_date": "2030-02-28"}, "end_date"),
+        ({"owner_id": "0" * 32}, "owner_id"),
+        ({"parent_campaign": None}, "parent_campaign"),
+    ):
         r = patch(payload)
         assert r.status_code == 422, payload
         assert field in r.json()["errors"], r.json()

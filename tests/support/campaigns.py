@@ -16,9 +16,13 @@ def create_campaign(client: Any, world: World, who: str = "member", **fields: An
 
 def event_body(**extra: Any) -> dict[str, Any]:
     """A valid createEvent body."""
-    return {"title": "Launch party", "is_all_day": False,
-            "start_date": "2030-05-01T18:00:00Z", "end_date": "2030-05-01T22:00:00Z",
-            **extra}  # fmt: skip
+    return {
+        "title": "Launch party",
+        "is_all_day": False,
+        "start_date": "2030-05-01T18:00:00Z",
+        "end_date": "2030-05-01T22:00:00Z",
+        **extra,
+    }
 
 
 def create_event(client: Any, world: World, who: str = "member", **extra: Any) -> Any:

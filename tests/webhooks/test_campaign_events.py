@@ -34,12 +34,14 @@ def test_campaign_and_event_payloads_are_recorded_and_delivered(
     campaign_self = {"self": f"{API}/campaigns/{campaign}"}
     event_ref = {"event": {"id": event, "links": {"self": f"{API}/events/{event}"}}}
     assert [(e.event_name, e.data) for e in recorded] == [
-        ("campaign_added",
-         {"campaign": {"id": campaign, "links": {**campaign_self, "work_request": None}}}),
+        (
+            "campaign_added",
+            {"campaign": {"id": campaign, "links": {**campaign_self, "work_request": None}}},
+        ),
         ("campaign_metadata_modified", {"campaign": {"id": campaign, "links": campaign_self}}),
         ("event_added", event_ref),
         ("event_modified", event_ref),
-    ]  # fmt: skip
+    ]
     with WorkerThread(wh_settings):
         got = receiver.wait_for(len(recorded), timeout=60)
     bodies = sorted(json.dumps(json.loads(r.body), sort_keys=True) for r in got)

@@ -23,8 +23,12 @@ class Counter(Base):
 
 def next_number(session: Session, org_id: str, name: str) -> int:
     """The next value of a per-organization sequence; the row lock serializes creators."""
-    bump = (update(Counter).where(Counter.org_id == org_id, Counter.name == name)
-            .values(value=Counter.value + 1).returning(Counter.value))  # fmt: skip
+    bump = (
+        update(Counter)
+        .where(Counter.org_id == org_id, Counter.name == name)
+        .values(value=Counter.value + 1)
+        .returning(Counter.value)
+    )
     value = session.execute(bump).scalar_one_or_none()
     if value is None:
         session.execute(insert(Counter).values(org_id=org_id, name=name, value=1))

@@ -24,8 +24,12 @@ from cmpapi.wire import (
 router = Router(tags=["Events"])
 
 
-@router.get("/events", operation_id="listEvents", response_model=ListEventsResponse,
-            responses=error_responses(400, 401, 403))  # fmt: skip
+@router.get(
+    "/events",
+    operation_id="listEvents",
+    response_model=ListEventsResponse,
+    responses=error_responses(400, 401, 403),
+)
 async def list_events(
     request: Request,
     api: ApiDep,
@@ -37,9 +41,13 @@ async def list_events(
     return page_response(ListEventsResponse, request, api.links, page, data)
 
 
-@router.post("/events", operation_id="createEvent", status_code=201,
-             response_model=EventResponse,
-             responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
+@router.post(
+    "/events",
+    operation_id="createEvent",
+    status_code=201,
+    response_model=EventResponse,
+    responses=error_responses(400, 401, 403, 404, 422),
+)
 async def create_event(body: EventCreateRequest, api: ApiDep) -> Response:
     """Create an event, optionally in a campaign and with field values."""
     return await api.answer(
@@ -50,16 +58,24 @@ async def create_event(body: EventCreateRequest, api: ApiDep) -> Response:
     )
 
 
-@router.get("/events/{id}", operation_id="getEvent", response_model=EventResponse,
-            responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.get(
+    "/events/{id}",
+    operation_id="getEvent",
+    response_model=EventResponse,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def get_event(id: str, api: ApiDep) -> Response:
     """One event."""
     event = await api.call(service.get_event, id)
     return wire_response(mapping.event_response(event, api.links))
 
 
-@router.patch("/events/{id}", operation_id="updateEvent", response_model=EventResponse,
-              responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
+@router.patch(
+    "/events/{id}",
+    operation_id="updateEvent",
+    response_model=EventResponse,
+    responses=error_responses(400, 401, 403, 404, 422),
+)
 async def update_event(id: str, body: EventUpdateRequest, api: ApiDep) -> Response:
     """Change the given keys."""
     return await api.answer(

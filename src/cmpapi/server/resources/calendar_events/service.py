@@ -123,9 +123,15 @@ def create_event(
         require_campaign(session, org, given["campaign_id"])
     checked = _fields(session, org, list(body.fields)) if isinstance(body.fields, list) else []
     now = utcnow()
-    event = CalendarEvent(id=new_id(), org_id=org, number=next_number(session, org, "event"),
-                          created_by=principal.user_id, created_at=now, modified_at=now,
-                          **given)  # fmt: skip
+    event = CalendarEvent(
+        id=new_id(),
+        org_id=org,
+        number=next_number(session, org, "event"),
+        created_by=principal.user_id,
+        created_at=now,
+        modified_at=now,
+        **given,
+    )
     session.add(event)
     session.flush()
     if checked:

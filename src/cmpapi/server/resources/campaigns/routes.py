@@ -25,8 +25,12 @@ from cmpapi.wire import (
 router = Router(tags=["Campaigns"])
 
 
-@router.get("/campaigns", operation_id="listCampaigns", response_model=ListCampaignsResponse,
-            responses=error_responses(400, 401, 403))  # fmt: skip
+@router.get(
+    "/campaigns",
+    operation_id="listCampaigns",
+    response_model=ListCampaignsResponse,
+    responses=error_responses(400, 401, 403),
+)
 async def list_campaigns(
     request: Request,
     api: ApiDep,
@@ -38,9 +42,13 @@ async def list_campaigns(
     return page_response(ListCampaignsResponse, request, api.links, page, data)
 
 
-@router.post("/campaigns", operation_id="createCampaign", status_code=201,
-             response_model=CampaignResponse,
-             responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
+@router.post(
+    "/campaigns",
+    operation_id="createCampaign",
+    status_code=201,
+    response_model=CampaignResponse,
+    responses=error_responses(400, 401, 403, 404, 422),
+)
 async def create_campaign(body: CampaignCreateRequest, api: ApiDep) -> Response:
     """Create a campaign, optionally under a parent campaign."""
     return await api.answer(
@@ -51,17 +59,25 @@ async def create_campaign(body: CampaignCreateRequest, api: ApiDep) -> Response:
     )
 
 
-@router.get("/campaigns/{id}", operation_id="getCampaign", response_model=CampaignResponse,
-            responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.get(
+    "/campaigns/{id}",
+    operation_id="getCampaign",
+    response_model=CampaignResponse,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def get_campaign(id: str, api: ApiDep) -> Response:
     """One campaign."""
     view = await api.call(service.get_campaign, id)
     return wire_response(mapping.campaign_response(view, api.links))
 
 
-@router.patch("/campaigns/{id}", operation_id="updateCampaign", status_code=204,
-              response_class=Response,
-              responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.patch(
+    "/campaigns/{id}",
+    operation_id="updateCampaign",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def update_campaign(id: str, body: CampaignUpdateRequest, api: ApiDep) -> Response:
     """Change the given keys; answers 204 as the spec has it."""
     await api.call(service.update_campaign, api.links, id, body)

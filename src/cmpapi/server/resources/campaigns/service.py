@@ -64,9 +64,12 @@ def library_asset_ids(org_id: str, campaign_id: str) -> Select[str | None]:
     return (
         select(TaskAsset.library_asset_id)
         .join(Task, Task.id == TaskAsset.task_id)
-        .where(Task.org_id == org_id, Task.campaign_id == campaign_id,
-               TaskAsset.library_asset_id.is_not(None))
-    )  # fmt: skip
+        .where(
+            Task.org_id == org_id,
+            Task.campaign_id == campaign_id,
+            TaskAsset.library_asset_id.is_not(None),
+        )
+    )
 
 
 def has_brief(session: Session, campaign: Campaign) -> bool:
@@ -137,8 +140,9 @@ def _record(session: Session, links: Links, name: str, campaign: Campaign) -> No
     refs: dict[str, Any] = {"self": links.api("campaigns", campaign.id)}
     if name == "campaign_added":
         refs["work_request"] = None
-    record_event(session, name, {"campaign": {"id": campaign.id, "links": refs}},
-                 org_id=campaign.org_id)  # fmt: skip
+    record_event(
+        session, name, {"campaign": {"id": campaign.id, "links": refs}}, org_id=campaign.org_id
+    )
 
 
 def filter_day(value: str, field: str) -> date:
@@ -197,9 +201,16 @@ def create_campaign(
     if parent is not None:
         values["parent_id"] = require_campaign(session, org, parent, "parent_campaign").id
     now = utcnow()
-    campaign = Campaign(id=new_id(), org_id=org, number=next_number(session, org, "campaign"),
-                        created_by=principal.user_id, created_at=now, modified_at=now,
-                        labels=[], **values)  # fmt: skip
+    campaign = Campaign(
+        id=new_id(),
+        org_id=org,
+        number=next_number(session, org, "campaign"),
+        created_by=principal.user_id,
+        created_at=now,
+        modified_at=now,
+        labels=[],
+        **values,
+    )
     session.add(campaign)
     session.flush()
     _record(session, links, "campaign_added", campaign)
@@ -208,9 +219,12 @@ def create_campaign(
 
 
 def update_campaign(
-    session: Session, principal: Principal, links: Links, campaign_id: str,
+    session: Session,
+    principal: Principal,
+    links: Links,
+    campaign_id: str,
     body: CampaignUpdateRequest,
-) -> None:  # fmt: skip
+) -> None:
     """Change the given keys (``null`` clears a date); campaign_metadata_modified when
     anything changed."""
     require(principal, "campaigns:write")
@@ -218,8 +232,9 @@ def update_campaign(
     values = _checked(body.model_dump(exclude_unset=True))
     if "owner_id" in values:
         _check_owner(session, campaign.org_id, values["owner_id"])
-    _check_dates(values.get("start_date", campaign.start_date),
-                 values.get("end_date", campaign.end_date))  # fmt: skip
+    _check_dates(
+        values.get("start_date", campaign.start_date), values.get("end_date", campaign.end_date)
+    )
     changed = {k: v for k, v in values.items() if getattr(campaign, k) != v}
     if not changed:
         return
