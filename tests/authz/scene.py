@@ -325,6 +325,16 @@ class Scene:
         body = {"title": "Q1 launch", "due_date": due, "hex_color": "#4ecfd5", **extra}
         return self.mine(self.api("member", "POST", "/v3/milestones", 201, json=body)["id"])
 
+    def campaign(self) -> str:
+        """A campaign the member creates."""
+        body = {"title": f"Campaign {uid()}", "start_date": "2030-03-01"}
+        return self.mine(self.api("member", "POST", "/v3/campaigns", 201, json=body)["id"])
+
+    def event(self, start: str = "2030-05-01T18:00:00Z", end: str = "2030-05-01T22:00:00Z") -> str:
+        """A calendar event the member creates."""
+        body = {"title": "Launch party", "is_all_day": False, "start_date": start, "end_date": end}
+        return self.mine(self.api("member", "POST", "/v3/events", 201, json=body)["id"])
+
     def multipart(self) -> str:
         made = self.api("member", "POST", "/v3/multipart-uploads", 201, json={"file_size": 6 * MiB})
         return self.mine(made["id"])

@@ -669,6 +669,51 @@ def update_milestone(s: Scene, who: str | None) -> Req:
     return Req("PATCH", f"/v3/milestones/{s.milestone()}", json={"title": "Renamed"})
 
 
+# campaigns and calendar events
+
+
+def list_campaigns(s: Scene, who: str | None) -> Req:
+    return Req("GET", "/v3/campaigns", params={"page_size": 100}, targets=(s.campaign(),))
+
+
+def create_campaign(s: Scene, who: str | None) -> Req:
+    # A sub-campaign: the parent is the first organization's, so the other one gets 404.
+    return Req("POST", "/v3/campaigns", json={"title": "Child", "parent_campaign": s.campaign()})
+
+
+def get_campaign(s: Scene, who: str | None) -> Req:
+    return Req("GET", f"/v3/campaigns/{s.campaign()}")
+
+
+def update_campaign(s: Scene, who: str | None) -> Req:
+    return Req("PATCH", f"/v3/campaigns/{s.campaign()}", json={"title": "Renamed"})
+
+
+def list_events(s: Scene, who: str | None) -> Req:
+    # Lists are by start date: an early one keeps the target on the first page.
+    event = s.event(start="2001-01-01T00:00:00Z", end="2001-01-01T01:00:00Z")
+    return Req("GET", "/v3/events", params={"page_size": 100}, targets=(event,))
+
+
+def create_event(s: Scene, who: str | None) -> Req:
+    body = {
+        "title": "Launch",
+        "is_all_day": True,
+        "start_date": "2030-05-01T00:00:00Z",
+        "end_date": "2030-05-01T23:59:59Z",
+        "campaign_id": s.campaign(),
+    }
+    return Req("POST", "/v3/events", json=body)
+
+
+def get_event(s: Scene, who: str | None) -> Req:
+    return Req("GET", f"/v3/events/{s.event()}")
+
+
+def update_event(s: Scene, who: str | None) -> Req:
+    return Req("PATCH", f"/v3/events/{s.event()}", json={"title": "Renamed"})
+
+
 # -- the table -------------------------------------------------------------------------------
 # operationId: row(request, owner of the objects,
 #                  owner, admin, member, viewer, other_org, anonymous)
@@ -812,6 +857,16 @@ MATRIX: dict[str, Row] = {
     "createMilestone": row(create_milestone, MEMBER, OK, OK, OK, 403, 404, 401),
     "getMilestone": row(get_milestone, MEMBER, OK, OK, OK, OK, 404, 401),
     "updateMilestone": row(update_milestone, MEMBER, OK, OK, OK, 403, 404, 401),
+    # Campaigns and calendar events: everyone reads; admins and members write. A parent
+    # campaign or an event's campaign of another organization is 404 naming it.
+    "listCampaigns": row(list_campaigns, MEMBER, OK, OK, OK, OK, HIDDEN, 401),
+    "createCampaign": row(create_campaign, MEMBER, OK, OK, OK, 403, 404, 401),
+    "getCampaign": row(get_campaign, MEMBER, OK, OK, OK, OK, 404, 401),
+    "updateCampaign": row(update_campaign, MEMBER, OK, OK, OK, 403, 404, 401),
+    "listEvents": row(list_events, MEMBER, OK, OK, OK, OK, HIDDEN, 401),
+    "createEvent": row(create_event, MEMBER, OK, OK, OK, 403, 404, 401),
+    "getEvent": row(get_event, MEMBER, OK, OK, OK, OK, 404, 401),
+    "updateEvent": row(update_event, MEMBER, OK, OK, OK, 403, 404, 401),
 }
 
 # GET requests whose objects must be made per case (the list shows the newest first).

@@ -71,7 +71,7 @@ def test_list_filters_and_order(client, world: World) -> None:
     assert ids(client, world, due_date__to="2030-06-01T02:00:00+02:00") == [early, mid]
     bounds = {"due_date__from": "2030-02-01T00:00:00Z", "due_date__to": "2030-07-01T00:00:00Z"}
     assert ids(client, world, **bounds) == [mid]
-    # No milestone has a campaign until campaigns exist.
+    # None of these has a campaign (tests/resources/test_campaign_links.py links them).
     assert ids(client, world, campaign_id="null") == [early, mid, late]
     assert ids(client, world, campaign_id="63f1c2b675be4132854d2742") == []
     r = client.get("/v3/milestones", params={"due_date__from": "soon"}, headers=world.auth())
@@ -93,7 +93,10 @@ def test_create_refusals(client, db: Session, world: World) -> None:
     assert refused(description="  ")["errors"] == {"description": "Blank; send null to clear it"}
     assert "due_date" in refused(due_date="2030-03-31T17:00:00")["errors"]  # no offset
     assert "bogus" in refused(bogus=1)["errors"]
-    assert refused(404, campaign_id="63f1c2b675be4132854d2742") == {"message": "Campaign not found"}
+    assert refused(404, campaign_id="63f1c2b675be4132854d2742") == {
+        "message": "Campaign not found",
+        "errors": {"campaign_id": "Unknown campaign"},
+    }
     assert refused(403, "viewer") == {
         "message": "You do not have the permission to perform this operation"
     }

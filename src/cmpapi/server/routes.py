@@ -8,6 +8,8 @@ from fastapi import APIRouter
 
 from cmpapi.server.ext import apps as ext_apps
 from cmpapi.server.oauth import routes as oauth
+from cmpapi.server.resources.calendar_events import routes as calendar_events
+from cmpapi.server.resources.campaigns import routes as campaigns
 from cmpapi.server.resources.fields import routes as fields
 from cmpapi.server.resources.labels import routes as labels
 from cmpapi.server.resources.library import (
@@ -54,6 +56,8 @@ ROUTE_TABLE: tuple[tuple[str, APIRouter], ...] = (
     (V3, task_comment_routes.router),
     (V3, task_metadata_routes.router),
     (V3, milestones.router),
+    (V3, campaigns.router),
+    (V3, calendar_events.router),
 )
 
 V3_ROUTERS: tuple[APIRouter, ...] = tuple(r for prefix, r in ROUTE_TABLE if prefix == V3)

@@ -3,11 +3,14 @@
 Add each new ``tables.py`` here.
 """
 
+from cmpapi.server.db import counters
 from cmpapi.server.db.base import Base
 from cmpapi.server.events import outbox
 from cmpapi.server.identity import tables as identity
 from cmpapi.server.jobs import tables as jobs
 from cmpapi.server.oauth import tables as oauth
+from cmpapi.server.resources.calendar_events import tables as calendar_events
+from cmpapi.server.resources.campaigns import tables as campaigns
 from cmpapi.server.resources.fields import tables as fields
 from cmpapi.server.resources.labels import tables as labels
 from cmpapi.server.resources.library import tables as library
@@ -22,6 +25,9 @@ from cmpapi.server.webhooks import tables as webhooks
 
 __all__ = [
     "Base",
+    "calendar_events",
+    "campaigns",
+    "counters",
     "fields",
     "identity",
     "jobs",

@@ -119,6 +119,7 @@ def _filters(params: ListAssetsParametersQuery) -> assets.AssetFilters:
         folder_id=given(params.folder_id),
         include_subfolders=params.include_subfolder_assets,
         search_text=given(params.search_text),
+        campaign_id=given(params.campaign_id),
         field_values=tuple(
             (item.id, tuple(str(v) for v in item.values)) for item in given(params.fields) or []
         ),

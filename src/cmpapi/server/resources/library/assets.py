@@ -16,6 +16,7 @@ from cmpapi.server.db.base import new_id, utcnow
 from cmpapi.server.db.repository import Page, Repository, contains_text
 from cmpapi.server.errors import Forbidden, Invalid, NotFound
 from cmpapi.server.http.links import Links
+from cmpapi.server.resources.campaigns import service as campaigns
 from cmpapi.server.resources.fields import values
 from cmpapi.server.resources.fields.tables import Field as FieldDefinition
 from cmpapi.server.resources.fields.tables import FieldValue
@@ -60,6 +61,7 @@ class AssetFilters:
     include_subfolders: bool = True
     search_text: str | None = None
     field_values: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (field id, any of values)
+    campaign_id: str | None = None
 
 
 def _repo(session: Session, principal: Principal) -> Repository[Asset]:
@@ -274,6 +276,8 @@ def _conditions(
         where.append(
             Asset.id.in_(select(AssetLabel.asset_id).where(AssetLabel.value_id.in_(value_ids)))
         )
+    if f.campaign_id is not None:  # the library assets the campaign's tasks took in
+        where.append(Asset.id.in_(campaigns.library_asset_ids(principal.org_id, f.campaign_id)))
     for field_id, wanted in f.field_values:
         matching = _with_field_values(session, principal.org_id, field_id, set(wanted))
         if matching is not None:

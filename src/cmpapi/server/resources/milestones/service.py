@@ -3,8 +3,8 @@
 A milestone may be linked to tasks: ``tasks`` in a create or update sets those tasks'
 ``milestone_id`` (the column ``listTasks`` filters on), and an update's list replaces the
 milestone's tasks (``[]`` unlinks them all). A task belongs to one milestone at most, so
-linking it moves it from its previous one. Campaigns do not exist yet: a ``campaign_id``
-is answered 404 like ``createTask`` does, and milestones have no campaign.
+linking it moves it from its previous one. A ``campaign_id`` must name a campaign of the
+organization (404 naming it otherwise, as ``createTask`` does).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from cmpapi.server.authz import Principal, require
 from cmpapi.server.db.base import new_id, utcnow
 from cmpapi.server.db.repository import Page, Repository
 from cmpapi.server.errors import Invalid, NotFound
+from cmpapi.server.resources.campaigns.service import require_campaign
 from cmpapi.server.resources.milestones.tables import Milestone
 from cmpapi.server.resources.tasks.tables import Task
 from cmpapi.wire import (
@@ -61,12 +62,12 @@ def get_milestone(session: Session, principal: Principal, milestone_id: str) -> 
     return Repository(Milestone, session, principal.org_id).get(milestone_id)
 
 
-def _checked(values: dict[str, Any]) -> dict[str, Any]:
+def _checked(session: Session, org_id: str, values: dict[str, Any]) -> dict[str, Any]:
     """The request's values as columns: trimmed texts, the due date in UTC, the color
     upper-case; 422 naming a blank title or description, or a color that is not ``#RGB`` or
-    ``#RRGGBB``."""
-    if "campaign_id" in values:  # campaigns come with their own issue
-        raise NotFound("Campaign not found")
+    ``#RRGGBB``; 404 naming an unknown ``campaign_id``."""
+    if "campaign_id" in values:
+        require_campaign(session, org_id, values["campaign_id"])
     out = dict(values)
     if "title" in out:
         out["title"] = out["title"].strip()
@@ -114,7 +115,7 @@ def create_milestone(
 ) -> Milestone:
     """Create a milestone, optionally linked to tasks."""
     require(principal, "milestones:write")
-    values = _checked(body.model_dump(exclude_unset=True))
+    values = _checked(session, principal.org_id, body.model_dump(exclude_unset=True))
     tasks = values.pop("tasks", [])
     now = utcnow()
     milestone = Milestone(id=new_id(), org_id=principal.org_id, created_by=principal.user_id,
@@ -132,7 +133,7 @@ def update_milestone(
     """Change the given keys; ``tasks`` replaces the linked tasks."""
     require(principal, "milestones:write")
     milestone = Repository(Milestone, session, principal.org_id).get(milestone_id)
-    values = _checked(body.model_dump(exclude_unset=True))
+    values = _checked(session, principal.org_id, body.model_dump(exclude_unset=True))
     tasks = values.pop("tasks", MISSING)
     if not values and tasks is MISSING:
         return milestone

@@ -11,7 +11,7 @@ from cmpapi.server.db.base import Base, OrgScoped, new_id, utcnow
 
 
 class Milestone(OrgScoped, Base):
-    """A milestone. ``campaign_id`` stays ``None`` until campaigns exist (docs/compat.md)."""
+    """A milestone, optionally in a campaign (``campaign_id``)."""
 
     __tablename__ = "milestones"
     # listMilestones: by due date within an organization.

@@ -32,8 +32,9 @@ def web_url(links: Links, *segments: str) -> str:
 
 
 def _campaign(links: Links, task: Task) -> str:
-    # TaskResponse.links.campaign is a required string: without a campaign it points at
-    # the campaigns collection (docs/compat.md).
+    # TaskResponse.links.campaign is a required, non-nullable string: without a campaign it
+    # points at the campaigns collection (listCampaigns), never at a missing campaign
+    # (docs/compat.md).
     return links.api("campaigns", task.campaign_id) if task.campaign_id else links.api("campaigns")
 
 

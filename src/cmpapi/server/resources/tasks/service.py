@@ -12,16 +12,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import MISSING
-from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
 from cmpapi.server.db.base import new_id, utcnow
+from cmpapi.server.db.counters import next_number
 from cmpapi.server.db.repository import Page, Repository, contains_text
 from cmpapi.server.errors import Forbidden, Invalid, NotFound
 from cmpapi.server.http.links import Links
 from cmpapi.server.identity.tables import Team, User
 from cmpapi.server.oauth.tables import OAuthApp
+from cmpapi.server.resources.campaigns.service import require_campaign
 from cmpapi.server.resources.labels.service import (
     load_label_names,
     validate_resource_labels,
@@ -34,7 +36,6 @@ from cmpapi.server.resources.tasks.tables import (
     NOT_STARTED,
     OVERDUE,
     WAITING,
-    Counter,
     Task,
     TaskStep,
     TaskSubStep,
@@ -76,17 +77,6 @@ def _view(session: Session, flow: Flow) -> TaskView:
 def _actor(session: Session, principal: Principal) -> Actor:
     name = session.scalar(select(OAuthApp.name).where(OAuthApp.id == principal.app_id))
     return Actor(app_name=name or "")
-
-
-def _next_number(session: Session, org_id: str, name: str) -> int:
-    """The next value of a per-organization sequence; the row lock serializes creators."""
-    bump = (update(Counter).where(Counter.org_id == org_id, Counter.name == name)
-            .values(value=Counter.value + 1).returning(Counter.value))  # fmt: skip
-    value = session.execute(bump).scalar_one_or_none()
-    if value is None:
-        session.execute(insert(Counter).values(org_id=org_id, name=name, value=1))
-        value = 1
-    return int(value)
 
 
 def _check_user(session: Session, org_id: str, user_id: str, field: str) -> None:
@@ -138,8 +128,11 @@ def create_task(
     org = principal.org_id
     if not body.title.strip():
         raise Invalid("A task needs a title", {"title": "Blank"})
-    if isinstance(body.campaign_id, str):  # campaigns come with their own issue
-        raise NotFound("Campaign not found")
+    campaign = (
+        require_campaign(session, org, body.campaign_id)
+        if isinstance(body.campaign_id, str)
+        else None
+    )
     owner = body.owner_id if isinstance(body.owner_id, str) else principal.user_id
     _check_user(session, org, owner, "owner_id")
     start_at = body.start_at if isinstance(body.start_at, datetime) else None
@@ -151,8 +144,9 @@ def create_task(
         if workflow is None or not workflow.is_active:
             raise NotFound("Workflow not found")
     now = utcnow()
-    task = Task(id=new_id(), org_id=org, number=_next_number(session, org, "task"),
+    task = Task(id=new_id(), org_id=org, number=next_number(session, org, "task"),
                 title=body.title.strip(), workflow_id=workflow.id if workflow else None,
+                campaign_id=campaign.id if campaign else None,
                 owner_id=owner, start_at=start_at, due_at=due_at, created_by=principal.user_id,
                 created_at=now, modified_at=now, labels=[])  # fmt: skip
     session.add(task)
@@ -234,7 +228,7 @@ def update_task(
     if "title" in values and not values["title"].strip():
         raise Invalid("A task needs a title", {"title": "Blank"})
     if "campaign_id" in values:
-        raise NotFound("Campaign not found")
+        require_campaign(session, task.org_id, values["campaign_id"])
     if "owner_id" in values:
         _check_user(session, task.org_id, values["owner_id"], "owner_id")
     if "labels" in values:

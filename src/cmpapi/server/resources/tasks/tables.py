@@ -113,15 +113,3 @@ class TaskSubStep(OrgScoped, Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     modified_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class Counter(Base):
-    """Per-organization sequences (task reference numbers)."""
-
-    __tablename__ = "org_counters"
-
-    name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    org_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
-    )
-    value: Mapped[int] = mapped_column(Integer, default=0)

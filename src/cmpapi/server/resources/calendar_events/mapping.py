@@ -1,0 +1,30 @@
+"""Calendar event rows -> wire models."""
+
+from __future__ import annotations
+
+from cmpapi.server.http.links import Links
+from cmpapi.server.resources.calendar_events.tables import CalendarEvent
+from cmpapi.server.resources.library.mapping import timestamp
+from cmpapi.wire import EventResponse
+
+
+def event_response(e: CalendarEvent, links: Links) -> EventResponse:
+    """listEvents items, createEvent, getEvent, updateEvent."""
+    return EventResponse.model_validate(
+        {
+            "id": e.id,
+            "title": e.title,
+            "description": e.description,
+            "campaign_id": e.campaign_id,
+            "start_date": timestamp(e.start_date),
+            "end_date": timestamp(e.end_date),
+            "is_all_day": e.is_all_day,
+            "is_archived": e.is_archived,
+            "reference_id": f"EVT-{e.number}",
+            "created_by": e.created_by,
+            "links": {
+                "self": links.api("events", e.id),
+                "campaign": links.api("campaigns", e.campaign_id) if e.campaign_id else None,
+            },
+        }
+    )
