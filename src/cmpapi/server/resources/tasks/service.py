@@ -89,6 +89,10 @@ def _next_number(session: Session, org_id: str, name: str) -> int:
     return int(value)
 
 
+# Other resources' reference numbers (work requests' WRQ-n) use the same sequences.
+next_number = _next_number
+
+
 def _check_user(session: Session, org_id: str, user_id: str, field: str) -> None:
     if Repository(User, session, org_id).find(User.id == user_id, User.is_active.is_(True)) is None:
         raise Invalid("Unknown user", {field: "No active user of the organization has this id"})
