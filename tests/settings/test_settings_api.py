@@ -122,7 +122,7 @@ def test_refusals(client, db: Session, world: World) -> None:
     assert r.status_code == 422
     rule = {"name": "R", "description": "", "rules": [], "watchers": [], "template_name": "T"}
     r = post(client, world, document(routing_rules=[rule]), execute="true")
-    assert r.status_code == 422 and "routing rules" in r.json()["message"], r.text
+    assert r.status_code == 422 and "routing_rules.0.template_name" in r.json()["errors"], r.text
     bad_hook = {**HOOK, "event_names": ["not_an_event"]}
     assert post(client, world, document(webhooks=[bad_hook]), execute="true").status_code == 422
     plain = {**HOOK, "callback_url": "http://dam.example.com/h"}

@@ -26,8 +26,10 @@ from cmpapi.server.resources.tasks import comment_routes as task_comment_routes
 from cmpapi.server.resources.tasks import metadata_routes as task_metadata_routes
 from cmpapi.server.resources.tasks import routes as tasks
 from cmpapi.server.resources.teams import routes as teams
+from cmpapi.server.resources.templates import routes as templates
 from cmpapi.server.resources.uploader import routes as uploader
 from cmpapi.server.resources.users import routes as users
+from cmpapi.server.resources.work_requests import routes as work_requests
 from cmpapi.server.resources.workflows import routes as workflows
 from cmpapi.server.storage import routes as storage
 from cmpapi.server.webhooks import routes as webhooks
@@ -58,6 +60,8 @@ ROUTE_TABLE: tuple[tuple[str, APIRouter], ...] = (
     (V3, milestones.router),
     (V3, campaigns.router),
     (V3, calendar_events.router),
+    (V3, templates.router),
+    (V3, work_requests.router),
 )
 
 V3_ROUTERS: tuple[APIRouter, ...] = tuple(r for prefix, r in ROUTE_TABLE if prefix == V3)

@@ -19,6 +19,8 @@ from cmpapi.server.resources.subresources import tables as subresources
 from cmpapi.server.resources.tasks import asset_tables as task_assets
 from cmpapi.server.resources.tasks import metadata_tables as task_metadata
 from cmpapi.server.resources.tasks import tables as tasks
+from cmpapi.server.resources.templates import tables as templates
+from cmpapi.server.resources.work_requests import tables as work_requests
 from cmpapi.server.resources.workflows import tables as workflows
 from cmpapi.server.storage import tables as storage
 from cmpapi.server.webhooks import tables as webhooks
@@ -41,6 +43,8 @@ __all__ = [
     "task_assets",
     "task_metadata",
     "tasks",
+    "templates",
     "webhooks",
+    "work_requests",
     "workflows",
 ]

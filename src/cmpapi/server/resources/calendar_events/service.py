@@ -26,7 +26,7 @@ from cmpapi.server.http.links import Links
 from cmpapi.server.resources.calendar_events.tables import CalendarEvent
 from cmpapi.server.resources.campaigns.service import require_campaign
 from cmpapi.server.resources.fields import values
-from cmpapi.server.resources.tasks.field_service import known_upload
+from cmpapi.server.resources.subresources.fields import known_upload
 from cmpapi.wire import EventCreateRequest, EventUpdateRequest, ListEventsParametersQuery
 
 OWNER = "event"

@@ -1,10 +1,8 @@
 """getSettings and updateSettings: the organization's configuration as one document.
 
 Import rules follow updateSettings' description in the spec (merge by name, see each
-importer). Kinds cmpapi has no feature for yet (templates, routing rules) export as empty
-lists; a non-empty import of them is refused with 422 rather than dropped. Everything is
-checked before anything is written: the dry run (``execute`` false) and the real run walk
-the same code, and the real run commits once.
+importer). Everything is checked before anything is written: the dry run (``execute``
+false) and the real run walk the same code, and the real run commits once.
 """
 
 from __future__ import annotations
@@ -14,15 +12,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
-from cmpapi.server.errors import Invalid
 from cmpapi.server.resources.settings import custom_fields, importers, webhooks
+from cmpapi.server.resources.templates import service as templates
 from cmpapi.server.resources.workflows import service as workflows
 from cmpapi.server.settings import Settings
 from cmpapi.wire import SettingsResources
 
 KINDS = ("labels", "custom_fields", "workflows", "webhooks", "apps", "templates",
          "routing_rules")  # fmt: skip
-UNSUPPORTED = ("templates", "routing_rules")
 
 
 def get_settings(session: Session, principal: Principal) -> dict[str, Any]:
@@ -36,8 +33,8 @@ def get_settings(session: Session, principal: Principal) -> dict[str, Any]:
         "workflows": workflows.export_workflows(session, org),
         "webhooks": webhooks.export(session, org),
         "apps": importers.export_apps(session, org),
-        "templates": [],
-        "routing_rules": [],
+        "templates": templates.export_templates(session, org),
+        "routing_rules": templates.export_routing_rules(session, org),
     }
 
 
@@ -48,10 +45,6 @@ def update_settings(
     """Import the document; returns the changeset ``{"create": {kind: [names]}, "update":
     ...}``. Without ``execute`` nothing is written."""
     require(principal, "settings:write")
-    for kind in UNSUPPORTED:
-        if getattr(body, kind):
-            raise Invalid(f"cmpapi does not support {kind.replace('_', ' ')} yet: send an "
-                          "empty list", {kind: "Not supported yet"})  # fmt: skip
     org = principal.org_id
     changes: dict[str, tuple[list[str], list[str]]] = {kind: ([], []) for kind in KINDS}
     changes["labels"] = importers.import_labels(session, org, body.labels, execute)
@@ -61,6 +54,11 @@ def update_settings(
     )
     changes["webhooks"] = webhooks.import_webhooks(session, org, body.webhooks, settings)
     changes["apps"] = importers.import_apps(session, org, principal.user_id, body.apps, execute)
+    # After custom fields and labels: templates take their choices from them.
+    changes["templates"] = templates.import_templates(session, org, body.templates, execute)
+    changes["routing_rules"] = templates.import_routing_rules(
+        session, org, body.routing_rules, [t.name for t in body.templates], execute
+    )
     if execute:
         session.commit()
     else:

@@ -1,7 +1,7 @@
 """campaigns and calendar events
 
 Revision ID: 06a24a4b680c
-Revises: f710b4ee02ae
+Revises: 1765f200ea3b
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import cmpapi.server.db.base
 
 revision = "06a24a4b680c"
-down_revision = "f710b4ee02ae"
+down_revision = "1765f200ea3b"
 branch_labels = None
 depends_on = None
 

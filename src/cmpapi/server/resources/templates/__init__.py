@@ -1,0 +1,1 @@
+"""Templates (tag "Templates"): forms that work requests (and briefs) are filled from."""

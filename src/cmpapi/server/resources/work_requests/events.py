@@ -1,0 +1,49 @@
+"""Webhook payloads of work request events (shared/reference/cmp-webhooks.md §2.5)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from cmpapi.server.events.outbox import record_event
+from cmpapi.server.http.links import Links
+from cmpapi.server.resources.work_requests.tables import WorkRequest
+
+# links.<name> -> the sub-resource path segment.
+_SUB = (
+    ("comments", "comments"),
+    ("campaigns", "campaigns"),
+    ("attachments", "attachments"),
+    ("creative_assets", "creative-assets"),
+)
+
+
+def work_request_ref(links: Links, wr: WorkRequest) -> dict[str, Any]:
+    """``{"id", "template": {"id", "links": {"self"}}, "links": {"self", "comments",
+    "campaigns", "attachments", "creative_assets"}}`` (work_request_added)."""
+    refs = {"self": links.api("work-requests", wr.id)}
+    for name, segment in _SUB:
+        refs[name] = links.api("work-requests", wr.id, segment)
+    template = {"id": wr.template_id, "links": {"self": links.api("templates", wr.template_id)}}
+    return {"id": wr.id, "template": template, "links": refs}
+
+
+def record_added(session: Session, links: Links, wr: WorkRequest) -> None:
+    """work_request_added."""
+    record_event(
+        session,
+        "work_request_added",
+        {"work_request": work_request_ref(links, wr)},
+        org_id=wr.org_id,
+    )
+
+
+def record_modified(
+    session: Session, links: Links, wr: WorkRequest, modified_fields: Sequence[str]
+) -> None:
+    """work_request_modified: the work request as in work_request_added, plus the names
+    of what changed (``status``, ``priority``, ``assignees``, ``form_fields``)."""
+    data = {"work_request": work_request_ref(links, wr), "modified_fields": list(modified_fields)}
+    record_event(session, "work_request_modified", data, org_id=wr.org_id)

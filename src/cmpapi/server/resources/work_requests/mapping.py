@@ -1,0 +1,143 @@
+"""Work request rows -> wire models."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from cmpapi.server.http.links import Links
+from cmpapi.server.resources.library.mapping import timestamp
+from cmpapi.server.resources.tasks.asset_tables import TaskAsset
+from cmpapi.server.resources.templates.service import value_fields
+from cmpapi.server.resources.work_requests import values
+from cmpapi.server.resources.work_requests.service import WorkRequestView
+from cmpapi.server.resources.work_requests.tables import (
+    WorkRequestFile,
+    WorkRequestRelatedResource,
+)
+from cmpapi.wire import (
+    CreativeAssetResponse,
+    WorkRequestApprovedAssetResponse,
+    WorkRequestRelatedResourceResponse,
+    WorkRequestRequestFormFieldUpdateResponse,
+    WorkRequestResponse,
+)
+
+Sign = Callable[[str, str, str], str]
+"""``sign(key, filename, content_type)``: a signed download URL (library.files.Signer)."""
+# links.<name> -> path segment under the work request.
+_SUB = (
+    ("comments", "comments"),
+    ("attachments", "attachments"),
+    ("campaigns", "campaigns"),
+    ("tasks", "tasks"),
+    ("creative_assets", "creative-assets"),
+    ("related_resources", "related-resources"),
+)
+_COLLECTIONS = {"task": "tasks", "campaign": "campaigns"}
+
+
+def _file(row: WorkRequestFile, sign: Sign) -> dict[str, str]:
+    return {"id": row.id, "name": row.name, "url": sign(row.storage_key, row.name, row.mime_type)}
+
+
+def _file_view(view: WorkRequestView, sign: Sign) -> values.FileView:
+    def file(file_id: str) -> dict[str, str] | None:
+        row = view.files.get(file_id)
+        return _file(row, sign) if row is not None else None
+
+    return file
+
+
+def form_field(view: WorkRequestView, spec: dict[str, Any], sign: Sign) -> dict[str, Any]:
+    """One form field with its values, as the API answers it."""
+    stored = view.row.form_values.get(spec["identifier"], [])
+    return {
+        "identifier": spec["identifier"],
+        "type": spec["type"],
+        "values": values.answered(spec, stored, _file_view(view, sign)),
+    }
+
+
+def work_request_response(view: WorkRequestView, links: Links, sign: Sign) -> WorkRequestResponse:
+    """listWorkRequests items, createWorkRequest, getWorkRequest."""
+    wr, tpl = view.row, view.template
+    refs = {"self": links.api("work-requests", wr.id)}
+    for name, segment in _SUB:
+        refs[name] = links.api("work-requests", wr.id, segment)
+    creator = wr.created_by or ""
+    return WorkRequestResponse.model_validate(
+        {
+            "id": wr.id,
+            "reference_id": f"WRQ-{wr.number}",
+            "status": wr.status,
+            "priority": wr.priority,
+            "template": {
+                "id": tpl.id,
+                "title": tpl.title,
+                "links": {"self": links.api("templates", tpl.id)},
+            },
+            "form_fields": [form_field(view, spec, sign) for spec in value_fields(tpl)],
+            "assignees": [
+                {**a, "links": {"self": links.api(f"{a['type']}s", a["id"])}}
+                for a in view.assignees
+            ],
+            "created_by": {
+                "id": creator,
+                "links": {"self": links.api("users", creator) if creator else links.api("users")},
+            },
+            "created_at": timestamp(wr.created_at),
+            "modified_at": timestamp(wr.modified_at),
+            "links": refs,
+        }
+    )
+
+
+def form_field_update_response(
+    view: WorkRequestView, spec: dict[str, Any], sign: Sign
+) -> WorkRequestRequestFormFieldUpdateResponse:
+    """updateWorkRequestFormField: the field's type and values."""
+    answer = form_field(view, spec, sign)
+    return WorkRequestRequestFormFieldUpdateResponse.model_validate(
+        {"type": answer["type"], "values": answer["values"]}
+    )
+
+
+def creative_asset(row: WorkRequestFile, sign: Sign) -> CreativeAssetResponse:
+    """createWorkRequestCreativeAsset."""
+    return CreativeAssetResponse.model_validate(_file(row, sign))
+
+
+def related_resource(
+    row: WorkRequestRelatedResource, links: Links
+) -> WorkRequestRelatedResourceResponse:
+    """listWorkRequestRelatedResources items: the task or campaign, linked by its URL."""
+    collection = _COLLECTIONS.get(row.resource_type)
+    return WorkRequestRelatedResourceResponse.model_validate(
+        {
+            "id": row.resource_id,
+            "resource_type": row.resource_type,
+            "relation_type": row.relation_type,
+            "created_at": timestamp(row.created_at),
+            "links": {"self": links.api(collection, row.resource_id) if collection else None},
+        }
+    )
+
+
+def approved_asset(asset: TaskAsset, sign: Sign) -> WorkRequestApprovedAssetResponse:
+    """listWorkRequestApprovedAssets items: an article's HTML, or a file's download URL."""
+    if asset.type == "article" or asset.storage_key is None:
+        content = {"type": "html_body", "value": asset.html_body or ""}
+    else:
+        extension = f".{asset.file_extension}" if asset.file_extension else ""
+        name = asset.title if asset.title.endswith(extension) else asset.title + extension
+        content = {"type": "url", "value": sign(asset.storage_key, name, asset.mime_type)}
+    return WorkRequestApprovedAssetResponse.model_validate(
+        {
+            "id": asset.id,
+            "title": asset.title,
+            "type": asset.type,
+            "mime_type": asset.mime_type,
+            "content_type": content,
+        }
+    )
