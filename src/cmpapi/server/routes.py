@@ -8,8 +8,10 @@ from fastapi import APIRouter
 
 from cmpapi.server.ext import apps as ext_apps
 from cmpapi.server.oauth import routes as oauth
+from cmpapi.server.resources.calendar_events import field_routes as event_field_routes
 from cmpapi.server.resources.calendar_events import routes as calendar_events
 from cmpapi.server.resources.campaigns import routes as campaigns
+from cmpapi.server.resources.campaigns import sub_routes as campaign_sub_routes
 from cmpapi.server.resources.fields import routes as fields
 from cmpapi.server.resources.labels import routes as labels
 from cmpapi.server.resources.library import (
@@ -59,7 +61,9 @@ ROUTE_TABLE: tuple[tuple[str, APIRouter], ...] = (
     (V3, task_metadata_routes.router),
     (V3, milestones.router),
     (V3, campaigns.router),
+    (V3, campaign_sub_routes.router),
     (V3, calendar_events.router),
+    (V3, event_field_routes.router),
     (V3, templates.router),
     (V3, work_requests.router),
 )

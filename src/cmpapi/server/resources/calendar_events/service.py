@@ -36,7 +36,7 @@ _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 WATCHED = ("title", "description", "is_all_day", "start_date", "end_date")
 
 
-def _record(session: Session, links: Links, name: str, event: CalendarEvent) -> None:
+def record_calendar_event(session: Session, links: Links, name: str, event: CalendarEvent) -> None:
     data = {"event": {"id": event.id, "links": {"self": links.api("events", event.id)}}}
     record_event(session, name, data, org_id=event.org_id)
 
@@ -136,7 +136,7 @@ def create_event(
     session.flush()
     if checked:
         values.replace_field_values(session, org, OWNER, event.id, checked)
-    _record(session, links, "event_added", event)
+    record_calendar_event(session, links, "event_added", event)
     session.commit()
     return event
 
@@ -155,6 +155,6 @@ def update_event(
     for key, value in changed.items():
         setattr(event, key, value)
     event.modified_at = utcnow()
-    _record(session, links, "event_modified", event)
+    record_calendar_event(session, links, "event_modified", event)
     session.commit()
     return event

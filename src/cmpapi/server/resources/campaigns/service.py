@@ -25,10 +25,12 @@ from cmpapi.server.http.links import Links
 from cmpapi.server.identity.tables import User
 from cmpapi.server.resources.campaigns.tables import Campaign
 from cmpapi.server.resources.labels.service import LabelNames, load_label_names
+from cmpapi.server.resources.subresources.tables import Brief
 from cmpapi.server.resources.tasks.asset_tables import TaskAsset
 from cmpapi.server.resources.tasks.tables import Task
 from cmpapi.wire import CampaignCreateRequest, CampaignUpdateRequest, ListCampaignsParametersQuery
 
+KIND = "campaign"  # owner_type of the campaign's shared sub-resources (parent.CAMPAIGN)
 NEWEST_FIRST = (Campaign.number.desc(),)
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -73,9 +75,8 @@ def library_asset_ids(org_id: str, campaign_id: str) -> Select[str | None]:
 
 
 def has_brief(session: Session, campaign: Campaign) -> bool:
-    """Whether the campaign has a brief (``links.brief``). Campaign briefs come with the
-    shared brief mechanism; until then no campaign has one."""
-    return False
+    """Whether the campaign has a brief (``links.brief`` is null otherwise)."""
+    return session.get(Brief, (KIND, campaign.id)) is not None
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -134,7 +135,7 @@ def _check_dates(start: date | None, end: date | None) -> None:
         raise Invalid("The end date is before the start date", {"end_date": "Before start_date"})
 
 
-def _record(session: Session, links: Links, name: str, campaign: Campaign) -> None:
+def record_campaign_event(session: Session, links: Links, name: str, campaign: Campaign) -> None:
     """campaign_added (with ``links.work_request``: no campaign comes from a work request
     yet) or campaign_metadata_modified (shared/reference/cmp-webhooks.md §2.3)."""
     refs: dict[str, Any] = {"self": links.api("campaigns", campaign.id)}
@@ -213,7 +214,7 @@ def create_campaign(
     )
     session.add(campaign)
     session.flush()
-    _record(session, links, "campaign_added", campaign)
+    record_campaign_event(session, links, "campaign_added", campaign)
     session.commit()
     return _view(session, campaign)
 
@@ -241,5 +242,5 @@ def update_campaign(
     for key, value in changed.items():
         setattr(campaign, key, value)
     campaign.modified_at = utcnow()
-    _record(session, links, "campaign_metadata_modified", campaign)
+    record_campaign_event(session, links, "campaign_metadata_modified", campaign)
     session.commit()

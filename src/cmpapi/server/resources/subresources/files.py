@@ -34,7 +34,8 @@ async def claim(
 ) -> list[NewFile]:
     """``api.call(check, *args, names, keys)`` (the caller may write the parent; every
     name and key is acceptable), then copy each upload to a key of its own. A failure
-    part-way deletes the copies already made. Errors name ``{field}.N.key``; the copies
+    part-way deletes the copies already made. Errors name ``{field}.N.key`` (``key`` when
+    ``field`` is empty: a single attachment); the copies
     are stored under ``{kind}-comments/`` (``task-comments/``)."""
     if not items:
         return []
@@ -46,7 +47,8 @@ async def claim(
             try:
                 found = await inspect_object(store, item.key)
             except Invalid as exc:  # nothing was uploaded with this key
-                raise Invalid(exc.message, {f"{field}.{n}.key": exc.message}) from None
+                where = f"{field}.{n}.key" if field else "key"
+                raise Invalid(exc.message, {where: exc.message}) from None
             own = f"{prefix}/{new_id()}"
             await store.copy(item.key, own)
             claimed.append(NewFile(item.name, own, found.mime_type, found.size))

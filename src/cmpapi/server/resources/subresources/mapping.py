@@ -4,11 +4,16 @@ every parent have the same shape; only the link to the parent is named after it
 
 from __future__ import annotations
 
+import mimetypes
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, RootModel
 
 from cmpapi.server.http.links import Links
+from cmpapi.server.resources.fields import values
+from cmpapi.server.resources.fields.kinds import KINDS
+from cmpapi.server.resources.fields.values import FieldValues, FileUrl
 from cmpapi.server.resources.library.files import Signer
 from cmpapi.server.resources.library.mapping import timestamp
 from cmpapi.server.resources.subresources.comments import CommentView
@@ -23,6 +28,7 @@ from cmpapi.server.resources.subresources.tables import (
 from cmpapi.wire import AttachmentResponse
 
 M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R", bound=RootModel[Any])
 OCTET_STREAM = "application/octet-stream"
 
 
@@ -94,6 +100,47 @@ def brief(
             "links": {
                 "self": parent.path(links, row.owner_id, "brief"),
                 parent.kind: parent.path(links, row.owner_id),
+            },
+        }
+    )
+
+
+def file_url(fvs: Iterable[FieldValues], sign: Signer) -> FileUrl:
+    """``key -> download URL`` for the image and video values among ``fvs``, served under
+    the title the value was given."""
+    titles = {
+        v["key"]: v["title"]
+        for fv in fvs
+        if KINDS[fv.field.type].values == "file"
+        for v in fv.values
+    }
+
+    def url(key: str) -> str:
+        title = titles.get(key, key)
+        return sign(key, title, mimetypes.guess_type(title)[0] or OCTET_STREAM)
+
+    return url
+
+
+def field(model: type[R], fv: FieldValues, sign: Signer) -> R:
+    """A field the parent holds, as a list item or an added field's answer."""
+    return values.render_item(model, fv, file_url=file_url([fv], sign))
+
+
+def field_update(
+    model: type[M], fv: FieldValues, owner_id: str, links: Links, parent: Parent, sign: Signer
+) -> M:
+    """A changed field's answer (``CampaignFieldUpdateResponse``): its values as strings,
+    links to the parent and to its fields."""
+    return model.model_validate(
+        {
+            "id": fv.field.id,
+            "name": fv.field.name,
+            "type": fv.field.type,
+            "values": values.value_strings(fv, file_url([fv], sign)),
+            "links": {
+                parent.kind: parent.path(links, owner_id),
+                f"{parent.kind}_fields": parent.path(links, owner_id, "fields"),
             },
         }
     )

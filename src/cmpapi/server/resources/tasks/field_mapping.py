@@ -3,17 +3,15 @@ rendered by ``fields.values``) and the older ``TaskCustomField`` shapes."""
 
 from __future__ import annotations
 
-import mimetypes
-from collections.abc import Iterable
 from typing import Any
 
 from cmpapi.server.http.links import Links
 from cmpapi.server.resources.fields import values
 from cmpapi.server.resources.fields.kinds import KINDS
 from cmpapi.server.resources.fields.tables import FieldChoice
-from cmpapi.server.resources.fields.values import FieldValues, FileUrl
+from cmpapi.server.resources.fields.values import FieldValues
 from cmpapi.server.resources.library.files import Signer as Sign
-from cmpapi.server.resources.subresources.mapping import OCTET_STREAM
+from cmpapi.server.resources.subresources import mapping as shared
 from cmpapi.server.resources.tasks.field_custom import custom_type
 from cmpapi.wire import (
     FieldListResponseItem,
@@ -24,27 +22,14 @@ from cmpapi.wire import (
 )
 
 
-def file_url(fvs: Iterable[FieldValues], sign: Sign) -> FileUrl:
-    """``key -> download URL`` for the image and video values among ``fvs``, served under
-    the title the value was given."""
-    titles = {v["key"]: v["title"] for fv in fvs if KINDS[fv.field.type].values == "file"
-              for v in fv.values}  # fmt: skip
-
-    def url(key: str) -> str:
-        title = titles.get(key, key)
-        return sign(key, title, mimetypes.guess_type(title)[0] or OCTET_STREAM)
-
-    return url
-
-
 def task_field(fv: FieldValues, sign: Sign) -> FieldListResponseItem:
     """A listTaskFields item."""
-    return values.render_item(FieldListResponseItem, fv, file_url=file_url([fv], sign))
+    return shared.field(FieldListResponseItem, fv, sign)
 
 
 def added_field(fv: FieldValues, sign: Sign) -> ObjectFieldCreateResponse:
     """addFieldToTask's answer: the field as the task now holds it."""
-    return values.render_item(ObjectFieldCreateResponse, fv, file_url=file_url([fv], sign))
+    return shared.field(ObjectFieldCreateResponse, fv, sign)
 
 
 def sub_step_field(fv: FieldValues) -> ListTaskSubStepFieldsResponseData:
@@ -59,7 +44,7 @@ def _custom_values(fv: FieldValues, sign: Sign) -> list[dict[str, Any]]:
     if kind == "choice":
         names = {c.id: c.name for c in fv.field.choices}
         return [{"id": v, "name": names[v]} for v in fv.values if v in names]
-    shown = values.value_strings(fv, file_url([fv], sign))
+    shown = values.value_strings(fv, shared.file_url([fv], sign))
     if kind == "date":
         shown = [v[:10] for v in shown]
     return [{"id": None, "name": v} for v in shown]
