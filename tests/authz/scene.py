@@ -28,11 +28,14 @@ from cmpapi.server.events.outbox import OutboxEvent
 from cmpapi.server.http.links import Links
 from cmpapi.server.identity import service as identity
 from cmpapi.server.oauth import store
+from cmpapi.server.resources.campaigns.parent import CAMPAIGN
+from cmpapi.server.resources.campaigns.tables import Campaign
 from cmpapi.server.resources.fields import service as fields
 from cmpapi.server.resources.fields.tables import Field
 from cmpapi.server.resources.labels import service as labels
 from cmpapi.server.resources.library import acl, renditions
 from cmpapi.server.resources.library.tables import Asset, Rendition
+from cmpapi.server.resources.subresources import briefs
 from cmpapi.server.resources.tasks import metadata_service
 from cmpapi.server.resources.tasks.tables import Task
 from cmpapi.server.resources.workflows import service as workflows
@@ -329,6 +332,16 @@ class Scene:
         """A campaign the member creates."""
         body = {"title": f"Campaign {uid()}", "start_date": "2030-03-01"}
         return self.mine(self.api("member", "POST", "/v3/campaigns", 201, json=body)["id"])
+
+    def campaign_field(self, campaign_id: str) -> None:
+        body = {"id": self.shared["text_field"], "type": "text", "values": ["Hello"]}
+        self.api("member", "POST", f"/v3/campaigns/{campaign_id}/fields", 201, json=body)
+
+    def campaign_brief(self, campaign_id: str) -> None:
+        with self.db() as db:
+            campaign = Repository(Campaign, db, self.a.org.id).get(campaign_id)
+            briefs.put(db, Links("https://testserver"), CAMPAIGN, campaign, type="text", title="B")
+            db.commit()
 
     def event(self, start: str = "2030-05-01T18:00:00Z", end: str = "2030-05-01T22:00:00Z") -> str:
         """A calendar event the member creates."""

@@ -689,6 +689,50 @@ def update_campaign(s: Scene, who: str | None) -> Req:
     return Req("PATCH", f"/v3/campaigns/{s.campaign()}", json={"title": "Renamed"})
 
 
+def get_campaign_brief(s: Scene, who: str | None) -> Req:
+    campaign = s.campaign()
+    s.campaign_brief(campaign)
+    return Req("GET", f"/v3/campaigns/{campaign}/brief")
+
+
+def add_comment_to_campaign(s: Scene, who: str | None) -> Req:
+    return Req("POST", f"/v3/campaigns/{s.campaign()}/comments", json={"value": "Hi"})
+
+
+def add_attachment_to_campaign(s: Scene, who: str | None) -> Req:
+    body = {"name": "plan.jpg", "key": s.key(who)}
+    return Req("POST", f"/v3/campaigns/{s.campaign()}/attachments", json=body)
+
+
+def _campaign_with_field(s: Scene) -> str:
+    campaign = s.campaign()
+    s.campaign_field(campaign)
+    return campaign
+
+
+def list_campaign_fields(s: Scene, who: str | None) -> Req:
+    return Req("GET", f"/v3/campaigns/{_campaign_with_field(s)}/fields")
+
+
+def add_field_to_campaign(s: Scene, who: str | None) -> Req:
+    body = {"id": s.shared["text_field"], "type": "text", "values": ["Hello"]}
+    return Req("POST", f"/v3/campaigns/{s.campaign()}/fields", json=body)
+
+
+def update_campaign_field(s: Scene, who: str | None) -> Req:
+    path = f"/v3/campaigns/{_campaign_with_field(s)}/fields/{s.shared['text_field']}"
+    return Req("PUT", path, json={"type": "text", "values": ["Bye"]})
+
+
+def list_event_fields(s: Scene, who: str | None) -> Req:
+    return Req("GET", f"/v3/events/{s.event()}/fields")
+
+
+def update_event_fields(s: Scene, who: str | None) -> Req:
+    body = [{"id": s.shared["text_field"], "type": "text", "values": ["Hello"]}]
+    return Req("PUT", f"/v3/events/{s.event()}/fields", json=body)
+
+
 def list_events(s: Scene, who: str | None) -> Req:
     # Lists are by start date: an early one keeps the target on the first page.
     event = s.event(start="2001-01-01T00:00:00Z", end="2001-01-01T01:00:00Z")
@@ -867,6 +911,15 @@ MATRIX: dict[str, Row] = {
     "createEvent": row(create_event, MEMBER, OK, OK, OK, 403, 404, 401),
     "getEvent": row(get_event, MEMBER, OK, OK, OK, OK, 404, 401),
     "updateEvent": row(update_event, MEMBER, OK, OK, OK, 403, 404, 401),
+    # Their shared sub-resources (comments, attachments, brief, fields) follow the parent.
+    "getCampaignBrief": row(get_campaign_brief, MEMBER, OK, OK, OK, OK, 404, 401),
+    "addCommentToCampaign": row(add_comment_to_campaign, MEMBER, OK, OK, OK, 403, 404, 401),
+    "addAttachmentToCampaign": row(add_attachment_to_campaign, MEMBER, OK, OK, OK, 403, 404, 401),
+    "listCampaignFields": row(list_campaign_fields, MEMBER, OK, OK, OK, OK, 404, 401),
+    "addFieldToCampaign": row(add_field_to_campaign, MEMBER, OK, OK, OK, 403, 404, 401),
+    "updateCampaignField": row(update_campaign_field, MEMBER, OK, OK, OK, 403, 404, 401),
+    "listEventFields": row(list_event_fields, MEMBER, OK, OK, OK, OK, 404, 401),
+    "updateEventFields": row(update_event_fields, MEMBER, OK, OK, OK, 403, 404, 401),
 }
 
 # GET requests whose objects must be made per case (the list shows the newest first).
