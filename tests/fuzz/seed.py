@@ -4,9 +4,9 @@
 tokens) and gives it some of everything the served operations address: fields of every
 type, folders, assets of each type, lineages, permissions, a milestone, a multipart upload,
 tasks with a workflow, task assets, drafts, a brand-compliance review, task fields, comments,
-URLs, a publishing intent and renditions. Objects are created through the API, the way an
-integration does (uploads included); what the API cannot create (workflows, label groups,
-rendition configs) comes from the services the CLI uses.
+URLs, a publishing intent, renditions, campaigns and a calendar event. Objects are created
+through the API, the way an integration does (uploads included); what the API cannot create
+(workflows, label groups, rendition configs) comes from the services the CLI uses.
 
 The result is a :class:`Seed`: bearer tokens, ids by kind (for id-like body and query
 fields) and, for every path template of the spec, the sets of path parameters that address
@@ -284,6 +284,26 @@ def _task_pools(
     ]
 
 
+def _campaigns(api: Api, seed: Seed) -> None:
+    """A campaign with a sub-campaign and a calendar event; the seeded tasks join it."""
+    campaign = api.post("/campaigns", {"title": "Launch", "start_date": "2030-03-01"})["id"]
+    child = api.post("/campaigns", {"title": "Launch EMEA", "parent_campaign": campaign})["id"]
+    event = api.post(
+        "/events",
+        {
+            "title": "Party",
+            "is_all_day": False,
+            "start_date": "2030-05-01T18:00:00Z",
+            "end_date": "2030-05-01T22:00:00Z",
+            "campaign_id": campaign,
+        },
+    )["id"]
+    api.call("PATCH", f"/tasks/{seed.ids['task'][0]}", {"campaign_id": campaign})
+    seed.ids.update(campaign=[campaign, child], event=[event])
+    seed.pools["/campaigns/{id}"] = [{"id": c} for c in (campaign, child)]
+    seed.pools["/events/{id}"] = [{"id": event}]
+
+
 def _misc(api: Api, seed: Seed) -> None:
     ids, pools = seed.ids, seed.pools
     upload = api.post("/multipart-uploads", {"file_size": 6 * MIB})["id"]
@@ -322,6 +342,7 @@ def seed(app: FastAPI, http: httpx.Client) -> Seed:
     _library(api, ids, result)
     _field_pools(result, fields, api)
     _tasks(api, result, fields)
+    _campaigns(api, result)
     _misc(api, result)
     _renditions(api, result)
     return result
