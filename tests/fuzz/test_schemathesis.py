@@ -61,6 +61,8 @@ ID_FIELDS = {
     "parent_folder_id": "folder",
     "workflow_id": "workflow",
     "milestone_id": "milestone",
+    "template_id": "template",
+    "template_ids": "template",
     "asset_id": "asset",
     "content_id": "asset",
     "guids": "asset",
