@@ -4,9 +4,9 @@
 tokens) and gives it some of everything the served operations address: fields of every
 type, folders, assets of each type, lineages, permissions, a milestone, a multipart upload,
 tasks with a workflow, task assets, drafts, a brand-compliance review, task fields, comments,
-URLs, a publishing intent, renditions, a template and a work request. Objects are created through the API, the way an
-integration does (uploads included); what the API cannot create (workflows, label groups,
-rendition configs) comes from the services the CLI uses.
+URLs, a publishing intent, renditions, a template and a work request. Objects are created
+through the API, the way an integration does (uploads included); what the API cannot create
+(workflows, label groups, rendition configs) comes from the services the CLI uses.
 
 The result is a :class:`Seed`: bearer tokens, ids by kind (for id-like body and query
 fields) and, for every path template of the spec, the sets of path parameters that address
