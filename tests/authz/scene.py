@@ -40,6 +40,7 @@ from cmpapi.server.resources.tasks import metadata_service
 from cmpapi.server.resources.tasks.tables import Task
 from cmpapi.server.resources.workflows import service as workflows
 from cmpapi.wire import SettingsFieldCreateRequest
+from tests.support.work_requests import TEMPLATE, request_body, settings_document
 from tests.support.world import World, build_world
 
 ORG_A, PREFIX_A = "Alpha Corp", "alpha-"
@@ -347,6 +348,28 @@ class Scene:
         """A calendar event the member creates."""
         body = {"title": "Launch party", "is_all_day": False, "start_date": start, "end_date": end}
         return self.mine(self.api("member", "POST", "/v3/events", 201, json=body)["id"])
+
+    def template(self) -> dict[str, Any]:
+        """The organization's work request template (imported once, by its admin)."""
+        if "template" not in self.shared:
+            doc = settings_document(TEMPLATE)
+            self.api("admin", "POST", "/v3/settings", params={"execute": "true"}, json=doc)
+            listed = self.api("admin", "GET", "/v3/templates")["data"]
+            made = self.api("admin", "GET", f"/v3/templates/{listed[0]['id']}")
+            self.shared["template"] = made
+            self.mine(made["id"])
+        return dict(self.shared["template"])
+
+    def work_request(self) -> str:
+        made = self.api(
+            "member", "POST", "/v3/work-requests", 201, json=request_body(self.template())
+        )
+        return self.mine(made["id"])
+
+    def creative_asset(self, work_request_id: str) -> str:
+        body = {"key": self.key("member"), "name": "Hero"}
+        path = f"/v3/work-requests/{work_request_id}/creative-assets"
+        return self.mine(self.api("member", "POST", path, json=body)["id"])
 
     def multipart(self) -> str:
         made = self.api("member", "POST", "/v3/multipart-uploads", 201, json={"file_size": 6 * MiB})

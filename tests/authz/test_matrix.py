@@ -48,6 +48,7 @@ from cmpapi.server.settings import Settings
 from tests.authz.scene import ORG_A, PREFIX_A, Req, Scene, uid
 from tests.conftest import ContractClient
 from tests.contract.spec import suspended
+from tests.support.work_requests import request_body
 
 Builder = Callable[[Scene, "str | None"], Req]
 Cell = int | str
@@ -758,6 +759,59 @@ def update_event(s: Scene, who: str | None) -> Req:
     return Req("PATCH", f"/v3/events/{s.event()}", json={"title": "Renamed"})
 
 
+# templates and work requests
+
+
+def list_templates(s: Scene, who: str | None) -> Req:
+    template = s.template()["id"]
+    return Req("GET", "/v3/templates", params={"page_size": 100}, targets=(template,))
+
+
+def get_template(s: Scene, who: str | None) -> Req:
+    return Req("GET", f"/v3/templates/{s.template()['id']}")
+
+
+def list_work_requests(s: Scene, who: str | None) -> Req:
+    # Newest first: the request just made is on the first page.
+    made = s.work_request()
+    return Req("GET", "/v3/work-requests", params={"page_size": 100}, targets=(made,))
+
+
+def create_work_request(s: Scene, who: str | None) -> Req:
+    return Req("POST", "/v3/work-requests", json=request_body(s.template()))
+
+
+def get_work_request(s: Scene, who: str | None) -> Req:
+    return Req("GET", f"/v3/work-requests/{s.work_request()}")
+
+
+def update_work_request(s: Scene, who: str | None) -> Req:
+    return Req("PATCH", f"/v3/work-requests/{s.work_request()}", json={"priority": "High"})
+
+
+def update_work_request_form_field(s: Scene, who: str | None) -> Req:
+    path = f"/v3/work-requests/{s.work_request()}/form-fields/title"
+    return Req("PUT", path, json={"type": "text", "values": ["Renamed"]})
+
+
+def create_work_request_creative_asset(s: Scene, who: str | None) -> Req:
+    path = f"/v3/work-requests/{s.work_request()}/creative-assets"
+    return Req("POST", path, json={"key": s.key(who), "name": "Hero"})
+
+
+def delete_work_request_creative_asset(s: Scene, who: str | None) -> Req:
+    wr = s.work_request()
+    return Req("DELETE", f"/v3/work-requests/{wr}/creative-assets/{s.creative_asset(wr)}")
+
+
+def list_work_request_approved_assets(s: Scene, who: str | None) -> Req:
+    return Req("GET", f"/v3/work-requests/{s.work_request()}/approved-assets")
+
+
+def list_work_request_related_resources(s: Scene, who: str | None) -> Req:
+    return Req("GET", f"/v3/work-requests/{s.work_request()}/related-resources")
+
+
 # -- the table -------------------------------------------------------------------------------
 # operationId: row(request, owner of the objects,
 #                  owner, admin, member, viewer, other_org, anonymous)
@@ -920,6 +974,31 @@ MATRIX: dict[str, Row] = {
     "updateCampaignField": row(update_campaign_field, MEMBER, OK, OK, OK, 403, 404, 401),
     "listEventFields": row(list_event_fields, MEMBER, OK, OK, OK, OK, 404, 401),
     "updateEventFields": row(update_event_fields, MEMBER, OK, OK, OK, 403, 404, 401),
+    # Templates: imported by admins (updateSettings), read by everyone.
+    "listTemplates": row(list_templates, ADMIN, OK, OK, OK, OK, HIDDEN, 401),
+    "getTemplate": row(get_template, ADMIN, OK, OK, OK, OK, 404, 401),
+    # Work requests: everyone reads, admins and members write any request. Another
+    # organization's template is a 422 (createWorkRequest declares no 404); the related
+    # resources of another organization's request list nothing (no 404 declared either).
+    "listWorkRequests": row(list_work_requests, MEMBER, OK, OK, OK, OK, HIDDEN, 401),
+    "createWorkRequest": row(create_work_request, MEMBER, OK, OK, OK, 403, 422, 401),
+    "getWorkRequest": row(get_work_request, MEMBER, OK, OK, OK, OK, 404, 401),
+    "updateWorkRequest": row(update_work_request, MEMBER, OK, OK, OK, 403, 404, 401),
+    "updateWorkRequestFormField": row(
+        update_work_request_form_field, MEMBER, OK, OK, OK, 403, 404, 401
+    ),
+    "createWorkRequestCreativeAsset": row(
+        create_work_request_creative_asset, MEMBER, OK, OK, OK, 403, 404, 401
+    ),
+    "deleteWorkRequestCreativeAsset": row(
+        delete_work_request_creative_asset, MEMBER, OK, OK, OK, 403, 404, 401
+    ),
+    "listWorkRequestApprovedAssets": row(
+        list_work_request_approved_assets, MEMBER, OK, OK, OK, OK, 404, 401
+    ),
+    "listWorkRequestRelatedResources": row(
+        list_work_request_related_resources, MEMBER, OK, OK, OK, OK, HIDDEN, 401
+    ),
 }
 
 # GET requests whose objects must be made per case (the list shows the newest first).

@@ -28,6 +28,8 @@ ARGS = {
     "renditions list-configs": [],
     "workflows import": ["{workflows}"],
     "workflows list": [],
+    "templates import": ["{workflows}"],
+    "templates list": [],
     "tasks hold": [ID],
     "tasks resume": [ID],
     "tasks archive": [ID],

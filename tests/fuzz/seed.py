@@ -4,7 +4,8 @@
 tokens) and gives it some of everything the served operations address: fields of every
 type, folders, assets of each type, lineages, permissions, a milestone, a multipart upload,
 tasks with a workflow, task assets, drafts, a brand-compliance review, task fields, comments,
-URLs, a publishing intent, renditions, campaigns and a calendar event. Objects are created
+URLs, a publishing intent, renditions, campaigns and a calendar event, a template and a work
+request. Objects are created
 through the API, the way an integration does (uploads included); what the API cannot create
 (workflows, label groups, rendition configs) comes from the services the CLI uses.
 
@@ -30,6 +31,7 @@ from cmpapi.server.resources.labels import service as labels
 from cmpapi.server.resources.library import renditions
 from tests.support.tasks import REVIEW_FLOW, make_workflow
 from tests.support.uploads import jpeg
+from tests.support.work_requests import TEMPLATE, request_body, settings_document
 from tests.support.world import build_world
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -316,6 +318,30 @@ def _misc(api: Api, seed: Seed) -> None:
     pools["/workflows/{workflow_id}"] = [{"workflow_id": w} for w in ids["workflow"]]
 
 
+def _work_requests(api: Api, seed: Seed) -> None:
+    """A template (imported with the custom fields it takes choices from), a work request
+    with a file field and a creative asset."""
+    api.call("POST", "/settings?execute=true", settings_document(TEMPLATE))
+    (listed,) = api.call("GET", "/templates")["data"]
+    template = api.call("GET", f"/templates/{listed['id']}")
+    key = api.upload(jpeg(), "hero.jpg")
+    body = request_body(template)
+    body["form_fields"].append(
+        {"identifier": "creative_assets", "type": "file", "values": [{"key": key, "name": "h"}]}
+    )
+    wr = api.post("/work-requests", body)["id"]
+    asset_key = api.upload(PDF, "c.pdf")
+    api.post(f"/work-requests/{wr}/creative-assets", {"key": asset_key, "name": "C"}, expect=200)
+    seed.ids.update(template=[template["id"]], work_request=[wr])
+    pools = seed.pools
+    pools["/templates/{template_id}"] = [{"template_id": template["id"]}]
+    for suffix in ("", "/approved-assets", "/related-resources", "/creative-assets"):
+        pools[f"/work-requests/{{id}}{suffix}"] = [{"id": wr}]
+    pools["/work-requests/{work_request_id}/form-fields/{form_field_identifier}"] = [
+        {"work_request_id": wr, "form_field_identifier": i} for i in ("title", "Budget")
+    ]
+
+
 def _renditions(api: Api, seed: Seed, timeout: float = 20) -> None:
     """Wait for the embedded worker to render the seeded images; their rendition ids."""
     found: list[str] = []
@@ -344,6 +370,7 @@ def seed(app: FastAPI, http: httpx.Client) -> Seed:
     _tasks(api, result, fields)
     _campaigns(api, result)
     _misc(api, result)
+    _work_requests(api, result)
     _renditions(api, result)
     return result
 
@@ -401,6 +428,13 @@ def _task_field(api: Api, seed: Seed) -> PathParams:
     return {"task_id": task, "field_id": held}
 
 
+def _creative_asset(api: Api, seed: Seed) -> PathParams:
+    wr = seed.first("work_request")
+    body = {"key": api.upload(PDF, "v.pdf"), "name": "Victim"}
+    made = api.post(f"/work-requests/{wr}/creative-assets", body, expect=200)
+    return {"work_request_id": wr, "creative_asset_id": made["id"]}
+
+
 def _comment(api: Api, seed: Seed) -> PathParams:
     pool = seed.pools["/tasks/{task_id}/steps/{step_id}/sub-steps/{sub_step_id}/comments"]
     where = pool[0]
@@ -420,4 +454,5 @@ FACTORIES: dict[str, Callable[[Api, Seed], PathParams]] = {
     "deleteFieldChoice": _choice,
     "removeTaskField": _task_field,
     "deleteTaskSubStepComment": _comment,
+    "deleteWorkRequestCreativeAsset": _creative_asset,
 }

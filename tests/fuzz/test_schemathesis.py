@@ -65,6 +65,8 @@ ID_FIELDS = {
     "parent_campaign": "campaign",
     "campaign": "campaign",
     "owner": "user",
+    "template_id": "template",
+    "template_ids": "template",
     "asset_id": "asset",
     "content_id": "asset",
     "guids": "asset",

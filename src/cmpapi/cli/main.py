@@ -24,6 +24,7 @@ jobs_commands.register(app)
 app.add_typer(library_commands.renditions_app, name="renditions")
 app.add_typer(task_commands.workflows_app, name="workflows")
 app.add_typer(task_commands.tasks_app, name="tasks")
+app.add_typer(task_commands.templates_app, name="templates")
 webhook_commands.register(app)
 
 if __name__ == "__main__":

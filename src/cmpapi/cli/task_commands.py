@@ -1,5 +1,5 @@
-"""Workflows and tasks on this machine: workflow import (the API has no create) and the
-task states the API cannot set (On Hold, Archived)."""
+"""Workflows, templates and tasks on this machine: workflow and template import (the API has
+no create) and the task states the API cannot set (On Hold, Archived)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from cmpapi.cli.local import DataDir, Org, fail, local_settings, open_db, resolv
 
 workflows_app = typer.Typer(help="Workflow definitions.", no_args_is_help=True)
 tasks_app = typer.Typer(help="Task states the API cannot set.", no_args_is_help=True)
+templates_app = typer.Typer(help="Work request and brief templates.", no_args_is_help=True)
 
 
 @workflows_app.command("import")
@@ -70,6 +71,77 @@ def list_workflows(org: Org = None, data_dir: DataDir = None) -> None:
         table = Table("id", "name", "steps", "active")
         for w in rows:
             table.add_row(w.id, w.name, " > ".join(s["name"] for s in w.steps), str(w.is_active))
+        Console().print(table)
+
+
+@templates_app.command("import")
+def import_templates(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="JSON: a Settings `templates` list (or one item), or a Settings document "
+            "whose `templates` and `routing_rules` are imported"
+        ),
+    ],
+    dry_run: Annotated[bool, typer.Option(help="Show what would change, change nothing")] = False,
+    org: Org = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create or update templates (and routing rules) by name, as updateSettings does."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from cmpapi.server.errors import DomainError
+    from cmpapi.server.resources.templates import service
+    from cmpapi.wire import SettingsRoutingRule, SettingsTemplate
+
+    try:
+        raw = json.loads(file.read_text())
+        if isinstance(raw, dict) and "resources" in raw:
+            raw = raw["resources"]
+        document = isinstance(raw, dict) and "templates" in raw
+        items = raw["templates"] if document else raw if isinstance(raw, list) else [raw]
+        templates = TypeAdapter(list[SettingsTemplate]).validate_python(items)
+        rules = TypeAdapter(list[SettingsRoutingRule]).validate_python(
+            raw.get("routing_rules", []) if document else []
+        )
+    except (OSError, ValueError, ValidationError) as exc:
+        raise fail(exc) from exc
+    with open_db(data_dir) as session:
+        org_id = resolve_org(session, org)
+        try:
+            changes = {
+                "template": service.import_templates(session, org_id, templates, not dry_run),
+                "routing rule": service.import_routing_rules(
+                    session, org_id, rules, [t.name for t in templates], not dry_run
+                ),
+            }
+        except DomainError as exc:
+            raise fail(exc) from exc
+        session.commit()
+    for kind, (created, updated) in changes.items():
+        for action, names in (("created", created), ("updated", updated)):
+            for name in names:
+                print(f"{kind} {'would be ' if dry_run else ''}{action}: {name}")
+
+
+@templates_app.command("list")
+def list_templates(org: Org = None, data_dir: DataDir = None) -> None:
+    """Show the organization's templates."""
+    from sqlalchemy import select
+
+    from cmpapi.server.resources.templates.tables import Template
+
+    with open_db(data_dir) as session:
+        rows = session.scalars(
+            select(Template)
+            .where(Template.org_id == resolve_org(session, org))
+            .order_by(Template.title)
+        ).all()
+        table = Table("id", "title", "applicable to", "fields", "active")
+        for t in rows:
+            table.add_row(
+                t.id, t.title, ", ".join(t.applicable_to), str(len(t.form_fields)), str(t.is_active)
+            )
         Console().print(table)
 
 

@@ -42,6 +42,7 @@ LONG_TEXT = 1_000_000
 LONG_TEXT_FIELDS = frozenset(
     {
         "value",
+        "values",
         "text_value",
         "rich_text_value",
         "default_value",
@@ -76,8 +77,17 @@ def violations(model: BaseModel) -> dict[str, str]:
 
 
 def _spec_limit(info: FieldInfo) -> int | None:
-    """The field's own ``maxLength`` (already enforced by the wire model), if it has one."""
+    """The field's own ``maxLength`` (already enforced by the wire model), if it has one.
+    On an array field it is the spec's ``maxItems``, not a limit of its texts."""
+    if _is_array(info.annotation):
+        return None
     return next((m.max_length for m in info.metadata if isinstance(m, MaxLen)), None)
+
+
+def _is_array(annotation: Any) -> bool:
+    if get_origin(annotation) in (list, tuple, set, frozenset):
+        return True
+    return any(_is_array(a) for a in get_args(annotation))
 
 
 def _walk(value: Any, path: tuple[str, ...], limit: int) -> Iterator[tuple[str, str]]:

@@ -140,17 +140,20 @@ def _load(session: Session, principal: Principal, work_request_id: str, action: 
 
 
 def _order(params: WorkRequestsQuery) -> list[OrderBy]:
+    """The sort keys; ties (and requests without a due date, which come last) follow
+    ``created_at`` in the same direction."""
     key = getattr(params.order_by, "value", "created_at")
+    ascending = getattr(params.order_as, "value", "desc") == "asc"
+    newest: OrderBy = WorkRequest.created_at if ascending else WorkRequest.created_at.desc()
     column: Any = {
         "priority": case(PRIORITY_RANK, value=WorkRequest.priority),
         "status": case(STATUS_RANK, value=WorkRequest.status),
         "due_date": WorkRequest.due_date,
-        "created_at": WorkRequest.created_at,
-    }[key]
-    ascending = getattr(params.order_as, "value", "desc") == "asc"
-    if key == "due_date":  # requests without a due date come last either way
-        return [WorkRequest.due_date.is_(None), column if ascending else column.desc()]
-    return [column if ascending else column.desc()]
+    }.get(key)
+    if column is None:
+        return [newest]
+    first = [WorkRequest.due_date.is_(None)] if key == "due_date" else []
+    return [*first, column if ascending else column.desc(), newest]
 
 
 def list_work_requests(
@@ -508,10 +511,12 @@ def add_related_resource(
 def list_work_request_related_resources(
     session: Session, principal: Principal, work_request_id: str, offset: int, page_size: int
 ) -> Page[WorkRequestRelatedResource]:
-    """The tasks and campaigns of a work request, oldest first."""
-    wr = _load(session, principal, work_request_id, "read")
-    return Repository(WorkRequestRelatedResource, session, wr.org_id).list(
-        WorkRequestRelatedResource.work_request_id == wr.id,
+    """The tasks and campaigns of a work request, oldest first. The spec declares no 404
+    here: an unknown work request (or another organization's) lists nothing."""
+    require(principal, "work_requests:read")
+    repo = Repository(WorkRequestRelatedResource, session, principal.org_id)
+    return repo.list(
+        WorkRequestRelatedResource.work_request_id == work_request_id,
         order_by=(WorkRequestRelatedResource.created_at,),
         offset=offset,
         page_size=page_size,
