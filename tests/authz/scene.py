@@ -366,6 +366,15 @@ class Scene:
         )
         return self.mine(made["id"])
 
+    def work_request_comment(self, work_request_id: str) -> str:
+        path = f"/v3/work-requests/{work_request_id}/comments"
+        return self.mine(self.api("member", "POST", path, 201, json={"value": "Hi"})["id"])
+
+    def work_request_attachment(self, work_request_id: str) -> str:
+        body = {"key": self.key("member"), "name": "brief.jpg"}
+        path = f"/v3/work-requests/{work_request_id}/attachments"
+        return self.mine(self.api("member", "POST", path, 201, json=body)["id"])
+
     def creative_asset(self, work_request_id: str) -> str:
         body = {"key": self.key("member"), "name": "Hero"}
         path = f"/v3/work-requests/{work_request_id}/creative-assets"

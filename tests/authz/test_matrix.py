@@ -808,6 +808,40 @@ def list_work_request_approved_assets(s: Scene, who: str | None) -> Req:
     return Req("GET", f"/v3/work-requests/{s.work_request()}/approved-assets")
 
 
+def list_work_request_comments(s: Scene, who: str | None) -> Req:
+    wr = s.work_request()
+    return Req("GET", f"/v3/work-requests/{wr}/comments", targets=(s.work_request_comment(wr),))
+
+
+def add_comment_to_work_request(s: Scene, who: str | None) -> Req:
+    return Req("POST", f"/v3/work-requests/{s.work_request()}/comments", json={"value": "Hi"})
+
+
+def get_work_request_comment(s: Scene, who: str | None) -> Req:
+    wr = s.work_request()
+    return Req("GET", f"/v3/work-requests/{wr}/comments/{s.work_request_comment(wr)}")
+
+
+def add_attachment_to_work_request(s: Scene, who: str | None) -> Req:
+    body = {"name": "brief.jpg", "key": s.key(who)}
+    return Req("POST", f"/v3/work-requests/{s.work_request()}/attachments", json=body)
+
+
+def delete_work_request_attachment(s: Scene, who: str | None) -> Req:
+    wr = s.work_request()
+    path = f"/v3/work-requests/{wr}/attachments/{s.work_request_attachment(wr)}"
+    return Req("DELETE", path)
+
+
+def create_task_from_work_request(s: Scene, who: str | None) -> Req:
+    return Req("POST", f"/v3/work-requests/{s.work_request()}/tasks", json={})
+
+
+def create_campaign_from_work_request(s: Scene, who: str | None) -> Req:
+    body = {"title": "From the request"}
+    return Req("POST", f"/v3/work-requests/{s.work_request()}/campaigns", json=body)
+
+
 def list_work_request_related_resources(s: Scene, who: str | None) -> Req:
     return Req("GET", f"/v3/work-requests/{s.work_request()}/related-resources")
 
@@ -998,6 +1032,23 @@ MATRIX: dict[str, Row] = {
     ),
     "listWorkRequestRelatedResources": row(
         list_work_request_related_resources, MEMBER, OK, OK, OK, OK, HIDDEN, 401
+    ),
+    # Their comments and attachments follow the request; starting work from it needs the
+    # right to write requests (and tasks or campaigns: members and admins).
+    "listWorkRequestComments": row(list_work_request_comments, MEMBER, OK, OK, OK, OK, 404, 401),
+    "addCommentToWorkRequest": row(add_comment_to_work_request, MEMBER, OK, OK, OK, 403, 404, 401),
+    "getWorkRequestComment": row(get_work_request_comment, MEMBER, OK, OK, OK, OK, 404, 401),
+    "addAttachmentToWorkRequest": row(
+        add_attachment_to_work_request, MEMBER, OK, OK, OK, 403, 404, 401
+    ),
+    "deleteWorkRequestAttachment": row(
+        delete_work_request_attachment, MEMBER, OK, OK, OK, 403, 404, 401
+    ),
+    "createTaskFromWorkRequest": row(
+        create_task_from_work_request, MEMBER, OK, OK, OK, 403, 404, 401
+    ),
+    "createCampaignFromWorkRequest": row(
+        create_campaign_from_work_request, MEMBER, OK, OK, OK, 403, 404, 401
     ),
 }
 

@@ -32,6 +32,8 @@ from cmpapi.server.resources.templates import routes as templates
 from cmpapi.server.resources.uploader import routes as uploader
 from cmpapi.server.resources.users import routes as users
 from cmpapi.server.resources.work_requests import routes as work_requests
+from cmpapi.server.resources.work_requests import start_routes as work_request_starts
+from cmpapi.server.resources.work_requests import sub_routes as work_request_sub_routes
 from cmpapi.server.resources.workflows import routes as workflows
 from cmpapi.server.storage import routes as storage
 from cmpapi.server.webhooks import routes as webhooks
@@ -66,6 +68,8 @@ ROUTE_TABLE: tuple[tuple[str, APIRouter], ...] = (
     (V3, event_field_routes.router),
     (V3, templates.router),
     (V3, work_requests.router),
+    (V3, work_request_sub_routes.router),
+    (V3, work_request_starts.router),
 )
 
 V3_ROUTERS: tuple[APIRouter, ...] = tuple(r for prefix, r in ROUTE_TABLE if prefix == V3)

@@ -11,6 +11,9 @@ rolls back when the session closes and nothing was stored that could not be answ
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy.orm import Session
 
 _HOLD = "cmpapi.hold_commits"
@@ -33,3 +36,20 @@ class UnitSession(Session):
         """Commit what the held commits flushed (and anything flushed since)."""
         self.info[_HOLD] = False
         super().commit()
+
+
+@contextmanager
+def one_unit(session: Session) -> Iterator[None]:
+    """Several services' writes as one transaction: inside the block their commits only
+    flush; the block's end commits (or, under ``Api.answer``'s hold, the answer does).
+    An error leaves the transaction to roll back with the session."""
+    if not isinstance(session, UnitSession) or session.info.get(_HOLD):
+        yield
+        return
+    session.hold_commits()
+    try:
+        yield
+    except BaseException:
+        session.info[_HOLD] = False
+        raise
+    session.commit_held()

@@ -135,12 +135,14 @@ def _check_dates(start: date | None, end: date | None) -> None:
         raise Invalid("The end date is before the start date", {"end_date": "Before start_date"})
 
 
-def record_campaign_event(session: Session, links: Links, name: str, campaign: Campaign) -> None:
-    """campaign_added (with ``links.work_request``: no campaign comes from a work request
-    yet) or campaign_metadata_modified (shared/reference/cmp-webhooks.md §2.3)."""
+def record_campaign_event(
+    session: Session, links: Links, name: str, campaign: Campaign, work_request: str | None = None
+) -> None:
+    """campaign_added (``links.work_request``: the request it was made from, or null) or
+    campaign_metadata_modified (shared/reference/cmp-webhooks.md §2.3)."""
     refs: dict[str, Any] = {"self": links.api("campaigns", campaign.id)}
     if name == "campaign_added":
-        refs["work_request"] = None
+        refs["work_request"] = links.api("work-requests", work_request) if work_request else None
     record_event(
         session, name, {"campaign": {"id": campaign.id, "links": refs}}, org_id=campaign.org_id
     )
@@ -188,10 +190,15 @@ def get_campaign(session: Session, principal: Principal, campaign_id: str) -> Ca
 
 
 def create_campaign(
-    session: Session, principal: Principal, links: Links, body: CampaignCreateRequest
+    session: Session,
+    principal: Principal,
+    links: Links,
+    body: CampaignCreateRequest,
+    work_request: str | None = None,
 ) -> CampaignView:
     """Create a campaign (owned by the caller unless ``owner_id`` says otherwise), as a
-    sub-campaign of ``parent_campaign`` when given."""
+    sub-campaign of ``parent_campaign`` when given; ``work_request``: the request it is
+    made from (createCampaignFromWorkRequest), named by campaign_added."""
     require(principal, "campaigns:write")
     org = principal.org_id
     values = _checked(body.model_dump(exclude_unset=True))
@@ -214,7 +221,7 @@ def create_campaign(
     )
     session.add(campaign)
     session.flush()
-    record_campaign_event(session, links, "campaign_added", campaign)
+    record_campaign_event(session, links, "campaign_added", campaign, work_request)
     session.commit()
     return _view(session, campaign)
 

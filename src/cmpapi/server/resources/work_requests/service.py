@@ -134,7 +134,10 @@ def _views(session: Session, rows: Sequence[WorkRequest]) -> list[WorkRequestVie
     return out
 
 
-def _load(session: Session, principal: Principal, work_request_id: str, action: str) -> WorkRequest:
+def load_work_request(
+    session: Session, principal: Principal, work_request_id: str, action: str
+) -> WorkRequest:
+    """The organization's work request (404) if the caller's role may ``read``/``write``."""
     require(principal, f"work_requests:{action}")
     return Repository(WorkRequest, session, principal.org_id).get(work_request_id)
 
@@ -185,7 +188,7 @@ def get_work_request(
     session: Session, principal: Principal, work_request_id: str
 ) -> WorkRequestView:
     """One work request of the organization."""
-    return _views(session, [_load(session, principal, work_request_id, "read")])[0]
+    return _views(session, [load_work_request(session, principal, work_request_id, "read")])[0]
 
 
 def check_upload_keys(
@@ -200,7 +203,7 @@ def check_upload_keys(
     if work_request_id is None:
         require(principal, "work_requests:write")
     else:
-        _load(session, principal, work_request_id, "write")
+        load_work_request(session, principal, work_request_id, "write")
     for path, key in keys:
         try:
             require_upload_key(session, principal.org_id, key)
@@ -353,7 +356,7 @@ def update_work_request(
     priority, or the assignees (replaced; ``[]`` clears them). Records
     work_request_modified naming what changed; a request that changes nothing records
     nothing."""
-    wr = _load(session, principal, work_request_id, "write")
+    wr = load_work_request(session, principal, work_request_id, "write")
     changed: list[str] = []
     status = getattr(body.status, "value", None)
     if status is not None and status != wr.status:
@@ -393,7 +396,7 @@ def update_work_request_form_field(
     """Replace one form field's values (404 for an identifier the template has no value
     field for; 422 naming ``type`` or ``values.N``). Returns the view and the template
     field. The field's old files are forgotten (their storage keys: ``removed_keys``)."""
-    wr = _load(session, principal, work_request_id, "write")
+    wr = load_work_request(session, principal, work_request_id, "write")
     template = session.get(Template, wr.template_id)
     spec = (
         next((f for f in templates.value_fields(template) if f["identifier"] == identifier), None)
@@ -437,7 +440,7 @@ def create_work_request_creative_asset(
     session: Session, principal: Principal, work_request_id: str, new: NewFile
 ) -> WorkRequestFile:
     """Add a creative asset (a file claimed from an upload key) to a work request."""
-    wr = _load(session, principal, work_request_id, "write")
+    wr = load_work_request(session, principal, work_request_id, "write")
     name = new.name.strip()
     if not name or len(name) > values.MAX_NAME:
         raise Invalid("Invalid name", {"name": f"1 to {values.MAX_NAME} characters"})
@@ -463,7 +466,7 @@ def delete_work_request_creative_asset(
 ) -> str:
     """Delete a creative asset of a work request (404 for an id that is not one of its
     creative assets); returns the storage key, for the caller to delete after commit."""
-    wr = _load(session, principal, work_request_id, "write")
+    wr = load_work_request(session, principal, work_request_id, "write")
     row = session.scalars(
         select(WorkRequestFile).where(
             WorkRequestFile.org_id == wr.org_id,
@@ -528,7 +531,7 @@ def list_work_request_approved_assets(
 ) -> Page[TaskAsset]:
     """The assets of the tasks related to the work request, oldest first (cmpapi has no
     per-asset approval yet: docs/compat.md)."""
-    wr = _load(session, principal, work_request_id, "read")
+    wr = load_work_request(session, principal, work_request_id, "read")
     tasks = select(WorkRequestRelatedResource.resource_id).where(
         WorkRequestRelatedResource.work_request_id == wr.id,
         WorkRequestRelatedResource.resource_type == "task",
