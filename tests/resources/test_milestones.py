@@ -63,6 +63,7 @@ class TestMilestones(ResourceTests):
         (body(description="  "), "description"),
         (body(due_date="2030-03-31T17:00:00"), "due_date"),  # no offset
         (body(tasks=[{"id": "0" * 32}]), "tasks.0.id", 404),
+        (body(campaign_id="63f1c2b675be4132854d2742"), None, 404),
     ]
     update_path = "/v3/milestones/{id}"
     update_data = [
@@ -78,6 +79,7 @@ class TestMilestones(ResourceTests):
         ({"hex_color": "red"}, "hex_color"),
         ({"due_date": "tomorrow"}, "due_date"),
         ({"tasks": [{"id": "0" * 32}]}, "tasks.0.id", 404),
+        ({"campaign_id": "63f1c2b675be4132854d2742"}, None, 404),
     ]
 
     def make(self, db: Session, world: World, n: int) -> list[str]:
