@@ -62,7 +62,7 @@ def one(client: Any, world: World, field_id: str) -> dict[str, Any]:
     return item
 
 
-class TestListFields(ResourceTests):
+class TestFields(ResourceTests):
     list_path = "/v3/fields"
     item_path = "/v3/fields?ids={id}"
     # listFields has no single-item operation: the mixin's get tests do not apply.
@@ -71,24 +71,76 @@ class TestListFields(ResourceTests):
     test_get_without_token_is_401 = None
     test_other_organization_is_invisible = None
 
+    # Every type the spec lists; the field then shows what was sent (label colors shown
+    # upper case, currency codes too).
+    create_path = "/v3/fields"
+    create_data = [
+        body(type_, helper_text="Help")
+        for type_ in sorted(BODIES)
+        if type_ not in ("label", "currency_number")
+    ] + [
+        (
+            body("label"),
+            {
+                **body("label"),
+                "choices": [LABEL_CHOICES[0], {"name": "Blue", "color": "#5F9FF6"}],
+            },
+        ),
+        (body("currency_number"), {**body("currency_number"), "currency_code": "EUR"}),
+    ]
+    invalid_create = [
+        ({**body("text"), "choices": CHOICES}, "choices", 422),
+        ({**body("dropdown"), "choices": []}, "choices", 422),
+        ({**body("text"), "type": "hologram"}, "body", 422),
+        ({"type": "text", "is_active": True}, "name", 422),
+        ({**body("text"), "helper_text": "x" * 121}, "helper_text", 422),
+        ({**body("simple_number"), "decimal_places": 0}, "decimal_places", 422),
+        ({**body("currency_number"), "currency_code": "XYZ"}, "currency_code", 422),
+        ({**body("text"), "name": "  "}, "name", 422),
+        ({**body("label"), "choices": [{"name": "A"}]}, "choices.0.color", 422),
+        ({**body("label"), "choices": [{"name": "A", "color": "#000000"}]}, "choices.0.color", 422),
+        (
+            {**body("radio_button"), "choices": [{"name": "A"}, {"name": "a"}]},
+            "choices.1.name",
+            422,
+        ),
+        (body("date", "taken"), "name", 422),  # names are unique case-insensitively
+    ]
+    update_path = "/v3/fields/{id}"
+    update_data = [
+        {"type": "text", "name": "Score"},
+        {"type": "text", "is_active": False, "helper_text": "Out of 10"},
+    ]
+    invalid_update = [
+        ({"type": "date", "name": "X"}, "type", 422),
+        ({"type": "text"}, "body", 422),
+        ({"type": "text", "decimal_places": 2}, "decimal_places", 422),
+        ({"type": "text", "name": "Taken"}, "name", 422),
+        ({"name": "X"}, "body", 422),
+    ]
+    writer = "admin"
+    forbidden = ("member", "viewer")
+
     def make(self, db: Session, world: World, n: int) -> list[str]:
         return [make_field(db, world.org.id, "text", f"Field {i:02d}").id for i in range(n)]
 
+    def prepare(self, db: Session, world: World) -> dict[str, str]:
+        make_field(db, world.org.id, "text", "Taken")
+        return {}
 
-@pytest.mark.parametrize("type_", sorted(BODIES))
-def test_create_every_type_then_list_it(client, world: World, type_: str) -> None:
-    r = client.post("/v3/fields", json=body(type_, helper_text="Help"), headers=world.auth())
+    def fetch(self, world: World, item_id: str) -> dict[str, Any] | None:
+        found = listed(self.client, world, ids=item_id)
+        return found[0] if found else None
+
+
+def test_created_fields_have_ids_and_links(client, world: World) -> None:
+    r = client.post("/v3/fields", json=body("dropdown"), headers=world.auth())
     assert r.status_code == 201, r.text
     (field_id,) = r.json().values()
     assert HEX32.fullmatch(field_id)
     item = one(client, world, field_id)
-    assert (item["type"], item["name"], item["helper_text"], item["is_active"]) == (
-        type_, f"F {type_}", "Help", True
-    )  # fmt: skip
     assert item["links"] == {"source": f"https://testserver/v3/fields?ids={field_id}"}
-    if "choices" in BODIES[type_]:
-        assert [c["name"] for c in item["choices"]] == [c["name"] for c in BODIES[type_]["choices"]]
-        assert all(HEX32.fullmatch(c["id"]) for c in item["choices"])
+    assert all(HEX32.fullmatch(c["id"]) for c in item["choices"])
 
 
 def test_type_options_and_their_defaults(client, db: Session, world: World) -> None:
@@ -137,31 +189,6 @@ def test_writes_without_token_are_401(client, db: Session, world: World) -> None
     assert client.post("/v3/fields", json=body("text")).status_code == 401
     assert client.patch(f"/v3/fields/{field.id}", json={"type": "radio_button"}).status_code == 401
     assert client.delete(f"/v3/fields/{field.id}/choices/x").status_code == 401
-
-
-@pytest.mark.parametrize(
-    ("payload", "key"),
-    [
-        ({**body("text"), "bogus": 1}, "bogus"),
-        ({**body("text"), "choices": CHOICES}, "choices"),
-        ({**body("dropdown"), "choices": []}, "choices"),
-        ({**body("text"), "type": "hologram"}, "body"),
-        ({"type": "text", "is_active": True}, "name"),
-        ({**body("text"), "helper_text": "x" * 121}, "helper_text"),
-        ({**body("simple_number"), "decimal_places": 0}, "decimal_places"),
-        ({**body("currency_number"), "currency_code": "XYZ"}, "currency_code"),
-        ({**body("text"), "name": "  "}, "name"),
-        ({**body("label"), "choices": [{"name": "A"}]}, "choices.0.color"),
-        ({**body("label"), "choices": [{"name": "A", "color": "#000000"}]}, "choices.0.color"),
-        ({**body("radio_button"), "choices": [{"name": "A"}, {"name": "a"}]}, "choices.1.name"),
-    ],
-)
-def test_create_rejects_bad_bodies_naming_the_field(
-    client, world: World, payload: dict[str, Any], key: str
-) -> None:
-    r = client.post("/v3/fields", json=payload, headers=world.auth())
-    assert r.status_code == 422, r.text
-    assert any(k == key or k.endswith(f".{key}") for k in r.json()["errors"]), r.json()
 
 
 def test_names_are_unique_per_organization_case_insensitively(
@@ -216,27 +243,6 @@ def test_update_type_specific_options(client, db: Session, world: World) -> None
         == 204
     )
     assert one(client, world, currency.id)["currency_code"] == "GBP"
-
-
-@pytest.mark.parametrize(
-    ("payload", "status", "key"),
-    [
-        ({"type": "date", "name": "X"}, 422, "type"),
-        ({"type": "text"}, 422, "body"),
-        ({"type": "text", "bogus": True}, 422, "bogus"),
-        ({"type": "text", "decimal_places": 2}, 422, "decimal_places"),
-        ({"type": "text", "name": "Taken"}, 422, "name"),
-        ({"name": "X"}, 422, "body"),
-    ],
-)
-def test_update_rejects(
-    client, db: Session, world: World, payload: dict[str, Any], status: int, key: str
-) -> None:
-    field = make_field(db, world.org.id, "text", "Mine")
-    make_field(db, world.org.id, "text", "Taken")
-    r = client.patch(f"/v3/fields/{field.id}", json=payload, headers=world.auth())
-    assert r.status_code == status, r.text
-    assert any(k == key or k.endswith(f".{key}") for k in r.json()["errors"]), r.json()
 
 
 def test_other_organizations_fields_are_invisible(client, db: Session, world: World) -> None:

@@ -1,5 +1,6 @@
-"""Generic resource tests. A resource test class sets the paths and says how to make rows;
-these mixins then check what every list/get operation must do.
+"""Generic resource tests. A resource test class sets the paths, says how to make rows and
+declares its write cases as data; ``ResourceTests`` then checks what every list / get /
+create / update / delete operation must do (docs/development.md, "Generic resource tests").
 """
 
 from __future__ import annotations
@@ -10,14 +11,114 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from sqlalchemy.orm import Session
 
-from tests.support.world import World, build_world
+from tests.contract.spec import SPEC_AVAILABLE, find_operation
+from tests.support.snapshot import Unchanged
+from tests.support.world import World, build_world, stranger
 
 ITEM_TESTS = ("test_get_own_item", "test_get_unknown_is_404", "test_get_without_token_is_401")
+# Each write group is collected only when its path attribute is set.
+WRITE_GROUPS = {
+    "create_path": ("test_create", "test_create_refusals"),
+    "update_path": ("test_update", "test_update_refusals"),
+    "delete_path": ("test_delete", "test_delete_refusals"),
+}
+UNKNOWN_FIELD = "bogus_field"
+UNKNOWN_ID = "0" * 32
+FORBIDDEN = {"message": "You do not have the permission to perform this operation"}
+UNAUTHORIZED = {"message": "Unauthorized"}
+
+# A valid body, or (body, the fields the item then shows: the subset of a get's answer).
+Case = dict[str, Any] | tuple[dict[str, Any], dict[str, Any]]
+# An invalid body and the key its CMP error body must name in ``errors`` (any 4xx), or
+# (body, key, status) when the status matters; key None (status required): a refusal the
+# API does not pin on a field, e.g. a 404 for an unknown reference.
+Refusal = tuple[dict[str, Any], str] | tuple[dict[str, Any], str | None, int]
+
+
+def success_status(method: str, url: str, declared: int | None) -> int | None:
+    """``declared``, else the one 2xx status the spec declares for the operation (None
+    without the spec: any 2xx passes)."""
+    if declared is not None or not SPEC_AVAILABLE:
+        return declared
+    op = find_operation(method, url)
+    assert op is not None, f"{method} {url} is not in the spec: declare its status"
+    statuses = [int(s) for s in op.responses if s.isdigit() and s.startswith("2")]
+    assert len(statuses) == 1, f"{op.operation_id} declares {statuses}: declare its status"
+    return statuses[0]
+
+
+def check_success(r: Any, status: int | None, what: str) -> None:
+    ok = r.status_code == status if status is not None else 200 <= r.status_code < 300
+    assert ok, f"{what}: {r.status_code} {r.text}"
+    if r.status_code == 204:
+        assert r.content == b"", what
+
+
+def fill(value: Any, refs: dict[str, str]) -> Any:
+    """``value`` with every string that is exactly ``{name}`` of a known ref replaced."""
+    if isinstance(value, str) and value[:1] == "{" and value[1:-1] in refs and value[-1] == "}":
+        return refs[value[1:-1]]
+    if isinstance(value, dict):
+        return {k: fill(v, refs) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(fill(v, refs) for v in value)
+    return value
+
+
+def split(case: Case) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    return case if isinstance(case, tuple) else (case, None)
+
+
+def shows(actual: Any, expected: Any) -> bool:
+    """``actual`` holds ``expected``: dicts by their keys (more keys are fine), lists item by
+    item, anything else equal. A sent ``[{"name": "One"}]`` shows as ``[{"id": ..., "name":
+    "One"}]``."""
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(
+            k in actual and shows(actual[k], v) for k, v in expected.items()
+        )
+    if isinstance(expected, list):
+        return (
+            isinstance(actual, list)
+            and len(actual) == len(expected)
+            and all(shows(a, e) for a, e in zip(actual, expected, strict=True))
+        )
+    return bool(actual == expected)
+
+
+def check_item(
+    item: dict[str, Any], body: dict[str, Any], expected: dict[str, Any] | None, what: str
+) -> None:
+    """The item shows ``expected``; without it, every body key the item also has."""
+    if expected is None:
+        expected = {k: v for k, v in body.items() if k in item}
+    assert shows(item, expected), f"{what}: the item is {item}, expected {expected}"
+
+
+def check_answer(r: Any, item: dict[str, Any], what: str) -> None:
+    """A write's answer (when it has a body) agrees with what a get then shows."""
+    if r.content:
+        answer = r.json()
+        assert {k: item.get(k) for k in answer} == answer, f"{what}: get shows {item}"
+
+
+def check_refused(r: Any, field: str | None, what: str, status: int | None = None) -> None:
+    """A 4xx (``status`` if given) whose CMP error body names ``field`` (if not None)."""
+    assert field is not None or status is not None, (
+        f"{what}: a refusal without a key needs a status"
+    )
+    ok = r.status_code == status if status is not None else 400 <= r.status_code < 500
+    assert ok, f"{what}: {r.status_code} {r.text}"
+    body = r.json()
+    assert isinstance(body.get("message"), str), f"{what}: {body}"
+    if field is not None:
+        assert field in body.get("errors", {}), f"{what}: {body} does not name {field!r}"
 
 
 class ResourceTests:
     """Set ``list_path`` and ``item_path`` (with ``{id}``; None when the resource has no get
-    operation, which leaves the get tests out) and implement ``make``."""
+    operation, which leaves the get tests out) and implement ``make``. Write tests are
+    opt-in: set ``create_path``, ``update_path`` or ``delete_path`` and their cases."""
 
     list_path: ClassVar[str]
     item_path: ClassVar[str | None]
@@ -26,14 +127,35 @@ class ResourceTests:
     # Extra query parameters every list request needs.
     list_query: ClassVar[dict[str, str]] = {}
 
+    # -- writes (paths may hold {parent}; update and delete paths hold {id}) ------------
+    create_path: ClassVar[str | None] = None
+    create_data: ClassVar[list[Case]] = []
+    invalid_create: ClassVar[list[Refusal]] = []
+    update_path: ClassVar[str | None] = None
+    update_method: ClassVar[str] = "PATCH"
+    update_data: ClassVar[list[Case]] = []
+    invalid_update: ClassVar[list[Refusal]] = []
+    delete_path: ClassVar[str | None] = None
+    # Success statuses; None: the one 2xx the spec declares (set them outside /v3).
+    create_status: ClassVar[int | None] = None
+    update_status: ClassVar[int | None] = None
+    delete_status: ClassVar[int | None] = None
+    # Who writes, and who is refused every write with a 403.
+    writer: ClassVar[str] = "member"
+    forbidden: ClassVar[tuple[str, ...]] = ("viewer",)
+
     client: Any  # the test's contract-checking client, for ``make`` implementations
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        # Not collected at all (a skip would still build the database and the world).
         if getattr(cls, "item_path", "") is None:
-            # Not collected at all (a skip would still build the database and the world).
             for name in ITEM_TESTS:
                 setattr(cls, name, None)
+        for attribute, names in WRITE_GROUPS.items():
+            if getattr(cls, attribute) is None:
+                for name in names:
+                    setattr(cls, name, None)
 
     @pytest.fixture(autouse=True)
     def _bind_client(self, client: Any, db: Session) -> None:
@@ -60,6 +182,46 @@ class ResourceTests:
         """Create ``n`` visible items for the world's organization; return their ids."""
         raise NotImplementedError
 
+    def prepare(self, db: Session, world: World) -> dict[str, str]:
+        """Before the write cases run: create what they refer to (e.g. a name in use) and
+        return the ids the cases name as ``"{name}"`` strings."""
+        return {}
+
+    def refs(self, db: Session, world: World, item_id: str | None = None) -> dict[str, str]:
+        """What ``"{name}"`` strings in the cases stand for: the world's user ids by role,
+        ``{team}``, ``{id}`` (the item an update targets), then ``prepare``'s ids."""
+        refs = {role: user.id for role, user in world.users.items()} | {"team": world.team.id}
+        if item_id is not None:
+            refs["id"] = item_id
+        return refs | self.prepare(db, world)
+
+    def created_id(self, response: Any) -> str:
+        """The id of the item a create answered with."""
+        item_id: str = response.json()["id"]
+        return item_id
+
+    def fetch(self, world: World, item_id: str) -> dict[str, Any] | None:
+        """The item as a get answers it (admin's view), None when it is gone. Override it
+        for resources read through a list filter; None ``item_path`` and no override: the
+        write tests do not read back."""
+        assert self.item_path is not None
+        r = self.client.get(self._item(item_id), headers=world.auth())
+        if r.status_code == 404:
+            return None
+        assert r.status_code == 200, r.text
+        item: dict[str, Any] = r.json()
+        return item
+
+    def readable(self) -> bool:
+        return self.item_path is not None or type(self).fetch is not ResourceTests.fetch
+
+    def url(self, template: str, world: World, item_id: str | None = None) -> str:
+        """A write path with its ``{parent}`` and ``{id}`` filled in."""
+        values = {"id": item_id}
+        if "{parent}" in template:
+            values["parent"] = self.parent_of(world)
+        return template.format(**values)
+
     # -- helpers ---------------------------------------------------------------------
     def _item(self, item_id: str) -> str:
         assert self.item_path is not None
@@ -84,7 +246,8 @@ class ResourceTests:
             if pages == 0:
                 assert body["pagination"]["previous"] is None
             else:
-                assert body["pagination"]["previous"].startswith("https://testserver/v3/")
+                root = "/".join(self.list_url(world).split("/")[:2])  # /v3 or /ext
+                assert body["pagination"]["previous"].startswith(f"https://testserver{root}/")
             url, params, pages = body["pagination"]["next"], None, pages + 1
             assert pages < 100, "pagination never ends"
         return ids
@@ -165,3 +328,112 @@ class ResourceTests:
             assert r.status_code == 404
         ids = self._walk(client, world, page_size=100)
         assert theirs not in ids
+
+    # -- create ----------------------------------------------------------------------
+    def test_create(self, client: Any, db: Session, world: World) -> None:
+        assert self.create_path is not None and self.create_data, "create_data is empty"
+        data: list[Case] = fill(self.create_data, self.refs(db, world))
+        url = self.url(self.create_path, world)
+        status = success_status("POST", url, self.create_status)
+        for n, case in enumerate(data):
+            body, shows = split(case)
+            what = f"create_data[{n}]"
+            r = client.post(url, json=body, headers=world.auth(self.writer))
+            check_success(r, status, what)
+            if self.readable():
+                item = self.fetch(world, self.created_id(r))
+                assert item is not None, f"{what}: created but not found"
+                check_item(item, body, shows, what)
+                check_answer(r, item, what)
+
+    def test_create_refusals(self, client: Any, db: Session, world: World) -> None:
+        assert self.create_path is not None and self.create_data, "create_data is empty"
+        refs = self.refs(db, world)
+        url = self.url(self.create_path, world)
+        valid = split(fill(self.create_data[0], refs))[0]
+        invalid: list[Refusal] = fill(self.invalid_create, refs)
+        cases = [*invalid, ({**valid, UNKNOWN_FIELD: 1}, UNKNOWN_FIELD, 422)]
+        unchanged = Unchanged(db)
+        for n, (body, field, *status) in enumerate(cases):
+            what = f"invalid_create[{n}]" if n < len(self.invalid_create) else "unknown field"
+            r = client.post(url, json=body, headers=world.auth(self.writer))
+            check_refused(r, field, what, *status)
+            unchanged.after(what)
+        self._check_denied(world, "POST", url, valid, unchanged)
+
+    # -- update ----------------------------------------------------------------------
+    def test_update(self, client: Any, db: Session, world: World) -> None:
+        assert self.update_path is not None and self.update_data, "update_data is empty"
+        (item_id,) = self.make(db, world, 1)
+        data: list[Case] = fill(self.update_data, self.refs(db, world, item_id))
+        url = self.url(self.update_path, world, item_id)
+        status = success_status(self.update_method, url, self.update_status)
+        previous = self.fetch(world, item_id) if self.readable() else None
+        for n, case in enumerate(data):
+            body, shows = split(case)
+            what = f"update_data[{n}]"
+            r = client.request(self.update_method, url, json=body, headers=world.auth(self.writer))
+            check_success(r, status, what)
+            if self.readable():
+                item = self.fetch(world, item_id)
+                assert item is not None and item != previous, f"{what}: no change visible"
+                check_item(item, body, shows, what)
+                check_answer(r, item, what)
+                previous = item
+
+    def test_update_refusals(self, client: Any, db: Session, world: World) -> None:
+        assert self.update_path is not None and self.update_data, "update_data is empty"
+        (item_id,) = self.make(db, world, 1)
+        refs = self.refs(db, world, item_id)
+        url = self.url(self.update_path, world, item_id)
+        valid = split(fill(self.update_data[0], refs))[0]
+        invalid: list[Refusal] = fill(self.invalid_update, refs)
+        cases = [*invalid, ({**valid, UNKNOWN_FIELD: 1}, UNKNOWN_FIELD, 422)]
+        other = stranger(db)
+        unchanged = Unchanged(db)
+        for n, (body, field, *status) in enumerate(cases):
+            what = f"invalid_update[{n}]" if n < len(self.invalid_update) else "unknown field"
+            r = client.request(self.update_method, url, json=body, headers=world.auth(self.writer))
+            check_refused(r, field, what, *status)
+            unchanged.after(what)
+        unknown = self.url(self.update_path, world, UNKNOWN_ID)
+        r = client.request(self.update_method, unknown, json=valid, headers=world.auth())
+        assert r.status_code == 404, f"unknown id: {r.status_code} {r.text}"
+        r = client.request(self.update_method, url, json=valid, headers=other)
+        assert r.status_code == 404, f"other organization: {r.status_code} {r.text}"
+        self._check_denied(world, self.update_method, url, valid, unchanged)
+
+    # -- delete ----------------------------------------------------------------------
+    def test_delete(self, client: Any, db: Session, world: World) -> None:
+        assert self.delete_path is not None
+        (item_id,) = self.make(db, world, 1)
+        url = self.url(self.delete_path, world, item_id)
+        r = client.delete(url, headers=world.auth(self.writer))
+        check_success(r, success_status("DELETE", url, self.delete_status), "delete")
+        if self.readable():
+            assert self.fetch(world, item_id) is None, "deleted but still found"
+        assert client.delete(url, headers=world.auth(self.writer)).status_code == 404
+        unknown = self.url(self.delete_path, world, UNKNOWN_ID)
+        assert client.delete(unknown, headers=world.auth()).status_code == 404
+
+    def test_delete_refusals(self, client: Any, db: Session, world: World) -> None:
+        assert self.delete_path is not None
+        (item_id,) = self.make(db, world, 1)
+        url = self.url(self.delete_path, world, item_id)
+        other = stranger(db)
+        unchanged = Unchanged(db)
+        r = client.delete(url, headers=other)
+        assert r.status_code == 404, f"other organization: {r.status_code} {r.text}"
+        self._check_denied(world, "DELETE", url, None, unchanged)
+
+    def _check_denied(
+        self, world: World, method: str, url: str, body: Any, unchanged: Unchanged
+    ) -> None:
+        """Forbidden roles get a 403, no token a 401; then nothing at all has changed."""
+        for who in self.forbidden:
+            r = self.client.request(method, url, json=body, headers=world.auth(who))
+            assert (r.status_code, r.json()) == (403, FORBIDDEN), f"{who}: {r.text}"
+            unchanged.after(f"{method} as {who}")
+        r = self.client.request(method, url, json=body)
+        assert (r.status_code, r.json()) == (401, UNAUTHORIZED), f"no token: {r.text}"
+        unchanged.finally_(f"the refused {method} requests")

@@ -68,3 +68,16 @@ def build_world(session: Session, *, org_name: str = "Acme", prefix: str = "") -
         ).raw
     session.commit()
     return world
+
+
+def stranger(session: Session, org_name: str = "Stranger") -> dict[str, str]:
+    """The authorization header of an admin of another organization: cheaper than a second
+    ``build_world`` (no password hashing), for "other organizations see 404" checks."""
+    org = identity.create_organization(session, org_name)
+    admin = identity.create_user(
+        session, org.id, email=f"admin@{org.id}.example.com", name="Stranger", role="admin"
+    )
+    app, _ = store.create_app(session, org.id, name=f"{org_name} App", redirect_uris=[REDIRECT_URI])
+    token = store.issue_token(session, app, admin.id, kind="access", ttl_seconds=3600).raw
+    session.commit()
+    return {"Authorization": f"Bearer {token}"}

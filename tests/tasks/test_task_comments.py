@@ -59,6 +59,18 @@ def task(client: Any, db: Session, world: World) -> dict[str, Any]:
 class TestSubStepComments(ResourceTests):
     list_path = "/v3/tasks/{parent}/comments"
     item_path = "/v3/tasks/{parent}/comments/{id}"
+    create_path = list_path
+    create_data = [{"value": "**Looks good**"}, {"value": "A reply", "parent_comment_id": "{top}"}]
+    invalid_create = [
+        ({"value": ""}, "value", 422),
+        ({"value": None}, "value", 422),
+        ({"value": "x", "parent_comment_id": "0" * 32}, "parent_comment_id", 422),
+    ]
+    update_path = item_path
+    update_data = [{"value": "Edited"}, {"value": "Edited twice"}]
+    invalid_update = [({"value": ""}, "value", 422)]
+    delete_path = item_path
+    writer = "admin"  # a member edits only their own comments
 
     @pytest.fixture(autouse=True)
     def _bind_world(self, world: World) -> None:
@@ -67,6 +79,9 @@ class TestSubStepComments(ResourceTests):
     def parent(self, db: Session, world: World) -> str:
         task = create_task(self.client, world, make_workflow(db, world))
         return sub_step_url(task, 0, 0).removeprefix("/v3/tasks/")
+
+    def prepare(self, db: Session, world: World) -> dict[str, str]:
+        return {"top": self.make(db, world, 1)[0]}
 
     def _item(self, item_id: str) -> str:
         return self.item_path.format(parent=self.parent_of(self.world), id=item_id)
