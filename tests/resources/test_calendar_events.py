@@ -51,6 +51,24 @@ def add_field(client: Any, world: World, type_: str = "text", **extra: Any) -> d
 class TestCalendarEvents(ResourceTests):
     list_path = "/v3/events"
     item_path = "/v3/events/{id}"
+    create_path = "/v3/events"
+    create_data = [
+        event_body(),
+        (
+            event_body(title=" Party ", description=" Drinks "),
+            {"title": "Party", "description": "Drinks"},
+        ),
+    ]
+    invalid_create = [
+        (event_body(title=" "), "title"),
+        (event_body(end_date="2030-05-01T17:59:59Z"), "end_date"),
+        (event_body(start_date="2030-05-01T18:00:00"), "start_date"),  # no offset
+        (event_body(is_all_day=None), "is_all_day"),
+        (event_body(campaign_id="0" * 32), "campaign_id", 404),
+    ]
+    update_path = "/v3/events/{id}"
+    update_data = [{"title": "After party"}, {"is_all_day": True}]
+    invalid_update = [({"title": " "}, "title"), ({"end_date": "2000-01-01T00:00:00Z"}, "end_date")]
 
     def make(self, db: Session, world: World, n: int) -> list[str]:
         return [

@@ -41,6 +41,42 @@ def footprint(db: Session) -> tuple[int, int]:
 class TestCampaigns(ResourceTests):
     list_path = "/v3/campaigns"
     item_path = "/v3/campaigns/{id}"
+    create_path = "/v3/campaigns"
+    create_data = [
+        {"title": "Spring"},
+        (
+            {
+                "title": " Summer ",
+                "description": " All ",
+                "start_date": "2030-03-01",
+                "end_date": "2030-03-31",
+                "color": "#ec2e3b",
+            },
+            {
+                "title": "Summer",
+                "description": "All",
+                "start_date": "2030-03-01",
+                "end_date": "2030-03-31",
+            },
+        ),
+    ]
+    invalid_create = [
+        ({"title": "  "}, "title"),
+        ({"title": None}, "title"),
+        ({"title": "S", "color": "#123456"}, "color"),
+        ({"title": "S", "start_date": "March"}, "start_date"),
+        ({"title": "S", "start_date": "2030-03-02", "end_date": "2030-03-01"}, "end_date"),
+        ({"title": "S", "owner_id": "0" * 32}, "owner_id"),
+        ({"title": "S", "parent_campaign": "0" * 32}, "parent_campaign", 404),
+    ]
+    update_path = "/v3/campaigns/{id}"
+    update_data = [{"title": "Summer", "start_date": "2030-06-01"}, {"end_date": "2030-07-01"}]
+    invalid_update = [
+        ({"title": " "}, "title"),
+        ({"start_date": "2030-3-1"}, "start_date"),
+        ({"owner_id": "0" * 32}, "owner_id"),
+        ({"parent_campaign": None}, "parent_campaign"),
+    ]
 
     def make(self, db: Session, world: World, n: int) -> list[str]:
         return [create_campaign(self.client, world, title=f"C{i}")["id"] for i in range(n)]

@@ -41,9 +41,41 @@ def counts(db: Session) -> tuple[int, int, int]:
     )
 
 
+TITLE = [{"identifier": "title", "type": "text", "values": ["Spring"]}]
+
+
 class TestWorkRequests(ResourceTests):
     list_path = "/v3/work-requests"
     item_path = "/v3/work-requests/{id}"
+    create_path = "/v3/work-requests"
+    create_data = [
+        ({"template_id": "{template}", "form_fields": TITLE}, {"status": "Submitted"}),
+        (
+            {"template_id": "{template}", "form_fields": TITLE, "assignees": ["{member}"]},
+            {"priority": "Medium"},
+        ),
+    ]
+    invalid_create = [
+        ({"template_id": "{template}", "form_fields": []}, "form_fields"),
+        (
+            {
+                "template_id": "{template}",
+                "form_fields": [{"identifier": "Budget", "type": "currency_number", "values": [5]}],
+            },
+            "form_fields.title",
+        ),
+        ({"template_id": "0" * 32, "form_fields": TITLE}, "template_id"),
+        (
+            {"template_id": "{template}", "form_fields": TITLE, "assignees": ["0" * 32]},
+            "assignees.0",
+        ),
+    ]
+    update_path = "/v3/work-requests/{id}"
+    update_data = [{"priority": "High"}, {"status": "Accepted"}]
+    invalid_update = [({"status": "Completed"}, "status"), ({"priority": "Urgent"}, "priority")]
+
+    def prepare(self, db: Session, world: World) -> dict[str, str]:
+        return {"template": import_template(self.client, world)["id"]}
 
     def make(self, db: Session, world: World, n: int) -> list[str]:
         template = import_template(self.client, world)

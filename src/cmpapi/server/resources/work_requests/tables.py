@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cmpapi.server.db.base import Base, OrgScoped, PortableJSON, new_id, utcnow
@@ -28,8 +28,8 @@ class WorkRequest(OrgScoped, Base):
     """A work request. ``form_values`` maps a template form field's identifier to its
     stored values (``values.py`` says what each type stores); ``assignees`` is
     ``[{"type": "user"|"team", "id"}]``; ``due_date`` mirrors the ``due_date`` form field
-    (the ``order_by=due_date`` key). ``brief`` is free for the brief a task created from
-    the request carries (createTaskFromWorkRequest)."""
+    (the ``order_by=due_date`` key). A task or campaign made from the request carries
+    its form as a brief of its own (``starts.py``)."""
 
     __tablename__ = "work_requests"
     __table_args__ = (
@@ -47,7 +47,6 @@ class WorkRequest(OrgScoped, Base):
     form_values: Mapped[dict[str, Any]] = mapped_column(PortableJSON(), default=dict)
     assignees: Mapped[list[dict[str, str]]] = mapped_column(PortableJSON(), default=list)
     due_date: Mapped[datetime | None]
-    brief: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str | None] = mapped_column(
         String(32), ForeignKey("users.id", ondelete="SET NULL"), index=True
     )

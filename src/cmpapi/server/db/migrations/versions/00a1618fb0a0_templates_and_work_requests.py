@@ -77,7 +77,6 @@ def upgrade() -> None:
         sa.Column("form_values", cmpapi.server.db.base.PortableJSON(), nullable=False),
         sa.Column("assignees", cmpapi.server.db.base.PortableJSON(), nullable=False),
         sa.Column("due_date", cmpapi.server.db.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("brief", sa.Text(), nullable=True),
         sa.Column("created_by", sa.String(length=32), nullable=True),
         sa.Column("created_at", cmpapi.server.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("modified_at", cmpapi.server.db.base.UTCDateTime(timezone=True), nullable=False),
