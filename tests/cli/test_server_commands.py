@@ -14,6 +14,12 @@ from cmpapi.server import demo
 from cmpapi.server.identity.tables import Team, User
 from cmpapi.server.oauth.secrets import hash_secret
 from cmpapi.server.oauth.tables import OAuthApp
+from cmpapi.server.resources.calendar_events.tables import CalendarEvent
+from cmpapi.server.resources.campaigns.tables import Campaign
+from cmpapi.server.resources.subresources.tables import Brief
+from cmpapi.server.resources.tasks.tables import Task
+from cmpapi.server.resources.templates.tables import Template
+from cmpapi.server.resources.work_requests.tables import WorkRequest, WorkRequestRelatedResource
 from cmpapi.server.resources.workflows.tables import Workflow
 from tests.support.world import World
 
@@ -113,3 +119,22 @@ def test_rendition_configs(run, db: Session, world: World) -> None:
     assert code == 1 and "output_format" in out
     code, out = run("renditions", "list-configs")
     assert code == 0 and "thumb" in out
+
+
+def test_demo_seed_plans_campaigns_events_and_work_requests(run, db: Session) -> None:
+    assert run("demo", "seed")[0] == 0
+    spring = db.get(Campaign, demo.demo_id("campaign:Spring launch"))
+    assert spring is not None and db.get(Campaign, demo.demo_id("campaign:Always on"))
+    assert db.get(Brief, ("campaign", spring.id)) is not None
+    party = db.get(CalendarEvent, demo.demo_id("event:Launch party"))
+    assert party is not None and party.campaign_id == spring.id
+    template = db.get(Template, demo.demo_id("template:Content request"))
+    assert template is not None
+    assert {f["type"] for f in template.form_fields} >= {"text", "dropdown", "checkbox", "file"}
+    requests = db.scalars(select(WorkRequest).order_by(WorkRequest.number)).all()
+    assert [r.status for r in requests] == ["Submitted", "Accepted", "Declined"]
+    (started,) = db.scalars(select(WorkRequestRelatedResource)).all()
+    assert started.work_request_id == demo.demo_id("work-request:Product launch blog post")
+    task = db.get(Task, started.resource_id)
+    assert task is not None and task.title == "Product launch blog post"
+    assert db.get(Brief, ("task", task.id)) is not None

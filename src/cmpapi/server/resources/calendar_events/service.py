@@ -112,9 +112,14 @@ def _fields(session: Session, org_id: str, items: list[Any]) -> list[values.Fiel
 
 
 def create_event(
-    session: Session, principal: Principal, links: Links, body: EventCreateRequest
+    session: Session,
+    principal: Principal,
+    links: Links,
+    body: EventCreateRequest,
+    id_: str | None = None,
 ) -> CalendarEvent:
-    """Create an event, in a campaign when ``campaign_id`` is given, with field values."""
+    """Create an event, in a campaign when ``campaign_id`` is given, with field values
+    (``id_``: a stable id, for demo data)."""
     require(principal, "events:write")
     org = principal.org_id
     given = _checked(body.model_dump(exclude_unset=True, exclude={"fields"}))
@@ -124,7 +129,7 @@ def create_event(
     checked = _fields(session, org, list(body.fields)) if isinstance(body.fields, list) else []
     now = utcnow()
     event = CalendarEvent(
-        id=new_id(),
+        id=id_ or new_id(),
         org_id=org,
         number=next_number(session, org, "event"),
         created_by=principal.user_id,

@@ -195,10 +195,12 @@ def create_campaign(
     links: Links,
     body: CampaignCreateRequest,
     work_request: str | None = None,
+    id_: str | None = None,
 ) -> CampaignView:
     """Create a campaign (owned by the caller unless ``owner_id`` says otherwise), as a
     sub-campaign of ``parent_campaign`` when given; ``work_request``: the request it is
-    made from (createCampaignFromWorkRequest), named by campaign_added."""
+    made from (createCampaignFromWorkRequest), named by campaign_added; ``id_``: a stable
+    id (demo data)."""
     require(principal, "campaigns:write")
     org = principal.org_id
     values = _checked(body.model_dump(exclude_unset=True))
@@ -210,7 +212,7 @@ def create_campaign(
         values["parent_id"] = require_campaign(session, org, parent, "parent_campaign").id
     now = utcnow()
     campaign = Campaign(
-        id=new_id(),
+        id=id_ or new_id(),
         org_id=org,
         number=next_number(session, org, "campaign"),
         created_by=principal.user_id,

@@ -315,16 +315,18 @@ def create_work_request(
     links: Links,
     body: WorkRequestCreateRequest,
     files: Mapping[str, NewFile],
+    id_: str | None = None,
 ) -> WorkRequestView:
     """Create a work request (status Submitted, priority Medium) from a template; the
-    creator is the token's user. Records work_request_added."""
+    creator is the token's user. Records work_request_added. ``id_``: a stable id (demo
+    data)."""
     require(principal, "work_requests:write")
     org = principal.org_id
     template = _template(session, org, body.template_id)
     assignees = _assignees(session, org, body.assignees) if isinstance(body.assignees, list) else []
     now = precise_now()
     wr = WorkRequest(
-        id=new_id(),
+        id=id_ or new_id(),
         org_id=org,
         template_id=template.id,
         assignees=assignees,
