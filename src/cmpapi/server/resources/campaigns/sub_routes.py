@@ -14,11 +14,8 @@ from cmpapi.server.http.query import query
 from cmpapi.server.http.responses import wire_response
 from cmpapi.server.http.router import Router
 from cmpapi.server.resources.campaigns.parent import CAMPAIGN
-from cmpapi.server.resources.library import files
 from cmpapi.server.resources.library.files import SignerDep
-from cmpapi.server.resources.subresources import mapping, service
-from cmpapi.server.resources.subresources.files import claim
-from cmpapi.server.resources.subresources.service import check_attachment, check_comment_files
+from cmpapi.server.resources.subresources import answers, mapping, service
 from cmpapi.wire import (
     AttachmentRequest,
     AttachmentResponse,
@@ -66,20 +63,9 @@ async def add_comment_to_campaign(
     request: Request, id: str, body: CommentCreateRequest, api: ApiDep, sign: SignerDep
 ) -> Response:
     """Post a comment on the campaign; the author is the token's user."""
-    items = body.attachments if isinstance(body.attachments, list) else []
-    claimed = await claim(request, api, CAMPAIGN, items, check_comment_files, CAMPAIGN, id)
-    saved = api.answer(
-        lambda view: wire_response(
-            mapping.comment(CampaignCommentResponse, view, api.links, CAMPAIGN, sign), 201
-        ),
-        service.add_comment,
-        api.links,
-        CAMPAIGN,
-        id,
-        body.value,
-        claimed,
+    return await answers.post_comment(
+        request, api, sign, CAMPAIGN, id, body, CampaignCommentResponse
     )
-    return await files.or_remove(request, [c.key for c in claimed], saved)
 
 
 @router.post(
@@ -93,15 +79,7 @@ async def add_attachment_to_campaign(
     request: Request, id: str, body: AttachmentRequest, api: ApiDep, sign: SignerDep
 ) -> Response:
     """Attach an uploaded file to the campaign."""
-    (file,) = await claim(request, api, CAMPAIGN, [body], check_attachment, CAMPAIGN, id, field="")
-    saved = api.answer(
-        lambda row: wire_response(mapping.attachment(row, sign), 201),
-        service.add_attachment,
-        CAMPAIGN,
-        id,
-        file,
-    )
-    return await files.or_remove(request, [file.key], saved)
+    return await answers.post_attachment(request, api, sign, CAMPAIGN, id, body)
 
 
 @router.get(

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
-from pydantic import MISSING
 
 from cmpapi.server.http.api import ApiDep, error_responses
 from cmpapi.server.http.paging import page_response
@@ -16,9 +15,7 @@ from cmpapi.server.http.responses import no_content, wire_response
 from cmpapi.server.http.router import Router
 from cmpapi.server.resources.library import files
 from cmpapi.server.resources.library.files import SignerDep
-from cmpapi.server.resources.subresources import mapping, service
-from cmpapi.server.resources.subresources.files import claim
-from cmpapi.server.resources.subresources.service import check_attachment, check_comment_files
+from cmpapi.server.resources.subresources import answers, mapping, service
 from cmpapi.server.resources.work_requests.parent import WORK_REQUEST
 from cmpapi.wire import (
     AttachmentRequest,
@@ -67,22 +64,9 @@ async def add_comment_to_work_request(
 ) -> Response:
     """Post a comment on the request, or a reply with ``parent_comment_id``
     (work_request_comment_added for top-level comments)."""
-    items = body.attachments if isinstance(body.attachments, list) else []
-    claimed = await claim(request, api, WORK_REQUEST, items, check_comment_files, WORK_REQUEST, id)
-    reply_to = body.parent_comment_id if body.parent_comment_id is not MISSING else None
-    saved = api.answer(
-        lambda view: wire_response(
-            mapping.comment(WorkRequestCommentResponse, view, api.links, WORK_REQUEST, sign), 201
-        ),
-        service.add_comment,
-        api.links,
-        WORK_REQUEST,
-        id,
-        body.value,
-        claimed,
-        reply_to,
+    return await answers.post_comment(
+        request, api, sign, WORK_REQUEST, id, body, WorkRequestCommentResponse
     )
-    return await files.or_remove(request, [c.key for c in claimed], saved)
 
 
 @router.get(
@@ -112,17 +96,7 @@ async def add_attachment_to_work_request(
     request: Request, id: str, body: AttachmentRequest, api: ApiDep, sign: SignerDep
 ) -> Response:
     """Attach an uploaded file to the request."""
-    (file,) = await claim(
-        request, api, WORK_REQUEST, [body], check_attachment, WORK_REQUEST, id, field=""
-    )
-    saved = api.answer(
-        lambda row: wire_response(mapping.attachment(row, sign), 201),
-        service.add_attachment,
-        WORK_REQUEST,
-        id,
-        file,
-    )
-    return await files.or_remove(request, [file.key], saved)
+    return await answers.post_attachment(request, api, sign, WORK_REQUEST, id, body)
 
 
 @router.delete(
