@@ -14,7 +14,7 @@ from cmpapi.server.http.responses import json_response
 from cmpapi.server.http.router import Router
 from cmpapi.server.oauth.tables import OAuthApp
 
-router = Router(prefix="/ext/v1", tags=["cmpapi: apps"])
+router = Router(prefix="/ext/v1", linked=False, tags=["cmpapi: apps"])
 
 
 def list_apps(session: Session, principal: Principal) -> list[dict[str, Any]]:

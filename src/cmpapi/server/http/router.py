@@ -16,14 +16,18 @@ from fastapi import APIRouter
 from starlette.routing import Match
 from starlette.types import Scope
 
+from cmpapi.server.http import links
 from cmpapi.server.http.bounds import bounded
 
 
 class Router(APIRouter):
     """Every route module's router (the matching is FastAPI's once a path may be ours)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, linked: bool = True, **kwargs: Any) -> None:
+        """``linked``: its operations are served under /v3 and links may point at them
+        (``Links.to``); the /ext/v1 routers say False."""
         super().__init__(*args, **kwargs)
+        self.linked = linked
         self._literals: tuple[str, ...] = ()
         self._literals_of = -1  # len(self.routes) the prefixes were computed for
 
@@ -37,8 +41,12 @@ class Router(APIRouter):
         return self._literals
 
     def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        """Every route's body is checked against the shared input bounds before it runs."""
+        """Every route's body is checked against the shared input bounds before it runs;
+        its operation becomes a link target."""
         super().add_api_route(path, bounded(endpoint), **kwargs)
+        operation_id = kwargs.get("operation_id")
+        if operation_id and self.linked:
+            links.register(operation_id, self.prefix + path)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         path = scope.get("path", "")

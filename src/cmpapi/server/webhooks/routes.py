@@ -25,7 +25,7 @@ from cmpapi.server.webhooks import service
 from cmpapi.server.webhooks.ssrf import check_callback_url, check_resolves
 from cmpapi.server.webhooks.views import attempt_view, delivery_view, webhook_view
 
-router = Router(prefix="/ext/v1", tags=["cmpapi: webhooks"])
+router = Router(prefix="/ext/v1", linked=False, tags=["cmpapi: webhooks"])
 ERRORS = error_responses(400, 401, 403, 404, 409, 422)
 
 

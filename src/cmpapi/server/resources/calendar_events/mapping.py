@@ -23,8 +23,8 @@ def event_response(e: CalendarEvent, links: Links) -> EventResponse:
             "reference_id": f"EVT-{e.number}",
             "created_by": e.created_by,
             "links": {
-                "self": links.api("events", e.id),
-                "campaign": links.api("campaigns", e.campaign_id) if e.campaign_id else None,
+                "self": links.to("getEvent", id=e.id),
+                "campaign": links.to("getCampaign", id=e.campaign_id) if e.campaign_id else None,
             },
         }
     )

@@ -33,7 +33,7 @@ def _fields_changed(session: Session, links: Links, owner: Owner, _: Sequence[Fi
 
 EVENT = Parent(
     kind=OWNER,
-    collection="events",
+    get_op="getEvent",
     read=get_event,
     write=write_event,
     fields_changed=_fields_changed,

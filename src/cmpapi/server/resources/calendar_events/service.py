@@ -37,7 +37,7 @@ WATCHED = ("title", "description", "is_all_day", "start_date", "end_date")
 
 
 def record_calendar_event(session: Session, links: Links, name: str, event: CalendarEvent) -> None:
-    data = {"event": {"id": event.id, "links": {"self": links.api("events", event.id)}}}
+    data = {"event": {"id": event.id, "links": {"self": links.to("getEvent", id=event.id)}}}
     record_event(session, name, data, org_id=event.org_id)
 
 

@@ -44,11 +44,11 @@ def campaign_response(view: CampaignView, links: Links) -> CampaignResponse:
             "budget": budget,
             "labels": resource_labels(c.labels, view.labels),
             "links": {
-                "self": links.api("campaigns", c.id),
-                "brief": links.api("campaigns", c.id, "brief") if view.has_brief else None,
-                "owner": links.api("users", c.owner_id) if c.owner_id else None,
-                "parent_campaign": links.api("campaigns", c.parent_id) if c.parent_id else None,
-                "child_campaigns": [links.api("campaigns", child) for child in view.children],
+                "self": links.to("getCampaign", id=c.id),
+                "brief": links.to("getCampaignBrief", id=c.id) if view.has_brief else None,
+                "owner": links.to("getUser", id=c.owner_id) if c.owner_id else None,
+                "parent_campaign": links.to("getCampaign", id=c.parent_id) if c.parent_id else None,
+                "child_campaigns": [links.to("getCampaign", id=child) for child in view.children],
             },
         }
     )
@@ -66,6 +66,6 @@ def campaign_list_item(c: Campaign, links: Links) -> CampaignListResponseItem:
             "is_hidden": c.is_hidden,
             "reference_id": reference_id(c),
             "owner": {"id": c.owner_id} if c.owner_id else {},
-            "links": {"self": links.api("campaigns", c.id)},
+            "links": {"self": links.to("getCampaign", id=c.id)},
         }
     )

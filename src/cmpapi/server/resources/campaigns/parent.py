@@ -37,16 +37,18 @@ def _fields_changed(session: Session, links: Links, owner: Owner, _: Sequence[Fi
 
 def _brief_changed(session: Session, links: Links, owner: Owner, action: str) -> None:
     """campaign_brief_added / _modified (with the ``brief`` link) / _removed."""
-    refs = {"self": links.api("campaigns", owner.id)}
+    refs = {"self": links.to("getCampaign", id=owner.id)}
     if action != "removed":
-        refs["brief"] = links.api("campaigns", owner.id, "brief")
+        refs["brief"] = links.to("getCampaignBrief", id=owner.id)
     data = {"campaign": {"id": owner.id, "links": refs}}
     record_event(session, f"campaign_brief_{action}", data, org_id=owner.org_id)
 
 
 CAMPAIGN = Parent(
     kind=KIND,
-    collection="campaigns",
+    get_op="getCampaign",
+    brief_op="getCampaignBrief",
+    fields_op="listCampaignFields",
     read=read_campaign,
     write=write_campaign,
     update_field="updateCampaignField",

@@ -140,9 +140,9 @@ def record_campaign_event(
 ) -> None:
     """campaign_added (``links.work_request``: the request it was made from, or null) or
     campaign_metadata_modified (shared/reference/cmp-webhooks.md §2.3)."""
-    refs: dict[str, Any] = {"self": links.api("campaigns", campaign.id)}
+    refs: dict[str, Any] = {"self": links.to("getCampaign", id=campaign.id)}
     if name == "campaign_added":
-        refs["work_request"] = links.api("work-requests", work_request) if work_request else None
+        refs["work_request"] = links.to("getWorkRequest", id=work_request) if work_request else None
     record_event(
         session, name, {"campaign": {"id": campaign.id, "links": refs}}, org_id=campaign.org_id
     )

@@ -61,7 +61,7 @@ def list_fields_item(row: Field, links: Links) -> ListFieldsResponseData:
     data.update(
         helper_text=row.helper_text,
         is_active=row.is_active,
-        links={"source": links.api("fields", query=[("ids", row.id)])},
+        links={"source": links.to("listFields", query=[("ids", row.id)])},
     )
     return typed(ListFieldsResponseData, data)
 

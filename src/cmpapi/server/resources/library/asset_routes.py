@@ -23,7 +23,7 @@ from cmpapi.server.http.responses import redirect, wire_response
 from cmpapi.server.http.router import Router
 from cmpapi.server.resources.fields import values
 from cmpapi.server.resources.library import asset_fields, assets, files, mapping, permission_routes
-from cmpapi.server.resources.library.events import TYPE_PATHS
+from cmpapi.server.resources.library.events import asset_self
 from cmpapi.server.resources.library.tables import Asset, AssetVersion
 from cmpapi.server.storage.inspect import UploadedFile
 from cmpapi.wire import (
@@ -189,7 +189,7 @@ def _new_version(
 async def get_asset_url(asset_id: str, api: ApiDep) -> Response:
     """302 to the asset's type URL; ``X-Resource-Location: library``."""
     asset = await api.call(assets.get_asset_url, asset_id)
-    location = api.links.api(TYPE_PATHS[asset.type], asset.id)
+    location = asset_self(api.links, asset)
     return redirect(location, {"X-Resource-Location": "library"})
 
 
@@ -293,8 +293,8 @@ async def update_asset_fields(
                 {
                     "data": [values.render_item(AssetFieldListResponseItem, fv) for fv in checked],
                     "links": {
-                        "asset_fields": api.links.api("assets", asset_id, "fields"),
-                        "asset_url": api.links.api("asset-urls", asset_id),
+                        "asset_fields": api.links.to("listAssetFields", asset_id=asset_id),
+                        "asset_url": api.links.to("getAssetUrl", asset_id=asset_id),
                     },
                 }
             )
@@ -317,8 +317,8 @@ async def update_asset_field(
         return wire_response(
             values.asset_field_update_response(
                 fv,
-                asset_url=api.links.api("asset-urls", asset_id),
-                asset_fields_url=api.links.api("assets", asset_id, "fields"),
+                asset_url=api.links.to("getAssetUrl", asset_id=asset_id),
+                asset_fields_url=api.links.to("listAssetFields", asset_id=asset_id),
             )
         )
 

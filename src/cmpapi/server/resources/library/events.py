@@ -10,12 +10,18 @@ from cmpapi.server.events.outbox import record_event
 from cmpapi.server.http.links import Links
 from cmpapi.server.resources.library.tables import Asset
 
-TYPE_PATHS = {"image": "images", "video": "videos", "raw_file": "raw-files", "article": "articles"}
+# asset type -> the operation serving an asset of that type
+TYPE_OPERATIONS = {
+    "image": "getImage",
+    "video": "getVideo",
+    "raw_file": "getRawFile",
+    "article": "getArticle",
+}
 
 
 def asset_self(links: Links, asset: Asset) -> str:
     """The asset's URL at its type endpoint (``/v3/images/{id}`` ...)."""
-    return links.api(TYPE_PATHS[asset.type], asset.id)
+    return links.to(TYPE_OPERATIONS[asset.type], id=asset.id)
 
 
 def record_asset_event(session: Session, links: Links, name: str, asset: Asset) -> None:

@@ -62,20 +62,25 @@ def folder_response(view: FolderView, links: Links) -> FolderResponse:
             "created_at": timestamp(row.created_at),
             "modified_at": timestamp(row.modified_at),
             "links": {
-                "self": links.api("folders", row.id),
-                "parent_folder": links.api("folders", row.parent_id) if row.parent_id else None,
-                "child_folders": links.api("folders", query=[("parent_folder_id", row.id)]),
-                "assets": links.api(
-                    "assets", query=[("folder_id", row.id), ("include_subfolder_assets", "false")]
+                "self": links.to("getFolder", id=row.id),
+                "parent_folder": links.to("getFolder", id=row.parent_id) if row.parent_id else None,
+                "child_folders": links.to("listFolders", query=[("parent_folder_id", row.id)]),
+                "assets": links.to(
+                    "listAssets",
+                    query=[("folder_id", row.id), ("include_subfolder_assets", "false")],
                 ),
             },
         }
     )
 
 
+# accessor type -> the operation serving it
+_ACCESSORS = {"user": "getUser", "team": "getTeam"}
+
+
 def permission_item(view: PermissionView, links: Links) -> BasePermissionsResponseSchema:
     entry = view.entry
-    collection = {"user": "users", "team": "teams"}.get(entry.accessor_type)
+    operation = _ACCESSORS.get(entry.accessor_type)
     return BasePermissionsResponseSchema.model_validate(
         {
             "id": entry.accessor_id,
@@ -83,7 +88,7 @@ def permission_item(view: PermissionView, links: Links) -> BasePermissionsRespon
             "type": entry.accessor_type,
             "access_type": acl.NAMES[entry.level],
             "is_owner": entry.is_owner,
-            "links": {"accessor": links.api(collection, entry.accessor_id) if collection else None},
+            "links": {"accessor": links.to(operation, id=entry.accessor_id) if operation else None},
         }
     )
 
@@ -225,8 +230,8 @@ def lineage_response(row: AssetLineage, links: Links) -> AssetLineageResponse:
             "rendition_id": row.rendition_id,
             "created_at": timestamp(row.created_at),
             "links": {
-                "self": links.api("assets", row.asset_id, "lineages", row.id),
-                "asset": links.api("asset-urls", row.asset_id),
+                "self": links.to("deleteAssetLineage", asset_id=row.asset_id, lineage_id=row.id),
+                "asset": links.to("getAssetUrl", asset_id=row.asset_id),
             },
         }
     )

@@ -15,6 +15,7 @@ from cmpapi.server.db.base import utcnow
 from cmpapi.server.db.repository import Page, Repository
 from cmpapi.server.errors import Invalid
 from cmpapi.server.events.outbox import record_event
+from cmpapi.server.http.links import Links
 from cmpapi.server.jobs import JobContext, ProcessCrashed, enqueue, job_handler
 from cmpapi.server.resources.library import assets, imaging
 from cmpapi.server.resources.library.assets import load_asset
@@ -133,11 +134,18 @@ def _finish(session: Session, rendition_id: str, result: dict[str, Any], api_bas
 
 
 def _event(asset: Asset, api_base: str) -> dict[str, Any]:
-    return {"asset": {
-        "id": asset.id, "owner_organization_id": asset.org_id, "type": asset.type,
-        "links": {"self": f"{api_base}/v3/images/{asset.id}",
-                  "renditions": f"{api_base}/v3/assets/{asset.id}/renditions"},
-    }}  # fmt: skip
+    links = Links(api_base)
+    return {
+        "asset": {
+            "id": asset.id,
+            "owner_organization_id": asset.org_id,
+            "type": asset.type,
+            "links": {
+                "self": links.to("getImage", id=asset.id),
+                "renditions": links.to("listAssetRenditions", asset_id=asset.id),
+            },
+        }
+    }
 
 
 @job_handler(JOB, timeout=120)

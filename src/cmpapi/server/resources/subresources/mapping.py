@@ -51,8 +51,8 @@ def author(row: Comment, links: Links) -> tuple[str, str]:
     """The author's id and URL. Users are deactivated, not deleted; should a row ever go,
     the comment stays (author NULL) and points at the users collection."""
     if row.author_id is None:
-        return "", links.api("users")
-    return row.author_id, links.api("users", row.author_id)
+        return "", links.to("findUserByEmail")
+    return row.author_id, links.to("getUser", id=row.author_id)
 
 
 def comment_body(view: CommentView, sign: Signer) -> dict[str, Any]:
@@ -78,7 +78,7 @@ def comment(model: type[M], view: CommentView, links: Links, parent: Parent, sig
             "parent_comment_id": view.row.parent_id,
             "comment_by": author_id,
             "links": {
-                parent.kind: parent.path(links, view.row.owner_id),
+                parent.kind: parent.url(links, view.row.owner_id),
                 "comment_by": author_url,
             },
         }
@@ -98,8 +98,8 @@ def brief(
             "template": template,
             "fields": [f if keys is None else {k: f.get(k) for k in keys} for f in row.fields],
             "links": {
-                "self": parent.path(links, row.owner_id, "brief"),
-                parent.kind: parent.path(links, row.owner_id),
+                "self": parent.url(links, row.owner_id, parent.brief_op),
+                parent.kind: parent.url(links, row.owner_id),
             },
         }
     )
@@ -139,8 +139,8 @@ def field_update(
             "type": fv.field.type,
             "values": values.value_strings(fv, file_url([fv], sign)),
             "links": {
-                parent.kind: parent.path(links, owner_id),
-                f"{parent.kind}_fields": parent.path(links, owner_id, "fields"),
+                parent.kind: parent.url(links, owner_id),
+                f"{parent.kind}_fields": parent.url(links, owner_id, parent.fields_op),
             },
         }
     )

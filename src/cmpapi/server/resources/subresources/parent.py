@@ -43,7 +43,9 @@ class Parent:
     """A resource holding sub-resources.
 
     - ``kind``: the ``owner_type`` stored on sub-resource rows (``"task"``);
-    - ``collection``: its path segment under /v3 (``"tasks"``), for links;
+    - ``get_op``: the operation serving it (``"getTask"``), for links; ``brief_op`` /
+      ``fields_op``: those serving its brief and listing its fields, if links point there
+      (each names the parent ``{id}`` in its path);
     - ``update_field``: the operation that changes a field it holds (error messages);
     - ``read`` / ``write``: load the parent for a caller who reads or changes its
       sub-resources (raise NotFound / Forbidden / Invalid, e.g. an archived task);
@@ -53,14 +55,17 @@ class Parent:
     """
 
     kind: str
-    collection: str
+    get_op: str
     read: Loader
     write: Loader
+    brief_op: str = ""
+    fields_op: str = ""
     update_field: str = ""
     fields_changed: FieldsChanged = _silent
     brief_changed: BriefChanged = _silent
     comment_changed: CommentChanged = _silent
 
-    def path(self, links: Links, owner_id: str, *more: str) -> str:
-        """The absolute URL of the parent (or of one of its sub-resources)."""
-        return links.api(self.collection, owner_id, *more)
+    def url(self, links: Links, owner_id: str, operation: str = "") -> str:
+        """The absolute URL of the parent (or of ``operation`` on one of its
+        sub-resources: ``brief_op``, ``fields_op``)."""
+        return links.to(operation or self.get_op, id=owner_id)

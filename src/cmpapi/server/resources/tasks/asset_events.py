@@ -16,14 +16,23 @@ from sqlalchemy.orm import Session
 
 from cmpapi.server.events.outbox import record_event
 from cmpapi.server.http.links import Links
-from cmpapi.server.resources.library.events import TYPE_PATHS
 from cmpapi.server.resources.tasks.asset_tables import TaskAsset
 from cmpapi.server.resources.tasks.events import task_ref
+
+# asset type -> the task-scoped operation serving an asset of that type (its path names
+# the asset ``{<type>_id}``)
+_TYPE_OPERATIONS = {
+    "image": "getTaskImage",
+    "video": "getTaskVideo",
+    "raw_file": "getTaskRawFile",
+    "article": "getTaskArticle",
+}
 
 
 def asset_self(links: Links, task_id: str, asset_id: str, type_: str) -> str:
     """``{api}/tasks/{tid}/images/{aid}`` (the task-scoped getter of the asset's type)."""
-    return links.api("tasks", task_id, TYPE_PATHS[type_], asset_id)
+    ids: dict[str, Any] = {"task_id": task_id, f"{type_}_id": asset_id}
+    return links.to(_TYPE_OPERATIONS[type_], **ids)
 
 
 def payload(links: Links, asset: TaskAsset) -> dict[str, Any]:
@@ -35,7 +44,7 @@ def payload(links: Links, asset: TaskAsset) -> dict[str, Any]:
             "type": asset.type,
             "links": {
                 "self": asset_self(links, asset.task_id, asset.id, asset.type),
-                "task": links.api("tasks", asset.task_id),
+                "task": links.to("getTask", id=asset.task_id),
             },
         },
     }

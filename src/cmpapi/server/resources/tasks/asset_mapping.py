@@ -52,8 +52,10 @@ def _links(asset: TaskAsset, links: Links) -> dict[str, Any]:
     has_drafts = asset.type != ARTICLE
     return {
         "self": asset_self(links, task, aid, asset.type),
-        "task": links.api("tasks", task),
-        "drafts": links.api("tasks", task, "assets", aid, "drafts") if has_drafts else None,
+        "task": links.to("getTask", id=task),
+        "drafts": links.to("listTaskAssetDrafts", task_id=task, asset_id=aid)
+        if has_drafts
+        else None,
         "web_urls": {
             "self": web_url(links, "tasks", task, "assets", aid),
             "task": web_url(links, "tasks", task),
@@ -162,7 +164,7 @@ def _draft(asset: TaskAsset, draft: TaskAssetDraft, links: Links, sign: Signer) 
         "content": {"type": "url", "value": url},
         "links": {
             "asset": asset_self(links, asset.task_id, asset.id, asset.type),
-            "task": links.api("tasks", asset.task_id),
+            "task": links.to("getTask", id=asset.task_id),
         },
     }
 
@@ -192,15 +194,17 @@ def comment_response(
         {"id": a.id, "name": a.name, "url": sign(a.storage_key, a.name, a.mime_type)}
         for a in view.attachments
     ]
-    return TaskAssetCommentResponse.model_validate({
-        "id": row.id,
-        "value": row.value,
-        "is_resolved": row.is_resolved,
-        "created_at": timestamp(row.created_at),
-        "modified_at": timestamp(row.modified_at),
-        "attachments": attachments,
-        "links": {"task": links.api("tasks", row.task_id), "asset": asset_url},
-    })  # fmt: skip
+    return TaskAssetCommentResponse.model_validate(
+        {
+            "id": row.id,
+            "value": row.value,
+            "is_resolved": row.is_resolved,
+            "created_at": timestamp(row.created_at),
+            "modified_at": timestamp(row.modified_at),
+            "attachments": attachments,
+            "links": {"task": links.to("getTask", id=row.task_id), "asset": asset_url},
+        }
+    )
 
 
 def category_response(category: Category) -> BrandComplianceCategoriesResponse:

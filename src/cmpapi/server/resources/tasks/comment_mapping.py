@@ -6,7 +6,7 @@ from cmpapi.server.http.links import Links
 from cmpapi.server.resources.library.files import Signer
 from cmpapi.server.resources.subresources import mapping
 from cmpapi.server.resources.subresources.comments import CommentView
-from cmpapi.server.resources.tasks.events import sub_step_path
+from cmpapi.server.resources.tasks.events import sub_step_comment_url, sub_step_url
 from cmpapi.server.resources.tasks.parent import TASK
 from cmpapi.server.resources.tasks.tables import TaskSubStep
 from cmpapi.wire import TaskCommentResponse, TaskSubStepCommentResponse
@@ -25,10 +25,10 @@ def sub_step_comment(
         mapping.comment_body(view, sign)
         | {
             "links": {
-                "self": sub_step_path(links, ss, "comments", view.row.id),
+                "self": sub_step_comment_url(links, ss, view.row.id),
                 "comment_by": mapping.author(view.row, links)[1],
-                "task": TASK.path(links, ss.task_id),
-                "sub_step": sub_step_path(links, ss),
+                "task": TASK.url(links, ss.task_id),
+                "sub_step": sub_step_url(links, ss),
             }
         }
     )

@@ -21,18 +21,38 @@ _EXTERNAL = {
 }
 
 
+# task_ref's extra link names -> the operation each points at.
+_TASK_SUB = {
+    "assets": "listTaskAssets",
+    "brief": "getTaskBrief",
+    "custom_fields": "listTaskCustomFields",
+}
+
+
 def task_ref(links: Links, task_id: str, *extra: str) -> dict[str, Any]:
     """``{"id", "links": {"self", <extra>...}}``; extra names: ``assets``, ``brief``,
-    ``custom_fields`` (the sub-resource paths of the task)."""
-    refs = {"self": links.api("tasks", task_id)}
+    ``custom_fields`` (the sub-resources of the task)."""
+    refs = {"self": links.to("getTask", id=task_id)}
     for name in extra:
-        refs[name] = links.api("tasks", task_id, name.replace("_", "-"))
+        refs[name] = links.to(_TASK_SUB[name], id=task_id)
     return {"id": task_id, "links": refs}
 
 
-def sub_step_path(links: Links, ss: TaskSubStep, *more: str) -> str:
-    """``{api}/tasks/{tid}/steps/{sid}/sub-steps/{ssid}[/more...]``."""
-    return links.api("tasks", ss.task_id, "steps", ss.step_id, "sub-steps", ss.id, *more)
+def sub_step_url(links: Links, ss: TaskSubStep, operation: str = "getTaskSubStep") -> str:
+    """The URL of the sub-step (or of ``operation`` on one of its sub-resources:
+    ``getTaskSubStepExternalWork``, ``listTaskSubStepComments``)."""
+    return links.to(operation, task_id=ss.task_id, step_id=ss.step_id, sub_step_id=ss.id)
+
+
+def sub_step_comment_url(links: Links, ss: TaskSubStep, comment_id: str) -> str:
+    """The URL of a comment on the sub-step."""
+    return links.to(
+        "getTaskSubStepComment",
+        task_id=ss.task_id,
+        step_id=ss.step_id,
+        sub_step_id=ss.id,
+        comment_id=comment_id,
+    )
 
 
 def record_task_event(session: Session, links: Links, name: str, task: Task) -> None:
@@ -52,7 +72,7 @@ def record_transitions(
             "status": t.status,
             "task": task_ref(links, ss.task_id),
             "step": {"id": ss.step_id},
-            "sub_step": {"id": ss.id, "links": {"self": sub_step_path(links, ss)}},
+            "sub_step": {"id": ss.id, "links": {"self": sub_step_url(links, ss)}},
         }
         record_event(session, "workflow_sub_step_updated", data, org_id=ss.org_id)
         if ss.is_external and t.status in _EXTERNAL:
@@ -63,18 +83,18 @@ def record_transitions(
 
 def external_payload(links: Links, ss: TaskSubStep, system: str) -> dict[str, Any]:
     """The data of external_sub_step_started/_completed/_modified."""
-    task_url = links.api("tasks", ss.task_id)
-    work = sub_step_path(links, ss, "external-work")
+    task_url = links.to("getTask", id=ss.task_id)
+    work = sub_step_url(links, ss, "getTaskSubStepExternalWork")
     return {
         "task": task_ref(links, ss.task_id, "assets"),
         "step": {"id": ss.step_id, "links": {"task": task_url}},
         "sub_step": {
             "id": ss.id,
-            "links": {"self": sub_step_path(links, ss), "task": task_url, "external_work": work},
+            "links": {"self": sub_step_url(links, ss), "task": task_url, "external_work": work},
         },
         "external_work": {
             "external_system": system,
-            "links": {"self": work, "task": task_url, "sub_step": sub_step_path(links, ss)},
+            "links": {"self": work, "task": task_url, "sub_step": sub_step_url(links, ss)},
         },
     }
 
@@ -82,19 +102,24 @@ def external_payload(links: Links, ss: TaskSubStep, system: str) -> dict[str, An
 def _comment_payload(
     links: Links, ss: TaskSubStep, comment_id: str, *, external: bool, removed: bool
 ) -> dict[str, Any]:
-    comments = sub_step_path(links, ss, "comments")
-    task_url = links.api("tasks", ss.task_id)
+    comments = sub_step_url(links, ss, "listTaskSubStepComments")
+    task_url = links.to("getTask", id=ss.task_id)
     comment: dict[str, Any] = {"id": comment_id}
+    url = sub_step_comment_url(links, ss, comment_id)
     if not external:
         if not removed:
-            comment["links"] = {"self": f"{comments}/{comment_id}"}
-        sub_links = {"self": sub_step_path(links, ss), "comments": comments}
-        return {"task": task_ref(links, ss.task_id), "step": {"id": ss.step_id},
-                "sub_step": {"id": ss.id, "links": sub_links}, "comment": comment}  # fmt: skip
-    comment["links"] = {"task": task_url, "sub_step": sub_step_path(links, ss)}
+            comment["links"] = {"self": url}
+        sub_links = {"self": sub_step_url(links, ss), "comments": comments}
+        return {
+            "task": task_ref(links, ss.task_id),
+            "step": {"id": ss.step_id},
+            "sub_step": {"id": ss.id, "links": sub_links},
+            "comment": comment,
+        }
+    comment["links"] = {"task": task_url, "sub_step": sub_step_url(links, ss)}
     if not removed:
-        comment["links"] = {"self": f"{comments}/{comment_id}", **comment["links"]}
-    sub_links = {"self": sub_step_path(links, ss), "task": task_url, "comments": comments}
+        comment["links"] = {"self": url, **comment["links"]}
+    sub_links = {"self": sub_step_url(links, ss), "task": task_url, "comments": comments}
     return {
         "task": task_ref(links, ss.task_id, "assets"),
         "step": {"id": ss.step_id, "links": {"task": task_url}},

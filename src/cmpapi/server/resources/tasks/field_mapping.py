@@ -52,15 +52,18 @@ def _custom_values(fv: FieldValues, sign: Sign) -> list[dict[str, Any]]:
 
 def custom_field(fv: FieldValues, task_id: str, links: Links, sign: Sign) -> TaskCustomField:
     """listTaskCustomFields item, getTaskCustomField, updateTaskCustomField."""
-    path = ("tasks", task_id, "custom-fields", fv.field.id)
-    choices = links.api(*path, "choices") if KINDS[fv.field.type].has_choices else None
-    return TaskCustomField.model_validate({
-        "id": fv.field.id,
-        "name": fv.field.name,
-        "type": custom_type(fv.field),
-        "values": _custom_values(fv, sign),
-        "links": {"self": links.api(*path), "choices": choices},
-    })  # fmt: skip
+    ids: dict[str, Any] = {"task_id": task_id, "custom_field_id": fv.field.id}
+    has_choices = KINDS[fv.field.type].has_choices
+    choices = links.to("listTaskCustomFieldChoices", **ids) if has_choices else None
+    return TaskCustomField.model_validate(
+        {
+            "id": fv.field.id,
+            "name": fv.field.name,
+            "type": custom_type(fv.field),
+            "values": _custom_values(fv, sign),
+            "links": {"self": links.to("getTaskCustomField", **ids), "choices": choices},
+        }
+    )
 
 
 def custom_field_choice(choice: FieldChoice) -> TaskCustomFieldChoiceListResponseItem:

@@ -9,7 +9,7 @@ from cmpapi.server.resources.labels.service import resource_labels
 from cmpapi.server.resources.library.mapping import timestamp
 from cmpapi.server.resources.tasks import engine
 from cmpapi.server.resources.tasks.engine import Flow
-from cmpapi.server.resources.tasks.events import sub_step_path
+from cmpapi.server.resources.tasks.events import sub_step_url
 from cmpapi.server.resources.tasks.tables import DONE, SKIPPED, STARTED, Task, TaskSubStep
 from cmpapi.server.resources.tasks.tables import TaskStep as TaskStepRow
 from cmpapi.server.resources.tasks.views import TaskView
@@ -23,7 +23,8 @@ from cmpapi.wire import (
     TaskSubStep as WireSubStep,
 )
 
-_ASSIGNEE_PATH = {"user": "users", "team": "teams"}
+# assignee type -> the operation serving it
+_ASSIGNEES = {"user": "getUser", "team": "getTeam"}
 
 
 def web_url(links: Links, *segments: str) -> str:
@@ -35,30 +36,36 @@ def _campaign(links: Links, task: Task) -> str:
     # TaskResponse.links.campaign is a required, non-nullable string: without a campaign it
     # points at the campaigns collection (listCampaigns), never at a missing campaign
     # (docs/compat.md).
-    return links.api("campaigns", task.campaign_id) if task.campaign_id else links.api("campaigns")
+    return (
+        links.to("getCampaign", id=task.campaign_id)
+        if task.campaign_id
+        else links.to("listCampaigns")
+    )
 
 
 def sub_step(ss: TaskSubStep, links: Links) -> WireSubStep:
     """The spec's ``TaskSubStep``."""
-    assignee = (
-        links.api(_ASSIGNEE_PATH[ss.assignee_type], ss.assignee_id) if ss.assignee_id else None
+    assignee = links.to(_ASSIGNEES[ss.assignee_type], id=ss.assignee_id) if ss.assignee_id else None
+    return WireSubStep.model_validate(
+        {
+            "id": ss.id,
+            "title": ss.title,
+            "assignee_id": ss.assignee_id,
+            "assignee_type": ss.assignee_type,
+            "is_completed": ss.state == DONE,
+            "is_in_progress": ss.state == STARTED,
+            "is_skipped": ss.state == SKIPPED,
+            "is_external": ss.is_external,
+            "links": {
+                "self": sub_step_url(links, ss),
+                "task": links.to("getTask", id=ss.task_id),
+                "external_work": sub_step_url(links, ss, "getTaskSubStepExternalWork")
+                if ss.is_external
+                else None,
+                "assignee": assignee,
+            },
+        }
     )
-    return WireSubStep.model_validate({
-        "id": ss.id,
-        "title": ss.title,
-        "assignee_id": ss.assignee_id,
-        "assignee_type": ss.assignee_type,
-        "is_completed": ss.state == DONE,
-        "is_in_progress": ss.state == STARTED,
-        "is_skipped": ss.state == SKIPPED,
-        "is_external": ss.is_external,
-        "links": {
-            "self": sub_step_path(links, ss),
-            "task": links.api("tasks", ss.task_id),
-            "external_work": sub_step_path(links, ss, "external-work") if ss.is_external else None,
-            "assignee": assignee,
-        },
-    })  # fmt: skip
 
 
 def step(flow: Flow, s: TaskStepRow, links: Links) -> TaskStep:
@@ -81,67 +88,83 @@ def steps(flow: Flow, links: Links) -> list[TaskStep]:
 def task_response(view: TaskView, links: Links) -> TaskResponse:
     """getTask, createTask, updateTask."""
     task = view.task
-    return TaskResponse.model_validate({
-        "id": task.id,
-        "title": task.title,
-        "start_at": task.start_at,
-        "due_at": task.due_at,
-        "is_completed": task.is_completed,
-        "is_archived": task.is_archived,
-        "reference_id": str(task.number),
-        "status": engine.status(task, view.now),
-        "campaign_id": task.campaign_id,
-        "milestone_id": task.milestone_id,
-        "workflow_id": task.workflow_id,
-        "modified_at": timestamp(task.modified_at),
-        "labels": resource_labels(task.labels, view.labels),
-        "steps": steps(view.flow, links),
-        "links": {
-            "self": links.api("tasks", task.id),
-            "assets": links.api("tasks", task.id, "assets"),
-            "attachments": links.api("tasks", task.id, "attachments"),
-            "brief": links.api("tasks", task.id, "brief") if view.has_brief else None,
-            "campaign": _campaign(links, task),
-            "custom_fields": links.api("tasks", task.id, "custom-fields"),
-            "milestone": links.api("milestones", task.milestone_id) if task.milestone_id else None,
-            "web_urls": {"self": web_url(links, "tasks", task.id),
-                         "brief": web_url(links, "tasks", task.id, "brief")},
-        },
-    })  # fmt: skip
+    return TaskResponse.model_validate(
+        {
+            "id": task.id,
+            "title": task.title,
+            "start_at": task.start_at,
+            "due_at": task.due_at,
+            "is_completed": task.is_completed,
+            "is_archived": task.is_archived,
+            "reference_id": str(task.number),
+            "status": engine.status(task, view.now),
+            "campaign_id": task.campaign_id,
+            "milestone_id": task.milestone_id,
+            "workflow_id": task.workflow_id,
+            "modified_at": timestamp(task.modified_at),
+            "labels": resource_labels(task.labels, view.labels),
+            "steps": steps(view.flow, links),
+            "links": {
+                "self": links.to("getTask", id=task.id),
+                "assets": links.to("listTaskAssets", id=task.id),
+                "attachments": links.to("listTaskAttachments", id=task.id),
+                "brief": links.to("getTaskBrief", id=task.id) if view.has_brief else None,
+                "campaign": _campaign(links, task),
+                "custom_fields": links.to("listTaskCustomFields", id=task.id),
+                "milestone": links.to("getMilestone", id=task.milestone_id)
+                if task.milestone_id
+                else None,
+                "web_urls": {
+                    "self": web_url(links, "tasks", task.id),
+                    "brief": web_url(links, "tasks", task.id, "brief"),
+                },
+            },
+        }
+    )
 
 
 def task_list_item(task: Task, links: Links, now: datetime) -> TaskListResponseItem:
     """listTasks."""
-    return TaskListResponseItem.model_validate({
-        "id": task.id,
-        "title": task.title,
-        "start_at": timestamp(task.start_at) if task.start_at else None,
-        "due_at": timestamp(task.due_at) if task.due_at else None,
-        "modified_at": timestamp(task.modified_at),
-        "reference_id": str(task.number),
-        "campaign_id": task.campaign_id,
-        "workflow_id": task.workflow_id,
-        "milestone_id": task.milestone_id,
-        "is_completed": task.is_completed,
-        "is_archived": task.is_archived,
-        "status": engine.status(task, now),
-        "links": {
-            "self": links.api("tasks", task.id),
-            "campaign": links.api("campaigns", task.campaign_id) if task.campaign_id else None,
-            "workflow": links.api("workflows", task.workflow_id) if task.workflow_id else None,
-            "milestone": links.api("milestones", task.milestone_id) if task.milestone_id else None,
-            "web_urls": {"self": web_url(links, "tasks", task.id)},
-        },
-    })  # fmt: skip
+    return TaskListResponseItem.model_validate(
+        {
+            "id": task.id,
+            "title": task.title,
+            "start_at": timestamp(task.start_at) if task.start_at else None,
+            "due_at": timestamp(task.due_at) if task.due_at else None,
+            "modified_at": timestamp(task.modified_at),
+            "reference_id": str(task.number),
+            "campaign_id": task.campaign_id,
+            "workflow_id": task.workflow_id,
+            "milestone_id": task.milestone_id,
+            "is_completed": task.is_completed,
+            "is_archived": task.is_archived,
+            "status": engine.status(task, now),
+            "links": {
+                "self": links.to("getTask", id=task.id),
+                "campaign": links.to("getCampaign", id=task.campaign_id)
+                if task.campaign_id
+                else None,
+                "workflow": links.to("getWorkflow", workflow_id=task.workflow_id)
+                if task.workflow_id
+                else None,
+                "milestone": links.to("getMilestone", id=task.milestone_id)
+                if task.milestone_id
+                else None,
+                "web_urls": {"self": web_url(links, "tasks", task.id)},
+            },
+        }
+    )
 
 
 def external_work(ss: TaskSubStep, system: str, links: Links) -> TaskExternalWorkResponse:
     """get/updateTaskSubStepExternalWork."""
-    return TaskExternalWorkResponse.model_validate({
-        "identifier": ss.ext_identifier,
-        "title": ss.ext_title,
-        "status": ss.ext_status,
-        "url": ss.ext_url,
-        "external_system": system,
-        "links": {"self": sub_step_path(links, ss, "external-work")},
-    })  # fmt: skip
+    return TaskExternalWorkResponse.model_validate(
+        {
+            "identifier": ss.ext_identifier,
+            "title": ss.ext_title,
+            "status": ss.ext_status,
+            "url": ss.ext_url,
+            "external_system": system,
+            "links": {"self": sub_step_url(links, ss, "getTaskSubStepExternalWork")},
+        }
+    )

@@ -31,7 +31,12 @@ def record_fields_modified(
         return
     data = {
         "modified_custom_fields": [
-            {"id": f.id, "links": {"self": links.api("tasks", task.id, "custom-fields", f.id)}}
+            {
+                "id": f.id,
+                "links": {
+                    "self": links.to("getTaskCustomField", task_id=task.id, custom_field_id=f.id)
+                },
+            }
             for f in others
         ],
         "task": task_ref(links, task.id, "assets", "custom_fields"),

@@ -43,7 +43,8 @@ def _brief_changed(session: Session, links: Links, owner: Owner, action: str) ->
 
 TASK = Parent(
     kind=KIND,
-    collection="tasks",
+    get_op="getTask",
+    brief_op="getTaskBrief",
     read=read_task,
     write=writable_task,
     update_field="updateTaskField",

@@ -9,7 +9,7 @@ from cmpapi.wire import Team, TeamWithUsers
 
 def team(row: TeamRow, links: Links) -> Team:
     return Team.model_validate(
-        {"id": row.id, "name": row.name, "links": {"self": links.api("teams", row.id)}}
+        {"id": row.id, "name": row.name, "links": {"self": links.to("getTeam", id=row.id)}}
     )
 
 
@@ -24,7 +24,7 @@ def team_with_users(row: TeamRow, links: Links) -> TeamWithUsers:
         {
             "id": row.id,
             "name": row.name,
-            "links": {"self": links.api("teams", row.id)},
+            "links": {"self": links.to("getTeam", id=row.id)},
             "users": users,
         }
     )

@@ -16,7 +16,7 @@ def _base(t: Template, links: Links) -> dict[str, Any]:
         "description": t.description,
         "is_active": t.is_active,
         "applicable_to": list(t.applicable_to),
-        "links": {"self": links.api("templates", t.id)},
+        "links": {"self": links.to("getTemplate", template_id=t.id)},
     }
 
 

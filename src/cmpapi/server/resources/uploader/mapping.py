@@ -20,7 +20,7 @@ def upload_url(url: str, fields: Mapping[str, str]) -> GetUploadUrlResponse:
 
 
 def _status_link(upload: MultipartUpload, links: Links) -> str:
-    return links.api("multipart-uploads", upload.id, "status")
+    return links.to("getMultipartUploadStatus", id=upload.id)
 
 
 def created(
@@ -34,7 +34,7 @@ def created(
             "upload_part_count": upload.part_count,
             "upload_part_urls": list(part_urls),
             "links": {
-                "complete": links.api("multipart-uploads", upload.id, "complete"),
+                "complete": links.to("completeMultipartUpload", id=upload.id),
                 "status": _status_link(upload, links),
             },
         }

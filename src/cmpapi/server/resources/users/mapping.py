@@ -27,7 +27,7 @@ def user_list_item(user: Row[Any] | User, links: Links) -> UserListResponseDataI
             "full_name": full_name(user.first_name, user.last_name),
             "image_url": user.image_url,
             "roles": [{"name": ROLE_NAMES.get(user.role, user.role)}],
-            "links": {"self": links.api("users", user.id)},
+            "links": {"self": links.to("getUser", id=user.id)},
         }
     )
 
@@ -42,6 +42,6 @@ def user_response(user: User, links: Links, expose_email: bool) -> UserResponse:
             "last_name": user.last_name,
             "full_name": full_name(user.first_name, user.last_name),
             "image_url": user.image_url,
-            "links": {"self": links.api("users", user.id)},
+            "links": {"self": links.to("getUser", id=user.id)},
         }
     )

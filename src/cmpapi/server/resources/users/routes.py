@@ -62,7 +62,7 @@ async def find_user_by_email(
 ) -> Response:
     """Find a user by email address: 302 to the user's URL."""
     user = await api.call(service.find_user_by_email, params.email)
-    return redirect(api.links.api("users", user.id))
+    return redirect(api.links.to("getUser", id=user.id))
 
 
 @router.get(

@@ -11,22 +11,25 @@ from cmpapi.server.events.outbox import record_event
 from cmpapi.server.http.links import Links
 from cmpapi.server.resources.work_requests.tables import WorkRequest
 
-# links.<name> -> the sub-resource path segment.
+# links.<name> -> the operation on the work request it points at.
 _SUB = (
-    ("comments", "comments"),
-    ("campaigns", "campaigns"),
-    ("attachments", "attachments"),
-    ("creative_assets", "creative-assets"),
+    ("comments", "listWorkRequestComments"),
+    ("campaigns", "createCampaignFromWorkRequest"),
+    ("attachments", "addAttachmentToWorkRequest"),
+    ("creative_assets", "createWorkRequestCreativeAsset"),
 )
 
 
 def work_request_ref(links: Links, wr: WorkRequest) -> dict[str, Any]:
     """``{"id", "template": {"id", "links": {"self"}}, "links": {"self", "comments",
     "campaigns", "attachments", "creative_assets"}}`` (work_request_added)."""
-    refs = {"self": links.api("work-requests", wr.id)}
-    for name, segment in _SUB:
-        refs[name] = links.api("work-requests", wr.id, segment)
-    template = {"id": wr.template_id, "links": {"self": links.api("templates", wr.template_id)}}
+    refs = {"self": links.to("getWorkRequest", id=wr.id)}
+    for name, operation in _SUB:
+        refs[name] = links.to(operation, id=wr.id)
+    template = {
+        "id": wr.template_id,
+        "links": {"self": links.to("getTemplate", template_id=wr.template_id)},
+    }
     return {"id": wr.id, "template": template, "links": refs}
 
 

@@ -25,16 +25,20 @@ from cmpapi.wire import (
 
 Sign = Callable[[str, str, str], str]
 """``sign(key, filename, content_type)``: a signed download URL (library.files.Signer)."""
-# links.<name> -> path segment under the work request.
+# links.<name> -> the operation on the work request it points at (some paths are only
+# served for POST: the link names the collection all the same).
 _SUB = (
-    ("comments", "comments"),
-    ("attachments", "attachments"),
-    ("campaigns", "campaigns"),
-    ("tasks", "tasks"),
-    ("creative_assets", "creative-assets"),
-    ("related_resources", "related-resources"),
+    ("comments", "listWorkRequestComments"),
+    ("attachments", "addAttachmentToWorkRequest"),
+    ("campaigns", "createCampaignFromWorkRequest"),
+    ("tasks", "createTaskFromWorkRequest"),
+    ("creative_assets", "createWorkRequestCreativeAsset"),
+    ("related_resources", "listWorkRequestRelatedResources"),
 )
-_COLLECTIONS = {"task": "tasks", "campaign": "campaigns"}
+# related resource type -> the operation serving it
+_RESOURCES = {"task": "getTask", "campaign": "getCampaign"}
+# assignee type -> the operation serving it
+_ASSIGNEES = {"user": "getUser", "team": "getTeam"}
 
 
 def _file(row: WorkRequestFile, sign: Sign) -> dict[str, str]:
@@ -62,9 +66,9 @@ def form_field(view: WorkRequestView, spec: dict[str, Any], sign: Sign) -> dict[
 def work_request_response(view: WorkRequestView, links: Links, sign: Sign) -> WorkRequestResponse:
     """listWorkRequests items, createWorkRequest, getWorkRequest."""
     wr, tpl = view.row, view.template
-    refs = {"self": links.api("work-requests", wr.id)}
-    for name, segment in _SUB:
-        refs[name] = links.api("work-requests", wr.id, segment)
+    refs = {"self": links.to("getWorkRequest", id=wr.id)}
+    for name, operation in _SUB:
+        refs[name] = links.to(operation, id=wr.id)
     creator = wr.created_by or ""
     return WorkRequestResponse.model_validate(
         {
@@ -75,16 +79,20 @@ def work_request_response(view: WorkRequestView, links: Links, sign: Sign) -> Wo
             "template": {
                 "id": tpl.id,
                 "title": tpl.title,
-                "links": {"self": links.api("templates", tpl.id)},
+                "links": {"self": links.to("getTemplate", template_id=tpl.id)},
             },
             "form_fields": [form_field(view, spec, sign) for spec in value_fields(tpl)],
             "assignees": [
-                {**a, "links": {"self": links.api(f"{a['type']}s", a["id"])}}
+                {**a, "links": {"self": links.to(_ASSIGNEES[a["type"]], id=a["id"])}}
                 for a in view.assignees
             ],
             "created_by": {
                 "id": creator,
-                "links": {"self": links.api("users", creator) if creator else links.api("users")},
+                "links": {
+                    "self": links.to("getUser", id=creator)
+                    if creator
+                    else links.to("findUserByEmail")
+                },
             },
             "created_at": timestamp(wr.created_at),
             "modified_at": timestamp(wr.modified_at),
@@ -112,14 +120,14 @@ def related_resource(
     row: WorkRequestRelatedResource, links: Links
 ) -> WorkRequestRelatedResourceResponse:
     """listWorkRequestRelatedResources items: the task or campaign, linked by its URL."""
-    collection = _COLLECTIONS.get(row.resource_type)
+    operation = _RESOURCES.get(row.resource_type)
     return WorkRequestRelatedResourceResponse.model_validate(
         {
             "id": row.resource_id,
             "resource_type": row.resource_type,
             "relation_type": row.relation_type,
             "created_at": timestamp(row.created_at),
-            "links": {"self": links.api(collection, row.resource_id) if collection else None},
+            "links": {"self": links.to(operation, id=row.resource_id) if operation else None},
         }
     )
 

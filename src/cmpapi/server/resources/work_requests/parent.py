@@ -30,12 +30,17 @@ def _comment_changed(
 ) -> None:
     """work_request_comment_added / _modified / _removed (cmp-webhooks.md §2.5): the
     request with its comments link, and the comment (its id only once removed)."""
-    url = links.api("work-requests", owner.id)
+    url = links.to("getWorkRequest", id=owner.id)
+    comments = links.to("listWorkRequestComments", id=owner.id)
     comment: dict[str, object] = {"id": comment_id}
     if action != "removed":
-        comment["links"] = {"self": f"{url}/comments/{comment_id}"}
+        comment["links"] = {
+            "self": links.to(
+                "getWorkRequestComment", work_request_id=owner.id, comment_id=comment_id
+            )
+        }
     data = {
-        "work_request": {"id": owner.id, "links": {"self": url, "comments": f"{url}/comments"}},
+        "work_request": {"id": owner.id, "links": {"self": url, "comments": comments}},
         "comment": comment,
     }
     record_event(session, f"work_request_comment_{action}", data, org_id=owner.org_id)
@@ -43,7 +48,7 @@ def _comment_changed(
 
 WORK_REQUEST = Parent(
     kind=KIND,
-    collection="work-requests",
+    get_op="getWorkRequest",
     read=read_work_request,
     write=write_work_request,
     comment_changed=_comment_changed,

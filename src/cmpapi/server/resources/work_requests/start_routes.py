@@ -47,8 +47,8 @@ def task_started(view: TaskView, links: Links) -> WorkRequestTaskResponse:
             "owner_id": task.owner_id or "",
             "reference_id": str(task.number),
             "links": {
-                "self": links.api("tasks", task.id),
-                "owner": links.api("users", task.owner_id) if task.owner_id else None,
+                "self": links.to("getTask", id=task.id),
+                "owner": links.to("getUser", id=task.owner_id) if task.owner_id else None,
             },
         }
     )
@@ -68,9 +68,9 @@ def campaign_started(view: CampaignView, links: Links) -> WorkRequestCampaignRes
             "owner_id": c.owner_id or "",
             "parent_campaign_id": c.parent_id or "",
             "links": {
-                "self": links.api("campaigns", c.id),
-                "brief": links.api("campaigns", c.id, "brief") if view.has_brief else None,
-                "parent_campaign": links.api("campaigns", c.parent_id) if c.parent_id else None,
+                "self": links.to("getCampaign", id=c.id),
+                "brief": links.to("getCampaignBrief", id=c.id) if view.has_brief else None,
+                "parent_campaign": links.to("getCampaign", id=c.parent_id) if c.parent_id else None,
             },
         }
     )

@@ -16,7 +16,8 @@ from cmpapi.wire import (
     WorkflowResponseStepSubStepAssigneeLinks,
 )
 
-_ASSIGNEE_PATH = {"user": "users", "team": "teams"}
+# assignee type -> the operation serving it
+_ASSIGNEES = {"user": "getUser", "team": "getTeam"}
 
 
 def workflow_list_item(w: Workflow) -> WorkflowListResponseItem:
@@ -31,7 +32,7 @@ def _assignee(a: dict[str, str], names: dict[str, str], links: Links) -> Any:
         name=names.get(a["id"], ""),
         type=a["type"],
         links=WorkflowResponseStepSubStepAssigneeLinks(
-            self=links.api(_ASSIGNEE_PATH[a["type"]], a["id"])
+            self=links.to(_ASSIGNEES[a["type"]], id=a["id"])
         ),
     )
 
