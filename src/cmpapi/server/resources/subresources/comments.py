@@ -13,7 +13,8 @@ Rules (docs/tasks.md, "Comments", hold for every parent):
 - ``Parent.comment_changed`` records the parent's event for top-level comments.
 
 Files are claimed (copied out of the upload area) by the route before the service runs,
-because storage is async (``files.claim``); the service only records them (``NewFile``).
+because storage is async (``files.claim``); the service only records them
+(``files.NewFile``).
 Functions flush and never commit: the parent's service commits once, with its events.
 """
 
@@ -32,6 +33,7 @@ from cmpapi.server.db.repository import Page, Repository
 from cmpapi.server.errors import Forbidden, Invalid, NotFound
 from cmpapi.server.http.links import Links
 from cmpapi.server.resources.subresources import attachments
+from cmpapi.server.resources.subresources.files import NewFile
 from cmpapi.server.resources.subresources.parent import Owner, Parent
 from cmpapi.server.resources.subresources.tables import Comment, CommentAttachment
 from cmpapi.server.storage.inspect import require_upload_key
@@ -41,16 +43,6 @@ MAX_ATTACHMENTS = 20  # files on one comment
 MAX_NAME = 255  # characters of an attachment's file name
 OLDEST_FIRST = (Comment.created_at, Comment.id)
 SOURCE = "comment"  # source_type of the parent attachments comments bring in
-
-
-@dataclass(frozen=True, slots=True)
-class NewFile:
-    """An attachment claimed into the comments' own storage key, ready to record."""
-
-    name: str
-    key: str
-    mime_type: str
-    size: int
 
 
 @dataclass(frozen=True, slots=True)

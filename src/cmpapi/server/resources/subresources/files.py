@@ -1,13 +1,14 @@
-"""Claiming comment and attachment files: each upload is copied to a storage key of the
-sub-resource's own before the row is saved (as the library does for assets), because a
-later upload to the same key must not change a posted comment or attachment. Storage is
-async and the services are not, so this runs in the route, after a check that the caller
-may write the parent and owns the keys; if saving then fails, ``files.or_remove`` deletes
-the copies again."""
+"""Claiming files: each upload is copied to a storage key of its own before the row that
+holds it is saved (as the library does for assets), because a later upload to the same
+key must not change a posted comment, attachment or work request. Storage is async and
+the services are not, so this runs in the route, after a check that the caller may write
+and owns the keys; if saving then fails, ``library.files.or_remove`` deletes the copies
+again."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
@@ -16,11 +17,42 @@ from cmpapi.server.db.base import new_id
 from cmpapi.server.errors import Invalid
 from cmpapi.server.http.deps import Api
 from cmpapi.server.resources.library import files
-from cmpapi.server.resources.subresources.comments import NewFile
 from cmpapi.server.resources.subresources.parent import Parent
 from cmpapi.server.storage.base import get_store
 from cmpapi.server.storage.inspect import inspect_object
 from cmpapi.wire import AttachmentRequest
+
+
+@dataclass(frozen=True, slots=True)
+class NewFile:
+    """An upload copied to a key of its own, ready to record."""
+
+    name: str
+    key: str
+    mime_type: str
+    size: int
+
+
+async def copy_uploads(
+    request: Request, prefix: str, uploads: Sequence[tuple[str, str, str]]
+) -> list[NewFile]:
+    """Copy each ``(where, name, key)`` upload to ``{prefix}/<new id>``, in order. A key
+    with nothing uploaded is a 422 naming ``where``; a failure part-way deletes the copies
+    already made."""
+    store, copied = get_store(request), []
+    try:
+        for where, name, key in uploads:
+            try:
+                found = await inspect_object(store, key)
+            except Invalid as exc:  # nothing was uploaded with this key
+                raise Invalid(exc.message, {where: exc.message}) from None
+            own = f"{prefix}/{new_id()}"
+            await store.copy(key, own)
+            copied.append(NewFile(name, own, found.mime_type, found.size))
+    except BaseException:
+        await files.remove(request, [c.key for c in copied])
+        raise
+    return copied
 
 
 async def claim(
@@ -33,26 +65,15 @@ async def claim(
     field: str = "attachments",
 ) -> list[NewFile]:
     """``api.call(check, *args, names, keys)`` (the caller may write the parent; every
-    name and key is acceptable), then copy each upload to a key of its own. A failure
-    part-way deletes the copies already made. Errors name ``{field}.N.key`` (``key`` when
-    ``field`` is empty: a single attachment); the copies
-    are stored under ``{kind}-comments/`` (``task-comments/``)."""
+    name and key is acceptable), then copy each upload under ``{kind}-comments/``
+    (``task-comments/``). Errors name ``{field}.N.key`` (``key`` when ``field`` is empty:
+    a single attachment)."""
     if not items:
         return []
     await api.call(check, *args, [i.name for i in items], [i.key for i in items])
-    store, claimed = get_store(request), []
     prefix = parent.kind.replace("_", "-") + "-comments"
-    try:
-        for n, item in enumerate(items):
-            try:
-                found = await inspect_object(store, item.key)
-            except Invalid as exc:  # nothing was uploaded with this key
-                where = f"{field}.{n}.key" if field else "key"
-                raise Invalid(exc.message, {where: exc.message}) from None
-            own = f"{prefix}/{new_id()}"
-            await store.copy(item.key, own)
-            claimed.append(NewFile(item.name, own, found.mime_type, found.size))
-    except BaseException:
-        await files.remove(request, [c.key for c in claimed])
-        raise
-    return claimed
+    uploads = [
+        (f"{field}.{n}.key" if field else "key", item.name, item.key)
+        for n, item in enumerate(items)
+    ]
+    return await copy_uploads(request, prefix, uploads)

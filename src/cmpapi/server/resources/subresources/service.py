@@ -16,7 +16,8 @@ from cmpapi.server.errors import Invalid
 from cmpapi.server.http.links import Links
 from cmpapi.server.resources.fields.values import FieldValues
 from cmpapi.server.resources.subresources import attachments, briefs, comments, fields
-from cmpapi.server.resources.subresources.comments import CommentView, NewFile
+from cmpapi.server.resources.subresources.comments import CommentView
+from cmpapi.server.resources.subresources.files import NewFile
 from cmpapi.server.resources.subresources.parent import Parent
 from cmpapi.server.resources.subresources.tables import Attachment, Brief, Comment
 from cmpapi.server.storage.inspect import require_upload_key

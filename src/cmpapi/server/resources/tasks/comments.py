@@ -21,7 +21,8 @@ from cmpapi.server.db.repository import Page, Repository
 from cmpapi.server.errors import NotFound
 from cmpapi.server.http.links import Links
 from cmpapi.server.resources.subresources import comments
-from cmpapi.server.resources.subresources.comments import CommentView, NewFile
+from cmpapi.server.resources.subresources.comments import CommentView
+from cmpapi.server.resources.subresources.files import NewFile
 from cmpapi.server.resources.subresources.tables import Comment
 from cmpapi.server.resources.tasks.parent import TASK, sub_step_parent
 from cmpapi.server.resources.tasks.service import load_task

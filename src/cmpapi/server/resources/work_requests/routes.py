@@ -15,8 +15,6 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 
-from cmpapi.server.db.base import new_id
-from cmpapi.server.errors import Invalid
 from cmpapi.server.http.api import ApiDep, error_responses
 from cmpapi.server.http.deps import Api
 from cmpapi.server.http.paging import page_response
@@ -24,10 +22,8 @@ from cmpapi.server.http.query import query
 from cmpapi.server.http.responses import no_content, wire_response
 from cmpapi.server.http.router import Router
 from cmpapi.server.resources.library import files
+from cmpapi.server.resources.subresources.files import NewFile, copy_uploads
 from cmpapi.server.resources.work_requests import mapping, service
-from cmpapi.server.resources.work_requests.values import NewFile
-from cmpapi.server.storage.base import get_store
-from cmpapi.server.storage.inspect import inspect_object
 from cmpapi.wire import (
     CreativeAssetRequest,
     CreativeAssetResponse,
@@ -78,24 +74,12 @@ async def _claim(
     request: Request, api: Api, work_request_id: str | None, keys: list[tuple[str, str]]
 ) -> dict[str, NewFile]:
     """Check the caller may write and owns every key, then copy each upload to a key of
-    its own, by the key's path in the request. A failure part-way deletes the copies."""
+    its own, by the key's path in the request (``subresources.files.copy_uploads``)."""
     if not keys:
         return {}
     await api.call(service.check_upload_keys, work_request_id, keys)
-    store, claimed = get_store(request), {}
-    try:
-        for path, key in keys:
-            try:
-                found = await inspect_object(store, key)
-            except Invalid as exc:  # nothing was uploaded with this key
-                raise Invalid(exc.message, {path: exc.message}) from None
-            own = f"{KEY_PREFIX}/{new_id()}"
-            await store.copy(key, own)
-            claimed[path] = NewFile("", own, found.mime_type, found.size)
-    except BaseException:
-        await files.remove(request, [c.key for c in claimed.values()])
-        raise
-    return claimed
+    copied = await copy_uploads(request, KEY_PREFIX, [(path, "", key) for path, key in keys])
+    return {path: new for (path, _), new in zip(keys, copied, strict=True)}
 
 
 @router.get(

@@ -27,6 +27,7 @@ from cmpapi.server.db.repository import OrderBy, Page, Repository
 from cmpapi.server.errors import Invalid, NotFound
 from cmpapi.server.http.links import Links
 from cmpapi.server.identity.tables import Team, User
+from cmpapi.server.resources.subresources.files import NewFile
 from cmpapi.server.resources.tasks.asset_tables import TaskAsset
 from cmpapi.server.resources.templates import service as templates
 from cmpapi.server.resources.templates.tables import Template
@@ -37,7 +38,6 @@ from cmpapi.server.resources.work_requests.tables import (
     WorkRequestRelatedResource,
     precise_now,
 )
-from cmpapi.server.resources.work_requests.values import NewFile
 from cmpapi.server.storage.inspect import require_upload_key
 from cmpapi.wire import (
     ListWorkRequestsParametersQuery,

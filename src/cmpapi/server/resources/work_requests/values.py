@@ -19,13 +19,13 @@ in the request, e.g. ``form_fields.2.values.0.key``).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from cmpapi.server.errors import Invalid
 from cmpapi.server.resources.library.mapping import timestamp
+from cmpapi.server.resources.subresources.files import NewFile
 
 TEXT_TYPES = frozenset({"text", "text_area", "richtext"})
 NUMBER_TYPES = frozenset({"simple_number", "percentage_number", "currency_number"})
@@ -33,16 +33,6 @@ CHOICE_TYPES = frozenset({"checkbox", "dropdown", "label", "radio_button"})
 SINGLE = TEXT_TYPES | NUMBER_TYPES | {"date", "brief", "radio_button"}
 MAX_TEXT = 100_000
 MAX_NAME = 255
-
-
-@dataclass(frozen=True, slots=True)
-class NewFile:
-    """An upload claimed into the work request's own storage key, ready to record."""
-
-    name: str
-    key: str
-    mime_type: str
-    size: int
 
 
 # ``add_file(field identifier, NewFile) -> file id``: records a file, returns its id.
