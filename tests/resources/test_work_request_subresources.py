@@ -15,7 +15,7 @@ from cmpapi.server.resources.subresources.tables import Attachment, Brief, Comme
 from cmpapi.server.resources.tasks.tables import Task
 from tests.support.campaigns import create_campaign
 from tests.support.uploads import upload
-from tests.support.work_requests import create_work_request, import_template
+from tests.support.work_requests import create_work_request, import_template, request_body
 from tests.support.world import World, build_world
 from tests.tasks.test_task_fields import events
 
@@ -23,8 +23,8 @@ API = "https://testserver/v3"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
-def new_request(client: Any, world: World) -> str:
-    r = create_work_request(client, world, import_template(client, world))
+def new_request(client: Any, world: World, **extra: Any) -> str:
+    r = create_work_request(client, world, import_template(client, world), **extra)
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
 
@@ -116,7 +116,13 @@ def test_refused_comments_and_attachments_change_nothing(client, db: Session, wo
 
 
 def test_a_task_made_from_a_request_carries_its_brief(client, db: Session, world: World) -> None:
-    wr = new_request(client, world)
+    template = import_template(client, world)
+    hero = {"key": upload(client, world, PDF, "x.pdf"), "name": "hero.pdf"}
+    body = request_body(template)
+    body["form_fields"].append({"identifier": "creative_assets", "type": "file", "values": [hero]})
+    r = client.post("/v3/work-requests", json=body, headers=world.auth("member"))
+    assert r.status_code == 201, r.text
+    wr = r.json()["id"]
     campaign = create_campaign(client, world)["id"]
     body = {"campaign_id": campaign, "due_at": "2031-01-01T00:00:00Z"}
     r = client.post(f"/v3/work-requests/{wr}/tasks", json=body, headers=world.auth("member"))
@@ -129,6 +135,9 @@ def test_a_task_made_from_a_request_carries_its_brief(client, db: Session, world
     brief = client.get(f"/v3/tasks/{task['id']}/brief", headers=world.auth("viewer")).json()
     assert brief["type"] == "template" and brief["title"] == "Spring launch"
     assert {"name": "Channel", "settings_field_id": None, "value": ["Web"]} in brief["fields"]
+    assert {"name": "Creative assets", "settings_field_id": None, "value": ["hero.pdf"]} in (
+        brief["fields"]
+    )
     related = client.get(f"/v3/work-requests/{wr}/related-resources", headers=world.auth())
     assert [(x["id"], x["resource_type"]) for x in related.json()["data"]] == [(task["id"], "task")]
 

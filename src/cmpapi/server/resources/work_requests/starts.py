@@ -46,19 +46,19 @@ TITLE = "title"  # the form field whose value names the request
 
 def _strings(view: WorkRequestView, spec: dict[str, Any]) -> list[str]:
     """A form field's values as the brief shows them: texts, choice names, file names."""
+
+    def file(file_id: str) -> dict[str, str] | None:
+        row = view.files.get(file_id)
+        return {"id": file_id, "name": row.name} if row is not None else None
+
     out = []
-    for v in values.answered(spec, view.row.form_values.get(spec["identifier"], []), _name):
-        if isinstance(v, dict):
+    for v in values.answered(spec, view.row.form_values.get(spec["identifier"], []), file):
+        if isinstance(v, dict):  # a choice or file {id, name}, or a brief {type, value}
             inner = v.get("value", v)
             out.append(str(inner.get("name", "")) if isinstance(inner, dict) else str(inner))
         else:
             out.append(str(v))
     return out
-
-
-def _name(file_id: str) -> dict[str, str]:
-    # Briefs show file values by name; the request's files keep their ids.
-    return {"id": file_id, "name": file_id}
 
 
 def request_title(view: WorkRequestView) -> str:
