@@ -306,6 +306,16 @@ def test_update_form_field(client, db: Session, world: World, template: dict[str
     assert r.status_code == 200, r.text
     (value,) = r.json()["values"]
     assert value["name"] == "brief.pdf" and client.get(value["url"]).content == b"%PDF-1.4 brief"
+    # A file the field no longer holds is deleted from storage once the change commits.
+    key = upload(client, world, b"%PDF-1.4 v2", "brief2.pdf")
+    r = client.put(
+        f"{url}/creative_assets",
+        json={"type": "file", "values": [{"key": key, "name": "brief2.pdf"}]},
+        headers=world.auth("member"),
+    )
+    assert r.status_code == 200, r.text
+    assert client.get(r.json()["values"][0]["url"]).content == b"%PDF-1.4 v2"
+    assert client.get(value["url"]).status_code == 404
     before = counts(db)
     for path, body, status, named in [
         ("title", {"type": "text", "values": []}, 422, "values"),

@@ -162,12 +162,19 @@ async def update_work_request_form_field(
     api: ApiDep,
     sign: files.SignerDep,
 ) -> Response:
-    """Replace the values of one form field."""
+    """Replace the values of one form field; files it no longer holds are deleted."""
     payload = body.root
     claimed = await _claim(request, api, work_request_id, _keys([("values", payload)]))
     raw = payload.model_dump(mode="json")["values"]
+    gone: list[str] = []
+
+    def answer(done: tuple[Any, dict[str, Any], list[str]]) -> Response:
+        view, spec, keys = done
+        gone.extend(keys)
+        return wire_response(mapping.form_field_update_response(view, spec, sign))
+
     saved = api.answer(
-        lambda done: wire_response(mapping.form_field_update_response(*done, sign)),
+        answer,
         service.update_work_request_form_field,
         api.links,
         work_request_id,
@@ -176,7 +183,9 @@ async def update_work_request_form_field(
         raw,
         claimed,
     )
-    return await files.or_remove(request, [c.key for c in claimed.values()], saved)
+    response = await files.or_remove(request, [c.key for c in claimed.values()], saved)
+    await files.remove(request, gone)  # committed: the old files are no one's any more
+    return response
 
 
 @router.post(

@@ -394,10 +394,11 @@ def update_work_request_form_field(
     type_: str,
     raw_values: list[Any],
     files: Mapping[str, NewFile],
-) -> tuple[WorkRequestView, dict[str, Any]]:
+) -> tuple[WorkRequestView, dict[str, Any], list[str]]:
     """Replace one form field's values (404 for an identifier the template has no value
-    field for; 422 naming ``type`` or ``values.N``). Returns the view and the template
-    field. The field's old files are forgotten (their storage keys: ``removed_keys``)."""
+    field for; 422 naming ``type`` or ``values.N``). Returns the view, the template field
+    and the storage keys of the files the field no longer holds, for the caller to delete
+    once the change is committed."""
     wr = load_work_request(session, principal, work_request_id, "write")
     template = session.get(Template, wr.template_id)
     spec = (
@@ -414,28 +415,32 @@ def update_work_request_form_field(
         )
     before = wr.form_values.get(identifier, [])
     new = values.checked(spec, raw_values, "values", files, _file_adder(session, principal, wr))
+    gone: list[str] = []
     if new != before:
-        _forget_files(session, wr, identifier, new)
+        gone = _forget_files(session, wr, identifier, new)
         wr.form_values = {**wr.form_values, identifier: new}
         wr.due_date = _due(wr.form_values)
         wr.modified_at = precise_now()
         events.record_modified(session, links, wr, ["form_fields"])
     session.flush()
     session.commit()
-    return _views(session, [wr])[0], spec
+    return _views(session, [wr])[0], spec, gone
 
 
-def _forget_files(session: Session, wr: WorkRequest, identifier: str, kept: list[Any]) -> None:
-    """Delete the file rows of ``identifier`` that the new values no longer hold (their
-    objects stay: a deleted row's file is harmless and the delete may yet roll back)."""
+def _forget_files(session: Session, wr: WorkRequest, identifier: str, kept: list[Any]) -> list[str]:
+    """Delete the file rows of ``identifier`` that the new values no longer hold; their
+    storage keys (the objects go only after the commit: the change may yet roll back)."""
     keep = {v if isinstance(v, str) else v.get("file_id") for v in kept}
+    gone = []
     for row in session.scalars(
         select(WorkRequestFile).where(
             WorkRequestFile.work_request_id == wr.id, WorkRequestFile.field == identifier
         )
     ):
         if row.id not in keep and row not in session.new:
+            gone.append(row.storage_key)
             session.delete(row)
+    return gone
 
 
 def create_work_request_creative_asset(
