@@ -7,12 +7,12 @@ from typing import cast
 
 from sqlalchemy.orm import Session
 
-from cmpapi.server.authz import Principal, require
-from cmpapi.server.db.repository import Repository
+from cmpapi.server.authz import Principal
 from cmpapi.server.http.links import Links
 from cmpapi.server.resources.calendar_events.service import (
     OWNER,
     get_event,
+    load_event,
     record_calendar_event,
 )
 from cmpapi.server.resources.calendar_events.tables import CalendarEvent
@@ -22,8 +22,7 @@ from cmpapi.server.resources.subresources.parent import Owner, Parent
 
 def write_event(session: Session, principal: Principal, event_id: str) -> CalendarEvent:
     """The event, if the caller may change events (viewers may not: 403)."""
-    require(principal, "events:write")
-    return Repository(CalendarEvent, session, principal.org_id).get(event_id)
+    return load_event(session, principal, event_id, "write")
 
 
 def _fields_changed(session: Session, links: Links, owner: Owner, _: Sequence[Field]) -> None:

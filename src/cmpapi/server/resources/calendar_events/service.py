@@ -96,10 +96,15 @@ def list_events(
     )
 
 
+def load_event(session: Session, principal: Principal, event_id: str, action: str) -> CalendarEvent:
+    """The organization's event (404) if the caller's role may ``read``/``write``."""
+    require(principal, f"events:{action}")
+    return Repository(CalendarEvent, session, principal.org_id).get(event_id)
+
+
 def get_event(session: Session, principal: Principal, event_id: str) -> CalendarEvent:
     """One event of the organization."""
-    require(principal, "events:read")
-    return Repository(CalendarEvent, session, principal.org_id).get(event_id)
+    return load_event(session, principal, event_id, "read")
 
 
 def _fields(session: Session, org_id: str, items: list[Any]) -> list[values.FieldValues]:
@@ -150,8 +155,7 @@ def update_event(
     session: Session, principal: Principal, links: Links, event_id: str, body: EventUpdateRequest
 ) -> CalendarEvent:
     """Change the given keys; event_modified when anything changed."""
-    require(principal, "events:write")
-    event = Repository(CalendarEvent, session, principal.org_id).get(event_id)
+    event = load_event(session, principal, event_id, "write")
     given = _checked(body.model_dump(exclude_unset=True))
     _check_dates(given.get("start_date", event.start_date), given.get("end_date", event.end_date))
     changed = {k: v for k, v in given.items() if getattr(event, k) != v}

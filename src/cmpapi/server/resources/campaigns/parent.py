@@ -8,11 +8,10 @@ from typing import cast
 
 from sqlalchemy.orm import Session
 
-from cmpapi.server.authz import Principal, require
-from cmpapi.server.db.repository import Repository
+from cmpapi.server.authz import Principal
 from cmpapi.server.events.outbox import record_event
 from cmpapi.server.http.links import Links
-from cmpapi.server.resources.campaigns.service import KIND, record_campaign_event
+from cmpapi.server.resources.campaigns.service import KIND, load_campaign, record_campaign_event
 from cmpapi.server.resources.campaigns.tables import Campaign
 from cmpapi.server.resources.fields.tables import Field
 from cmpapi.server.resources.subresources.parent import Owner, Parent
@@ -20,14 +19,12 @@ from cmpapi.server.resources.subresources.parent import Owner, Parent
 
 def read_campaign(session: Session, principal: Principal, campaign_id: str) -> Campaign:
     """The campaign, if the caller may read campaigns (404 for unknown ids)."""
-    require(principal, "campaigns:read")
-    return Repository(Campaign, session, principal.org_id).get(campaign_id)
+    return load_campaign(session, principal, campaign_id, "read")
 
 
 def write_campaign(session: Session, principal: Principal, campaign_id: str) -> Campaign:
     """The campaign, if the caller may change campaigns (viewers may not: 403)."""
-    require(principal, "campaigns:write")
-    return Repository(Campaign, session, principal.org_id).get(campaign_id)
+    return load_campaign(session, principal, campaign_id, "write")
 
 
 def _fields_changed(session: Session, links: Links, owner: Owner, _: Sequence[Field]) -> None:

@@ -49,6 +49,14 @@ class CampaignView:
 # -- for other resources -----------------------------------------------------------------
 
 
+def load_campaign(
+    session: Session, principal: Principal, campaign_id: str, action: str
+) -> Campaign:
+    """The organization's campaign (404) if the caller's role may ``read``/``write``."""
+    require(principal, f"campaigns:{action}")
+    return Repository(Campaign, session, principal.org_id).get(campaign_id)
+
+
 def require_campaign(
     session: Session, org_id: str, campaign_id: str, field: str = "campaign_id"
 ) -> Campaign:
@@ -185,8 +193,7 @@ def list_campaigns(
 
 def get_campaign(session: Session, principal: Principal, campaign_id: str) -> CampaignView:
     """One campaign of the organization."""
-    require(principal, "campaigns:read")
-    return _view(session, Repository(Campaign, session, principal.org_id).get(campaign_id))
+    return _view(session, load_campaign(session, principal, campaign_id, "read"))
 
 
 def create_campaign(
@@ -237,8 +244,7 @@ def update_campaign(
 ) -> None:
     """Change the given keys (``null`` clears a date); campaign_metadata_modified when
     anything changed."""
-    require(principal, "campaigns:write")
-    campaign = Repository(Campaign, session, principal.org_id).get(campaign_id)
+    campaign = load_campaign(session, principal, campaign_id, "write")
     values = _checked(body.model_dump(exclude_unset=True))
     if "owner_id" in values:
         _check_owner(session, campaign.org_id, values["owner_id"])

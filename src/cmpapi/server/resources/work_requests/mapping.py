@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from cmpapi.server.http.links import Links
+from cmpapi.server.resources.library.files import Signer as Sign
 from cmpapi.server.resources.library.mapping import timestamp
 from cmpapi.server.resources.tasks.asset_tables import TaskAsset
 from cmpapi.server.resources.templates.service import value_fields
-from cmpapi.server.resources.work_requests import values
+from cmpapi.server.resources.work_requests import events, values
 from cmpapi.server.resources.work_requests.service import WorkRequestView
 from cmpapi.server.resources.work_requests.tables import (
     WorkRequestFile,
@@ -23,18 +23,6 @@ from cmpapi.wire import (
     WorkRequestResponse,
 )
 
-Sign = Callable[[str, str, str], str]
-"""``sign(key, filename, content_type)``: a signed download URL (library.files.Signer)."""
-# links.<name> -> the operation on the work request it points at (some paths are only
-# served for POST: the link names the collection all the same).
-_SUB = (
-    ("comments", "listWorkRequestComments"),
-    ("attachments", "addAttachmentToWorkRequest"),
-    ("campaigns", "createCampaignFromWorkRequest"),
-    ("tasks", "createTaskFromWorkRequest"),
-    ("creative_assets", "createWorkRequestCreativeAsset"),
-    ("related_resources", "listWorkRequestRelatedResources"),
-)
 # related resource type -> the operation serving it
 _RESOURCES = {"task": "getTask", "campaign": "getCampaign"}
 # assignee type -> the operation serving it
@@ -66,9 +54,7 @@ def form_field(view: WorkRequestView, spec: dict[str, Any], sign: Sign) -> dict[
 def work_request_response(view: WorkRequestView, links: Links, sign: Sign) -> WorkRequestResponse:
     """listWorkRequests items, createWorkRequest, getWorkRequest."""
     wr, tpl = view.row, view.template
-    refs = {"self": links.to("getWorkRequest", id=wr.id)}
-    for name, operation in _SUB:
-        refs[name] = links.to(operation, id=wr.id)
+    refs = events.links_of(links, wr.id, list(events.SUB_LINKS))
     creator = wr.created_by or ""
     return WorkRequestResponse.model_validate(
         {
