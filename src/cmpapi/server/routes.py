@@ -7,6 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from cmpapi.server.ext import apps as ext_apps
+from cmpapi.server.ext import web_app
 from cmpapi.server.oauth import routes as oauth
 from cmpapi.server.resources.calendar_events import field_routes as event_field_routes
 from cmpapi.server.resources.calendar_events import routes as calendar_events
@@ -44,6 +45,7 @@ ROUTE_TABLE: tuple[tuple[str, APIRouter], ...] = (
     ("", oauth.router),  # /o/oauth2/v1/...
     ("", ext_apps.router),  # /ext/v1/apps
     ("", webhooks.router),  # /ext/v1/webhooks
+    ("", web_app.router),  # /ext/v1: what the CMP web app does (briefs, deletions)
     ("", storage.router),  # the local backend's /uploads and /files
     (V3, users.router),
     (V3, teams.router),
