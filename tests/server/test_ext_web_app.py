@@ -180,3 +180,34 @@ def test_delete_work_request(client, db: Session, world: World) -> None:
     assert events(db, "work_request_removed") == [
         ("work_request_removed", {"work_request": {"id": wr}})
     ]
+
+
+def test_work_request_comment_edit_and_delete(client, db: Session, world: World) -> None:
+    template = import_template(client, world)
+    wr = create_work_request(client, world, template).json()["id"]
+    r = client.post(f"/v3/work-requests/{wr}/comments", json={"value": "Hi"}, headers=world.auth())
+    comment = r.json()["id"]
+    url = f"/ext/v1/work-requests/{wr}/comments/{comment}"
+    r = client.patch(url, json={"value": "Hello"}, headers=world.auth())
+    assert r.status_code == 200 and r.json() == {"id": comment, "value": "Hello"}
+    shown = client.get(f"/v3/work-requests/{wr}/comments/{comment}", headers=world.auth())
+    assert shown.json()["value"] == "Hello"
+    other = stranger(db)
+    watch = Unchanged(db)
+    assert client.patch(url, json={"value": "x" * 10_001}, headers=world.auth()).status_code == 422
+    assert (
+        client.patch(url, json={"value": "Mine"}, headers=world.auth("viewer")).status_code == 403
+    )
+    assert client.delete(url, headers=other).status_code == 404
+    watch.finally_("refused")
+    assert client.delete(url, headers=world.auth("admin")).status_code == 204
+    assert (
+        client.get(f"/v3/work-requests/{wr}/comments/{comment}", headers=world.auth()).status_code
+        == 404
+    )
+    ref = {"self": f"{API}/work-requests/{wr}", "comments": f"{API}/work-requests/{wr}/comments"}
+    names = [
+        n for n, _ in events(db, "work_request_comment_modified", "work_request_comment_removed")
+    ]
+    assert names == ["work_request_comment_modified", "work_request_comment_removed"]
+    assert events(db, "work_request_comment_removed")[0][1]["work_request"]["links"] == ref

@@ -1,5 +1,6 @@
 """What the CMP web app does and the Open API cannot: edit or drop a brief, delete a task,
-a task asset or one of its drafts, delete a work request. Integrations see these changes
+a task asset or one of its drafts, edit or delete a work request's comment, delete a work
+request. Integrations see these changes
 only through their webhook events (``task_brief_modified``, ``task_removed``,
 ``task_asset_removed``, ``work_request_removed``, ...); these cmpapi operations let a
 test or an integration developer cause them without a browser (docs/compat.md, "Web app
@@ -24,6 +25,7 @@ from cmpapi.server.resources.subresources.tables import Brief
 from cmpapi.server.resources.tasks import removal as task_removal
 from cmpapi.server.resources.tasks.parent import TASK
 from cmpapi.server.resources.work_requests import removal as work_request_removal
+from cmpapi.server.resources.work_requests.parent import WORK_REQUEST
 
 router = Router(prefix="/ext/v1", linked=False, tags=["cmpapi: web app actions"])
 
@@ -36,6 +38,13 @@ class BriefField(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Text
     value: list[Annotated[str, StringConstraints(max_length=10_000)]] = Field(max_length=50)
+
+
+class CommentRequest(BaseModel):
+    """A comment's new text."""
+
+    model_config = ConfigDict(extra="forbid")
+    value: Annotated[str, StringConstraints(max_length=10_000)]
 
 
 class BriefRequest(BaseModel):
@@ -144,5 +153,38 @@ async def ext_remove_task_asset_draft(
 async def ext_delete_work_request(work_request_id: str, request: Request, api: ApiDep) -> Response:
     """Delete a work request with its files and comments (work_request_removed)."""
     gone = await api.call(work_request_removal.delete_work_request, api.links, work_request_id)
+    await files.remove(request, gone)
+    return Response(status_code=204)
+
+
+WR_COMMENT = "/work-requests/{work_request_id}/comments/{comment_id}"
+
+
+@router.patch(WR_COMMENT, operation_id="extUpdateWorkRequestComment", responses=WRITES)
+async def ext_update_work_request_comment(
+    work_request_id: str, comment_id: str, body: CommentRequest, api: ApiDep
+) -> Response:
+    """Edit a work request comment, its author or an admin (work_request_comment_modified)."""
+    view = await api.call(
+        subresources.update_comment,
+        api.links,
+        WORK_REQUEST,
+        work_request_id,
+        comment_id,
+        body.value,
+    )
+    return json_response({"id": view.row.id, "value": view.row.value})
+
+
+@router.delete(
+    WR_COMMENT, operation_id="extDeleteWorkRequestComment", status_code=204, responses=WRITES
+)
+async def ext_delete_work_request_comment(
+    work_request_id: str, comment_id: str, request: Request, api: ApiDep
+) -> Response:
+    """Delete a work request comment and its replies (work_request_comment_removed)."""
+    gone = await api.call(
+        subresources.delete_comment, api.links, WORK_REQUEST, work_request_id, comment_id
+    )
     await files.remove(request, gone)
     return Response(status_code=204)

@@ -245,3 +245,35 @@ def purge(session: Session, parent: Parent, org_id: str, owner_id: str) -> list[
         delete(Brief).where(Brief.owner_type == parent.kind, Brief.owner_id == owner_id)
     )
     return keys
+
+
+def update_comment(
+    session: Session,
+    principal: Principal,
+    links: Links,
+    parent: Parent,
+    owner_id: str,
+    comment_id: str,
+    value: str,
+) -> CommentView:
+    """Edit a comment's text (its author or an admin)."""
+    owner = parent.write(session, principal, owner_id)
+    view = comments.update(session, principal, links, parent, owner, comment_id, value)
+    session.commit()
+    return view
+
+
+def delete_comment(
+    session: Session,
+    principal: Principal,
+    links: Links,
+    parent: Parent,
+    owner_id: str,
+    comment_id: str,
+) -> list[str]:
+    """Delete a comment and its replies (its author or an admin); the storage keys of
+    their files, for the caller to delete once committed."""
+    owner = parent.write(session, principal, owner_id)
+    _, keys = comments.remove(session, principal, links, parent, owner, comment_id)
+    session.commit()
+    return keys
