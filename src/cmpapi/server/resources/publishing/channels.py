@@ -153,6 +153,19 @@ def merge_channels(session: Session, org_id: str, names: Iterable[str]) -> list[
     return created
 
 
+def merge_workflow_channels(session: Session, org_id: str, workflows: Sequence[Any]) -> list[str]:
+    """The webhook channels that imported Settings ``workflows`` name as their
+    ``default_channels`` (``{"display_name", "type": "webhook"}``) exist afterwards; the
+    names of those created. Channels of other types are not served and are left out."""
+    names = [
+        c.display_name
+        for w in workflows
+        for c in w.default_channels or []
+        if isinstance(c.type, str) and c.type.casefold() == WEBHOOK
+    ]
+    return merge_channels(session, org_id, names)
+
+
 # -- the /ext/v1 and CLI entry points (admins) ------------------------------------------
 
 
@@ -187,8 +200,3 @@ def channel_view(channel: PublishingChannel) -> dict[str, Any]:
         "allowed_domains": list(channel.allowed_domains),
         "created_at": channel.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-
-
-def channel_names(channels: Sequence[PublishingChannel]) -> list[str]:
-    """Names, for messages."""
-    return [c.name for c in channels]

@@ -5,10 +5,11 @@ Every push is a publishing event: the assets it carries, and what it did to each
 (``PublishingEventAsset.action``). An asset is live on a channel when its newest row
 there is a publish or a sync. The integrator answers through the publishing-metadata API.
 
-When: a task publishes on the channels it has publishing intents for once its step
-named "Publish" completes, or, if its workflow has no such step, once the task completes
-(``publish_step_done``). Publishing, re-syncing and withdrawing on demand is the
-``/ext/v1`` and CLI entry point (``service.publish_task`` / ``withdraw_task``).
+When: a task publishes on the channels it has publishing intents for, and on its
+workflow's default webhook channels (Settings ``default_channels``, by name; not on its
+``blacklisted_channels``), once its step named "Publish" completes, or, if its workflow has
+no such step, once the task completes (``publish_step_done``). Publishing, re-syncing and
+withdrawing on demand is the ``/ext/v1`` and CLI entry point (``service.push_task``).
 
 Functions flush and never commit: the caller commits with its change.
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from cmpapi.server.db.base import new_id
@@ -29,6 +30,7 @@ from cmpapi.server.resources.publishing.tables import (
     PUBLISHED,
     SYNCED,
     UNPUBLISHED,
+    WEBHOOK,
     PublishingChannel,
     PublishingEvent,
     PublishingEventAsset,
@@ -38,6 +40,7 @@ from cmpapi.server.resources.tasks.asset_tables import TaskAsset
 from cmpapi.server.resources.tasks.engine import Flow
 from cmpapi.server.resources.tasks.metadata_tables import TaskPublishingIntent
 from cmpapi.server.resources.tasks.tables import Task
+from cmpapi.server.resources.workflows.tables import Workflow
 
 PUBLISH_STEP = "publish"  # the step title (case-insensitive) whose completion publishes
 
@@ -192,27 +195,57 @@ def withdraw(
     return _push(session, links, channel, task, {UNPUBLISHED: withdrawn}, user_id)
 
 
-def publish_intended(
-    session: Session, links: Links, task: Task, user_id: str | None
-) -> list[Pushed]:
-    """Publish the task's assets on each enabled channel it has a publishing intent for
-    and has not published on yet (the loop's trigger; a task without assets publishes
-    nothing)."""
-    assets = task_assets(session, task, None)
-    if not assets:
-        return []
-    channels = session.scalars(
-        select(PublishingChannel)
-        .join(TaskPublishingIntent, TaskPublishingIntent.channel_id == PublishingChannel.id)
-        .where(
-            TaskPublishingIntent.task_id == task.id,
+def workflow_channels(session: Session, task: Task) -> tuple[set[str], set[str]]:
+    """The names (case-folded) of the webhook channels the task's workflow publishes on by
+    default (Settings ``default_channels``) and of those it disallows
+    (``blacklisted_channels``)."""
+    extra = session.scalar(select(Workflow.extra).where(Workflow.id == task.workflow_id)) or {}
+
+    def names(key: str) -> set[str]:
+        return {
+            str(c.get("display_name", "")).strip().casefold()
+            for c in extra.get(key) or []
+            if isinstance(c, dict) and str(c.get("type", "")).casefold() == WEBHOOK
+        }
+
+    return names("default_channels"), names("blacklisted_channels")
+
+
+def _targets(session: Session, task: Task) -> list[PublishingChannel]:
+    """The enabled channels the task publishes on and has not published on yet: those it
+    has publishing intents for, in the order asked, then its workflow's default ones."""
+    defaults, barred = workflow_channels(session, task)
+    intended = list(
+        session.scalars(
+            select(TaskPublishingIntent.channel_id)
+            .where(TaskPublishingIntent.task_id == task.id)
+            .order_by(TaskPublishingIntent.created_at, TaskPublishingIntent.id)
+        )
+    )
+    rows = session.scalars(
+        select(PublishingChannel).where(
             PublishingChannel.org_id == task.org_id,
             PublishingChannel.disabled.is_(False),
+            or_(
+                PublishingChannel.id.in_(intended), func.lower(PublishingChannel.name).in_(defaults)
+            ),
             ~exists().where(
                 PublishingEvent.task_id == task.id,
                 PublishingEvent.channel_id == PublishingChannel.id,
             ),
         )
-        .order_by(TaskPublishingIntent.created_at, TaskPublishingIntent.id)
     ).all()
-    return [publish(session, links, channel, task, assets, user_id) for channel in channels]
+    order = {channel_id: n for n, channel_id in enumerate(intended)}
+    chosen = [c for c in rows if c.name.casefold() not in barred]
+    return sorted(chosen, key=lambda c: (order.get(c.id, len(order)), c.name.casefold()))
+
+
+def publish_intended(
+    session: Session, links: Links, task: Task, user_id: str | None
+) -> list[Pushed]:
+    """Publish the task's assets on each channel of ``_targets`` (the loop's trigger; a
+    task without assets publishes nothing)."""
+    assets = task_assets(session, task, None)
+    if not assets:
+        return []
+    return [publish(session, links, c, task, assets, user_id) for c in _targets(session, task)]

@@ -200,6 +200,11 @@ def push_task(
     channel = usable_channel(session, org_id, channel_id)
     task = Repository(Task, session, org_id).get(task_id)
     assets = loop.task_assets(session, task, asset_ids)
+    if not withdraw and channel.name.casefold() in loop.workflow_channels(session, task)[1]:
+        raise Invalid(
+            "The task's workflow does not allow this publishing channel",
+            {"channel_id": "Disallowed by the workflow"},
+        )
     if withdraw:
         pushed = loop.withdraw(
             session, links, channel, task, assets, user_id, chosen=asset_ids is not None

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from cmpapi.server.authz import Principal
 from cmpapi.server.db.base import new_id, utcnow
 from cmpapi.server.db.repository import Page
+from cmpapi.server.errors import Invalid
 from cmpapi.server.http.links import Links
 from cmpapi.server.resources.publishing import loop as publishing
 from cmpapi.server.resources.publishing.channels import usable_channel
@@ -82,11 +83,15 @@ def create_task_publishing_intent(
     session: Session, principal: Principal, links: Links, task_id: str, channel_id: str
 ) -> str:
     """Record that the task is to be published on a channel of the organization (404
-    naming ``channel_id`` for an unknown one, 422 for a disabled one); the intent's id.
+    naming ``channel_id`` for an unknown one, 422 for a disabled one or one its workflow
+    disallows); the intent's id.
     Asking again for the same channel answers the existing intent. A task past its
     publishing moment (``publishing.loop``) publishes on the channel at once."""
     task = writable_task(session, principal, task_id)
     channel = usable_channel(session, task.org_id, channel_id.strip())
+    if channel.name.casefold() in publishing.workflow_channels(session, task)[1]:
+        raise Invalid("The task's workflow does not allow this publishing channel",
+                      {"channel_id": "Disallowed by the workflow"})  # fmt: skip
     existing = _intent_id(session, task, channel.id)
     if existing is not None:
         return existing
