@@ -108,10 +108,11 @@ def _push(
     task: Task,
     by_action: dict[str, list[TaskAsset]],
     user_id: str | None,
+    event_id: str | None = None,
 ) -> Pushed:
     now = precise_now()
     event = PublishingEvent(
-        id=new_id(),
+        id=event_id or new_id(),
         org_id=task.org_id,
         channel_id=channel.id,
         task_id=task.id,
@@ -151,9 +152,11 @@ def publish(
     task: Task,
     assets: Sequence[TaskAsset],
     user_id: str | None,
+    event_id: str | None = None,
 ) -> Pushed:
     """Push ``assets`` to the channel: those not live there are published
-    (``asset_published``), the live ones re-synced (``asset_synced``)."""
+    (``asset_published``), the live ones re-synced (``asset_synced``). ``event_id``: the
+    new event's id (the demo seed's are stable)."""
     if not assets:
         raise Invalid("Nothing to publish: the task has no assets", {"task_id": "No assets"})
     live = live_on(session, channel, [a.id for a in assets])
@@ -161,7 +164,7 @@ def publish(
         PUBLISHED: [a for a in assets if a.id not in live],
         SYNCED: [a for a in assets if a.id in live],
     }
-    return _push(session, links, channel, task, by_action, user_id)
+    return _push(session, links, channel, task, by_action, user_id, event_id)
 
 
 def withdraw(
