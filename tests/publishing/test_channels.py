@@ -19,10 +19,9 @@ class TestPublishingChannels(ResourceTests):
     create_status = 201
     create_data = [
         {"name": "Drupal"},
-        ({"name": "  Blog  ", "locales": ["en", "de-DE"]},
-         {"name": "Blog", "disabled": False}),
+        ({"name": "  Blog  ", "locales": ["en", "de-DE"]}, {"name": "Blog", "disabled": False}),
         {"name": "Paused", "disabled": True},
-    ]  # fmt: skip
+    ]
     invalid_create = [
         ({"name": ""}, "name"),
         ({"name": "x" * 256}, "name"),
@@ -54,24 +53,32 @@ class TestPublishingChannels(ResourceTests):
 def test_channels_list_by_name_with_page_size_up_to_1000(client, db: Session, world) -> None:
     for name in ("b", "C", "a"):
         add_channel(db, world, name, disabled=name == "C")
-    r = client.get("/v3/publishing-channels", params={"page_size": 1000},
-                   headers=world.auth("viewer"))  # fmt: skip
+    r = client.get(
+        "/v3/publishing-channels", params={"page_size": 1000}, headers=world.auth("viewer")
+    )
     assert r.status_code == 200, r.text
     assert [(c["name"], c["disabled"]) for c in r.json()["data"]] == [
-        ("C", True), ("a", False), ("b", False)
-    ]  # fmt: skip
+        ("C", True),
+        ("a", False),
+        ("b", False),
+    ]
     r = client.get("/v3/publishing-channels", params={"page_size": 1001}, headers=world.auth())
     assert r.status_code == 400
 
 
 def test_ext_channel_view_shows_the_configuration(client, world) -> None:
-    body = {"name": "Docs", "locales": ["en", "fr-CA", "en"],
-            "allowed_domains": ["Docs.Example.com"]}  # fmt: skip
+    body = {
+        "name": "Docs",
+        "locales": ["en", "fr-CA", "en"],
+        "allowed_domains": ["Docs.Example.com"],
+    }
     r = client.post("/ext/v1/publishing-channels", json=body, headers=world.auth())
     assert r.status_code == 201, r.text
     made = r.json()
     assert (made["type"], made["locales"], made["allowed_domains"]) == (
-        "webhook", ["en", "fr-CA"], ["docs.example.com"]
-    )  # fmt: skip
+        "webhook",
+        ["en", "fr-CA"],
+        ["docs.example.com"],
+    )
     listed = client.get("/ext/v1/publishing-channels", headers=world.auth("viewer")).json()
     assert listed["data"] == [made]

@@ -29,8 +29,9 @@ def metadata_url(event: dict[str, Any]) -> str:
     return str(event["links"]["publishing_metadata"])
 
 
-def bulk(client: Any, world: World, event: dict[str, Any], *items: dict[str, Any],
-         who: str = "member") -> dict[str, Any]:  # fmt: skip
+def bulk(
+    client: Any, world: World, event: dict[str, Any], *items: dict[str, Any], who: str = "member"
+) -> dict[str, Any]:
     r = client.post(metadata_url(event), json={"data": list(items)}, headers=world.auth(who))
     assert r.status_code == 200, r.text
     return dict(r.json())
@@ -55,8 +56,9 @@ def test_a_published_event_and_its_links(client, db: Session, world: World) -> N
     assert r.status_code == 200, r.text
     assert r.json() == event
     assert [(a["id"], a["type"], a["publishing_metadata"]) for a in event["assets"]] == [
-        (image, "image", []), (article, "article", [])
-    ]  # fmt: skip
+        (image, "image", []),
+        (article, "article", []),
+    ]
     for asset in event["assets"]:  # the task assets' own getters
         assert client.get(asset["links"]["self"], headers=world.auth()).json()["id"] == asset["id"]
     r = client.get(metadata_url(event), headers=world.auth("viewer"))
@@ -67,21 +69,31 @@ def test_metadata_round_trip_and_filters(client, db: Session, world: World) -> N
     channel = add_channel(db, world)
     event, (one, two) = published_event(client, db, world, channel, images=2)
     answer = bulk(
-        client, world, event,
-        item(one, locale="en", status_message="Live", publishing_destination_updated_at=
-             "2024-01-01T10:00:00.250Z"),
+        client,
+        world,
+        event,
+        item(
+            one,
+            locale="en",
+            status_message="Live",
+            publishing_destination_updated_at="2024-01-01T10:00:00.250Z",
+        ),
         item(one, locale="de"),
         item(two, "failed", status_message="CMS down"),
-    )  # fmt: skip
+    )
     assert answer["errors"] == []
     stored = answer["data"]
     assert [(m["asset_id"], m["locale"], m["status"]) for m in stored] == [
-        (one, "en", "published"), (one, "de", "published"), (two, None, "failed")
-    ]  # fmt: skip
+        (one, "en", "published"),
+        (one, "de", "published"),
+        (two, None, "failed"),
+    ]
     first = stored[0]
     assert (first["public_url"], first["status_message"], first["asset_type"]) == (
-        f"https://example.com/{one}", "Live", "image"
-    )  # fmt: skip
+        f"https://example.com/{one}",
+        "Live",
+        "image",
+    )
     assert first["publishing_destination_updated_at"] == "2024-01-01T10:00:00Z"
     assert first["links"]["publishing_event"] == event["links"]["self"]
     assert first["links"]["asset"] == event["assets"][0]["links"]["self"]
@@ -89,8 +101,9 @@ def test_metadata_round_trip_and_filters(client, db: Session, world: World) -> N
     assert (got.status_code, got.json()) == (200, first)
     shown = client.get(event["links"]["self"], headers=world.auth()).json()
     assert [[m["id"] for m in a["publishing_metadata"]] for a in shown["assets"]] == [
-        [stored[0]["id"], stored[1]["id"]], [stored[2]["id"]]
-    ]  # fmt: skip
+        [stored[0]["id"], stored[1]["id"]],
+        [stored[2]["id"]],
+    ]
     assert shown["assets"][0]["publishing_metadata"][0]["links"]["self"] == first["links"]["self"]
 
     def listed(**params: str) -> list[str]:
@@ -123,18 +136,26 @@ def test_every_refusal_has_its_error_code(client, db: Session, world: World) -> 
         (item(two, locale="fr", public_url="ftp://example.com/x"), "public-url-not-allowed"),
         (item(two, locale="fr", public_url="/relative"), "public-url-not-allowed"),
         (item(two, locale="fr", public_url="https://u:p@example.com/"), "public-url-not-allowed"),
-        (item(two, locale="fr", public_url="https://example.com/" + "x" * 2048),
-         "public-url-not-allowed"),
-        (item(two, "failed", locale="fr", public_url="https://example.com/x"),
-         "public-url-not-allowed"),
+        (
+            item(two, locale="fr", public_url="https://example.com/" + "x" * 2048),
+            "public-url-not-allowed",
+        ),
+        (
+            item(two, "failed", locale="fr", public_url="https://example.com/x"),
+            "public-url-not-allowed",
+        ),
         ({"asset_id": two, "status": "published", "locale": "fr"}, "missing-public-url"),
         (item(two, locale="fr", public_url="https://evil.com/x"), "domain-not-whitelisted"),
-        (item(two, locale="fr", public_url="https://example.com.evil.com/"),
-         "domain-not-whitelisted"),
+        (
+            item(two, locale="fr", public_url="https://example.com.evil.com/"),
+            "domain-not-whitelisted",
+        ),
         (item(two, locale="fr", public_url=f"https://example.com/{one}"), "canonical-link-error"),
-        (item(two, locale="fr", publishing_destination_updated_at=FUTURE),
-         "publishing-destination-updated-at-not-allowed"),
-    ]  # fmt: skip
+        (
+            item(two, locale="fr", publishing_destination_updated_at=FUTURE),
+            "publishing-destination-updated-at-not-allowed",
+        ),
+    ]
     with unchanged(db):
         for body, code in cases:
             answer = bulk(client, world, event, body)
@@ -145,7 +166,9 @@ def test_every_refusal_has_its_error_code(client, db: Session, world: World) -> 
         answer = bulk(client, world, event, item(three, locale="en"), item(three, locale="En"))
         assert codes(answer) == ["duplicate-metadata"] * 2
     # subdomains of an allowed domain are allowed
-    answer = bulk(client, world, event, item(two, locale="fr", public_url="https://www.example.com/2"))
+    answer = bulk(
+        client, world, event, item(two, locale="fr", public_url="https://www.example.com/2")
+    )
     assert answer["errors"] == [] and answer["data"][0]["locale"] == "fr"
 
 
@@ -171,18 +194,25 @@ def test_a_mixed_batch_stores_the_valid_items(client, db: Session, world: World)
     channel = add_channel(db, world)
     event, (one, two) = published_event(client, db, world, channel, images=2)
     answer = bulk(
-        client, world, event,
-        item(one), item("nope", status_message="?"),
+        client,
+        world,
+        event,
+        item(one),
+        item("nope", status_message="?"),
         item(two, locale="en", public_url="https://x.test/a b"),
         item(two),
-    )  # fmt: skip
+    )
     assert [m["asset_id"] for m in answer["data"]] == [one, two]
     assert codes(answer) == ["unknown-asset", "public-url-not-allowed"]
     # The spec requires "status message" and "type" on error items (docs/compat.md).
     assert answer["errors"][0] | {"message": ""} == {
-        "asset_id": "nope", "error_code": "unknown-asset", "locale": None, "message": "",
-        "status message": "?", "type": None,
-    }  # fmt: skip
+        "asset_id": "nope",
+        "error_code": "unknown-asset",
+        "locale": None,
+        "message": "",
+        "status message": "?",
+        "type": None,
+    }
     assert answer["errors"][1]["type"] == "image"
     r = client.get(metadata_url(event), headers=world.auth())
     assert [m["id"] for m in r.json()["data"]] == [m["id"] for m in answer["data"]]
@@ -206,8 +236,10 @@ def test_who_may_read_and_post(client, db: Session, world: World) -> None:
         r = client.post(url, json={"data": [item(image, "live")]}, headers=world.auth())
         assert r.status_code == 422
     made = bulk(client, world, event, item(image), who="admin")["data"][0]
-    for bad in (made["links"]["self"].replace(image, "0" * 32),
-                made["links"]["self"].replace(made["id"], "0" * 32)):  # fmt: skip
+    for bad in (
+        made["links"]["self"].replace(image, "0" * 32),
+        made["links"]["self"].replace(made["id"], "0" * 32),
+    ):
         assert client.get(bad, headers=world.auth()).status_code == 404
     assert client.get(made["links"]["self"], headers=other.auth()).status_code == 404
 
@@ -219,8 +251,11 @@ def test_publishing_on_demand_refusals(client, db: Session, world: World) -> Non
     base = "/ext/v1/publishing-channels"
 
     def call(channel_id: str, action: str = "publish", who: str = "member", **body: Any):
-        return client.post(f"{base}/{channel_id}/{action}", json={"task_id": task["id"], **body},
-                           headers=world.auth(who))  # fmt: skip
+        return client.post(
+            f"{base}/{channel_id}/{action}",
+            json={"task_id": task["id"], **body},
+            headers=world.auth(who),
+        )
 
     with unchanged(db):
         assert call(channel).status_code == 422  # the task has no assets
@@ -231,8 +266,9 @@ def test_publishing_on_demand_refusals(client, db: Session, world: World) -> Non
             "asset_ids.0": "Not an asset of the task"
         }
         assert call(channel, "withdraw").status_code == 422
-        r = client.post(f"{base}/{channel}/publish", json={"task_id": "0" * 32},
-                        headers=world.auth())  # fmt: skip
+        r = client.post(
+            f"{base}/{channel}/publish", json={"task_id": "0" * 32}, headers=world.auth()
+        )
         assert r.status_code == 404
 
 
@@ -242,11 +278,19 @@ def test_withdrawing_named_assets_that_are_not_live_is_refused(
 ) -> None:
     channel = add_channel(db, world)
     event, (one, two) = published_event(client, db, world, channel, images=2)
-    task_id = client.get(event["assets"][0]["links"]["self"],
-                         headers=world.auth()).json()["links"]["task"].rsplit("/", 1)[-1]  # fmt: skip
+    task_id = (
+        client.get(event["assets"][0]["links"]["self"], headers=world.auth())
+        .json()["links"]["task"]
+        .rsplit("/", 1)[-1]
+    )
     body = {"asset_ids": [one]} if asset_ids else {}
     gone = push(client, world, channel, task_id, "withdraw", **body)
     assert [a["id"] for a in gone["assets"]] == ([one] if asset_ids else [one, two])
-    r = client.post(f"/ext/v1/publishing-channels/{channel}/withdraw",
-                    json={"task_id": task_id, "asset_ids": [one]}, headers=world.auth())  # fmt: skip
-    assert r.status_code == 422 and r.json()["errors"] == {"asset_ids.0": "Not published on this channel"}
+    r = client.post(
+        f"/ext/v1/publishing-channels/{channel}/withdraw",
+        json={"task_id": task_id, "asset_ids": [one]},
+        headers=world.auth(),
+    )
+    assert r.status_code == 422 and r.json()["errors"] == {
+        "asset_ids.0": "Not published on this channel"
+    }

@@ -32,14 +32,18 @@ def publish_events(db: Session) -> list[OutboxEvent]:
 
 
 def complete(client: Any, world: World, task: dict[str, Any], step: int, sub: int = 0) -> None:
-    r = client.patch(sub_step_url(task, step, sub), json={"is_completed": True},
-                     headers=world.auth("member"))  # fmt: skip
+    r = client.patch(
+        sub_step_url(task, step, sub), json={"is_completed": True}, headers=world.auth("member")
+    )
     assert r.status_code == 200, r.text
 
 
 def intend(client: Any, world: World, task: dict[str, Any], channel: str) -> None:
-    r = client.post(f"/v3/tasks/{task['id']}/publishing-intents", json={"channel_id": channel},
-                    headers=world.auth("member"))  # fmt: skip
+    r = client.post(
+        f"/v3/tasks/{task['id']}/publishing-intents",
+        json={"channel_id": channel},
+        headers=world.auth("member"),
+    )
     assert r.status_code == 201, r.text
 
 
@@ -57,8 +61,9 @@ def test_the_publish_step_publishes_on_the_intended_channels(
     article = add_article(client, db, world, task["id"])
     for channel in (web, paused):
         intend(client, world, task, channel)
-    client.patch(f"/ext/v1/publishing-channels/{paused}", json={"disabled": True},
-                 headers=world.auth())  # fmt: skip
+    client.patch(
+        f"/ext/v1/publishing-channels/{paused}", json={"disabled": True}, headers=world.auth()
+    )
     complete(client, world, task, 0)
     assert publish_events(db) == []  # the Publish step is still open
     complete(client, world, task, 1)
@@ -76,11 +81,26 @@ def test_the_publish_step_publishes_on_the_intended_channels(
     }
     assert data["organization"] == {"id": world.org.id}
     assert data["publishing_channel"] == {"id": web, "name": "Web"}
-    assert set(data["assets"]) == {"articles", "images", "videos", "raw_files",
-                                   "structured_contents"}  # fmt: skip
+    assert set(data["assets"]) == {
+        "articles",
+        "images",
+        "videos",
+        "raw_files",
+        "structured_contents",
+    }
     (img,) = data["assets"]["images"]
-    assert set(img) == {"id", "title", "created_at", "modified_at", "labels", "links",
-                        "mime_type", "file_size", "width", "height"}  # fmt: skip
+    assert set(img) == {
+        "id",
+        "title",
+        "created_at",
+        "modified_at",
+        "labels",
+        "links",
+        "mime_type",
+        "file_size",
+        "width",
+        "height",
+    }
     assert (img["id"], img["mime_type"], img["width"]) == (image, "image/jpeg", 64)
     assert img["links"] == {"self": f"{API}/tasks/{task['id']}/images/{image}"}
     (art,) = data["assets"]["articles"]

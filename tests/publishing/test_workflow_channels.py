@@ -33,11 +33,13 @@ def test_settings_import_creates_the_default_webhook_channels(
 ) -> None:
     add_channel(db, world, "Blog")
     workflow = flow(
-        default_channels=[{"display_name": "blog", "type": "webhook"},
-                          {"display_name": "Docs site", "type": "Webhook"},
-                          {"display_name": "Tweets", "type": "twitter"}],
+        default_channels=[
+            {"display_name": "blog", "type": "webhook"},
+            {"display_name": "Docs site", "type": "Webhook"},
+            {"display_name": "Tweets", "type": "twitter"},
+        ],
         blacklisted_channels=[{"display_name": "Intranet", "type": "webhook"}],
-    )  # fmt: skip
+    )
     dry = post(client, world, document(workflows=[workflow]))
     assert dry.status_code == 200, dry.text
     assert channels(db) == ["Blog"]
@@ -60,12 +62,18 @@ def test_tasks_publish_on_their_workflow_default_channels(
     workflow_id = db.scalars(select(Workflow.id)).one()
     task = create_task(client, world, workflow_id)
     add_image(client, world, task["id"])
-    r = client.post(f"/v3/tasks/{task['id']}/publishing-intents", json={"channel_id": intranet},
-                    headers=world.auth("member"))  # fmt: skip
+    r = client.post(
+        f"/v3/tasks/{task['id']}/publishing-intents",
+        json={"channel_id": intranet},
+        headers=world.auth("member"),
+    )
     assert r.status_code == 422
     assert r.json()["errors"] == {"channel_id": "Disallowed by the workflow"}
-    r = client.post(f"/ext/v1/publishing-channels/{intranet}/publish",
-                    json={"task_id": task["id"]}, headers=world.auth())  # fmt: skip
+    r = client.post(
+        f"/ext/v1/publishing-channels/{intranet}/publish",
+        json={"task_id": task["id"]},
+        headers=world.auth(),
+    )
     assert r.status_code == 422
     r = client.patch(sub_step_url(task, 0, 0), json={"is_completed": True}, headers=world.auth())
     assert r.status_code == 200, r.text  # the task completes: no Publish step

@@ -34,9 +34,15 @@ def library_article(db: Session, world: World, html: str = "<p>Hello</p>") -> st
     """A library article of the member (the Library API creates none)."""
     member = world.users["member"].id
     article = Repository(Asset, db, world.org.id).add(
-        Asset(id=new_id(), type="article", title="Launch post", mime_type="text/html",
-              html_body=html, owner_id=member)
-    )  # fmt: skip
+        Asset(
+            id=new_id(),
+            type="article",
+            title="Launch post",
+            mime_type="text/html",
+            html_body=html,
+            owner_id=member,
+        )
+    )
     acl.grant(db, world.org.id, ("asset", article.id), ("user", member), acl.FULL, is_owner=True)
     db.commit()
     return article.id
@@ -52,8 +58,11 @@ def add_image(client: Any, world: World, task_id: str, title: str = "Hero") -> s
 
 def add_article(client: Any, db: Session, world: World, task_id: str) -> str:
     """An article asset of the task (a fork of a library article); its id."""
-    body = {"type": "fork_from_library", "content_id": library_article(db, world),
-            "content_type": "article"}  # fmt: skip
+    body = {
+        "type": "fork_from_library",
+        "content_id": library_article(db, world),
+        "content_type": "article",
+    }
     r = client.post(f"/v3/tasks/{task_id}/assets", json=body, headers=world.auth("member"))
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
@@ -61,20 +70,29 @@ def add_article(client: Any, db: Session, world: World, task_id: str) -> str:
 
 def publish_task(db: Session, world: World, client: Any) -> dict[str, Any]:
     """A task of PUBLISH_FLOW (write step done, publish step open)."""
-    task = create_task(client, world, make_workflow(db, world, f"Flow {new_id()[:6]}",
-                                                    PUBLISH_FLOW))  # fmt: skip
+    task = create_task(
+        client, world, make_workflow(db, world, f"Flow {new_id()[:6]}", PUBLISH_FLOW)
+    )
     r = client.patch(sub_step_url(task, 0, 0), json={"is_completed": True}, headers=world.auth())
     assert r.status_code == 200, r.text
     return dict(task)
 
 
 def push(
-    client: Any, world: World, channel: str, task_id: str, action: str = "publish",
-    who: str = "member", **body: Any,
-) -> dict[str, Any]:  # fmt: skip
+    client: Any,
+    world: World,
+    channel: str,
+    task_id: str,
+    action: str = "publish",
+    who: str = "member",
+    **body: Any,
+) -> dict[str, Any]:
     """``POST /ext/v1/publishing-channels/{channel}/{action}``; the new event."""
-    r = client.post(f"/ext/v1/publishing-channels/{channel}/{action}",
-                    json={"task_id": task_id, **body}, headers=world.auth(who))  # fmt: skip
+    r = client.post(
+        f"/ext/v1/publishing-channels/{channel}/{action}",
+        json={"task_id": task_id, **body},
+        headers=world.auth(who),
+    )
     assert r.status_code == 201, r.text
     return dict(r.json())
 

@@ -34,12 +34,15 @@ def test_the_publishing_loop(
     http: httpx.Client, db: Session, world: World, wh_settings: Settings, receiver: Receiver
 ) -> None:
     admin, member = world.auth(), world.auth("member")
-    channel = ok(http.post("/ext/v1/publishing-channels", json={"name": "Blog"}, headers=admin),
-                 201)  # fmt: skip
+    channel = ok(
+        http.post("/ext/v1/publishing-channels", json={"name": "Blog"}, headers=admin), 201
+    )
     add_webhook(db, world.org.id, receiver.url(), name="blog", event_names=EVENTS)
     workflow = make_workflow(db, world, "Blog post", PUBLISH_FLOW)
-    task = ok(http.post("/v3/tasks", json={"title": "Launch", "workflow_id": workflow},
-                        headers=member), 201)  # fmt: skip
+    task = ok(
+        http.post("/v3/tasks", json={"title": "Launch", "workflow_id": workflow}, headers=member),
+        201,
+    )
     key = upload(http, world, jpeg(), "hero.jpg")
     body = {"type": "direct_upload", "key": key, "title": "Hero"}
     image = ok(http.post(f"/v3/tasks/{task['id']}/assets", json=body, headers=member), 201)["id"]
@@ -67,11 +70,20 @@ def test_the_publishing_loop(
         # The receiver answers through the payload's link, as an integration does.
         links = data["publishing_event"]["links"]
         items = [
-            {"asset_id": image, "status": "published", "locale": "en",
-             "public_url": "https://blog.example.com/hero"},
-            {"asset_id": article, "status": "published", "locale": "en",
-             "public_url": "https://blog.example.com/launch", "status_message": "Live"},
-        ]  # fmt: skip
+            {
+                "asset_id": image,
+                "status": "published",
+                "locale": "en",
+                "public_url": "https://blog.example.com/hero",
+            },
+            {
+                "asset_id": article,
+                "status": "published",
+                "locale": "en",
+                "public_url": "https://blog.example.com/launch",
+                "status_message": "Live",
+            },
+        ]
         answer = ok(http.post(links["publishing_metadata"], json={"data": items}, headers=admin))
         assert answer["errors"] == [] and len(answer["data"]) == 2
         event = ok(http.get(links["self"], headers=member))
@@ -83,8 +95,10 @@ def test_the_publishing_loop(
 
         # A changed asset pushed again is a re-sync; then the task is withdrawn.
         draft = {"key": upload(http, world, jpeg(color="blue"), "hero2.jpg"), "title": "Hero"}
-        ok(http.post(f"/v3/tasks/{task['id']}/assets/{image}/drafts", json=draft,
-                     headers=member), 201)  # fmt: skip
+        ok(
+            http.post(f"/v3/tasks/{task['id']}/assets/{image}/drafts", json=draft, headers=member),
+            201,
+        )
         push = {"task_id": task["id"], "asset_ids": [image]}
         base = f"/ext/v1/publishing-channels/{channel['id']}"
         synced_event = ok(http.post(f"{base}/publish", json=push, headers=member), 201)
@@ -93,15 +107,17 @@ def test_the_publishing_loop(
         assert synced["data"]["publishing_event"]["id"] == synced_event["id"]
         assert [a["id"] for a in synced["data"]["assets"]["images"]] == [image]
         assert synced["data"]["assets"]["articles"] == []
-        withdrawn = ok(http.post(f"{base}/withdraw", json={"task_id": task["id"]},
-                                 headers=member), 201)  # fmt: skip
+        withdrawn = ok(
+            http.post(f"{base}/withdraw", json={"task_id": task["id"]}, headers=member), 201
+        )
         (_, _, unpublished) = delivered(receiver, 3)
         assert unpublished["event_name"] == "asset_unpublished"
         assert unpublished["data"]["publishing_event"]["id"] == withdrawn["id"]
         gone = unpublished["data"]["assets"]
         assert ([a["id"] for a in gone["images"]], [a["id"] for a in gone["articles"]]) == (
-            [image], [article]
-        )  # fmt: skip
+            [image],
+            [article],
+        )
         done = [{"asset_id": image, "status": "unpublished", "locale": "en"}]
         url = unpublished["data"]["publishing_event"]["links"]["publishing_metadata"]
         assert ok(http.post(url, json={"data": done}, headers=admin))["errors"] == []

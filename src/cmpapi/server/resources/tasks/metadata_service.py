@@ -90,8 +90,10 @@ def create_task_publishing_intent(
     task = writable_task(session, principal, task_id)
     channel = usable_channel(session, task.org_id, channel_id.strip())
     if channel.name.casefold() in publishing.workflow_channels(session, task)[1]:
-        raise Invalid("The task's workflow does not allow this publishing channel",
-                      {"channel_id": "Disallowed by the workflow"})  # fmt: skip
+        raise Invalid(
+            "The task's workflow does not allow this publishing channel",
+            {"channel_id": "Disallowed by the workflow"},
+        )
     existing = _intent_id(session, task, channel.id)
     if existing is not None:
         return existing
