@@ -294,3 +294,21 @@ def test_withdrawing_named_assets_that_are_not_live_is_refused(
     assert r.status_code == 422 and r.json()["errors"] == {
         "asset_ids.0": "Not published on this channel"
     }
+
+
+def test_a_withdrawal_frees_the_public_url(client, db: Session, world: World) -> None:
+    channel = add_channel(db, world)
+    event, (one, two) = published_event(client, db, world, channel, images=2)
+    url = "https://example.com/launch"
+    bulk(client, world, event, item(one, public_url=url))
+    assert codes(bulk(client, world, event, item(two, public_url=url))) == ["canonical-link-error"]
+    task_id = client.get(event["assets"][0]["links"]["self"], headers=world.auth()).json()
+    push(
+        client,
+        world,
+        channel,
+        task_id["links"]["task"].rsplit("/", 1)[-1],
+        "withdraw",
+        asset_ids=[one],
+    )
+    assert bulk(client, world, event, item(two, public_url=url))["errors"] == []

@@ -84,13 +84,13 @@ def task_assets(
     return [by_id[id_] for id_ in dict.fromkeys(asset_ids)]
 
 
-def live_on(session: Session, channel: PublishingChannel, asset_ids: Sequence[str]) -> set[str]:
+def live_on(session: Session, channel_id: str, asset_ids: Sequence[str]) -> set[str]:
     """Which of the assets are live on the channel (their newest push there was not a
     withdrawal)."""
     rows = session.execute(
         select(PublishingEventAsset.asset_id, PublishingEventAsset.action)
         .where(
-            PublishingEventAsset.channel_id == channel.id,
+            PublishingEventAsset.channel_id == channel_id,
             PublishingEventAsset.asset_id.in_(list(asset_ids)),
         )
         .order_by(PublishingEventAsset.created_at)
@@ -159,7 +159,7 @@ def publish(
     new event's id (the demo seed's are stable)."""
     if not assets:
         raise Invalid("Nothing to publish: the task has no assets", {"task_id": "No assets"})
-    live = live_on(session, channel, [a.id for a in assets])
+    live = live_on(session, channel.id, [a.id for a in assets])
     by_action = {
         PUBLISHED: [a for a in assets if a.id not in live],
         SYNCED: [a for a in assets if a.id in live],
@@ -180,7 +180,7 @@ def withdraw(
     """Withdraw assets from the channel (``asset_unpublished``). ``chosen``: ``assets``
     were named by the caller, and each must be live there (422 naming it); otherwise the
     live ones among them are withdrawn (422 when none is)."""
-    live = live_on(session, channel, [a.id for a in assets])
+    live = live_on(session, channel.id, [a.id for a in assets])
     if chosen:
         dead = {
             f"asset_ids.{n}": "Not published on this channel"

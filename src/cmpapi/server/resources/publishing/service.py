@@ -109,24 +109,38 @@ def bulk_create_publishing_event_metadata(
         return _store(session, principal, event, items)
 
 
-def _batch(session: Session, view: EventView, items: Sequence[Item]) -> Batch:
-    channel = load_channel(session, view.event.org_id, view.event.channel_id, "channel_id")
-    urls = {i.public_url.strip() for i in items if isinstance(i.public_url, str)}
-    owners: dict[str, set[str]] = {}
-    for url, asset_id in session.execute(
-        select(PublishingMetadata.public_url, PublishingMetadata.asset_id).where(
-            PublishingMetadata.org_id == view.event.org_id,
+def _url_owners(session: Session, org_id: str, urls: set[str]) -> dict[str, set[str]]:
+    """Public URL -> the assets published at it: metadata saying published or synced,
+    for an asset still live on that event's channel (a withdrawal frees its URL)."""
+    rows = session.execute(
+        select(
+            PublishingMetadata.public_url, PublishingMetadata.asset_id, PublishingEvent.channel_id
+        )
+        .join(PublishingEvent, PublishingEvent.id == PublishingMetadata.event_id)
+        .where(
+            PublishingMetadata.org_id == org_id,
             PublishingMetadata.public_url.in_(urls),
             PublishingMetadata.status.in_(LIVE),
         )
-    ):
-        if url is not None:
-            owners.setdefault(url, set()).add(asset_id)
+    ).all()
+    owners: dict[str, set[str]] = {}
+    for channel_id in {channel_id for _, _, channel_id in rows}:
+        live = loop.live_on(session, channel_id, [a for _, a, c in rows if c == channel_id])
+        for url, asset_id, _ in (r for r in rows if r[2] == channel_id and r[1] in live):
+            if url is not None:
+                owners.setdefault(url, set()).add(asset_id)
+    return owners
+
+
+def _batch(session: Session, view: EventView, items: Sequence[Item]) -> Batch:
+    org_id = view.event.org_id
+    channel = load_channel(session, org_id, view.event.channel_id, "channel_id")
+    urls = {i.public_url.strip() for i in items if isinstance(i.public_url, str)}
     batch = Batch(
         channel=channel,
         assets={a.asset_id: a for a in view.assets},
         stored={(m.asset_id, m.locale.casefold()) for m in view.metadata},
-        url_owners=owners,
+        url_owners=_url_owners(session, org_id, urls) if urls else {},
         now=precise_now(),
     )
     batch.count(list(items))
