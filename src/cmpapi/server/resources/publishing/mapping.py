@@ -146,7 +146,9 @@ def metadata_list(view: EventView, rows: Sequence[PublishingMetadata], links: Li
 # The spec's error item requires two keys it does not define, ``"status message"`` (with
 # a space) and ``"type"``; the item is open, so cmpapi sends them: the item's
 # status_message as posted and the asset's type in the event (``null`` when unknown). The
-# generated model cannot carry them, hence these two models of the same shape.
+# contract harness drops such requirements, a client generated strictly from the spec
+# does not (docs/compat.md, Publishing). The generated model cannot carry them, hence
+# these two models of the same shape.
 class BulkCreateError(BaseModel):
     """An item of ``errors``."""
 
