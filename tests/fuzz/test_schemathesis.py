@@ -78,6 +78,7 @@ ID_FIELDS = {
     "ids": "field",
     "email": "email",
     "group": "label_group",
+    "channel_id": "publishing_channel",
 }
 # What a bare ``id`` (in a body item) names, per operation.
 ITEM_IDS = {

@@ -23,6 +23,8 @@ from cmpapi.server.resources.library import (
     type_routes,
 )
 from cmpapi.server.resources.milestones import routes as milestones
+from cmpapi.server.resources.publishing import ext_routes as ext_publishing
+from cmpapi.server.resources.publishing import routes as publishing
 from cmpapi.server.resources.settings import routes as settings
 from cmpapi.server.resources.tasks import asset_routes as task_asset_routes
 from cmpapi.server.resources.tasks import comment_routes as task_comment_routes
@@ -46,6 +48,7 @@ ROUTE_TABLE: tuple[tuple[str, APIRouter], ...] = (
     ("", ext_apps.router),  # /ext/v1/apps
     ("", webhooks.router),  # /ext/v1/webhooks
     ("", web_app.router),  # /ext/v1: what the CMP web app does (briefs, deletions)
+    ("", ext_publishing.router),  # /ext/v1/publishing-channels
     ("", storage.router),  # the local backend's /uploads and /files
     (V3, users.router),
     (V3, teams.router),
@@ -72,6 +75,7 @@ ROUTE_TABLE: tuple[tuple[str, APIRouter], ...] = (
     (V3, work_requests.router),
     (V3, work_request_sub_routes.router),
     (V3, work_request_starts.router),
+    (V3, publishing.router),
 )
 
 V3_ROUTERS: tuple[APIRouter, ...] = tuple(r for prefix, r in ROUTE_TABLE if prefix == V3)
