@@ -127,6 +127,19 @@ def work_requests(p: Play) -> None:
     p.ok("DELETE", ext, 204)
 
 
+def publishing(p: Play) -> None:
+    """A task's asset published on a webhook channel, published again (re-synced), then
+    withdrawn, as the web app's publish buttons do (/ext/v1)."""
+    channel = p.ok("POST", "/ext/v1/publishing-channels", 201, json={"name": "Web"})["id"]
+    task = create_task(p.client, p.world, None)["id"]
+    body = {"type": "direct_upload", "key": upload(p.client, p.world, jpeg(), "p.jpg")}
+    p.ok("POST", f"/v3/tasks/{task}/assets", 201, json={**body, "title": "Hero"})
+    push = f"/ext/v1/publishing-channels/{channel}"
+    p.ok("POST", f"{push}/publish", 201, json={"task_id": task})
+    p.ok("POST", f"{push}/publish", 201, json={"task_id": task})
+    p.ok("POST", f"{push}/withdraw", 201, json={"task_id": task})
+
+
 def names(text: str) -> list[str]:
     return text.split()
 
@@ -159,10 +172,11 @@ STEPS: list[Step] = [
         work_request_comment_modified work_request_comment_removed
         work_request_removed"""),
     ),
+    (publishing, names("asset_published asset_synced asset_unpublished")),
 ]
 # Recorded by the job worker once the step's work is done in the background.
 BACKGROUND = {"asset_renditions_created"}
-PENDING = {"asset_published", "asset_synced", "asset_unpublished", "content_preview_requested"}
+PENDING = {"content_preview_requested"}
 
 
 def recorded(db: Session, org_id: str) -> list[OutboxEvent]:
