@@ -195,6 +195,26 @@ def _store(
     return _view(session, event), stored, errors
 
 
+def public_url(session: Session, org_id: str, asset_id: str) -> str | None:
+    """The asset's public URL: the newest one its publishing metadata gives while it is
+    live on that channel (getTaskArticle's ``url``), else None."""
+    rows = session.execute(
+        select(PublishingMetadata.public_url, PublishingEvent.channel_id)
+        .join(PublishingEvent, PublishingEvent.id == PublishingMetadata.event_id)
+        .where(
+            PublishingMetadata.org_id == org_id,
+            PublishingMetadata.asset_id == asset_id,
+            PublishingMetadata.status.in_(LIVE),
+            PublishingMetadata.public_url.is_not(None),
+        )
+        .order_by(PublishingMetadata.created_at.desc())
+    ).all()
+    for url, channel_id in rows:
+        if loop.live_on(session, channel_id, [asset_id]):
+            return str(url)
+    return None
+
+
 # -- publishing on demand (/ext/v1, CLI) --------------------------------------------------
 
 
