@@ -159,3 +159,27 @@ def test_republishing_syncs_and_withdrawing_unpublishes(client, db: Session, wor
     ]
     events = publish_events(db)
     assert events[1].data["publishing_event"] == events[2].data["publishing_event"]
+
+
+def test_a_published_article_shows_its_public_url(client, db: Session, world: World) -> None:
+    channel = add_channel(db, world)
+    task = new_task(client, db, world, PUBLISH_FLOW)
+    article = add_article(client, db, world, task["id"])
+    url = f"/v3/tasks/{task['id']}/articles/{article}"
+
+    def public_url() -> str | None:
+        r = client.get(url, headers=world.auth("viewer"))
+        assert r.status_code == 200, r.text
+        shown: str | None = r.json()["url"]
+        return shown
+
+    event = push(client, world, channel, task["id"])
+    assert public_url() is None  # published, but no public URL posted yet
+    item = {"asset_id": article, "status": "published", "public_url": "https://b.test/a"}
+    r = client.post(
+        event["links"]["publishing_metadata"], json={"data": [item]}, headers=world.auth()
+    )
+    assert r.status_code == 200 and r.json()["errors"] == []
+    assert public_url() == "https://b.test/a"
+    push(client, world, channel, task["id"], "withdraw")
+    assert public_url() is None

@@ -89,7 +89,7 @@ async def bulk_create_publishing_event_metadata(
     """Store publishing metadata for the event's assets: each valid item is stored, each
     refused one answered with its error code."""
 
-    def build(result: tuple[mapping.EventView, list, list]) -> Response:  # type: ignore[type-arg]
+    def build(result: service.Stored) -> Response:
         view, stored, errors = result
         data = mapping.metadata_list(view, stored, api.links)
         return wire_response(mapping.BulkCreateResponse(data=data, errors=errors))

@@ -37,6 +37,8 @@ from cmpapi.wire import ListPublishingEventMetadataParametersQuery as MetadataQu
 from cmpapi.wire import PublishingEventMetadataCreateRequest as Item
 
 MAX_BATCH = 1000
+# bulkCreatePublishingEventMetadata's result: the event, the stored rows, the refusals.
+Stored = tuple[EventView, list[PublishingMetadata], list[BulkCreateError]]
 
 
 def _event(session: Session, principal: Principal, event_id: str, action: str) -> PublishingEvent:
@@ -95,7 +97,7 @@ def get_publishing_event_asset_metadata(
 
 def bulk_create_publishing_event_metadata(
     session: Session, principal: Principal, event_id: str, items: Sequence[Item]
-) -> tuple[EventView, list[PublishingMetadata], list[BulkCreateError]]:
+) -> Stored:
     """Store each valid item; answer the stored rows and an error per refused item (the
     valid ones are stored even when others are refused; one transaction)."""
     event = _event(session, principal, event_id, "write")
@@ -149,7 +151,7 @@ def _batch(session: Session, view: EventView, items: Sequence[Item]) -> Batch:
 
 def _store(
     session: Session, principal: Principal, event: PublishingEvent, items: Sequence[Item]
-) -> tuple[EventView, list[PublishingMetadata], list[BulkCreateError]]:
+) -> Stored:
     view = _view(session, event)
     batch = _batch(session, view, items)
     stored: list[PublishingMetadata] = []
@@ -193,6 +195,26 @@ def _store(
     session.flush()
     session.commit()
     return _view(session, event), stored, errors
+
+
+def public_url(session: Session, org_id: str, asset_id: str) -> str | None:
+    """The asset's public URL: the newest one its publishing metadata gives while it is
+    live on that channel (getTaskArticle's ``url``), else None."""
+    rows = session.execute(
+        select(PublishingMetadata.public_url, PublishingEvent.channel_id)
+        .join(PublishingEvent, PublishingEvent.id == PublishingMetadata.event_id)
+        .where(
+            PublishingMetadata.org_id == org_id,
+            PublishingMetadata.asset_id == asset_id,
+            PublishingMetadata.status.in_(LIVE),
+            PublishingMetadata.public_url.is_not(None),
+        )
+        .order_by(PublishingMetadata.created_at.desc())
+    ).all()
+    for url, channel_id in rows:
+        if loop.live_on(session, channel_id, [asset_id]):
+            return str(url)
+    return None
 
 
 # -- publishing on demand (/ext/v1, CLI) --------------------------------------------------
