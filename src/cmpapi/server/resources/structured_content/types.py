@@ -100,7 +100,7 @@ def is_latest(content_type: ContentType, version: ContentTypeVersion) -> bool:
 def list_sc_content_types(
     session: Session, principal: Principal, params: ListSCContentTypesParametersQuery
 ) -> list[ContentType]:
-    """Every content type of the organization, oldest first. ``disabled=true`` (the
+    """Every content type of the organization, by name. ``disabled=true`` (the
     spec's default) includes disabled types, ``false`` leaves them out; ``list`` 1 keeps
     components, 2 contents, 3 both; ``source`` is an exact match."""
     require(principal, READ)
@@ -116,7 +116,7 @@ def list_sc_content_types(
     stmt = (
         select(ContentType)
         .where(ContentType.org_id == principal.org_id, *where)
-        .order_by(ContentType.created_at, ContentType.id)
+        .order_by(func.lower(ContentType.name), ContentType.id)
     )
     return list(session.scalars(stmt))
 
