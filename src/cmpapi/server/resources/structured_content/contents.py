@@ -14,6 +14,8 @@ wherever it lives (a library asset: ``asset_id``; a task: ``task_id``).
   inputs from the wire bodies (createStructuredContent's ``content_body`` shape).
 - ``DbLookup``: the organization's assets and contents, for ``validation.check_fields``.
 - ``content_hash(fields)``: SHA-256 of the canonical JSON of stored fields.
+- ``add_fields_version(session, content, fields, user_id, validation)``: a new latest
+  fields version as is (the caller checked ``fields`` with ``validation.check_fields``).
 
 ``mapping.content_details(view...)`` renders a view as ``ContentDetailsModel``.
 """
@@ -185,7 +187,7 @@ def create_content(
         updated_at=now,
     )
     Repository(Content, session, org_id).add(content)
-    fields_version = _add_fields_version(session, content, fields, user_id)
+    fields_version = add_fields_version(session, content, fields, user_id)
     return ContentView(content, content_type, version, fields_version)
 
 
@@ -211,7 +213,7 @@ def update_content(
             session, content.org_id, view.version, _locale(content, view), merged, content.id, where
         )
         if content_hash(fields) != view.fields_version.content_hash:
-            fields_version = _add_fields_version(session, content, fields, user_id)
+            fields_version = add_fields_version(session, content, fields, user_id)
             changed = True
     if patch.values or changed:
         content.updated_by = user_id
@@ -324,16 +326,23 @@ def _checked(
     return checked.stored_fields
 
 
-def _add_fields_version(
-    session: Session, content: Content, fields: dict[str, Any], user_id: str
+def add_fields_version(
+    session: Session,
+    content: Content,
+    fields: dict[str, Any],
+    user_id: str,
+    validation: dict[str, dict[str, str]] | None = None,
 ) -> ContentFieldsVersion:
+    """A new latest fields version of ``content`` (stored fields, as ``check_fields``
+    returns them; ``validation``: ``validation.validation_map`` of problems it is saved
+    with, for writers that keep invalid values, e.g. a migration). Flushed."""
     row = ContentFieldsVersion(
         id=new_id(),
         content_id=content.id,
         content_type_version_id=content.content_type_version_id,
         fields=fields,
         content_hash=content_hash(fields),
-        validation=validation_map([]),
+        validation=validation or validation_map([]),
         created_by=user_id,
         created_at=utcnow(),
     )

@@ -335,9 +335,3 @@ def _optional_details(details: CoreContentType) -> dict[str, Any]:
 
 def _opt(value: Any) -> Any:
     return None if value is MISSING else value
-
-
-def count_versions(session: Session, type_id: str) -> int:
-    """How many versions a content type has."""
-    stmt = select(func.count()).where(ContentTypeVersion.content_type_id == type_id)
-    return int(session.scalar(stmt) or 0)
