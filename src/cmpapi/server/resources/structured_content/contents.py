@@ -170,7 +170,7 @@ def create_content(
         id=cid,
         content_type_id=content_type.id,
         content_type_version_id=version.id,
-        title=_title(new.title, where),
+        title=checked_title(new.title, where),
         primary_locale=locale,
         root_content=new.root_content,
         expired=new.expired,
@@ -203,7 +203,7 @@ def update_content(
     content = view.content
     for key, value in patch.values.items():
         if key == "title":
-            value = _title(value, where)
+            value = checked_title(value, where)
         setattr(content, key, value)
     fields_version = view.fields_version
     changed = False
@@ -365,13 +365,14 @@ def _usable_type(session: Session, org_id: str, type_id: str, where: str) -> Con
     return found
 
 
-def _title(title: Any, where: str) -> str:
+def checked_title(title: Any, where: str = "content_body") -> str:
+    """``title`` if it is a usable content title (1 to MAX_TITLE characters, not blank),
+    else ``Invalid`` naming ``<where>.title``."""
+    key = f"{where}.title" if where else "title"
     if not isinstance(title, str) or not title.strip():
-        raise Invalid("Invalid structured content", {f"{where}.title": "Must not be empty"})
+        raise Invalid("Invalid structured content", {key: "Must not be empty"})
     if len(title) > MAX_TITLE:
-        raise Invalid(
-            "Invalid structured content", {f"{where}.title": f"At most {MAX_TITLE} characters"}
-        )
+        raise Invalid("Invalid structured content", {key: f"At most {MAX_TITLE} characters"})
     return title
 
 
