@@ -495,6 +495,8 @@ class Operation:
     tags: tuple[str, ...]
     responses: Mapping[str, DeclaredResponse]
     _segments: tuple[re.Pattern[str] | str, ...] = field(repr=False, compare=False)
+    # Its spec declares FastAPI's error bodies (FASTAPI_UNDECLARED_ERRORS).
+    fastapi_errors: bool = False
 
     @property
     def specificity(self) -> tuple[int, ...]:
@@ -572,6 +574,16 @@ class RelaxedView:
             schema=self._relaxer.def_ref(_COMPONENT_PREFIX + "Error"),
             headers={},
         )
+        # FastAPI's HTTPException body, with its one property required (the spec's schema
+        # has no required list, so any object would pass).
+        http_exception = dict(self._relaxer.def_ref(_COMPONENT_PREFIX + "HTTPException"))
+        self.http_exception = DeclaredResponse(
+            status="4XX",
+            description="FastAPI error (operations declaring HTTPValidationError)",
+            media_types=("application/json",),
+            schema={"allOf": [http_exception, {"required": ["detail"]}]},
+            headers={},
+        )
         self.stats = self._relaxer.stats
         self.notes = self._relaxer.notes
         self.relaxed = {k: frozenset(v) for k, v in self._relaxer.relaxed.items()}
@@ -617,6 +629,7 @@ class RelaxedView:
             tags=tuple(raw.get("tags", ())),
             responses=responses,
             _segments=_compile_template(template),
+            fastapi_errors="/HTTPValidationError" in json.dumps(raw.get("responses", {})),
         )
 
     def candidates(self, api_path: str) -> list[Operation]:
@@ -793,6 +806,13 @@ def _check_headers(
             )
 
 
+# Operations whose spec declares FastAPI's error bodies (``HTTPValidationError``: the
+# ``/structured-content/...`` ones) answer errors the way FastAPI does: the statuses below
+# may come undeclared (the spec lists only 422 for most of them, yet an unknown content
+# type is a 404) and their body is ``HTTPException`` ``{"detail": "..."}``. 429 keeps the
+# CMP ``Error`` body as everywhere (docs/compat.md, "Structured content").
+FASTAPI_UNDECLARED_ERRORS = frozenset({400, 401, 403, 404, 409, 413, 414, 431})
+
 # Error statuses every operation may answer with the CMP ``Error`` body, declared or not.
 # 413/414/431: the request bounds every operation shares (docs/compat.md#input-bounds).
 ALWAYS_ALLOWED_ERRORS = frozenset({400, 413, 414, 422, 429, 431})
@@ -831,7 +851,9 @@ def validate_response(
             status=status,
         )
     declared = op.response_for(status)
-    if declared is None:
+    if declared is None and op.fastapi_errors and status in FASTAPI_UNDECLARED_ERRORS:
+        declared = view.http_exception
+    elif declared is None:
         if status not in ALWAYS_ALLOWED_ERRORS:
             raise ContractViolation(
                 f"{label}: status {status} is not declared for this operation "

@@ -79,6 +79,10 @@ ID_FIELDS = {
     "email": "email",
     "group": "label_group",
     "channel_id": "publishing_channel",
+    "content_type_guid": "content_type",
+    "allowed_content_types": "content_type",
+    "content_guid": "structured_content",
+    "asset_guid": "asset",
 }
 # What a bare ``id`` (in a body item) names, per operation.
 ITEM_IDS = {

@@ -139,7 +139,6 @@ def test_remove_task_asset_and_drafts(client, app: FastAPI, db: Session, world: 
     assert not stored(app, second.storage_key) and stored(app, first.storage_key)
     shown = client.get(f"/v3/tasks/{task}/images/{asset}", headers=world.auth()).json()
     assert shown["title"] == "Draft 1"
-    other = stranger(db)
     watch = Unchanged(db)
     r = client.delete(f"{url}/drafts/{first.id}", headers=world.auth())
     assert r.status_code == 422 and "draft_id" in r.json()["errors"]

@@ -16,6 +16,12 @@ from tests.support.snapshot import Unchanged
 from tests.support.world import World, build_world, stranger
 
 ITEM_TESTS = ("test_get_own_item", "test_get_unknown_is_404", "test_get_without_token_is_401")
+# Left out for lists that answer a plain array (``paged = False``).
+PAGING_TESTS = (
+    "test_page_size_bounds",
+    "test_next_link_keeps_filters_and_is_encoded",
+    "test_offset_past_the_end_is_an_empty_last_page",
+)
 # Each write group is collected only when its path attribute is set.
 WRITE_GROUPS = {
     "create_path": ("test_create", "test_create_refusals"),
@@ -102,17 +108,39 @@ def check_answer(r: Any, item: dict[str, Any], what: str) -> None:
         assert {k: item.get(k) for k in answer} == answer, f"{what}: get shows {item}"
 
 
-def check_refused(r: Any, field: str | None, what: str, status: int | None = None) -> None:
-    """A 4xx (``status`` if given) whose CMP error body names ``field`` (if not None)."""
+def error_body(shape: str, message: str) -> dict[str, Any]:
+    """The error body of ``message`` in the CMP shape or FastAPI's (``HTTPException``)."""
+    return {"detail": message} if shape == "fastapi" else {"message": message}
+
+
+def named_fields(body: Any, shape: str = "cmp") -> set[str]:
+    """The field paths an error body names: the CMP ``errors`` keys, or the dotted
+    ``loc`` of FastAPI's ``detail`` entries without their first part (body/query/path)."""
+    if shape == "fastapi":
+        detail = body.get("detail")
+        assert isinstance(detail, list), body
+        return {".".join(entry["loc"][1:]) for entry in detail}
+    return set(body.get("errors", {}))
+
+
+def check_refused(
+    r: Any, field: str | None, what: str, status: int | None = None, shape: str = "cmp"
+) -> None:
+    """A 4xx (``status`` if given) whose error body (CMP, or FastAPI's for ``shape``
+    "fastapi") names ``field`` (if not None)."""
     assert field is not None or status is not None, (
         f"{what}: a refusal without a key needs a status"
     )
     ok = r.status_code == status if status is not None else 400 <= r.status_code < 500
     assert ok, f"{what}: {r.status_code} {r.text}"
     body = r.json()
-    assert isinstance(body.get("message"), str), f"{what}: {body}"
+    if shape == "fastapi":
+        assert isinstance(body.get("detail"), str | list), f"{what}: {body}"
+    else:
+        assert isinstance(body.get("message"), str), f"{what}: {body}"
     if field is not None:
-        assert field in body.get("errors", {}), f"{what}: {body} does not name {field!r}"
+        names = named_fields(body, shape)
+        assert field in names, f"{what}: {body} does not name {field!r}"
 
 
 class ResourceTests:
@@ -145,6 +173,18 @@ class ResourceTests:
     # Who writes, and who is refused every write with a 403.
     writer: ClassVar[str] = "member"
     forbidden: ClassVar[tuple[str, ...]] = ("viewer",)
+    # The operations' error bodies: "cmp" or "fastapi" (the /structured-content/ ones).
+    error_shape: ClassVar[str] = "cmp"
+    # False: the list answers a plain array (no paging); the paging tests are left out.
+    paged: ClassVar[bool] = True
+    # The key holding an item's id in lists and gets.
+    id_key: ClassVar[str] = "id"
+    # False: the spec leaves the write bodies open (no ``additionalProperties: false``), so
+    # an unknown field is ignored and not refused.
+    closed_bodies: ClassVar[bool] = True
+    # False: a write answers something other than the item (``{"created": true, ...}``),
+    # so its answer is not compared with what a get shows.
+    answers_item: ClassVar[bool] = True
 
     client: Any  # the test's contract-checking client, for ``make`` implementations
 
@@ -153,6 +193,9 @@ class ResourceTests:
         # Not collected at all (a skip would still build the database and the world).
         if getattr(cls, "item_path", "") is None:
             for name in ITEM_TESTS:
+                setattr(cls, name, None)
+        if not getattr(cls, "paged", True):
+            for name in PAGING_TESTS:
                 setattr(cls, name, None)
         for attribute, names in WRITE_GROUPS.items():
             if getattr(cls, attribute) is None:
@@ -199,7 +242,7 @@ class ResourceTests:
 
     def created_id(self, response: Any) -> str:
         """The id of the item a create answered with."""
-        item_id: str = response.json()["id"]
+        item_id: str = response.json()[self.id_key]
         return item_id
 
     def fetch(self, world: World, item_id: str) -> dict[str, Any] | None:
@@ -235,6 +278,11 @@ class ResourceTests:
         )
 
     def _walk(self, client: Any, world: World, page_size: int) -> list[str]:
+        if not self.paged:
+            r = client.get(self.list_url(world), params=self.list_query, headers=world.auth())
+            assert r.status_code == 200, r.text
+            assert isinstance(r.json(), list), r.text
+            return [item[self.id_key] for item in r.json()]
         ids: list[str] = []
         url: str | None = self.list_url(world)
         params: dict[str, Any] | None = {**self.list_query, "page_size": page_size}
@@ -244,7 +292,7 @@ class ResourceTests:
             assert r.status_code == 200, r.text
             body = r.json()
             assert len(body["data"]) <= page_size
-            ids += [item["id"] for item in body["data"]]
+            ids += [item[self.id_key] for item in body["data"]]
             if pages == 0:
                 assert body["pagination"]["previous"] is None
             else:
@@ -254,21 +302,24 @@ class ResourceTests:
             assert pages < 100, "pagination never ends"
         return ids
 
+    def _unknown_field_case(self, valid: dict[str, Any]) -> list[Refusal]:
+        return [({**valid, UNKNOWN_FIELD: 1}, UNKNOWN_FIELD, 422)] if self.closed_bodies else []
+
     # -- the tests -------------------------------------------------------------------
     def test_list_without_token_is_401(self, client: Any, world: World) -> None:
         r = client.get(self.list_url(world), params=self.list_query)
         assert r.status_code == 401
-        assert r.json() == {"message": "Unauthorized"}
+        assert r.json() == error_body(self.error_shape, "Unauthorized")
 
     def test_list_with_unknown_token_is_401(self, client: Any, world: World) -> None:
         r = client.get(self.list_url(world), headers={"Authorization": "Bearer nope"})
         assert r.status_code == 401
-        assert r.json() == {"message": "Unauthorized"}
+        assert r.json() == error_body(self.error_shape, "Unauthorized")
 
     def test_unknown_query_parameter_is_named(self, client: Any, world: World) -> None:
         r = self._list(client, world, bogus_filter="1")
-        assert r.status_code == 400
-        assert "bogus_filter" in r.json()["errors"]
+        assert r.status_code == (422 if self.error_shape == "fastapi" else 400)
+        assert "bogus_filter" in named_fields(r.json(), self.error_shape)
 
     def test_page_size_bounds(self, client: Any, world: World) -> None:
         for bad in ("0", str(self.max_page_size + 1), "ten", "-1"):
@@ -311,12 +362,15 @@ class ResourceTests:
         (item_id,) = self.make(db, world, 1)
         r = client.get(self._item(item_id), headers=world.auth())
         assert r.status_code == 200, r.text
-        assert r.json()["id"] == item_id
+        assert r.json()[self.id_key] == item_id
 
     def test_get_unknown_is_404(self, client: Any, world: World) -> None:
         r = client.get(self._item("0" * 32), headers=world.auth())
         assert r.status_code == 404
-        assert r.json() == {"message": "Resource not found"}
+        if self.error_shape == "fastapi":
+            assert isinstance(r.json()["detail"], str), r.text
+        else:
+            assert r.json() == {"message": "Resource not found"}
 
     def test_get_without_token_is_401(self, client: Any, db: Session, world: World) -> None:
         (item_id,) = self.make(db, world, 1)
@@ -346,7 +400,8 @@ class ResourceTests:
                 item = self.fetch(world, self.created_id(r))
                 assert item is not None, f"{what}: created but not found"
                 check_item(item, body, shows, what)
-                check_answer(r, item, what)
+                if self.answers_item:
+                    check_answer(r, item, what)
 
     def test_create_refusals(self, client: Any, db: Session, world: World) -> None:
         assert self.create_path is not None and self.create_data, "create_data is empty"
@@ -354,12 +409,12 @@ class ResourceTests:
         url = self.url(self.create_path, world)
         valid = split(fill(self.create_data[0], refs))[0]
         invalid: list[Refusal] = fill(self.invalid_create, refs)
-        cases = [*invalid, ({**valid, UNKNOWN_FIELD: 1}, UNKNOWN_FIELD, 422)]
+        cases = [*invalid, *self._unknown_field_case(valid)]
         unchanged = Unchanged(db)
         for n, (body, field, *status) in enumerate(cases):
             what = f"invalid_create[{n}]" if n < len(self.invalid_create) else "unknown field"
             r = client.post(url, json=body, headers=world.auth(self.writer))
-            check_refused(r, field, what, *status)
+            check_refused(r, field, what, *status, shape=self.error_shape)
             unchanged.after(what)
         self._check_denied(world, "POST", url, valid, unchanged)
 
@@ -380,7 +435,8 @@ class ResourceTests:
                 item = self.fetch(world, item_id)
                 assert item is not None and item != previous, f"{what}: no change visible"
                 check_item(item, body, shows, what)
-                check_answer(r, item, what)
+                if self.answers_item:
+                    check_answer(r, item, what)
                 previous = item
 
     def test_update_refusals(self, client: Any, db: Session, world: World) -> None:
@@ -390,13 +446,13 @@ class ResourceTests:
         url = self.url(self.update_path, world, item_id)
         valid = split(fill(self.update_data[0], refs))[0]
         invalid: list[Refusal] = fill(self.invalid_update, refs)
-        cases = [*invalid, ({**valid, UNKNOWN_FIELD: 1}, UNKNOWN_FIELD, 422)]
+        cases = [*invalid, *self._unknown_field_case(valid)]
         other = stranger(db)
         unchanged = Unchanged(db)
         for n, (body, field, *status) in enumerate(cases):
             what = f"invalid_update[{n}]" if n < len(self.invalid_update) else "unknown field"
             r = client.request(self.update_method, url, json=body, headers=world.auth(self.writer))
-            check_refused(r, field, what, *status)
+            check_refused(r, field, what, *status, shape=self.error_shape)
             unchanged.after(what)
         unknown = self.url(self.update_path, world, UNKNOWN_ID)
         r = client.request(self.update_method, unknown, json=valid, headers=world.auth())
@@ -434,8 +490,10 @@ class ResourceTests:
         """Forbidden roles get a 403, no token a 401; then nothing at all has changed."""
         for who in self.forbidden:
             r = self.client.request(method, url, json=body, headers=world.auth(who))
-            assert (r.status_code, r.json()) == (403, FORBIDDEN), f"{who}: {r.text}"
+            forbidden = error_body(self.error_shape, FORBIDDEN["message"])
+            assert (r.status_code, r.json()) == (403, forbidden), f"{who}: {r.text}"
             unchanged.after(f"{method} as {who}")
         r = self.client.request(method, url, json=body)
-        assert (r.status_code, r.json()) == (401, UNAUTHORIZED), f"no token: {r.text}"
+        unauthorized = error_body(self.error_shape, UNAUTHORIZED["message"])
+        assert (r.status_code, r.json()) == (401, unauthorized), f"no token: {r.text}"
         unchanged.finally_(f"the refused {method} requests")

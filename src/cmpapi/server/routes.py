@@ -26,6 +26,8 @@ from cmpapi.server.resources.milestones import routes as milestones
 from cmpapi.server.resources.publishing import ext_routes as ext_publishing
 from cmpapi.server.resources.publishing import routes as publishing
 from cmpapi.server.resources.settings import routes as settings
+from cmpapi.server.resources.structured_content import library_routes as sc_library
+from cmpapi.server.resources.structured_content import routes as sc_types
 from cmpapi.server.resources.tasks import asset_routes as task_asset_routes
 from cmpapi.server.resources.tasks import comment_routes as task_comment_routes
 from cmpapi.server.resources.tasks import metadata_routes as task_metadata_routes
@@ -76,6 +78,8 @@ ROUTE_TABLE: tuple[tuple[str, APIRouter], ...] = (
     (V3, work_request_sub_routes.router),
     (V3, work_request_starts.router),
     (V3, publishing.router),
+    (V3, sc_types.router),
+    (V3, sc_library.router),
 )
 
 V3_ROUTERS: tuple[APIRouter, ...] = tuple(r for prefix, r in ROUTE_TABLE if prefix == V3)

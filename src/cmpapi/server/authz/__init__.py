@@ -26,6 +26,7 @@ ADMIN_ONLY_PREFIXES = (
     "teams:write",
     "fields:write",
     "labels:write",
+    "content_types:write",
 )
 
 

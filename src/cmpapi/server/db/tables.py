@@ -16,6 +16,7 @@ from cmpapi.server.resources.labels import tables as labels
 from cmpapi.server.resources.library import tables as library
 from cmpapi.server.resources.milestones import tables as milestones
 from cmpapi.server.resources.publishing import tables as publishing
+from cmpapi.server.resources.structured_content import tables as structured_content
 from cmpapi.server.resources.subresources import tables as subresources
 from cmpapi.server.resources.tasks import asset_tables as task_assets
 from cmpapi.server.resources.tasks import metadata_tables as task_metadata
@@ -41,6 +42,7 @@ __all__ = [
     "outbox",
     "publishing",
     "storage",
+    "structured_content",
     "subresources",
     "task_assets",
     "task_metadata",

@@ -6,12 +6,20 @@ here and only here (``infrastructure_failure``): 503 with ``Retry-After``, or 50
 of space, with a fixed message; what went wrong goes to the log, never to the client. The
 local storage endpoints render the same mapping as S3 XML (``storage/routes.py``).
 docs/durability.md.
+
+Routes whose spec operations declare FastAPI's error bodies instead (the
+``/structured-content/...`` operations: ``HTTPValidationError`` for 422, ``HTTPException``
+elsewhere) belong to a ``Router(error_shape="fastapi")``; their endpoints are registered
+with ``use_fastapi_shape`` and every error of theirs (request validation, domain errors,
+authentication) renders as ``{"detail": [{"loc", "msg", "type"}]}`` (422) or
+``{"detail": "..."}`` (``fastapi_error``). 429 and infrastructure failures keep the CMP
+body everywhere (docs/compat.md, "Structured content").
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -170,6 +178,55 @@ def field_errors(
     return out
 
 
+# Endpoints (as their Router registered them) that answer errors in FastAPI's shape.
+_FASTAPI_SHAPED: set[Callable[..., Any]] = set()
+
+
+def use_fastapi_shape(endpoint: Callable[..., Any]) -> None:
+    """Render the errors of requests routed to ``endpoint`` in FastAPI's shape."""
+    _FASTAPI_SHAPED.add(endpoint)
+
+
+def _fastapi_shaped(request: Request) -> bool:
+    endpoint = request.scope.get("endpoint")
+    return endpoint is not None and endpoint in _FASTAPI_SHAPED
+
+
+def _loc(root: str, key: str) -> list[str]:
+    return [root, *key.split(".")] if key and key != "body" else [root]
+
+
+def fastapi_error(exc: errors.DomainError) -> Response:
+    """A domain error as FastAPI answers: a 422 ``HTTPValidationError`` listing each field
+    error (``loc`` strings from the dotted path, under ``body``, or ``query`` for a
+    ``BadRequest``), else ``{"detail": message}`` with the usual status."""
+    if isinstance(exc, errors.RateLimited):
+        return render_domain_error(exc)
+    status = next(code for cls, code in STATUS.items() if isinstance(exc, cls))
+    if exc.errors and status in (400, 422):
+        root = "query" if isinstance(exc, errors.BadRequest) else "body"
+        detail = [
+            {"loc": _loc(root, key), "msg": str(msg), "type": "value_error"}
+            for key, msg in exc.errors.items()
+        ]
+        return json_response({"detail": detail}, 422)
+    return json_response({"detail": exc.message}, status)
+
+
+def fastapi_validation_error(exc: RequestValidationError) -> Response:
+    """FastAPI's own 422 body, with every ``loc`` part a string as the spec's
+    ``ValidationError`` has it."""
+    detail = [
+        {
+            "loc": [str(part) for part in err.get("loc", ())],
+            "msg": str(err.get("msg", "")),
+            "type": str(err.get("type", "value_error")),
+        }
+        for err in exc.errors()
+    ]
+    return json_response({"detail": detail}, 422)
+
+
 def render_domain_error(exc: errors.DomainError) -> Response:
     status = next(code for cls, code in STATUS.items() if isinstance(exc, cls))
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, errors.RateLimited) else None
@@ -190,18 +247,24 @@ def install(app: FastAPI) -> None:
     """Register the handlers on the app."""
 
     @app.exception_handler(errors.DomainError)
-    async def _domain(_: Request, exc: errors.DomainError) -> Response:
+    async def _domain(request: Request, exc: errors.DomainError) -> Response:
+        if _fastapi_shaped(request):
+            return fastapi_error(exc)
         return render_domain_error(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> Response:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        if _fastapi_shaped(request):
+            return fastapi_validation_error(exc)
         # Bodies that fail the schema are 422; bad path/query values are 400 (ClientError).
         in_body = any(e.get("loc", ("",))[0] == "body" for e in exc.errors())
         return validation_error(exc, 422 if in_body else 400)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         message = HTTP_MESSAGES.get(exc.status_code) or str(exc.detail)
+        if _fastapi_shaped(request):  # e.g. a body FastAPI cannot parse
+            return json_response({"detail": message}, exc.status_code, exc.headers)
         return json_response(error_body(message), exc.status_code, exc.headers)
 
     @app.exception_handler(StorageError)

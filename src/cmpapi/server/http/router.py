@@ -18,16 +18,24 @@ from starlette.types import Scope
 
 from cmpapi.server.http import links
 from cmpapi.server.http.bounds import bounded
+from cmpapi.server.http.errors import use_fastapi_shape
 
 
 class Router(APIRouter):
     """Every route module's router (the matching is FastAPI's once a path may be ours)."""
 
-    def __init__(self, *args: Any, linked: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, linked: bool = True, error_shape: str = "cmp", **kwargs: Any
+    ) -> None:
         """``linked``: its operations are served under /v3 and links may point at them
-        (``Links.to``); the /ext/v1 routers say False."""
+        (``Links.to``); the /ext/v1 routers say False. ``error_shape``: ``"cmp"`` (the CMP
+        ``Error`` body) or ``"fastapi"`` (``HTTPValidationError`` / ``HTTPException``, for
+        the operations whose spec declares those; ``http/errors.py``)."""
+        if error_shape not in ("cmp", "fastapi"):
+            raise ValueError(f"unknown error shape {error_shape!r}")
         super().__init__(*args, **kwargs)
         self.linked = linked
+        self.error_shape = error_shape
         self._literals: tuple[str, ...] = ()
         self._literals_of = -1  # len(self.routes) the prefixes were computed for
 
@@ -43,7 +51,10 @@ class Router(APIRouter):
     def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         """Every route's body is checked against the shared input bounds before it runs;
         its operation becomes a link target."""
-        super().add_api_route(path, bounded(endpoint), **kwargs)
+        endpoint = bounded(endpoint)
+        if self.error_shape == "fastapi":
+            use_fastapi_shape(endpoint)
+        super().add_api_route(path, endpoint, **kwargs)
         operation_id = kwargs.get("operation_id")
         if operation_id and self.linked:
             links.register(operation_id, self.prefix + path)
