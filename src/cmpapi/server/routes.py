@@ -23,7 +23,10 @@ from cmpapi.server.resources.library import (
 )
 from cmpapi.server.resources.milestones import routes as milestones
 from cmpapi.server.resources.settings import routes as settings
+from cmpapi.server.resources.structured_content import preview_ext_routes as sc_preview_ext
+from cmpapi.server.resources.structured_content import preview_routes as sc_previews
 from cmpapi.server.resources.structured_content import routes as sc_types
+from cmpapi.server.resources.structured_content import task_routes as sc_task_contents
 from cmpapi.server.resources.tasks import asset_routes as task_asset_routes
 from cmpapi.server.resources.tasks import comment_routes as task_comment_routes
 from cmpapi.server.resources.tasks import metadata_routes as task_metadata_routes
@@ -45,6 +48,7 @@ ROUTE_TABLE: tuple[tuple[str, APIRouter], ...] = (
     ("", oauth.router),  # /o/oauth2/v1/...
     ("", ext_apps.router),  # /ext/v1/apps
     ("", webhooks.router),  # /ext/v1/webhooks
+    ("", sc_preview_ext.router),  # /ext/v1/previews, /ext/v1/tasks/.../previews
     ("", storage.router),  # the local backend's /uploads and /files
     (V3, users.router),
     (V3, teams.router),
@@ -72,6 +76,8 @@ ROUTE_TABLE: tuple[tuple[str, APIRouter], ...] = (
     (V3, work_request_sub_routes.router),
     (V3, work_request_starts.router),
     (V3, sc_types.router),
+    (V3, sc_task_contents.router),
+    (V3, sc_previews.router),
 )
 
 V3_ROUTERS: tuple[APIRouter, ...] = tuple(r for prefix, r in ROUTE_TABLE if prefix == V3)
