@@ -23,6 +23,7 @@ from cmpapi.server.resources.library import (
 )
 from cmpapi.server.resources.milestones import routes as milestones
 from cmpapi.server.resources.settings import routes as settings
+from cmpapi.server.resources.structured_content import library_routes as sc_library
 from cmpapi.server.resources.structured_content import preview_ext_routes as sc_preview_ext
 from cmpapi.server.resources.structured_content import preview_routes as sc_previews
 from cmpapi.server.resources.structured_content import routes as sc_types
@@ -76,6 +77,7 @@ ROUTE_TABLE: tuple[tuple[str, APIRouter], ...] = (
     (V3, work_request_sub_routes.router),
     (V3, work_request_starts.router),
     (V3, sc_types.router),
+    (V3, sc_library.router),
     (V3, sc_task_contents.router),
     (V3, sc_previews.router),
 )
