@@ -137,14 +137,16 @@ def add_structured_content_to_task(
     task_id: str,
     body: TaskStructuredContentCreateRequest,
     raw_fields: Any,
+    content_id: str | None = None,
 ) -> ContentView:
     """A new content of the task, validated against the latest version of its content
-    type (``raw_fields``: the body's ``fields`` as sent); records task_asset_added."""
+    type (``raw_fields``: the body's ``fields`` as sent); records task_asset_added.
+    ``content_id``: its id (the demo's are stable)."""
     task = writable_task(session, principal, task_id)
     with _rooted():
         new = _new_content(session, task.org_id, body, raw_fields)
         view = contents.create_content(
-            session, task.org_id, principal.user_id, new, task_id=task.id
+            session, task.org_id, principal.user_id, new, content_id=content_id, task_id=task.id
         )
     now = precise_now()
     asset = TaskAsset(
