@@ -4,9 +4,11 @@ the spec's FastAPI shape, the preview's state."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -275,3 +277,22 @@ def test_the_cli_asks_for_a_preview(
     assert r.json()["requested_by"] is None
     result = CliRunner().invoke(cli, ["tasks", "preview", task, "0" * 32], env=env)
     assert result.exit_code != 0 and "not found" in result.output.lower()
+
+
+def test_concurrent_acknowledgements_let_one_through(
+    client: Any, http: httpx.Client, world: World
+) -> None:
+    task, content = _setup(client, world)
+    preview = request_preview(client, world, task, content["content_guid"])
+    body = {"acknowledged_by": "renderer", "content_hash": preview["content_hash"]}
+
+    def post(n: int) -> httpx.Response:
+        ack = {**body, "acknowledged_by": f"renderer {n}"}
+        return http.post(_path(preview["links"]["acknowledge"]), json=ack, headers=world.auth())
+
+    with ThreadPoolExecutor(8) as pool:
+        responses = list(pool.map(post, range(8)))
+    assert sorted(r.status_code for r in responses) == [200] + [422] * 7
+    (winner,) = [n for n, r in enumerate(responses) if r.status_code == 200]
+    state = client.get(f"/ext/v1/previews/{preview['id']}", headers=world.auth()).json()
+    assert state["acknowledged_by"] == f"renderer {winner}"

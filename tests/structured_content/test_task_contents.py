@@ -269,6 +269,10 @@ def test_a_content_is_a_task_asset(client, db: Session, world: World) -> None:
     body = {"type": "direct_upload", "key": upload(client, world, jpeg()), "title": "D"}
     r = client.post(f"/v3/tasks/{task}/assets/{cid}/drafts", json=body, headers=world.auth())
     assert r.status_code == 422 and r.json()["errors"] == {"asset_id": "A structured content"}
+    r = client.post(
+        f"/v3/tasks/{task}/assets/{cid}/comments", json={"value": "Hi"}, headers=world.auth()
+    )
+    assert r.status_code == 422 and r.json()["errors"] == {"asset_id": "A structured content"}
     # and not a library asset
     assert client.get("/v3/assets", headers=world.auth()).json()["data"] == []
 

@@ -23,7 +23,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal
@@ -60,6 +60,7 @@ LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[_-][A-Za-z0-9]{2,8}){0,3}")
 MIME = re.compile(r"[\w.+-]{1,63}/[\w.+-]{1,63}")
 MAX_ORDER = 1e9
 ASSET_ARRAYS = ("articles", "images", "videos", "raw_files")
+ALREADY = "The preview was already acknowledged"
 DEFAULTS = {"name": "", "locale": "en_US", "mime_type": "text/html", "order_index": 0}
 
 
@@ -223,9 +224,7 @@ def acknowledge_sc_content_preview(
     """Acknowledge once, with the content hash of the previewed version."""
     preview = _preview(session, principal, content_id, version_id, preview_id)
     if preview.status != REQUESTED:
-        raise Invalid(
-            "Invalid preview", {"path.preview_id": "The preview was already acknowledged"}
-        )
+        raise Invalid("Invalid preview", {"path.preview_id": ALREADY})
     errors = {}
     if body.content_hash != preview.content_hash:
         errors["content_hash"] = "Not the content hash of the previewed version"
@@ -233,9 +232,19 @@ def acknowledge_sc_content_preview(
         errors["acknowledged_by"] = f"Must be 1 to {MAX_ACKNOWLEDGED_BY} characters"
     if errors:
         raise Invalid("Invalid preview", errors)
-    preview.status, preview.acknowledged_by = ACKNOWLEDGED, body.acknowledged_by
-    preview.acknowledged_at = utcnow()
+    # Conditional on the status still being "requested": of two concurrent
+    # acknowledgements, one changes the row and the other is refused.
+    done = session.execute(
+        update(ContentPreview)
+        .where(ContentPreview.id == preview.id, ContentPreview.status == REQUESTED)
+        .values(status=ACKNOWLEDGED, acknowledged_by=body.acknowledged_by, acknowledged_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        raise Invalid("Invalid preview", {"path.preview_id": ALREADY})
     session.commit()
+    session.refresh(preview)
     return preview
 
 
