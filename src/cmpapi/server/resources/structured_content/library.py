@@ -70,7 +70,9 @@ def create_structured_content(
     folder_id = body.folder_id if body.folder_id is not MISSING else None
     assets.check_create_asset(session, principal, folder_id)
     content_body = body.content_body
-    title = _title(session, principal, body.title, content_body.title, content_body)
+    title = contents.checked_title(
+        _title(session, principal, body.title, content_body.title, content_body), ""
+    )
     asset = Asset(
         id=id_ or new_id(),
         type=TYPE,

@@ -39,6 +39,7 @@ from cmpapi.wire import (
 
 READ, WRITE = "content_types:read", "content_types:write"
 MAX_LOCALES = 200
+MAX_LOCALE = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,9 +306,9 @@ def _locales(value: Any) -> list[str]:
         return []
     locales: list[str] = list(value)
     errors = {
-        f"expected_locales.{i}": "Must be a non-empty locale, given once"
+        f"expected_locales.{i}": f"A locale of 1 to {MAX_LOCALE} characters, given once"
         for i, locale in enumerate(locales)
-        if not locale.strip() or locale in locales[:i]
+        if not locale.strip() or len(locale) > MAX_LOCALE or locale in locales[:i]
     }
     if len(locales) > MAX_LOCALES:
         errors["expected_locales"] = f"At most {MAX_LOCALES} locales"
@@ -335,9 +336,3 @@ def _optional_details(details: CoreContentType) -> dict[str, Any]:
 
 def _opt(value: Any) -> Any:
     return None if value is MISSING else value
-
-
-def count_versions(session: Session, type_id: str) -> int:
-    """How many versions a content type has."""
-    stmt = select(func.count()).where(ContentTypeVersion.content_type_id == type_id)
-    return int(session.scalar(stmt) or 0)
