@@ -83,6 +83,7 @@ ID_FIELDS = {
     "allowed_content_types": "content_type",
     "content_guid": "structured_content",
     "asset_guid": "asset",
+    "content_hash": "content_hash",  # acknowledgeSCContentPreview: the preview's own
 }
 # What a bare ``id`` (in a body item) names, per operation.
 ITEM_IDS = {

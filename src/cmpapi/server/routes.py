@@ -27,7 +27,10 @@ from cmpapi.server.resources.publishing import ext_routes as ext_publishing
 from cmpapi.server.resources.publishing import routes as publishing
 from cmpapi.server.resources.settings import routes as settings
 from cmpapi.server.resources.structured_content import library_routes as sc_library
+from cmpapi.server.resources.structured_content import preview_ext_routes as sc_preview_ext
+from cmpapi.server.resources.structured_content import preview_routes as sc_previews
 from cmpapi.server.resources.structured_content import routes as sc_types
+from cmpapi.server.resources.structured_content import task_routes as sc_task_contents
 from cmpapi.server.resources.tasks import asset_routes as task_asset_routes
 from cmpapi.server.resources.tasks import comment_routes as task_comment_routes
 from cmpapi.server.resources.tasks import metadata_routes as task_metadata_routes
@@ -51,6 +54,7 @@ ROUTE_TABLE: tuple[tuple[str, APIRouter], ...] = (
     ("", webhooks.router),  # /ext/v1/webhooks
     ("", web_app.router),  # /ext/v1: what the CMP web app does (briefs, deletions)
     ("", ext_publishing.router),  # /ext/v1/publishing-channels
+    ("", sc_preview_ext.router),  # /ext/v1/previews, /ext/v1/tasks/.../previews
     ("", storage.router),  # the local backend's /uploads and /files
     (V3, users.router),
     (V3, teams.router),
@@ -80,6 +84,8 @@ ROUTE_TABLE: tuple[tuple[str, APIRouter], ...] = (
     (V3, publishing.router),
     (V3, sc_types.router),
     (V3, sc_library.router),
+    (V3, sc_task_contents.router),
+    (V3, sc_previews.router),
 )
 
 V3_ROUTERS: tuple[APIRouter, ...] = tuple(r for prefix, r in ROUTE_TABLE if prefix == V3)

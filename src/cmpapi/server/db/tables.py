@@ -16,6 +16,7 @@ from cmpapi.server.resources.labels import tables as labels
 from cmpapi.server.resources.library import tables as library
 from cmpapi.server.resources.milestones import tables as milestones
 from cmpapi.server.resources.publishing import tables as publishing
+from cmpapi.server.resources.structured_content import preview_tables as sc_previews
 from cmpapi.server.resources.structured_content import tables as structured_content
 from cmpapi.server.resources.subresources import tables as subresources
 from cmpapi.server.resources.tasks import asset_tables as task_assets
@@ -41,6 +42,7 @@ __all__ = [
     "oauth",
     "outbox",
     "publishing",
+    "sc_previews",
     "storage",
     "structured_content",
     "subresources",

@@ -193,13 +193,16 @@ def _fastapi_shaped(request: Request) -> bool:
 
 
 def _loc(root: str, key: str) -> list[str]:
+    if key.startswith("path."):  # a path parameter the service refuses (previews)
+        return key.split(".")
     return [root, *key.split(".")] if key and key != "body" else [root]
 
 
 def fastapi_error(exc: errors.DomainError) -> Response:
     """A domain error as FastAPI answers: a 422 ``HTTPValidationError`` listing each field
     error (``loc`` strings from the dotted path, under ``body``, or ``query`` for a
-    ``BadRequest``), else ``{"detail": message}`` with the usual status."""
+    ``BadRequest``; a key ``path.<name>`` names a path parameter), else
+    ``{"detail": message}`` with the usual status."""
     if isinstance(exc, errors.RateLimited):
         return render_domain_error(exc)
     status = next(code for cls, code in STATUS.items() if isinstance(exc, cls))
