@@ -87,10 +87,8 @@ def create_structured_content(
     contents.create_content(
         session, principal.org_id, principal.user_id, new, content_id=asset.id, asset_id=asset.id
     )
-    acl.grant(
-        session, principal.org_id, ("asset", asset.id), ("user", principal.user_id),
-        acl.FULL, is_owner=True,
-    )  # fmt: skip
+    owner = ("user", principal.user_id)
+    acl.grant(session, principal.org_id, ("asset", asset.id), owner, acl.FULL, is_owner=True)
     record_asset_event(session, links, "asset_added", asset)
     session.commit()
     return _view(session, asset)
