@@ -23,6 +23,7 @@ from cmpapi.server.resources.library import (
 )
 from cmpapi.server.resources.milestones import routes as milestones
 from cmpapi.server.resources.settings import routes as settings
+from cmpapi.server.resources.structured_content import migration_routes as sc_migrations
 from cmpapi.server.resources.structured_content import routes as sc_types
 from cmpapi.server.resources.tasks import asset_routes as task_asset_routes
 from cmpapi.server.resources.tasks import comment_routes as task_comment_routes
@@ -72,6 +73,7 @@ ROUTE_TABLE: tuple[tuple[str, APIRouter], ...] = (
     (V3, work_request_sub_routes.router),
     (V3, work_request_starts.router),
     (V3, sc_types.router),
+    (V3, sc_migrations.router),
 )
 
 V3_ROUTERS: tuple[APIRouter, ...] = tuple(r for prefix, r in ROUTE_TABLE if prefix == V3)
