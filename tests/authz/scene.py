@@ -43,6 +43,27 @@ from cmpapi.wire import SettingsFieldCreateRequest
 from tests.support.work_requests import TEMPLATE, request_body, settings_document
 from tests.support.world import World, build_world
 
+SC_TITLE = {
+    "core": {
+        "key": "title",
+        "name": "Title",
+        "field_type": "text-field",
+        "is_list": False,
+        "is_required": True,
+        "need_internationalization": False,
+    },
+    "validation_pattern": "",
+    "min_length": 1,
+}
+
+
+def sc_body(type_id: str, title: str = "Spring story") -> dict[str, Any]:
+    """createStructuredContent's body for a content of ``type_id`` (SC_TITLE)."""
+    fields = {"title": [{"locale": "en_US", "field_values": [{"text_value": title}]}]}
+    body = {"content_type_guid": type_id, "root_content": True, "fields": fields}
+    return {"title": title, "content_body": body}
+
+
 ORG_A, PREFIX_A = "Alpha Corp", "alpha-"
 ORG_B, PREFIX_B = "Beta Ltd", "beta-"
 MiB = 1024 * 1024
@@ -379,6 +400,31 @@ class Scene:
         body = {"key": self.key("member"), "name": "Hero"}
         path = f"/v3/work-requests/{work_request_id}/creative-assets"
         return self.mine(self.api("member", "POST", path, json=body)["id"])
+
+    # -- structured content ---------------------------------------------------------------
+
+    def sc_type(self, fresh: bool = False) -> str:
+        """A content type of the first organization (made by its admin; one shared unless
+        ``fresh``): a required text field ``title``."""
+        if not fresh and "sc_type" in self.shared:
+            return str(self.shared["sc_type"])
+        body = {
+            "created_by": self.users["admin"],
+            "details": {"name": f"Type {uid()}", "component": False},
+            "field_definitions": [SC_TITLE],
+        }
+        made = self.api("admin", "POST", "/v3/structured-content/content-types", 201, json=body)
+        type_id = self.mine(made["content_type_guid"], made["content_type_version_guid"])
+        if not fresh:
+            self.shared["sc_type"] = type_id
+            self.shared["sc_version"] = made["content_type_version_guid"]
+        return type_id
+
+    def structured_content(self) -> str:
+        """A library structured content the member owns, shared with the viewer."""
+        made = self.api("member", "POST", "/v3/structured-contents", json=sc_body(self.sc_type()))
+        self.grant("asset", made["id"], "viewer")
+        return self.mine(made["id"])
 
     def multipart(self) -> str:
         made = self.api("member", "POST", "/v3/multipart-uploads", 201, json={"file_size": 6 * MiB})

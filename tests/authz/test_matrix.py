@@ -45,7 +45,7 @@ from cmpapi.server.app import create_app
 from cmpapi.server.db.tables import Base
 from cmpapi.server.routes import V3_ROUTERS
 from cmpapi.server.settings import Settings
-from tests.authz.scene import ORG_A, PREFIX_A, Req, Scene, uid
+from tests.authz.scene import ORG_A, PREFIX_A, SC_TITLE, Req, Scene, sc_body, uid
 from tests.conftest import ContractClient
 from tests.contract.spec import suspended
 from tests.support.work_requests import request_body
@@ -211,6 +211,61 @@ get_raw_file, update_raw_file, delete_raw_file = (
     f("raw-files", "raw_file") for f in (_get, _update, _delete)
 )
 get_article = _get("articles", "article")
+
+SC_TYPES = "/v3/structured-content/content-types"
+
+
+def list_sc_content_types(s: Scene, who: str | None) -> Req:
+    return Req("GET", SC_TYPES, targets=(s.sc_type(),))
+
+
+def create_sc_content_type(s: Scene, who: str | None) -> Req:
+    body = {
+        "created_by": "integration",  # stored as given (an id of the caller's choosing)
+        "details": {"name": f"Type {uid()}", "component": False},
+        "field_definitions": [SC_TITLE],
+    }
+    return Req("POST", SC_TYPES, json=body)
+
+
+def get_sc_content_type(s: Scene, who: str | None) -> Req:
+    return Req("GET", f"{SC_TYPES}/{s.sc_type()}")
+
+
+def update_sc_content_type(s: Scene, who: str | None) -> Req:
+    body = {
+        "updated_by": s.users["admin"],
+        "details": {"name": f"Renamed {uid()}", "component": False},
+    }
+    return Req("POST", f"{SC_TYPES}/{s.sc_type(fresh=True)}", json=body)
+
+
+def list_sc_content_type_versions(s: Scene, who: str | None) -> Req:
+    return Req("GET", f"{SC_TYPES}/{s.sc_type()}/versions", targets=(s.shared["sc_version"],))
+
+
+def create_sc_content_type_version(s: Scene, who: str | None) -> Req:
+    other = {**SC_TITLE, "core": {**SC_TITLE["core"], "key": "subtitle"}}
+    body = {"created_by": "integration", "field_definitions": [SC_TITLE, other]}
+    return Req("POST", f"{SC_TYPES}/{s.sc_type(fresh=True)}/versions", json=body)
+
+
+def get_sc_content_type_version(s: Scene, who: str | None) -> Req:
+    type_id = s.sc_type()
+    return Req("GET", f"{SC_TYPES}/{type_id}/versions/{s.shared['sc_version']}")
+
+
+def create_structured_content(s: Scene, who: str | None) -> Req:
+    return Req("POST", "/v3/structured-contents", json=sc_body(s.sc_type()))
+
+
+def get_structured_content(s: Scene, who: str | None) -> Req:
+    return Req("GET", f"/v3/structured-contents/{s.structured_content()}")
+
+
+def update_structured_content(s: Scene, who: str | None) -> Req:
+    body = {"title": "Renamed", "content_body": {"expired": True}}
+    return Req("PATCH", f"/v3/structured-contents/{s.structured_content()}", json=body)
 
 
 def list_asset_permissions(s: Scene, who: str | None) -> Req:
@@ -886,6 +941,21 @@ MATRIX: dict[str, Row] = {
     "updateRawFile": row(update_raw_file, MEMBER, OK, OK, 403, 403, 404, 401),
     "deleteRawFile": row(delete_raw_file, MEMBER, OK, OK, 403, 403, 404, 401),
     "getArticle": row(get_article, MEMBER, OK, OK, 403, OK, 404, 401),
+    "listSCContentTypes": row(list_sc_content_types, ADMIN, OK, OK, OK, OK, HIDDEN, 401),
+    "createSCContentType": row(create_sc_content_type, ADMIN, OK, OK, 403, 403, HIDDEN, 401),
+    "getSCContentType": row(get_sc_content_type, ADMIN, OK, OK, OK, OK, 404, 401),
+    "updateSCContentType": row(update_sc_content_type, ADMIN, OK, OK, 403, 403, 404, 401),
+    "listSCContentTypeVersions": row(
+        list_sc_content_type_versions, ADMIN, OK, OK, OK, OK, 404, 401
+    ),
+    "createSCContentTypeVersion": row(
+        create_sc_content_type_version, ADMIN, OK, OK, 403, 403, 404, 401
+    ),
+    "getSCContentTypeVersion": row(get_sc_content_type_version, ADMIN, OK, OK, OK, OK, 404, 401),
+    # Another organization's admin names a content type it cannot see: 422 on the body.
+    "createStructuredContent": row(create_structured_content, MEMBER, OK, OK, OK, 403, 422, 401),
+    "getStructuredContent": row(get_structured_content, MEMBER, OK, OK, 403, OK, 404, 401),
+    "updateStructuredContent": row(update_structured_content, MEMBER, OK, OK, 403, 403, 404, 401),
     "listAssetPermissions": row(list_asset_permissions, MEMBER, OK, OK, 403, OK, 404, 401),
     "addAssetPermissions": row(add_asset_permissions, MEMBER, OK, OK, 403, 403, 404, 401),
     "updateAssetPermission": row(update_asset_permission, MEMBER, OK, OK, 403, 403, 404, 401),

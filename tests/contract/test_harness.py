@@ -337,6 +337,14 @@ def test_undeclared_status_fails() -> None:
     assert "418" in str(error)
 
 
+@pytest.mark.parametrize("status", [401, 403, 404])
+def test_fastapi_operations_may_answer_undeclared_errors_as_http_exception(status: int) -> None:
+    path = "/v3/structured-content/content-types/t1"
+    _check("GET", path, status, {"detail": "Content type not found"})
+    assert _violation("GET", path, status, {"message": "Not found"}).kind == "schema"
+    assert _violation("GET", "/v3/userlist", 418, {"detail": "x"}).kind == "undeclared-status"
+
+
 @pytest.mark.parametrize("status", [500, 502, 503])
 def test_server_errors_always_fail(status: int) -> None:
     error = _violation("GET", "/v3/userlist", status, {"message": "Internal Server Error"})

@@ -23,6 +23,7 @@ from cmpapi.server.resources.library import (
 )
 from cmpapi.server.resources.milestones import routes as milestones
 from cmpapi.server.resources.settings import routes as settings
+from cmpapi.server.resources.structured_content import library_routes as sc_library
 from cmpapi.server.resources.structured_content import migration_routes as sc_migrations
 from cmpapi.server.resources.structured_content import routes as sc_types
 from cmpapi.server.resources.tasks import asset_routes as task_asset_routes
@@ -73,6 +74,7 @@ ROUTE_TABLE: tuple[tuple[str, APIRouter], ...] = (
     (V3, work_request_sub_routes.router),
     (V3, work_request_starts.router),
     (V3, sc_types.router),
+    (V3, sc_library.router),
     (V3, sc_migrations.router),
 )
 

@@ -179,8 +179,8 @@ def check_create_asset_version(session: Session, principal: Principal, asset_id:
     exists, the caller may edit it, and it holds a file."""
     require(principal, "library:write")
     asset = load_asset(session, principal, asset_id, "edit")
-    if asset.type == "article":
-        raise NotFound("Articles have no file versions")
+    if asset.type in ("article", "structured_content"):
+        raise NotFound("Articles and structured contents have no file versions")
     return asset
 
 

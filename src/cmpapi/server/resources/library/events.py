@@ -16,6 +16,7 @@ TYPE_OPERATIONS = {
     "video": "getVideo",
     "raw_file": "getRawFile",
     "article": "getArticle",
+    "structured_content": "getStructuredContent",
 }
 
 

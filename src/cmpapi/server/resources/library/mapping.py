@@ -174,11 +174,12 @@ BY_TYPE: dict[str, Callable[[AssetView, Links, FileUrl], BaseModel]] = {
 def asset_response(view: AssetView, links: Links, file_url: FileUrl) -> AssetResponse:
     """The generic shape of createAsset and listAssets; ``links.self`` is the type URL."""
     row = view.row
-    content = (
-        {"type": "html_body", "value": row.html_body or ""}
-        if row.type == "article"
-        else {"type": "url", "value": file_url(row)}
-    )
+    if row.type == "article":
+        content = {"type": "html_body", "value": row.html_body or ""}
+    elif row.type == "structured_content":  # no file: the API URL serving it
+        content = {"type": "api_url", "value": asset_self(links, row)}
+    else:
+        content = {"type": "url", "value": file_url(row)}
     return AssetResponse.model_validate(
         {
             "id": row.id,

@@ -2,6 +2,7 @@
 ``content_type``), their versions (``version_model``, ``sc_version``), the created /
 updated answers, and a content's details (``content_details``: ``ContentDetailsModel``
 with ``content_type`` as ``VersionedContentTypeModel`` and ``latest_fields_version``).
+``library_structured_content`` is the Library tag's ``LibraryStructuredContent``.
 Optional spec fields the row has no value for are left out (none of them is nullable)."""
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from cmpapi.server.http.links import Links
+from cmpapi.server.resources.library.assets import AssetView
 from cmpapi.server.resources.library.mapping import timestamp
+from cmpapi.server.resources.structured_content.contents import ContentView
 from cmpapi.server.resources.structured_content.tables import (
     Content,
     ContentFieldsVersion,
@@ -20,6 +23,7 @@ from cmpapi.wire import (
     BaseContentTypeModel,
     BaseContentTypeVersionModel,
     ContentDetailsModel,
+    LibraryStructuredContent,
     SCContentType,
     SCContentTypeCreateResponse,
     SCContentTypeVersion,
@@ -175,3 +179,29 @@ def content_details(
 ) -> ContentDetailsModel:
     """A content's ``ContentDetailsModel``."""
     return ContentDetailsModel.model_validate(content_details_dict(c, t, v, fv, links, self_link))
+
+
+def library_structured_content(
+    asset: AssetView, view: ContentView, links: Links
+) -> LibraryStructuredContent:
+    """createStructuredContent, getStructuredContent, updateStructuredContent."""
+    row = asset.row
+    self_link = links.to("getStructuredContent", id=row.id)
+    c = view.content
+    return LibraryStructuredContent.model_validate(
+        {
+            "id": row.id,
+            "title": row.title,
+            "created_at": timestamp(row.created_at),
+            "modified_at": timestamp(row.modified_at),
+            "folder_id": row.folder_id,
+            "file_location": asset.file_location,
+            "is_archived": row.is_archived,
+            "labels": asset.labels,
+            "owner_organization_id": row.org_id,
+            "links": {"self": self_link},
+            "content_body": content_details_dict(
+                c, view.content_type, view.version, view.fields_version, links, self_link
+            ),
+        }
+    )

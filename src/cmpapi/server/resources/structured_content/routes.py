@@ -90,7 +90,7 @@ async def list_sc_content_types(
     operation_id="createSCContentType",
     status_code=201,
     response_model=SCContentTypeCreateResponse,
-    responses={200: {"model": SCContentTypeCreateResponse}, **validation_responses()},
+    responses=validation_responses(),
 )
 async def create_sc_content_type(
     request: Request, body: SCContentTypeCreateRequest, api: ApiDep
@@ -147,7 +147,7 @@ async def list_sc_content_type_versions(content_type_id: str, api: ApiDep) -> Re
     operation_id="createSCContentTypeVersion",
     status_code=201,
     response_model=SCContentTypeCreateResponse,
-    responses={200: {"model": SCContentTypeCreateResponse}, **validation_responses()},
+    responses=validation_responses(),
 )
 async def create_sc_content_type_version(
     request: Request, content_type_id: str, body: SCContentTypeVersionCreateRequest, api: ApiDep

@@ -62,6 +62,11 @@ def load_type(session: Session, org_id: str, type_id: str) -> ContentType:
     return found
 
 
+def load_type_or_none(session: Session, org_id: str, type_id: str) -> ContentType | None:
+    """The organization's content type, or None."""
+    return Repository(ContentType, session, org_id).find(ContentType.id == type_id)
+
+
 def load_version(
     session: Session, org_id: str, type_id: str, version_id: str
 ) -> ContentTypeVersion:
