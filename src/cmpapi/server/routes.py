@@ -24,6 +24,7 @@ from cmpapi.server.resources.library import (
 from cmpapi.server.resources.milestones import routes as milestones
 from cmpapi.server.resources.settings import routes as settings
 from cmpapi.server.resources.structured_content import library_routes as sc_library
+from cmpapi.server.resources.structured_content import managed_ext_routes as sc_ext
 from cmpapi.server.resources.structured_content import migration_routes as sc_migrations
 from cmpapi.server.resources.structured_content import routes as sc_types
 from cmpapi.server.resources.tasks import asset_routes as task_asset_routes
@@ -47,6 +48,7 @@ ROUTE_TABLE: tuple[tuple[str, APIRouter], ...] = (
     ("", oauth.router),  # /o/oauth2/v1/...
     ("", ext_apps.router),  # /ext/v1/apps
     ("", webhooks.router),  # /ext/v1/webhooks
+    ("", sc_ext.router),  # /ext/v1/structured-content/managed-migrations
     ("", storage.router),  # the local backend's /uploads and /files
     (V3, users.router),
     (V3, teams.router),

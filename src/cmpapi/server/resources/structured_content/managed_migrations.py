@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
 from cmpapi.server.db.base import utcnow
-from cmpapi.server.db.repository import Repository
+from cmpapi.server.db.repository import Page, Repository
 from cmpapi.server.errors import BadRequest, Invalid, NotFound
 from cmpapi.server.jobs import enqueue
 from cmpapi.server.resources.structured_content import contents, migration, types
@@ -385,3 +385,33 @@ def _fill_work_list(session: Session, row: ManagedMigration) -> None:
         ~listed.exists(),
     )
     session.execute(insert(item).from_select(["content_id", "migration_id", "status"], missing))
+
+
+# -- cmpapi's own read: the contents that failed ---------------------------------------
+
+
+def list_failures(
+    session: Session, principal: Principal, job_id: str, offset: int, page_size: int
+) -> Page[ManagedMigrationItem]:
+    """``GET /ext/v1/structured-content/managed-migrations/{job_id}/failures``: the
+    migration's contents that could not be moved, in content id order, with why (the spec's
+    summary only counts them). Admins only, as every /ext/v1 read."""
+    require(principal, WRITE)
+    found = Repository(ManagedMigration, session, principal.org_id).find(
+        ManagedMigration.id == job_id
+    )
+    if found is None:
+        raise NotFound(MIGRATION_NOT_FOUND.format(id=job_id))
+    rows = list(
+        session.scalars(
+            select(ManagedMigrationItem)
+            .where(
+                ManagedMigrationItem.migration_id == job_id,
+                ManagedMigrationItem.status == ERRORED,
+            )
+            .order_by(ManagedMigrationItem.content_id)
+            .offset(offset)
+            .limit(page_size + 1)
+        )
+    )
+    return Page(rows[:page_size], offset, page_size, len(rows) > page_size)
