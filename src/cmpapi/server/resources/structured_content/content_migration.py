@@ -95,18 +95,19 @@ def locale_of(primary_locale: str | None, version: ContentTypeVersion) -> str:
 
 
 def fields_version_row(
-    content: Content,
+    org_id: str,
+    content_id: str,
     target_version_id: str,
     fields: dict[str, Any],
     created_by: str,
     source_id: str | None = None,
 ) -> dict[str, Any]:
-    """A new ``sc_content_fields_versions`` row of ``content`` on the target version, as
+    """A new ``sc_content_fields_versions`` row of a content on the target version, as
     ``contents`` writes them (the managed migration's job inserts these in bulk)."""
     return {
         "id": new_id(),
-        "org_id": content.org_id,
-        "content_id": content.id,
+        "org_id": org_id,
+        "content_id": content_id,
         "content_type_version_id": target_version_id,
         "fields": fields,
         "content_hash": contents.content_hash(fields),
@@ -130,12 +131,15 @@ def writable_content(session: Session, principal: Principal, content: Content) -
 
 def record_content_modified(session: Session, links: Links, content: Content) -> None:
     """``asset_modified`` for a library content (a task's content has its task's events)."""
-    if content.asset_id is None:
-        return
-    asset = session.get(Asset, content.asset_id)
+    asset = session.get(Asset, content.asset_id) if content.asset_id is not None else None
     if asset is not None:
-        asset.modified_at = utcnow()
-        record_asset_event(session, links, "asset_modified", asset)
+        record_asset_modified(session, links, asset)
+
+
+def record_asset_modified(session: Session, links: Links, asset: Asset) -> None:
+    """A library content's asset changed: its ``modified_at`` and ``asset_modified``."""
+    asset.modified_at = utcnow()
+    record_asset_event(session, links, "asset_modified", asset)
 
 
 def _target(session: Session, view: contents.ContentView, version_id: Any) -> ContentTypeVersion:
@@ -201,7 +205,9 @@ def _move(
 ) -> ContentFieldsVersion:
     """Put the content on ``target`` with a new fields version (flushed)."""
     source_id: str | None = given(body.source_id)
-    values = fields_version_row(content, target.id, fields, body.created_by, source_id)
+    values = fields_version_row(
+        content.org_id, content.id, target.id, fields, body.created_by, source_id
+    )
     row = Repository(ContentFieldsVersion, session, content.org_id).add(
         ContentFieldsVersion(**values)
     )

@@ -42,7 +42,7 @@ from cmpapi.server.resources.structured_content.content_migration import (
     fields_version_row,
     locale_of,
     moved_fields,
-    record_content_modified,
+    record_asset_modified,
 )
 from cmpapi.server.resources.structured_content.managed_migrations import BATCH_SIZE, JOB
 from cmpapi.server.resources.structured_content.managed_tables import (
@@ -147,65 +147,109 @@ def _outcome(row: ManagedMigration, content_id: str, status: str, **values: Any)
     }
 
 
-def _migrate(
-    session: Session, row: ManagedMigration, ids: list[str], links: Links
-) -> list[dict[str, Any]]:
-    """Move the contents ``ids`` (locked) and return their items' new values."""
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What one batch works with: the versions, the default values, reference lookups."""
+
+    row: ManagedMigration
+    source: ContentTypeVersion
+    target: ContentTypeVersion
+    given: dict[str, Any]
+    lookup: contents.DbLookup
+
+
+def _plan(session: Session, row: ManagedMigration) -> _Plan:
     source = session.get(ContentTypeVersion, row.source_version_id)
     target = session.get(ContentTypeVersion, row.target_version_id)
     # Foreign keys with ON DELETE CASCADE: the versions outlive the migration.
     assert source is not None
     assert target is not None
     given = migration.keyed_defaults(row.default_values)
-    lookup = contents.DbLookup(session, row.org_id)
+    return _Plan(row, source, target, given, contents.DbLookup(session, row.org_id))
+
+
+def _move_one(
+    plan: _Plan, content: Any, stored: Any
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """One content's item outcome, and its new fields version when it moves."""
+    row, source, target = plan.row, plan.source, plan.target
+    if content.content_type_version_id != source.id:
+        return _outcome(row, content.id, SKIPPED), None
+    locale = locale_of(content.primary_locale, source)
+    checked = moved_fields(
+        plan.lookup,
+        content.id,
+        locale,
+        stored,
+        source,
+        target,
+        plan.given,
+        fill_only=True,
+        where="fields",
+    )
+    if checked.problems:
+        errors = {p.path: p.message for p in reversed(checked.problems)}
+        message = "Not valid on the target content type version"
+        return _outcome(row, content.id, ERRORED, error=message, errors=errors), None
+    version = fields_version_row(
+        row.org_id, content.id, target.id, checked.stored_fields, row.created_by
+    )
+    return _outcome(row, content.id, SUCCEEDED, fields_version_id=version["id"]), version
+
+
+def _migrate(
+    session: Session, row: ManagedMigration, ids: list[str], links: Links
+) -> list[dict[str, Any]]:
+    """Move the contents ``ids`` (locked) and return their items' new values. The rows are
+    read and written in bulk (a batch is a few statements, not a few per content)."""
+    plan = _plan(session, row)
     found = session.execute(
-        select(Content, ContentFieldsVersion.fields)
+        select(
+            Content.id,
+            Content.asset_id,
+            Content.content_type_version_id,
+            Content.primary_locale,
+            ContentFieldsVersion.fields,
+        )
         .join(ContentFieldsVersion, ContentFieldsVersion.id == Content.latest_fields_version_id)
         .where(Content.id.in_(ids))
         .order_by(Content.id)
         .with_for_update(of=Content)
     ).all()
-    _load_assets(session, [c.asset_id for c, _ in found if c.asset_id is not None])
-    gone = set(ids) - {c.id for c, _ in found}  # deleted meanwhile: nothing to move
+    gone = set(ids) - {c.id for c in found}  # deleted meanwhile: nothing to move
     outcomes = [_outcome(row, content_id, SKIPPED) for content_id in sorted(gone)]
     versions: list[dict[str, Any]] = []
-    for content, stored in found:
-        if content.content_type_version_id != source.id:
-            outcomes.append(_outcome(row, content.id, SKIPPED))
-            continue
-        locale = locale_of(content.primary_locale, source)
-        checked = moved_fields(
-            lookup,
-            content.id,
-            locale,
-            stored,
-            source,
-            target,
-            given,
-            fill_only=True,
-            where="fields",
-        )
-        if checked.problems:
-            errors = {p.path: p.message for p in reversed(checked.problems)}
-            message = "Not valid on the target content type version"
-            outcomes.append(_outcome(row, content.id, ERRORED, error=message, errors=errors))
-            continue
-        version = fields_version_row(content, target.id, checked.stored_fields, row.created_by)
-        versions.append(version)
-        content.content_type_version_id = target.id
-        content.latest_fields_version_id = version["id"]
-        content.updated_by, content.updated_at = row.created_by, version["created_at"]
-        record_content_modified(session, links, content)
-        outcomes.append(_outcome(row, content.id, SUCCEEDED, fields_version_id=version["id"]))
+    moved: list[Any] = []
+    for content in found:
+        outcome, version = _move_one(plan, content, content.fields)
+        outcomes.append(outcome)
+        if version is not None:
+            versions.append(version)
+            moved.append(content)
     if versions:
         session.execute(insert(ContentFieldsVersion), versions)
+        moves = [
+            {
+                "id": c.id,
+                "content_type_version_id": plan.target.id,
+                "latest_fields_version_id": v["id"],
+                "updated_by": row.created_by,
+                "updated_at": v["created_at"],
+            }
+            for c, v in zip(moved, versions, strict=True)
+        ]
+        session.execute(update(Content), moves)
+        assets = _assets(session, [c.asset_id for c in moved if c.asset_id is not None])
+        for asset in assets.values():
+            record_asset_modified(session, links, asset)
     return outcomes
 
 
-def _load_assets(session: Session, ids: list[str]) -> None:
-    """Load the library assets of a batch at once (their events read them one by one)."""
-    if ids:
-        session.scalars(select(Asset).where(Asset.id.in_(ids))).all()
+def _assets(session: Session, ids: list[str]) -> dict[str, Asset]:
+    """The library assets of a batch, read at once (their events need them)."""
+    if not ids:
+        return {}
+    return {a.id: a for a in session.scalars(select(Asset).where(Asset.id.in_(ids)))}
 
 
 def hand_over(session: Session, batch: Batch) -> None:
@@ -252,7 +296,11 @@ async def run_managed_migration(ctx: JobContext, payload: dict[str, Any]) -> Non
     )
     deadline = time.monotonic() + SLICE_SECONDS
     try:
-        while not ctx.lease_lost:  # lost: another worker runs this job now
+        # Renewing the lease after each batch, from this thread, keeps it while batches
+        # follow each other closely: on SQLite the worker's own renewal may wait behind
+        # them for the write lock until the lease lapses. False: another worker runs the
+        # job now (its batches are fenced off from ours anyway).
+        while await ctx.heartbeat():
             if await ctx.db.run(_in_session, ctx, run_batch, batch) is not Step.MORE:
                 return
             if ctx.stopping.is_set() or time.monotonic() > deadline:

@@ -19,7 +19,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, literal, select, update
+from sqlalchemy import and_, delete, func, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
@@ -376,15 +377,18 @@ def _fill_work_list(session: Session, row: ManagedMigration) -> None:
         .where(item.migration_id == row.id, item.status == ERRORED)
         .values(status=NOT_STARTED, error=None, errors=None, updated_at=None)
     )
-    listed = select(item.content_id).where(
-        item.migration_id == row.id, item.content_id == Content.id
+    on_source = select(Content.id, literal(row.id), literal(NOT_STARTED)).where(
+        Content.org_id == row.org_id, Content.content_type_version_id == row.source_version_id
     )
-    missing = select(Content.id, literal(row.id), literal(NOT_STARTED)).where(
-        Content.org_id == row.org_id,
-        Content.content_type_version_id == row.source_version_id,
-        ~listed.exists(),
+    # Contents listed already are left alone by the conflict on the primary key, not by a
+    # NOT EXISTS: planned on the list's stale statistics, the anti-join re-scanned the rows
+    # being inserted for each content (29 s for 10,000 on PostgreSQL; under half a second this way).
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(
+        insert(item)
+        .from_select(["content_id", "migration_id", "status"], on_source)
+        .on_conflict_do_nothing(index_elements=["migration_id", "content_id"])
     )
-    session.execute(insert(item).from_select(["content_id", "migration_id", "status"], missing))
 
 
 # -- cmpapi's own read: the contents that failed ---------------------------------------
