@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -138,3 +138,33 @@ def test_demo_seed_plans_campaigns_events_and_work_requests(run, db: Session) ->
     task = db.get(Task, started.resource_id)
     assert task is not None and task.title == "Product launch blog post"
     assert db.get(Brief, ("task", task.id)) is not None
+
+
+def test_demo_seed_has_structured_content(run, db: Session) -> None:
+    from cmpapi.server.resources.structured_content.tables import (
+        Content,
+        ContentType,
+        ContentTypeVersion,
+    )
+
+    assert run("demo", "seed")[0] == 0
+    article = db.get(ContentType, demo.demo_id("sc-type:Article"))
+    assert article is not None and db.get(ContentType, demo.demo_id("sc-type:Author"))
+    versions = db.scalars(
+        select(ContentTypeVersion)
+        .where(ContentTypeVersion.content_type_id == article.id)
+        .order_by(ContentTypeVersion.sequence)
+    ).all()
+    assert [v.id for v in versions] == [
+        demo.demo_id("sc-type-version:Article:1"),
+        demo.demo_id("sc-type-version:Article:2"),
+    ]
+    assert article.latest_version_id == versions[1].id
+    faq = db.get(Content, demo.demo_id("sc-content:Pricing FAQ"))
+    launch = db.get(Content, demo.demo_id("sc-content:Spring launch"))
+    assert faq is not None and launch is not None
+    assert (faq.content_type_version_id, launch.content_type_version_id) == (
+        versions[0].id,
+        versions[1].id,
+    )
+    assert faq.asset_id == faq.id and db.scalar(select(func.count()).select_from(Content)) == 3

@@ -29,6 +29,8 @@ from cmpapi.server.demo import FIELDS
 from cmpapi.server.oauth import store
 from cmpapi.server.resources.labels import service as labels
 from cmpapi.server.resources.library import renditions
+from tests.support.structured_content import every_type, plain_type_body
+from tests.support.structured_content import text as sc_text
 from tests.support.tasks import REVIEW_FLOW, make_workflow
 from tests.support.uploads import jpeg
 from tests.support.work_requests import TEMPLATE, request_body, settings_document
@@ -37,6 +39,7 @@ from tests.support.world import build_world
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 # An ISO base media header with an unknown brand: sniffed as video/mp4.
 MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(64)
+SC_TYPES = "/structured-content/content-types"
 MIB = 1024 * 1024
 # Snapshots are reused for the whole run; the long profile may take hours.
 TOKEN_TTL = 7 * 24 * 3600
@@ -359,6 +362,38 @@ def _renditions(api: Api, seed: Seed, timeout: float = 20) -> None:
     seed.pools["/renditions/{id}"] = [{"id": r} for r in found]
 
 
+def _structured_content(api: Api, seed: Seed) -> None:
+    """Content types (one with every field type and two versions) and library contents."""
+    author = api.post(SC_TYPES, plain_type_body("Author", [sc_text()]))["content_type_guid"]
+    kinds = every_type(["image", "structured_content"], [author])
+    made = api.post(SC_TYPES, plain_type_body("Article", kinds))
+    article, first = made["content_type_guid"], made["content_type_version_guid"]
+    body = {"created_by": seed.first("user"), "field_definitions": [*kinds, sc_text("subtitle")]}
+    second = api.post(f"{SC_TYPES}/{article}/versions", body)["content_type_version_guid"]
+    fields = {"title": [{"locale": "en_US", "field_values": [{"text_value": "Fuzz"}]}]}
+    contents = [
+        api.post(
+            "/structured-contents",
+            {
+                "title": title,
+                "content_body": {"content_type_guid": t, "root_content": True, "fields": fields},
+            },
+            expect=200,
+        )["id"]
+        for title, t in (("Fuzz author", author), ("Fuzz article", article))
+    ]
+    seed.ids.update(content_type=[author, article], structured_content=contents)
+    pools = seed.pools
+    for suffix in ("", "/versions"):
+        pools["/structured-content/content-types/{content_type_id}" + suffix] = [
+            {"content_type_id": t} for t in (author, article)
+        ]
+    pools["/structured-content/content-types/{content_type_id}/versions/{version_id}"] = [
+        {"content_type_id": article, "version_id": v} for v in (first, second)
+    ]
+    pools["/structured-contents/{id}"] = [{"id": c} for c in contents]
+
+
 def seed(app: FastAPI, http: httpx.Client) -> Seed:
     """Build the fuzzed organization on a running ``app`` reachable through ``http``."""
     tokens, ids = _services(app)
@@ -372,6 +407,7 @@ def seed(app: FastAPI, http: httpx.Client) -> Seed:
     _misc(api, result)
     _work_requests(api, result)
     _renditions(api, result)
+    _structured_content(api, result)
     return result
 
 

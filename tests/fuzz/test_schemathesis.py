@@ -78,6 +78,10 @@ ID_FIELDS = {
     "ids": "field",
     "email": "email",
     "group": "label_group",
+    "content_type_guid": "content_type",
+    "allowed_content_types": "content_type",
+    "content_guid": "structured_content",
+    "asset_guid": "asset",
 }
 # What a bare ``id`` (in a body item) names, per operation.
 ITEM_IDS = {

@@ -35,6 +35,10 @@ class TestContentTypes(ResourceTests):
     create_path = TYPES
     create_data = [
         (
+            {**_body(source="s" * 4000, source_id="i" * 4000), "created_by": "u" * 4000},
+            {"created_by": "u" * 4000, "source": "s" * 4000},
+        ),
+        (
             _body(),
             {"name": "Article", "latest_version": {"field_definitions": [text(is_required=True)]}},
         ),
@@ -124,6 +128,8 @@ class TestContentTypes(ResourceTests):
             "field_definitions.0.core.max_list_length",
         ),
         (_body(expected_locales=["en_US", "en_US"]), "expected_locales.1"),
+        (_body(expected_locales=["x" * 65]), "expected_locales.0"),
+        (_body(details={"name": "x" * 256, "component": False}), "details.name"),
         (
             {"details": {"name": "X", "component": False}, "field_definitions": []},
             "created_by",

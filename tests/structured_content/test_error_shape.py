@@ -47,3 +47,10 @@ def test_other_routes_keep_the_cmp_body(client: Any, world: World) -> None:
     assert (r.status_code, r.json()) == (404, {"message": "Resource not found"})
     r = client.get("/v3/campaigns")
     assert (r.status_code, r.json()) == (401, {"message": "Unauthorized"})
+
+
+def test_a_body_fastapi_cannot_parse_is_400_detail(client: Any, world: World) -> None:
+    headers = {**world.auth(), "content-type": "application/json"}
+    r = client.post(T, content=b"\xff\x146\xfe", headers=headers)
+    assert r.status_code == 400
+    assert set(r.json()) == {"detail"}

@@ -78,6 +78,7 @@ class TestLibraryContents(ResourceTests):
         (body("0" * 32), "content_body.content_type_guid"),
         (body("{disabled}"), "content_body.content_type_guid"),
         ({**body("{type}"), "folder_id": "0" * 32}, "folder_id"),
+        ({**body("{type}"), "title": "x" * 256}, "title"),
         (
             body("{type}", nope=[{"locale": "en_US", "field_values": [{"text_value": "x"}]}]),
             "content_body.fields.nope",

@@ -90,3 +90,11 @@ def create_type(client: Any, world: World, name: str = "Article", **extra: Any) 
     assert r.status_code == 201, r.text
     answer: dict[str, Any] = r.json()
     return answer
+
+
+def plain_type_body(
+    name: str, definitions: list[dict[str, Any]], created_by: str = "integration"
+) -> dict[str, Any]:
+    """createSCContentType's body without a world (``created_by`` is stored as given)."""
+    details = {"name": name, "component": False}
+    return {"created_by": created_by, "details": details, "field_definitions": definitions}

@@ -273,8 +273,10 @@ def install(app: FastAPI) -> None:
         return validation_error(exc, 422 if in_body else 400)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         message = HTTP_MESSAGES.get(exc.status_code) or str(exc.detail)
+        if _fastapi_shaped(request):  # e.g. a body FastAPI cannot parse
+            return json_response({"detail": message}, exc.status_code, exc.headers)
         return json_response(error_body(message), exc.status_code, exc.headers)
 
     @app.exception_handler(StorageError)

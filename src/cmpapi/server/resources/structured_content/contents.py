@@ -14,6 +14,8 @@ wherever it lives (a library asset: ``asset_id``; a task: ``task_id``).
   inputs from the wire bodies (createStructuredContent's ``content_body`` shape).
 - ``DbLookup``: the organization's assets and contents, for ``validation.check_fields``.
 - ``content_hash(fields)``: SHA-256 of the canonical JSON of stored fields.
+- ``add_fields_version(session, content, fields, user_id, validation)``: a new latest
+  fields version as is (the caller checked ``fields`` with ``validation.check_fields``).
 
 ``mapping.content_details(view...)`` renders a view as ``ContentDetailsModel``.
 """
@@ -168,7 +170,7 @@ def create_content(
         id=cid,
         content_type_id=content_type.id,
         content_type_version_id=version.id,
-        title=_title(new.title, where),
+        title=checked_title(new.title, where),
         primary_locale=locale,
         root_content=new.root_content,
         expired=new.expired,
@@ -185,7 +187,7 @@ def create_content(
         updated_at=now,
     )
     Repository(Content, session, org_id).add(content)
-    fields_version = _add_fields_version(session, content, fields, user_id)
+    fields_version = add_fields_version(session, content, fields, user_id)
     return ContentView(content, content_type, version, fields_version)
 
 
@@ -201,7 +203,7 @@ def update_content(
     content = view.content
     for key, value in patch.values.items():
         if key == "title":
-            value = _title(value, where)
+            value = checked_title(value, where)
         setattr(content, key, value)
     fields_version = view.fields_version
     changed = False
@@ -211,7 +213,7 @@ def update_content(
             session, content.org_id, view.version, _locale(content, view), merged, content.id, where
         )
         if content_hash(fields) != view.fields_version.content_hash:
-            fields_version = _add_fields_version(session, content, fields, user_id)
+            fields_version = add_fields_version(session, content, fields, user_id)
             changed = True
     if patch.values or changed:
         content.updated_by = user_id
@@ -324,16 +326,23 @@ def _checked(
     return checked.stored_fields
 
 
-def _add_fields_version(
-    session: Session, content: Content, fields: dict[str, Any], user_id: str
+def add_fields_version(
+    session: Session,
+    content: Content,
+    fields: dict[str, Any],
+    user_id: str,
+    validation: dict[str, dict[str, str]] | None = None,
 ) -> ContentFieldsVersion:
+    """A new latest fields version of ``content`` (stored fields, as ``check_fields``
+    returns them; ``validation``: ``validation.validation_map`` of problems it is saved
+    with, for writers that keep invalid values, e.g. a migration). Flushed."""
     row = ContentFieldsVersion(
         id=new_id(),
         content_id=content.id,
         content_type_version_id=content.content_type_version_id,
         fields=fields,
         content_hash=content_hash(fields),
-        validation=validation_map([]),
+        validation=validation or validation_map([]),
         created_by=user_id,
         created_at=utcnow(),
     )
@@ -356,13 +365,14 @@ def _usable_type(session: Session, org_id: str, type_id: str, where: str) -> Con
     return found
 
 
-def _title(title: Any, where: str) -> str:
+def checked_title(title: Any, where: str = "content_body") -> str:
+    """``title`` if it is a usable content title (1 to MAX_TITLE characters, not blank),
+    else ``Invalid`` naming ``<where>.title``."""
+    key = f"{where}.title" if where else "title"
     if not isinstance(title, str) or not title.strip():
-        raise Invalid("Invalid structured content", {f"{where}.title": "Must not be empty"})
+        raise Invalid("Invalid structured content", {key: "Must not be empty"})
     if len(title) > MAX_TITLE:
-        raise Invalid(
-            "Invalid structured content", {f"{where}.title": f"At most {MAX_TITLE} characters"}
-        )
+        raise Invalid("Invalid structured content", {key: f"At most {MAX_TITLE} characters"})
     return title
 
 

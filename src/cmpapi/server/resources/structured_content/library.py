@@ -62,15 +62,19 @@ def create_structured_content(
     links: Links,
     body: LibraryStructuredContentCreateRequest,
     raw_fields: Any,
+    *,
+    id_: str | None = None,
 ) -> LibraryContent:
     """A new library content; the caller owns it. The title is the body's ``title``, else
-    ``content_body.title``, else the content type's name."""
+    ``content_body.title``, else the content type's name. ``id_``: its id (the demo's)."""
     folder_id = body.folder_id if body.folder_id is not MISSING else None
     assets.check_create_asset(session, principal, folder_id)
     content_body = body.content_body
-    title = _title(session, principal, body.title, content_body.title, content_body)
+    title = contents.checked_title(
+        _title(session, principal, body.title, content_body.title, content_body), ""
+    )
     asset = Asset(
-        id=new_id(),
+        id=id_ or new_id(),
         type=TYPE,
         title=title,
         folder_id=folder_id or None,

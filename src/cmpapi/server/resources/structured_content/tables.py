@@ -25,6 +25,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from cmpapi.server.db.base import Base, OrgScoped, PortableJSON, new_id, utcnow
 
+# Ids and sources the bodies give (created_by, source_id...): as long as the request
+# bounds let a short text be (http/bounds.SHORT_TEXT).
+ID_TEXT = 4096
+
 
 class ContentType(OrgScoped, Base):
     """A content type. ``created_by``/``updated_by`` are the ids the request bodies give
@@ -38,13 +42,13 @@ class ContentType(OrgScoped, Base):
     description: Mapped[str | None] = mapped_column(Text)
     component: Mapped[bool] = mapped_column(Boolean, default=False)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    thumbnail_guid: Mapped[str | None] = mapped_column(String(255))
-    source: Mapped[str | None] = mapped_column(String(255), index=True)
-    source_id: Mapped[str | None] = mapped_column(String(255))
+    thumbnail_guid: Mapped[str | None] = mapped_column(String(ID_TEXT))
+    source: Mapped[str | None] = mapped_column(String(ID_TEXT))
+    source_id: Mapped[str | None] = mapped_column(String(ID_TEXT))
     source_metadata: Mapped[str | None] = mapped_column(Text)
     latest_version_id: Mapped[str | None] = mapped_column(String(32))
-    created_by: Mapped[str] = mapped_column(String(255))
-    updated_by: Mapped[str] = mapped_column(String(255))
+    created_by: Mapped[str] = mapped_column(String(ID_TEXT))
+    updated_by: Mapped[str] = mapped_column(String(ID_TEXT))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -65,7 +69,7 @@ class ContentTypeVersion(OrgScoped, Base):
     sequence: Mapped[int] = mapped_column(Integer)
     expected_locales: Mapped[list[str]] = mapped_column(PortableJSON(), default=list)
     field_definitions: Mapped[list[dict[str, Any]]] = mapped_column(PortableJSON(), default=list)
-    created_by: Mapped[str] = mapped_column(String(255))
+    created_by: Mapped[str] = mapped_column(String(ID_TEXT))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -92,10 +96,10 @@ class Content(OrgScoped, Base):
     root_content: Mapped[bool] = mapped_column(Boolean, default=True)
     expired: Mapped[bool] = mapped_column(Boolean, default=False)
     expiry_datetime: Mapped[datetime | None]
-    source: Mapped[str | None] = mapped_column(String(255))
-    source_id: Mapped[str | None] = mapped_column(String(255))
+    source: Mapped[str | None] = mapped_column(String(ID_TEXT))
+    source_id: Mapped[str | None] = mapped_column(String(ID_TEXT))
     source_metadata: Mapped[str | None] = mapped_column(Text)
-    template_guid: Mapped[str | None] = mapped_column(String(255))
+    template_guid: Mapped[str | None] = mapped_column(String(ID_TEXT))
     # Where it lives: a library asset (same id) or a task; the other is None.
     asset_id: Mapped[str | None] = mapped_column(
         String(32), ForeignKey("library_assets.id", ondelete="CASCADE"), index=True
@@ -104,8 +108,8 @@ class Content(OrgScoped, Base):
         String(32), ForeignKey("tasks.id", ondelete="CASCADE"), index=True
     )
     latest_fields_version_id: Mapped[str | None] = mapped_column(String(32))
-    created_by: Mapped[str] = mapped_column(String(255))
-    updated_by: Mapped[str] = mapped_column(String(255))
+    created_by: Mapped[str] = mapped_column(String(ID_TEXT))
+    updated_by: Mapped[str] = mapped_column(String(ID_TEXT))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -127,7 +131,7 @@ class ContentFieldsVersion(OrgScoped, Base):
     fields: Mapped[dict[str, Any]] = mapped_column(PortableJSON(), default=dict)
     content_hash: Mapped[str] = mapped_column(String(64))
     validation: Mapped[dict[str, Any]] = mapped_column(PortableJSON(), default=dict)
-    source_id: Mapped[str | None] = mapped_column(String(255))
+    source_id: Mapped[str | None] = mapped_column(String(ID_TEXT))
     source_metadata: Mapped[str | None] = mapped_column(Text)
-    created_by: Mapped[str] = mapped_column(String(255))
+    created_by: Mapped[str] = mapped_column(String(ID_TEXT))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -39,6 +39,7 @@ from cmpapi.wire import (
 
 READ, WRITE = "content_types:read", "content_types:write"
 MAX_LOCALES = 200
+MAX_LOCALE = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,11 +128,17 @@ def list_sc_content_types(
 
 
 def create_sc_content_type(
-    session: Session, principal: Principal, body: SCContentTypeCreateRequest, raw: Any
+    session: Session,
+    principal: Principal,
+    body: SCContentTypeCreateRequest,
+    raw: Any,
+    *,
+    ids: tuple[str, str] | None = None,
 ) -> Created:
     """Create a content type and its first version from ``raw`` (the request's
     ``field_definitions`` as sent). A type with the same ``source`` and ``source_id``
-    already there is answered as it is (``created: false``)."""
+    already there is answered as it is (``created: false``). ``ids``: the type's and the
+    version's (the demo's stable ids), else new ones."""
     require(principal, WRITE)
     if body.source is not MISSING and body.source_id is not MISSING:
         existing = Repository(ContentType, session, principal.org_id).find(
@@ -142,8 +149,9 @@ def create_sc_content_type(
     definitions = _definitions(session, principal.org_id, raw, None)
     locales = _locales(body.expected_locales)
     details = body.details
+    type_id, version_id = ids or (new_id(), new_id())
     row = ContentType(
-        id=new_id(),
+        id=type_id,
         name=_name(details.name),
         component=details.component,
         **_optional_details(details),
@@ -154,7 +162,7 @@ def create_sc_content_type(
         updated_by=body.created_by,
     )
     Repository(ContentType, session, principal.org_id).add(row)
-    version = _add_version(session, row, 1, locales, definitions, body.created_by)
+    version = _add_version(session, row, 1, locales, definitions, body.created_by, version_id)
     session.commit()
     return Created(True, row, version)
 
@@ -208,8 +216,11 @@ def create_sc_content_type_version(
     type_id: str,
     body: SCContentTypeVersionCreateRequest,
     raw: Any,
+    *,
+    version_id: str | None = None,
 ) -> Created:
-    """A new latest version, unless the definitions and locales are the latest's."""
+    """A new latest version, unless the definitions and locales are the latest's.
+    ``version_id``: its id (the demo's), else a new one."""
     require(principal, WRITE)
     row = load_type(session, principal.org_id, type_id)
     definitions = _definitions(session, principal.org_id, raw, row.id)
@@ -219,7 +230,10 @@ def create_sc_content_type_version(
         locales = _locales(body.expected_locales)
     if definitions == latest.field_definitions and locales == latest.expected_locales:
         return Created(False, row, latest)
-    version = _add_version(session, row, latest.sequence + 1, locales, definitions, body.created_by)
+    sequence = latest.sequence + 1
+    version = _add_version(
+        session, row, sequence, locales, definitions, body.created_by, version_id
+    )
     row.updated_by = body.created_by
     row.updated_at = version.created_at
     session.commit()
@@ -245,9 +259,10 @@ def _add_version(
     locales: list[str],
     definitions: list[dict[str, Any]],
     created_by: str,
+    version_id: str | None = None,
 ) -> ContentTypeVersion:
     version = ContentTypeVersion(
-        id=new_id(),
+        id=version_id or new_id(),
         content_type_id=row.id,
         sequence=sequence,
         expected_locales=locales,
@@ -291,9 +306,9 @@ def _locales(value: Any) -> list[str]:
         return []
     locales: list[str] = list(value)
     errors = {
-        f"expected_locales.{i}": "Must be a non-empty locale, given once"
+        f"expected_locales.{i}": f"A locale of 1 to {MAX_LOCALE} characters, given once"
         for i, locale in enumerate(locales)
-        if not locale.strip() or locale in locales[:i]
+        if not locale.strip() or len(locale) > MAX_LOCALE or locale in locales[:i]
     }
     if len(locales) > MAX_LOCALES:
         errors["expected_locales"] = f"At most {MAX_LOCALES} locales"
@@ -321,9 +336,3 @@ def _optional_details(details: CoreContentType) -> dict[str, Any]:
 
 def _opt(value: Any) -> Any:
     return None if value is MISSING else value
-
-
-def count_versions(session: Session, type_id: str) -> int:
-    """How many versions a content type has."""
-    stmt = select(func.count()).where(ContentTypeVersion.content_type_id == type_id)
-    return int(session.scalar(stmt) or 0)

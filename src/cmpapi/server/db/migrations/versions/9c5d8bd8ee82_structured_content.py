@@ -26,13 +26,13 @@ def upgrade() -> None:
         sa.Column("description", sa.Text(), nullable=True),
         sa.Column("component", sa.Boolean(), nullable=False),
         sa.Column("disabled", sa.Boolean(), nullable=False),
-        sa.Column("thumbnail_guid", sa.String(length=255), nullable=True),
-        sa.Column("source", sa.String(length=255), nullable=True),
-        sa.Column("source_id", sa.String(length=255), nullable=True),
+        sa.Column("thumbnail_guid", sa.String(length=4096), nullable=True),
+        sa.Column("source", sa.String(length=4096), nullable=True),
+        sa.Column("source_id", sa.String(length=4096), nullable=True),
         sa.Column("source_metadata", sa.Text(), nullable=True),
         sa.Column("latest_version_id", sa.String(length=32), nullable=True),
-        sa.Column("created_by", sa.String(length=255), nullable=False),
-        sa.Column("updated_by", sa.String(length=255), nullable=False),
+        sa.Column("created_by", sa.String(length=4096), nullable=False),
+        sa.Column("updated_by", sa.String(length=4096), nullable=False),
         sa.Column("created_at", cmpapi.server.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", cmpapi.server.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("org_id", sa.String(length=32), nullable=False),
@@ -49,7 +49,6 @@ def upgrade() -> None:
             "ix_sc_content_types_org_created", ["org_id", "created_at", "id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_sc_content_types_org_id"), ["org_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_sc_content_types_source"), ["source"], unique=False)
 
     op.create_table(
         "sc_content_type_versions",
@@ -58,7 +57,7 @@ def upgrade() -> None:
         sa.Column("sequence", sa.Integer(), nullable=False),
         sa.Column("expected_locales", cmpapi.server.db.base.PortableJSON(), nullable=False),
         sa.Column("field_definitions", cmpapi.server.db.base.PortableJSON(), nullable=False),
-        sa.Column("created_by", sa.String(length=255), nullable=False),
+        sa.Column("created_by", sa.String(length=4096), nullable=False),
         sa.Column("created_at", cmpapi.server.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("org_id", sa.String(length=32), nullable=False),
         sa.ForeignKeyConstraint(
@@ -93,15 +92,15 @@ def upgrade() -> None:
         sa.Column(
             "expiry_datetime", cmpapi.server.db.base.UTCDateTime(timezone=True), nullable=True
         ),
-        sa.Column("source", sa.String(length=255), nullable=True),
-        sa.Column("source_id", sa.String(length=255), nullable=True),
+        sa.Column("source", sa.String(length=4096), nullable=True),
+        sa.Column("source_id", sa.String(length=4096), nullable=True),
         sa.Column("source_metadata", sa.Text(), nullable=True),
-        sa.Column("template_guid", sa.String(length=255), nullable=True),
+        sa.Column("template_guid", sa.String(length=4096), nullable=True),
         sa.Column("asset_id", sa.String(length=32), nullable=True),
         sa.Column("task_id", sa.String(length=32), nullable=True),
         sa.Column("latest_fields_version_id", sa.String(length=32), nullable=True),
-        sa.Column("created_by", sa.String(length=255), nullable=False),
-        sa.Column("updated_by", sa.String(length=255), nullable=False),
+        sa.Column("created_by", sa.String(length=4096), nullable=False),
+        sa.Column("updated_by", sa.String(length=4096), nullable=False),
         sa.Column("created_at", cmpapi.server.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", cmpapi.server.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("org_id", sa.String(length=32), nullable=False),
@@ -153,9 +152,9 @@ def upgrade() -> None:
         sa.Column("fields", cmpapi.server.db.base.PortableJSON(), nullable=False),
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.Column("validation", cmpapi.server.db.base.PortableJSON(), nullable=False),
-        sa.Column("source_id", sa.String(length=255), nullable=True),
+        sa.Column("source_id", sa.String(length=4096), nullable=True),
         sa.Column("source_metadata", sa.Text(), nullable=True),
-        sa.Column("created_by", sa.String(length=255), nullable=False),
+        sa.Column("created_by", sa.String(length=4096), nullable=False),
         sa.Column("created_at", cmpapi.server.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("org_id", sa.String(length=32), nullable=False),
         sa.ForeignKeyConstraint(
@@ -203,7 +202,6 @@ def downgrade() -> None:
 
     op.drop_table("sc_content_type_versions")
     with op.batch_alter_table("sc_content_types", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_sc_content_types_source"))
         batch_op.drop_index(batch_op.f("ix_sc_content_types_org_id"))
         batch_op.drop_index("ix_sc_content_types_org_created")
 
