@@ -103,7 +103,8 @@ def fields_version_row(
     source_id: str | None = None,
 ) -> dict[str, Any]:
     """A new ``sc_content_fields_versions`` row of a content on the target version, as
-    ``contents`` writes them (the managed migration's job inserts these in bulk)."""
+    ``contents.add_fields_version`` writes them, for the managed migration's job to
+    insert in bulk."""
     return {
         "id": new_id(),
         "org_id": org_id,
@@ -204,15 +205,9 @@ def _move(
     body: MigrateBody,
 ) -> ContentFieldsVersion:
     """Put the content on ``target`` with a new fields version (flushed)."""
-    source_id: str | None = given(body.source_id)
-    values = fields_version_row(
-        content.org_id, content.id, target.id, fields, body.created_by, source_id
-    )
-    row = Repository(ContentFieldsVersion, session, content.org_id).add(
-        ContentFieldsVersion(**values)
-    )
     content.content_type_version_id = target.id
-    content.latest_fields_version_id = row.id
+    row = contents.add_fields_version(session, content, fields, body.created_by)
+    row.source_id = given(body.source_id)
     for key in ("source", "source_id"):
         if getattr(body, key) is not MISSING:
             setattr(content, key, getattr(body, key))
