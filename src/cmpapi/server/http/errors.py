@@ -275,7 +275,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         message = HTTP_MESSAGES.get(exc.status_code) or str(exc.detail)
-        if _fastapi_shaped(request):  # e.g. a body FastAPI cannot parse
+        if _fastapi_shaped(request, exc.status_code):  # e.g. a body FastAPI cannot parse
             return json_response({"detail": message}, exc.status_code, exc.headers)
         return json_response(error_body(message), exc.status_code, exc.headers)
 
