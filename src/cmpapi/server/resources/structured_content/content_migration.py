@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
@@ -167,6 +168,9 @@ def migrate_sc_content(
     body: MigrateBody,
 ) -> Migrated:
     """migrateSCContent (see the module docstring)."""
+    # Lock the content first (PostgreSQL): the hash is compared with what is committed
+    # last, and a managed migration's batch holding it is waited for.
+    session.execute(select(Content.id).where(Content.id == content_id).with_for_update())
     view = contents.load_content(session, principal.org_id, content_id)
     writable_content(session, principal, view.content)
     target = _target(session, view, body.new_content_type_version_id)

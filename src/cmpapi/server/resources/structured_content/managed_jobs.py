@@ -101,6 +101,7 @@ def _fence(session: Session, batch: Batch) -> ManagedMigration | None:
 
 
 def _finish(session: Session, row: ManagedMigration) -> None:
+    """Nothing left to do: ``error`` if a content failed, else ``success``."""
     failed = session.scalar(
         select(ITEM.content_id).where(ITEM.migration_id == row.id, ITEM.status == ERRORED).limit(1)
     )
@@ -227,22 +228,30 @@ def _migrate(
             versions.append(version)
             moved.append(content)
     if versions:
-        session.execute(insert(ContentFieldsVersion), versions)
-        moves = [
-            {
-                "id": c.id,
-                "content_type_version_id": plan.target.id,
-                "latest_fields_version_id": v["id"],
-                "updated_by": row.created_by,
-                "updated_at": v["created_at"],
-            }
-            for c, v in zip(moved, versions, strict=True)
-        ]
-        session.execute(update(Content), moves)
-        assets = _assets(session, [c.asset_id for c in moved if c.asset_id is not None])
-        for asset in assets.values():
-            record_asset_modified(session, links, asset)
+        _write(session, plan, moved, versions, links)
     return outcomes
+
+
+def _write(
+    session: Session, plan: _Plan, moved: list[Any], versions: list[dict[str, Any]], links: Links
+) -> None:
+    """The moved contents' new fields versions, the contents on the target version, and
+    the library contents' ``asset_modified``: a few statements for the whole batch."""
+    session.execute(insert(ContentFieldsVersion), versions)
+    changes = [
+        {
+            "id": content.id,
+            "content_type_version_id": plan.target.id,
+            "latest_fields_version_id": version["id"],
+            "updated_by": plan.row.created_by,
+            "updated_at": version["created_at"],
+        }
+        for content, version in zip(moved, versions, strict=True)
+    ]
+    session.execute(update(Content), changes)
+    assets = _assets(session, [c.asset_id for c in moved if c.asset_id is not None])
+    for asset in assets.values():
+        record_asset_modified(session, links, asset)
 
 
 def _assets(session: Session, ids: list[str]) -> dict[str, Asset]:

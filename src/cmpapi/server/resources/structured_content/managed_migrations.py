@@ -124,42 +124,54 @@ def load_migration(session: Session, org_id: str, type_id: str, job_id: str) -> 
 # -- summaries ---------------------------------------------------------------------------
 
 
-def summaries(session: Session, rows: Sequence[ManagedMigration]) -> dict[str, Summary]:
-    """The summary of each migration: its items by outcome once started; before that, the
-    contents on its source version now (all ``not_started``)."""
-    started = [m.id for m in rows if m.status != NOT_STARTED]
-    counts: dict[str, dict[str, int]] = {m: {} for m in started}
-    if started:
+def _item_counts(session: Session, ids: list[str]) -> dict[str, dict[str, int]]:
+    """``{migration id: {item status: count}}`` of started migrations."""
+    counts: dict[str, dict[str, int]] = {m: {} for m in ids}
+    if ids:
+        item = ManagedMigrationItem
         stmt = (
-            select(ManagedMigrationItem.migration_id, ManagedMigrationItem.status, func.count())
-            .where(ManagedMigrationItem.migration_id.in_(started))
-            .group_by(ManagedMigrationItem.migration_id, ManagedMigrationItem.status)
+            select(item.migration_id, item.status, func.count())
+            .where(item.migration_id.in_(ids))
+            .group_by(item.migration_id, item.status)
         )
         for migration_id, status, n in session.execute(stmt):
             counts[migration_id][status] = n
-    waiting = {m.source_version_id for m in rows if m.status == NOT_STARTED}
-    on_version: dict[str, int] = {}
-    if waiting:
-        per_version = (
-            select(Content.content_type_version_id, func.count())
-            .where(Content.content_type_version_id.in_(waiting))
-            .group_by(Content.content_type_version_id)
-        )
-        on_version = {row.content_type_version_id: row[1] for row in session.execute(per_version)}
+    return counts
+
+
+def _on_versions(session: Session, version_ids: set[str]) -> dict[str, int]:
+    """How many contents are on each of these versions now."""
+    if not version_ids:
+        return {}
+    stmt = (
+        select(Content.content_type_version_id, func.count())
+        .where(Content.content_type_version_id.in_(version_ids))
+        .group_by(Content.content_type_version_id)
+    )
+    return {row.content_type_version_id: row[1] for row in session.execute(stmt)}
+
+
+def summaries(session: Session, rows: Sequence[ManagedMigration]) -> dict[str, Summary]:
+    """The summary of each migration: its items by outcome once started; before that, the
+    contents on its source version now (all ``not_started``)."""
+    counts = _item_counts(session, [m.id for m in rows if m.status != NOT_STARTED])
+    on_version = _on_versions(
+        session, {m.source_version_id for m in rows if m.status == NOT_STARTED}
+    )
     out: dict[str, Summary] = {}
     for m in rows:
         if m.status == NOT_STARTED:
             n = on_version.get(m.source_version_id, 0)
             out[m.id] = Summary(total=n, not_started=n)
-        else:
-            c = counts[m.id]
-            out[m.id] = Summary(
-                total=sum(c.values()),
-                succeeded=c.get(SUCCEEDED, 0),
-                errored=c.get(ERRORED, 0),
-                skipped=c.get(SKIPPED, 0),
-                not_started=c.get(NOT_STARTED, 0),
-            )
+            continue
+        c = counts[m.id]
+        out[m.id] = Summary(
+            total=sum(c.values()),
+            succeeded=c.get(SUCCEEDED, 0),
+            errored=c.get(ERRORED, 0),
+            skipped=c.get(SKIPPED, 0),
+            not_started=c.get(NOT_STARTED, 0),
+        )
     return out
 
 
