@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from cmpapi.server.jobs.tables import Job
-from cmpapi.server.resources.structured_content.tables import ContentFieldsVersion
+from cmpapi.server.resources.structured_content import managed_jobs, managed_migrations
+from cmpapi.server.resources.structured_content.tables import Content, ContentFieldsVersion
 from cmpapi.server.settings import Settings
 from tests.support.sc_migrations import (
     Versions,
@@ -304,3 +305,58 @@ def test_reads_and_starts_of_unknown_ones(client: Any, world: World, story: Vers
         assert isinstance(r.json()["detail"], str)
     assert client.post(f"{base}/x/start", headers=world.auth("member")).status_code == 403
     assert client.get(base).status_code == 401
+
+
+def test_jobs_hand_over_and_an_unreadable_content_fails_alone(
+    client: Any,
+    db: Session,
+    world: World,
+    settings: Settings,
+    story: Versions,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every job hands over after one batch of one content: the migration goes through a
+    # chain of jobs, each fenced off by the next.
+    monkeypatch.setattr(managed_migrations, "BATCH_SIZE", 1)
+    monkeypatch.setattr(managed_jobs, "SLICE_SECONDS", 0.0)
+    # One content's stored fields are not an object any more (a hand-made row).
+    broken = db.scalars(select(Content).order_by(Content.created_at)).first()
+    assert broken is not None
+    db.execute(
+        update(ContentFieldsVersion)
+        .where(ContentFieldsVersion.id == broken.latest_fields_version_id)
+        .values(fields=["not", "fields"])
+    )
+    db.commit()
+    job_id = create(client, world, story, default_values=SUBTITLE)
+    item = f"{migrations(story.type_id)}/{job_id}"
+    assert client.post(item + "/start", headers=world.auth()).status_code == 200
+    engine = client.app.state.engine
+    run_worker(settings, lambda: status_of(engine, job_id) != "in_progress")
+
+    found = get(client, world, story, job_id)
+    assert found["status"] == "error"
+    # "Three" (size "l") cannot move; the unreadable one fails alone.
+    assert found["content_migration_summary"]["errored"] == 2
+    assert found["content_migration_summary"]["succeeded"] == 1
+    r = client.get(
+        f"/ext/v1/structured-content/managed-migrations/{job_id}/failures", headers=world.auth()
+    )
+    body = r.json()
+    assert (body["status"], body["migration_error"]) == ("error", None)
+    unreadable = [f for f in body["data"] if f["content_id"] == broken.id]
+    assert unreadable == [
+        {
+            "content_id": broken.id,
+            "error": "The content's stored fields could not be read",
+            "errors": {},
+            "at": unreadable[0]["at"],
+        }
+    ]
+    runs = db.scalars(select(Job).where(Job.kind == "sc.managed_migration")).all()
+    assert len(runs) == 4  # one per batch (three contents), then the one that finishes
+    assert all(j.status == "succeeded" for j in runs)
+    r = client.get(
+        "/ext/v1/structured-content/managed-migrations/x/failures", headers=world.auth("member")
+    )
+    assert r.status_code == 403

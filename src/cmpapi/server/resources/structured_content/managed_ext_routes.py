@@ -39,17 +39,22 @@ def _failure(item: ManagedMigrationItem) -> dict[str, Any]:
     responses=error_responses(400, 401, 403, 404),
 )
 async def list_failures(request: Request, job_id: str, api: ApiDep, params: Pages) -> Response:
-    """The migration's failed contents: ``{"data": [{content_id, error, errors, at}],
-    "pagination": {...}}``; ``errors`` maps each field path to its problem."""
+    """The migration's failed contents: ``{"status", "migration_error", "data":
+    [{content_id, error, errors, at}], "pagination": {...}}``; ``errors`` maps each field
+    path to its problem, ``migration_error`` is why the job itself gave up (else null)."""
 
-    def work(session: Session, principal: Principal) -> tuple[Page[Any], list[Any]]:
-        page = managed_migrations.list_failures(
+    def work(session: Session, principal: Principal) -> tuple[Page[Any], dict[str, Any]]:
+        migration, page = managed_migrations.list_failures(
             session, principal, job_id, params.offset, params.page_size
         )
-        return page, [_failure(item) for item in page.items]
+        answer = {
+            "status": migration.status,
+            "migration_error": migration.error,
+            "data": [_failure(item) for item in page.items],
+        }
+        return page, answer
 
-    page, data = await api.call(work)
+    page, answer = await api.call(work)
     envelope = pagination(request, api.links, page)
-    return json_response(
-        {"data": data, "pagination": {"next": envelope.next, "previous": envelope.previous}}
-    )
+    pages = {"next": envelope.next, "previous": envelope.previous}
+    return json_response({**answer, "pagination": pages})

@@ -25,6 +25,7 @@ again to retry those).
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from enum import Enum
@@ -61,8 +62,10 @@ from cmpapi.server.resources.structured_content.tables import (
     ContentFieldsVersion,
     ContentTypeVersion,
 )
+from cmpapi.server.resources.structured_content.validation import Checked
 
 SLICE_SECONDS = 60.0  # a job's run before it hands over to a fresh job
+log = logging.getLogger("cmpapi.jobs")
 ITEM = ManagedMigrationItem
 
 
@@ -169,31 +172,47 @@ def _plan(session: Session, row: ManagedMigration) -> _Plan:
     return _Plan(row, source, target, given, contents.DbLookup(session, row.org_id))
 
 
+def _check(plan: _Plan, content: Any, stored: Any) -> Checked | None:
+    """The content's fields mapped onto the target and checked there; None when its
+    stored fields cannot be read at all."""
+    try:
+        return moved_fields(
+            plan.lookup,
+            content.id,
+            locale_of(content.primary_locale, plan.source),
+            stored,
+            plan.source,
+            plan.target,
+            plan.given,
+            fill_only=True,
+            where="fields",
+        )
+    except (AttributeError, KeyError, TypeError, ValueError):
+        # Stored fields the rules cannot read (written by hand, or by a bug): this content
+        # fails, the others go on. Database errors are not caught: the batch is retried.
+        log.warning(
+            "managed migration %s: content %s unreadable", plan.row.id, content.id, exc_info=True
+        )
+        return None
+
+
 def _move_one(
     plan: _Plan, content: Any, stored: Any
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """One content's item outcome, and its new fields version when it moves."""
-    row, source, target = plan.row, plan.source, plan.target
-    if content.content_type_version_id != source.id:
+    row = plan.row
+    if content.content_type_version_id != plan.source.id:
         return _outcome(row, content.id, SKIPPED), None
-    locale = locale_of(content.primary_locale, source)
-    checked = moved_fields(
-        plan.lookup,
-        content.id,
-        locale,
-        stored,
-        source,
-        target,
-        plan.given,
-        fill_only=True,
-        where="fields",
-    )
+    checked = _check(plan, content, stored)
+    if checked is None:
+        message = "The content's stored fields could not be read"
+        return _outcome(row, content.id, ERRORED, error=message, errors={}), None
     if checked.problems:
         errors = {p.path: p.message for p in reversed(checked.problems)}
         message = "Not valid on the target content type version"
         return _outcome(row, content.id, ERRORED, error=message, errors=errors), None
     version = fields_version_row(
-        row.org_id, content.id, target.id, checked.stored_fields, row.created_by
+        row.org_id, content.id, plan.target.id, checked.stored_fields, row.created_by
     )
     return _outcome(row, content.id, SUCCEEDED, fields_version_id=version["id"]), version
 

@@ -408,10 +408,10 @@ def _fill_work_list(session: Session, row: ManagedMigration) -> None:
 
 def list_failures(
     session: Session, principal: Principal, job_id: str, offset: int, page_size: int
-) -> Page[ManagedMigrationItem]:
+) -> tuple[ManagedMigration, Page[ManagedMigrationItem]]:
     """``GET /ext/v1/structured-content/managed-migrations/{job_id}/failures``: the
     migration's contents that could not be moved, in content id order, with why (the spec's
-    summary only counts them). Admins only, as every /ext/v1 read."""
+    summary only counts them), and the migration. Admins only, as every /ext/v1 read."""
     require(principal, WRITE)
     found = Repository(ManagedMigration, session, principal.org_id).find(
         ManagedMigration.id == job_id
@@ -430,4 +430,4 @@ def list_failures(
             .limit(page_size + 1)
         )
     )
-    return Page(rows[:page_size], offset, page_size, len(rows) > page_size)
+    return found, Page(rows[:page_size], offset, page_size, len(rows) > page_size)
