@@ -21,10 +21,18 @@ from sqlalchemy.orm import Session
 from cmpapi.server.app import create_app
 from cmpapi.server.db import migrate
 from cmpapi.server.db.tables import Base
+from cmpapi.server.identity import passwords
 from cmpapi.server.settings import Settings
 from tests.contract.spec import SPEC_AVAILABLE, check_httpx_response
 from tests.support.servers import serving
 from tests.support.world import World, build_world
+
+# Password hashes at argon2's smallest cost: OWASP's (the default) spent ~79 % of each test
+# world's set-up in three hashes. Every Settings() of the tests reads it, and so do the
+# server and worker processes they start; hashes made at one cost verify at any other.
+os.environ.setdefault("CMPAPI_PASSWORD_HASH_MEMORY_KIB", "8")
+os.environ.setdefault("CMPAPI_PASSWORD_HASH_TIME_COST", "1")
+passwords.configure(memory_kib=8, time_cost=1)
 
 PG_URL = os.environ.get(
     "CMPAPI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -35,6 +35,7 @@ from cmpapi.server.resources.fields.tables import Field
 from cmpapi.server.resources.labels import service as labels
 from cmpapi.server.resources.library import acl, renditions
 from cmpapi.server.resources.library.tables import Asset, Rendition
+from cmpapi.server.resources.publishing import channels as publishing_channels
 from cmpapi.server.resources.structured_content.tables import ContentType
 from cmpapi.server.resources.subresources import briefs
 from cmpapi.server.resources.tasks import metadata_service
@@ -170,6 +171,7 @@ class Scene:
         config = renditions.create_config(db, org, name="Thumb", width=8, height=8)
         flow = workflows.create_workflow(db, org, "Authz flow", FLOW)
         group = labels.create_label_group(db, org, "Region", ["EMEA", "APAC"])
+        channel = publishing_channels.add_channel(db, org, "Blog")
         db.commit()
         text = self.field(db, "text")
         dropdown = self.field(db, "dropdown")
@@ -179,8 +181,9 @@ class Scene:
             label_group=group.id,
             text_field=text,
             dropdown=dropdown,
+            channel=channel.id,
         )
-        self.mine(config.id, flow.id, group.id, text, dropdown)
+        self.mine(config.id, flow.id, group.id, text, dropdown, channel.id)
 
     @contextmanager
     def db(self) -> Iterator[Session]:
@@ -330,6 +333,21 @@ class Scene:
             body = {"key": self.key("member", FILES[kind]), "title": f"Task {kind}"}
         made = self.api("member", "POST", f"/v3/tasks/{task_id}/assets", 201, json=body)
         return self.mine(made["id"])
+
+    def publishing_event(self) -> tuple[str, str]:
+        """A task's image the member published on the scene's channel: (event, asset)."""
+        task = self.task()["id"]
+        asset = self.task_asset(task)
+        path = f"/ext/v1/publishing-channels/{self.shared['channel']}/publish"
+        event = self.api("member", "POST", path, 201, json={"task_id": task})["id"]
+        return self.mine(event), asset
+
+    def publishing_metadata(self, event: str, asset: str) -> str:
+        """Publishing metadata the member posted for the asset of the event."""
+        item = {"asset_id": asset, "status": "published", "public_url": f"https://x.test/{asset}"}
+        path = f"/v3/publishing-events/{event}/publishing-metadata"
+        answer = self.api("member", "POST", path, json={"data": [item]})
+        return self.mine(answer["data"][0]["id"])
 
     def comment(self, sub_step_path: str) -> str:
         made = self.api("member", "POST", f"{sub_step_path}/comments", 201, json={"value": "Hi"})

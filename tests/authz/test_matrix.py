@@ -742,7 +742,39 @@ def add_url_to_task(s: Scene, who: str | None) -> Req:
 
 def create_task_publishing_intent(s: Scene, who: str | None) -> Req:
     path = f"/v3/tasks/{s.task()['id']}/publishing-intents"
-    return Req("POST", path, json={"channel_id": "web"})
+    return Req("POST", path, json={"channel_id": s.shared["channel"]})
+
+
+# publishing
+
+
+def list_publishing_channels(s: Scene, who: str | None) -> Req:
+    params = {"page_size": 1000}
+    return Req("GET", "/v3/publishing-channels", params=params, targets=(s.shared["channel"],))
+
+
+def get_publishing_event(s: Scene, who: str | None) -> Req:
+    return Req("GET", f"/v3/publishing-events/{s.publishing_event()[0]}")
+
+
+def list_publishing_event_metadata(s: Scene, who: str | None) -> Req:
+    event, asset = s.publishing_event()
+    meta = s.publishing_metadata(event, asset)
+    path = f"/v3/publishing-events/{event}/publishing-metadata"
+    return Req("GET", path, targets=(meta,))
+
+
+def bulk_create_publishing_event_metadata(s: Scene, who: str | None) -> Req:
+    event, asset = s.publishing_event()
+    body = {"data": [{"asset_id": asset, "status": "failed", "status_message": "CMS down"}]}
+    return Req("POST", f"/v3/publishing-events/{event}/publishing-metadata", json=body)
+
+
+def get_publishing_event_asset_metadata(s: Scene, who: str | None) -> Req:
+    event, asset = s.publishing_event()
+    meta = s.publishing_metadata(event, asset)
+    path = f"/v3/publishing-events/{event}/assets/{asset}/publishing-metadata/{meta}"
+    return Req("GET", path)
 
 
 # milestones
@@ -1124,6 +1156,19 @@ MATRIX: dict[str, Row] = {
     "addUrlToTask": row(add_url_to_task, MEMBER, OK, OK, OK, 403, 404, 401),
     "createTaskPublishingIntent": row(
         create_task_publishing_intent, MEMBER, OK, OK, OK, 403, 404, 401
+    ),
+    # Publishing: everyone reads channels, events and metadata; admins and members (an
+    # integration's token user) post metadata. Channels are configured by admins (/ext/v1).
+    "listPublishingChannels": row(list_publishing_channels, ADMIN, OK, OK, OK, OK, HIDDEN, 401),
+    "getPublishingEvent": row(get_publishing_event, MEMBER, OK, OK, OK, OK, 404, 401),
+    "listPublishingEventMetadata": row(
+        list_publishing_event_metadata, MEMBER, OK, OK, OK, OK, 404, 401
+    ),
+    "bulkCreatePublishingEventMetadata": row(
+        bulk_create_publishing_event_metadata, MEMBER, OK, OK, OK, 403, 404, 401
+    ),
+    "getPublishingEventAssetMetadata": row(
+        get_publishing_event_asset_metadata, MEMBER, OK, OK, OK, OK, 404, 401
     ),
     # Milestones: everyone reads; admins and members write. Linking another
     # organization's task is 404 naming it.

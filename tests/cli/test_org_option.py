@@ -46,6 +46,12 @@ ARGS = {
     "webhooks redeliver-failed": [ID, "--since", "2030-01-01"],
     "webhooks ping": [ID],
     "webhooks tail": ["--once"],
+    "publishing channels add": ["Blog"],
+    "publishing channels list": [],
+    "publishing channels disable": [ID],
+    "publishing channels enable": [ID],
+    "publishing publish": [ID, "--channel", ID],
+    "publishing withdraw": [ID, "--channel", ID],
 }
 
 

@@ -29,6 +29,7 @@ from cmpapi.server.demo import FIELDS
 from cmpapi.server.oauth import store
 from cmpapi.server.resources.labels import service as labels
 from cmpapi.server.resources.library import renditions
+from cmpapi.server.resources.publishing import channels as publishing_channels
 from tests.support.structured_content import every_type, plain_type_body
 from tests.support.structured_content import text as sc_text
 from tests.support.tasks import REVIEW_FLOW, make_workflow
@@ -108,6 +109,7 @@ def _services(app: FastAPI) -> tuple[dict[str, str], dict[str, list[str]]]:
         config = renditions.create_config(
             db, world.org.id, name="thumb", width=16, height=16, output_format="jpeg", quality=70
         )
+        channel = publishing_channels.add_channel(db, world.org.id, "Blog", locales=["en"])
         ids = {
             "user": [u.id for u in world.users.values()],
             "member": [world.users["member"].id],
@@ -117,6 +119,7 @@ def _services(app: FastAPI) -> tuple[dict[str, str], dict[str, list[str]]]:
             "label_group": [group.id],
             "label_value": [value.id for value in group.values],
             "rendition_config": [config.id],
+            "publishing_channel": [channel.id],
         }
         db.commit()
     return tokens, ids
@@ -236,7 +239,7 @@ def _tasks(api: Api, seed: Seed, fields: dict[str, dict[str, Any]]) -> None:
     )
     api.post(f"/tasks/{tid}/fields", {"id": text["id"], "type": "text", "values": ["Hi"]})
     api.post(f"/tasks/{tid}/urls", {"url": "https://example.com/brief", "title": "Brief"})
-    api.post(f"/tasks/{tid}/publishing-intents", {"channel_id": "web"})
+    api.post(f"/tasks/{tid}/publishing-intents", {"channel_id": ids["publishing_channel"][0]})
     api.post(f"/tasks/{tid}/comments", {"value": "Kick-off"})
     steps = [(s["id"], [sub["id"] for sub in s["sub_steps"]]) for s in task["steps"]]
     step, subs = steps[0]
@@ -445,9 +448,38 @@ def seed(app: FastAPI, http: httpx.Client) -> Seed:
     _misc(api, result)
     _work_requests(api, result)
     _renditions(api, result)
+    _publishing(api, result)
     _structured_content(api, result)
     _sc_migrations(api, result)
     return result
+
+
+def _publishing(api: Api, seed: Seed) -> None:
+    """The task's assets published on the channel, with metadata for the image."""
+    tid, (image, *_) = seed.ids["task"][0], seed.ids["task_asset"]
+    path = f"/ext/v1/publishing-channels/{seed.first('publishing_channel')}/publish"
+    r = api.http.post(path, json={"task_id": tid}, headers=api.headers)
+    if r.status_code != 201:
+        raise RuntimeError(f"seeding {path}: {r.status_code} {r.text}")
+    event = r.json()["id"]
+    item = {
+        "asset_id": image,
+        "status": "published",
+        "locale": "en",
+        "public_url": "https://blog.example.com/fuzz",
+    }
+    answer = api.post(f"/publishing-events/{event}/publishing-metadata", {"data": [item]}, 200)
+    meta = answer["data"][0]["id"]
+    seed.ids["publishing_event"] = [event]
+    pools = seed.pools
+    for suffix in ("", "/publishing-metadata"):
+        pools[f"/publishing-events/{{publishing_event_id}}{suffix}"] = [
+            {"publishing_event_id": event}
+        ]
+    pools[
+        "/publishing-events/{publishing_event_id}/assets/{asset_id}/publishing-metadata/"
+        "{publishing_metadata_id}"
+    ] = [{"publishing_event_id": event, "asset_id": image, "publishing_metadata_id": meta}]
 
 
 # --------------------------------------------------------------------------- victims

@@ -78,6 +78,7 @@ ID_FIELDS = {
     "ids": "field",
     "email": "email",
     "group": "label_group",
+    "channel_id": "publishing_channel",
     "content_type_guid": "content_type",
     "allowed_content_types": "content_type",
     "content_guid": "structured_content",

@@ -19,6 +19,7 @@ from cmpapi.server.resources.tasks import metadata_service
 from cmpapi.server.resources.tasks.parent import TASK
 from cmpapi.server.resources.tasks.tables import Task
 from tests.support.mixins import ResourceTests
+from tests.support.publishing import add_channel
 from tests.support.tasks import create_task
 from tests.support.uploads import upload
 from tests.support.world import World, build_world
@@ -171,24 +172,31 @@ def test_add_url_refusals(client, db: Session, world: World) -> None:
 def test_publishing_intents(client, db: Session, world: World) -> None:
     task = new_task(client, world)
     url = f"/v3/tasks/{task}/publishing-intents"
+    web, blog = add_channel(db, world, "Web"), add_channel(db, world, "Blog")
+    paused = add_channel(db, world, "Paused", disabled=True)
 
     def post(channel: Any, who: str = "member") -> Any:
         return client.post(url, json={"channel_id": channel}, headers=world.auth(who))
 
-    first = post("6a2fd16faec3bed9c72f7d4f")
+    first = post(web)
     assert first.status_code == 201, first.text
     assert set(first.json()) == {"id"}
-    assert post("6a2fd16faec3bed9c72f7d4f").json() == first.json()  # one per channel
-    assert post("another-channel").json()["id"] != first.json()["id"]
-    for bad in ("", "   ", "c" * 65):
-        r = post(bad)
-        assert r.status_code == 422 and r.json()["errors"] == {"channel_id": "1 to 64 characters"}
+    assert post(web).json() == first.json()  # one per channel
+    assert post(blog).json()["id"] != first.json()["id"]
+    for unknown in ("", "   ", "c" * 65, "6a2fd16faec3bed9c72f7d4f"):
+        r = post(unknown)
+        assert r.status_code == 404, unknown
+        assert r.json()["errors"] == {"channel_id": "No such publishing channel"}
+    r = post(paused)
+    assert r.status_code == 422 and r.json()["errors"] == {"channel_id": "Disabled channel"}
     assert post(None).status_code == 422
-    assert post("x", "viewer").status_code == 403
-    assert client.post(url, json={"channel_id": "x"}).status_code == 401
+    assert post(web, "viewer").status_code == 403
+    assert client.post(url, json={"channel_id": web}).status_code == 401
     other = build_world(db, org_name="Other", prefix="o-")
-    r = client.post(url, json={"channel_id": "x"}, headers=other.auth())
+    r = client.post(url, json={"channel_id": web}, headers=other.auth())
     assert r.status_code == 404
+    mine = add_channel(db, other, "Theirs")
+    assert post(mine).status_code == 404  # another organization's channel
 
 
 # -- brief -------------------------------------------------------------------------------

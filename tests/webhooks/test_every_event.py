@@ -1,6 +1,7 @@
 """Whatever the library and task services record reaches a subscribed receiver verbatim:
 a workflow played through the API (user and external system), a comment thread, a task
-asset with a draft, a library asset, then one worker delivering everything."""
+asset with a draft, a library asset, the task's publishing (published, re-synced,
+withdrawn), then one worker delivering everything."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from standardwebhooks import Webhook as Verifier
 from cmpapi.server.events.catalog import EVENT_NAMES
 from cmpapi.server.events.outbox import OutboxEvent
 from cmpapi.server.settings import Settings
+from tests.support.publishing import add_channel, push
 from tests.support.tasks import app_token, create_task, make_workflow, sub_step_url
 from tests.support.uploads import jpeg, upload
 from tests.support.world import World
@@ -43,14 +45,22 @@ def play(client: Any, db: Session, world: World) -> None:
     r = client.post(f"/v3/tasks/{task['id']}/assets", json=body, headers=auth)
     assert r.status_code == 201, r.text
     draft = {"key": upload(client, world, jpeg(color="blue"), "b.jpg"), "title": "A"}
-    r = client.post(f"/v3/tasks/{task['id']}/assets/{r.json()['id']}/drafts", json=draft,
-                    headers=auth)  # fmt: skip
+    r = client.post(
+        f"/v3/tasks/{task['id']}/assets/{r.json()['id']}/drafts", json=draft, headers=auth
+    )
     assert r.status_code == 201, r.text
     key = upload(client, world, jpeg(), "lib.jpg")
     assert client.post("/v3/assets", json={"key": key, "title": "L"},
                        headers=auth).status_code == 201  # fmt: skip
+    channel = add_channel(db, world, "Blog")
+    r = client.post(
+        f"/v3/tasks/{task['id']}/publishing-intents", json={"channel_id": channel}, headers=auth
+    )
+    assert r.status_code == 201, r.text
     r = client.patch(sub_step_url(task, 2, 0), json={"is_completed": True}, headers=auth)
-    assert r.status_code == 200, r.text
+    assert r.status_code == 200, r.text  # the Publish step: asset_published
+    for action in ("publish", "withdraw"):  # asset_synced, asset_unpublished
+        push(client, world, channel, task["id"], action)
 
 
 def test_every_recorded_event_is_delivered_verbatim(
@@ -67,6 +77,7 @@ def test_every_recorded_event_is_delivered_verbatim(
         "external_sub_step_comment_modified", "external_sub_step_comment_removed",
         "workflow_sub_step_comment_added", "task_asset_added", "task_asset_draft_added",
         "task_asset_modified", "task_metadata_modified", "asset_added",
+        "asset_published", "asset_synced", "asset_unpublished",
     } <= set(names)  # fmt: skip
     with WorkerThread(wh_settings):
         got = receiver.wait_for(len(recorded), timeout=60)

@@ -7,6 +7,7 @@ import typer
 from cmpapi.cli import (
     jobs_commands,
     library_commands,
+    publishing_commands,
     server_commands,
     task_commands,
     webhook_commands,
@@ -26,6 +27,7 @@ app.add_typer(task_commands.workflows_app, name="workflows")
 app.add_typer(task_commands.tasks_app, name="tasks")
 app.add_typer(task_commands.templates_app, name="templates")
 webhook_commands.register(app)
+app.add_typer(publishing_commands.publishing_app, name="publishing")
 
 if __name__ == "__main__":
     app()

@@ -32,6 +32,7 @@ def import_workflows(
     from pydantic import TypeAdapter, ValidationError
 
     from cmpapi.server.errors import DomainError
+    from cmpapi.server.resources.publishing import channels
     from cmpapi.server.resources.workflows import service
     from cmpapi.wire import SettingsWorkflow
 
@@ -44,9 +45,12 @@ def import_workflows(
         raise fail(exc) from exc
     with open_db(data_dir) as session:
         try:
+            org_id = resolve_org(session, org)
             created, updated = service.import_workflows(
-                session, resolve_org(session, org), items, execute=not dry_run, overwrite=overwrite
+                session, org_id, items, execute=not dry_run, overwrite=overwrite
             )
+            if not dry_run:  # their default webhook channels, as updateSettings does
+                channels.merge_workflow_channels(session, org_id, items)
         except DomainError as exc:
             raise fail(exc) from exc
         session.commit()

@@ -10,6 +10,7 @@ from cmpapi.server.db.runner import DbRunner
 from cmpapi.server.http import errors
 from cmpapi.server.http.limits import RequestLimits
 from cmpapi.server.http.ratelimit import make_limiter
+from cmpapi.server.identity import passwords
 from cmpapi.server.jobs.worker import embedded_worker
 from cmpapi.server.routes import ROUTE_TABLE
 from cmpapi.server.settings import Settings
@@ -19,6 +20,9 @@ from cmpapi.server.storage import make_store
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the ASGI app. Migrations are applied by the caller (``cmpapi serve``, tests)."""
     settings = settings or Settings()
+    passwords.configure(
+        memory_kib=settings.password_hash_memory_kib, time_cost=settings.password_hash_time_cost
+    )
     engine = make_engine(settings)
     app = FastAPI(
         title="cmpapi",

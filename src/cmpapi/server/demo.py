@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from cmpapi.server.demo_planning import seed_planning
+from cmpapi.server.demo_publishing import seed_publishing
 from cmpapi.server.demo_structured import seed_structured_content
 from cmpapi.server.identity import service as identity
 from cmpapi.server.identity.tables import Organization
@@ -90,6 +91,7 @@ def seed(session: Session) -> DemoCredentials:
         _seed_renditions(session)
         _seed_workflows(session)
         seed_planning(session, ORG_ID, demo_id("user:mia.marketer"), demo_id)
+        seed_publishing(session, ORG_ID, demo_id("user:mia.marketer"), demo_id)
         seed_structured_content(
             session, ORG_ID, demo_id("user:ada.admin"), demo_id("user:mia.marketer"), demo_id
         )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from cmpapi.server.ext import apps as ext_apps
+from cmpapi.server.ext import web_app
 from cmpapi.server.oauth import routes as oauth
 from cmpapi.server.resources.calendar_events import field_routes as event_field_routes
 from cmpapi.server.resources.calendar_events import routes as calendar_events
@@ -22,6 +23,8 @@ from cmpapi.server.resources.library import (
     type_routes,
 )
 from cmpapi.server.resources.milestones import routes as milestones
+from cmpapi.server.resources.publishing import ext_routes as ext_publishing
+from cmpapi.server.resources.publishing import routes as publishing
 from cmpapi.server.resources.settings import routes as settings
 from cmpapi.server.resources.structured_content import library_routes as sc_library
 from cmpapi.server.resources.structured_content import managed_ext_routes as sc_ext
@@ -48,6 +51,8 @@ ROUTE_TABLE: tuple[tuple[str, APIRouter], ...] = (
     ("", oauth.router),  # /o/oauth2/v1/...
     ("", ext_apps.router),  # /ext/v1/apps
     ("", webhooks.router),  # /ext/v1/webhooks
+    ("", web_app.router),  # /ext/v1: what the CMP web app does (briefs, deletions)
+    ("", ext_publishing.router),  # /ext/v1/publishing-channels
     ("", sc_ext.router),  # /ext/v1/structured-content/managed-migrations
     ("", storage.router),  # the local backend's /uploads and /files
     (V3, users.router),
@@ -75,6 +80,7 @@ ROUTE_TABLE: tuple[tuple[str, APIRouter], ...] = (
     (V3, work_requests.router),
     (V3, work_request_sub_routes.router),
     (V3, work_request_starts.router),
+    (V3, publishing.router),
     (V3, sc_types.router),
     (V3, sc_library.router),
     (V3, sc_migrations.router),

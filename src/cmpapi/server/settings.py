@@ -92,6 +92,17 @@ class Settings(BaseSettings):
         "its query string (414)",
     )
 
+    password_hash_memory_kib: int = Field(
+        default=19 * 1024,
+        ge=8,
+        le=4 * 1024 * 1024,
+        description="argon2id memory per password hash, KiB (OWASP's minimum by default; "
+        "test suites turn it down: hashes made with other costs still verify)",
+    )
+    password_hash_time_cost: int = Field(
+        default=2, ge=1, le=20, description="argon2id passes per password hash"
+    )
+
     sql_echo: bool = False
     db_pool_size: int = Field(default=10, ge=1, le=200, description="Connections per process")
     db_inline: bool | None = Field(

@@ -1,4 +1,6 @@
-"""Password hashing with argon2id."""
+"""Password hashing with argon2id. The cost is the app's setting (``configure``, called by
+``create_app``); a hash records its own parameters, so hashes made at another cost still
+verify."""
 
 from __future__ import annotations
 
@@ -9,7 +11,15 @@ from argon2.exceptions import InvalidHashError, VerificationError
 # library default's ~170 ms, which let a burst of logins monopolise a 2-core server.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # Verified against when the user is unknown, so timing does not reveal which emails exist.
-_DUMMY = _hasher.hash("not-a-real-password")
+_dummy = _hasher.hash("not-a-real-password")
+
+
+def configure(*, memory_kib: int, time_cost: int) -> None:
+    """Hash new passwords at this cost (and the dummy the unknown-user path verifies)."""
+    global _hasher, _dummy
+    if (_hasher.memory_cost, _hasher.time_cost) != (memory_kib, time_cost):
+        _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
+        _dummy = _hasher.hash("not-a-real-password")
 
 
 def hash_password(password: str) -> str:
@@ -19,6 +29,6 @@ def hash_password(password: str) -> str:
 def verify_password(stored_hash: str | None, password: str) -> bool:
     """True when the password matches; always spends one argon2 verification."""
     try:
-        return _hasher.verify(stored_hash or _DUMMY, password) and stored_hash is not None
+        return _hasher.verify(stored_hash or _dummy, password) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
+from cmpapi.server.resources.publishing import channels
 from cmpapi.server.resources.settings import custom_fields, importers, webhooks
 from cmpapi.server.resources.templates import service as templates
 from cmpapi.server.resources.workflows import service as workflows
@@ -52,6 +53,8 @@ def update_settings(
     changes["workflows"] = workflows.import_workflows(
         session, org, body.workflows, execute=execute, overwrite=overwrite_workflows
     )
+    # The workflows' default webhook channels are publishing channels of the organization.
+    channels.merge_workflow_channels(session, org, body.workflows)
     changes["webhooks"] = webhooks.import_webhooks(session, org, body.webhooks, settings)
     changes["apps"] = importers.import_apps(session, org, principal.user_id, body.apps, execute)
     # After custom fields and labels: templates take their choices from them.

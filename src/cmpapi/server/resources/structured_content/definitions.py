@@ -243,7 +243,7 @@ def pattern_problem(pattern: str) -> str | None:
         return f"At most {MAX_PATTERN_LENGTH} characters"
     try:
         compile_pattern(pattern)
-    except (regex.error, RecursionError, OverflowError) as exc:
+    except (regex.error, RecursionError, OverflowError, ValueError, TypeError) as exc:
         return f"Not a valid regular expression: {exc}"
     return None
 

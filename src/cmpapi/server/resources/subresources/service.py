@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal
@@ -19,7 +20,12 @@ from cmpapi.server.resources.subresources import attachments, briefs, comments, 
 from cmpapi.server.resources.subresources.comments import CommentView
 from cmpapi.server.resources.subresources.files import NewFile
 from cmpapi.server.resources.subresources.parent import Parent
-from cmpapi.server.resources.subresources.tables import Attachment, Brief, Comment
+from cmpapi.server.resources.subresources.tables import (
+    Attachment,
+    Brief,
+    Comment,
+    CommentAttachment,
+)
 from cmpapi.server.storage.inspect import require_upload_key
 
 
@@ -183,3 +189,91 @@ def replace_fields(
     fvs = fields.replace(session, links, parent, owner, items)
     session.commit()
     return fvs
+
+
+def put_brief(
+    session: Session,
+    principal: Principal,
+    links: Links,
+    parent: Parent,
+    owner_id: str,
+    *,
+    title: str,
+    fields: Sequence[dict[str, Any]] = (),
+) -> Brief:
+    """Give the parent a text brief or replace its brief, as the CMP web app's brief editor
+    does (``<kind>_brief_added`` / ``_modified``)."""
+    owner = parent.write(session, principal, owner_id)
+    brief = briefs.put(session, links, parent, owner, type="text", title=title, fields=fields)
+    session.commit()
+    return brief
+
+
+def remove_brief(
+    session: Session, principal: Principal, links: Links, parent: Parent, owner_id: str
+) -> None:
+    """Drop the parent's brief (``<kind>_brief_removed``; 404 when it has none)."""
+    owner = parent.write(session, principal, owner_id)
+    if not briefs.remove(session, links, parent, owner):
+        briefs.get(session, parent, owner)  # raises the 404 getTaskBrief would
+    session.commit()
+
+
+def purge(session: Session, parent: Parent, org_id: str, owner_id: str) -> list[str]:
+    """Delete everything of the parent's sub-resources (comments with their files,
+    attachments, brief) for a parent being deleted; the storage keys to delete once the
+    caller's transaction commits. Flushes, records no event."""
+    owned = (Comment.org_id == org_id, Comment.owner_type == parent.kind)
+    comment_ids = select(Comment.id).where(*owned, Comment.owner_id == owner_id)
+    keys = list(
+        session.scalars(
+            select(CommentAttachment.storage_key).where(
+                CommentAttachment.comment_id.in_(comment_ids)
+            )
+        )
+    )
+    files = (
+        Attachment.org_id == org_id,
+        Attachment.owner_type == parent.kind,
+        Attachment.owner_id == owner_id,
+    )
+    keys += [k for k in session.scalars(select(Attachment.storage_key).where(*files)) if k]
+    session.execute(delete(CommentAttachment).where(CommentAttachment.comment_id.in_(comment_ids)))
+    session.execute(delete(Comment).where(*owned, Comment.owner_id == owner_id))
+    session.execute(delete(Attachment).where(*files))
+    session.execute(
+        delete(Brief).where(Brief.owner_type == parent.kind, Brief.owner_id == owner_id)
+    )
+    return keys
+
+
+def update_comment(
+    session: Session,
+    principal: Principal,
+    links: Links,
+    parent: Parent,
+    owner_id: str,
+    comment_id: str,
+    value: str,
+) -> CommentView:
+    """Edit a comment's text (its author or an admin)."""
+    owner = parent.write(session, principal, owner_id)
+    view = comments.update(session, principal, links, parent, owner, comment_id, value)
+    session.commit()
+    return view
+
+
+def delete_comment(
+    session: Session,
+    principal: Principal,
+    links: Links,
+    parent: Parent,
+    owner_id: str,
+    comment_id: str,
+) -> list[str]:
+    """Delete a comment and its replies (its author or an admin); the storage keys of
+    their files, for the caller to delete once committed."""
+    owner = parent.write(session, principal, owner_id)
+    _, keys = comments.remove(session, principal, links, parent, owner, comment_id)
+    session.commit()
+    return keys

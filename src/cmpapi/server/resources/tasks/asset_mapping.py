@@ -137,10 +137,12 @@ def task_raw_file(view: TaskAssetView, links: Links, sign: Signer) -> TaskRawFil
     return TaskRawFile.model_validate(_file(view, links, sign))
 
 
-def task_article(view: TaskAssetView, links: Links, sign: Signer) -> TaskArticle:
-    """getTaskArticle; ``url`` (a public URL) is null: cmpapi publishes nothing."""
+def task_article(
+    view: TaskAssetView, links: Links, sign: Signer, url: str | None = None
+) -> TaskArticle:
+    """getTaskArticle; ``url``: its public URL (from publishing metadata), if any."""
     return TaskArticle.model_validate(
-        _typed(view, links) | {"html_body": view.row.html_body or "", "url": None}
+        _typed(view, links) | {"html_body": view.row.html_body or "", "url": url}
     )
 
 

@@ -177,8 +177,9 @@ async def get_task_raw_file(
 async def get_task_article(
     task_id: str, article_id: str, api: ApiDep, sign: files.SignerDep
 ) -> Response:
-    """An article of the task."""
-    return await _typed(api, sign, "article", task_id, article_id)
+    """An article of the task, with its public URL once it is published."""
+    view, url = await api.call(service.get_task_article, task_id, article_id)
+    return wire_response(mapping.task_article(view, api.links, sign, url))
 
 
 # -- drafts ------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from cmpapi.server.resources.fields.values import FieldValues
 from cmpapi.server.resources.labels.service import load_label_names, resource_labels
 from cmpapi.server.resources.library import asset_fields as library_fields
 from cmpapi.server.resources.library import assets as library
+from cmpapi.server.resources.publishing import service as publishing
 from cmpapi.server.resources.tasks import asset_events as events
 from cmpapi.server.resources.tasks.asset_tables import (
     ARTICLE,
@@ -268,6 +269,15 @@ def get_task_asset(
 ) -> TaskAssetView:
     """getTaskImage / getTaskVideo / getTaskRawFile / getTaskArticle."""
     return views(session, [load_asset(session, principal, task_id, asset_id, "read", type_)])[0]
+
+
+def get_task_article(
+    session: Session, principal: Principal, task_id: str, article_id: str
+) -> tuple[TaskAssetView, str | None]:
+    """getTaskArticle: the article and its public URL (where it is published, from the
+    publishing metadata the integration posted; None until then)."""
+    view = get_task_asset(session, principal, task_id, article_id, ARTICLE)
+    return view, publishing.public_url(session, principal.org_id, article_id)
 
 
 # -- drafts ------------------------------------------------------------------------------

@@ -79,6 +79,7 @@ async def create_task_publishing_intent(
     return await api.answer(
         lambda intent_id: wire_response(mapping.publishing_intent_response(intent_id), 201),
         metadata_service.create_task_publishing_intent,
+        api.links,
         task_id,
         body.channel_id,
     )

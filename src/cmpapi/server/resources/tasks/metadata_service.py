@@ -20,14 +20,15 @@ from cmpapi.server.db.base import new_id, utcnow
 from cmpapi.server.db.repository import Page
 from cmpapi.server.errors import Invalid
 from cmpapi.server.http.links import Links
+from cmpapi.server.resources.publishing import loop as publishing
+from cmpapi.server.resources.publishing.channels import usable_channel
 from cmpapi.server.resources.subresources import attachments, briefs
 from cmpapi.server.resources.subresources.tables import Attachment, Brief
 from cmpapi.server.resources.tasks.metadata_tables import TaskPublishingIntent
 from cmpapi.server.resources.tasks.parent import TASK, read_task, writable_task
+from cmpapi.server.resources.tasks.service import load_flow
 from cmpapi.server.resources.tasks.tables import Task
 from cmpapi.wire import AddUrlToTaskRequest
-
-MAX_CHANNEL = 64
 
 
 def list_task_attachments(
@@ -79,31 +80,40 @@ def add_url_to_task(
 
 
 def create_task_publishing_intent(
-    session: Session, principal: Principal, task_id: str, channel_id: str
+    session: Session, principal: Principal, links: Links, task_id: str, channel_id: str
 ) -> str:
-    """Record that the task is to be published on a channel; the intent's id. Asking
-    again for the same channel answers the existing intent."""
+    """Record that the task is to be published on a channel of the organization (404
+    naming ``channel_id`` for an unknown one, 422 for a disabled one or one its workflow
+    disallows); the intent's id.
+    Asking again for the same channel answers the existing intent. A task past its
+    publishing moment (``publishing.loop``) publishes on the channel at once."""
     task = writable_task(session, principal, task_id)
-    channel = channel_id.strip()
-    if not channel or len(channel) > MAX_CHANNEL:
-        raise Invalid("Invalid channel", {"channel_id": f"1 to {MAX_CHANNEL} characters"})
-    existing = _intent_id(session, task, channel)
+    channel = usable_channel(session, task.org_id, channel_id.strip())
+    if channel.name.casefold() in publishing.workflow_channels(session, task)[1]:
+        raise Invalid(
+            "The task's workflow does not allow this publishing channel",
+            {"channel_id": "Disallowed by the workflow"},
+        )
+    existing = _intent_id(session, task, channel.id)
     if existing is not None:
         return existing
     intent = TaskPublishingIntent(
         id=new_id(),
         org_id=task.org_id,
         task_id=task.id,
-        channel_id=channel,
+        channel_id=channel.id,
         created_by=principal.user_id,
         created_at=utcnow(),
     )
     session.add(intent)
     try:
-        session.commit()
+        session.flush()
     except IntegrityError:  # a concurrent request recorded the same intent first
         session.rollback()
-        return _intent_id(session, task, channel) or intent.id
+        return _intent_id(session, task, channel.id) or intent.id
+    if publishing.publish_step_done(load_flow(session, task)):
+        publishing.publish_intended(session, links, task, principal.user_id)
+    session.commit()
     return intent.id
 
 

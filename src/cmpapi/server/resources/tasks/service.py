@@ -28,6 +28,7 @@ from cmpapi.server.resources.labels.service import (
     load_label_names,
     validate_resource_labels,
 )
+from cmpapi.server.resources.publishing import loop as publishing
 from cmpapi.server.resources.subresources.tables import Brief, Comment
 from cmpapi.server.resources.tasks import events
 from cmpapi.server.resources.tasks.engine import Actor, Flow, Transition
@@ -321,6 +322,7 @@ def update_task_sub_step(
     change, now = _one_change(body), utcnow()
     actor = _actor(session, principal)
     was_completed = flow.task.is_completed
+    was_published = publishing.publish_step_done(flow)
     if change == "assign":
         kind, assignee = _assignee(session, principal.org_id, body)
         transitions = flow.assign(ss, kind, assignee, now)
@@ -333,6 +335,8 @@ def update_task_sub_step(
     events.record_transitions(session, links, transitions, actor.app_name)
     if flow.task.is_completed != was_completed:
         events.record_task_event(session, links, "task_metadata_modified", flow.task)
+    if not was_published and publishing.publish_step_done(flow):  # the publishing loop
+        publishing.publish_intended(session, links, flow.task, principal.user_id)
     session.commit()
     return ss
 

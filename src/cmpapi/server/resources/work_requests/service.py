@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import MISSING
-from sqlalchemy import ColumnElement, case, select
+from sqlalchemy import ColumnElement, case, exists, or_, select
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
@@ -29,6 +29,7 @@ from cmpapi.server.http.links import Links
 from cmpapi.server.identity.tables import Team, User
 from cmpapi.server.resources.subresources.files import NewFile
 from cmpapi.server.resources.tasks.asset_tables import TaskAsset
+from cmpapi.server.resources.tasks.tables import Task
 from cmpapi.server.resources.templates import service as templates
 from cmpapi.server.resources.templates.tables import Template
 from cmpapi.server.resources.work_requests import events, values
@@ -525,8 +526,13 @@ def list_work_request_related_resources(
     here: an unknown work request (or another organization's) lists nothing."""
     require(principal, "work_requests:read")
     repo = Repository(WorkRequestRelatedResource, session, principal.org_id)
+    still_there = or_(
+        WorkRequestRelatedResource.resource_type != "task",
+        exists().where(Task.id == WorkRequestRelatedResource.resource_id),
+    )  # a task deleted in the web app (ext/web_app.py) is no longer related
     return repo.list(
         WorkRequestRelatedResource.work_request_id == work_request_id,
+        still_there,
         order_by=(WorkRequestRelatedResource.created_at,),
         offset=offset,
         page_size=page_size,

@@ -1,7 +1,7 @@
 """structured content
 
 Revision ID: 9c5d8bd8ee82
-Revises: 00a1618fb0a0
+Revises: 16c2339ef43a
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import cmpapi.server.db.base
 
 revision = "9c5d8bd8ee82"
-down_revision = "00a1618fb0a0"
+down_revision = "16c2339ef43a"
 branch_labels = None
 depends_on = None
 

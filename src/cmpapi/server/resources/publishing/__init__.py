@@ -1,0 +1,1 @@
+"""Publishing tag: webhook publishing channels, publishing events and their metadata."""
