@@ -486,6 +486,28 @@ class Scene:
             self.shared["sc_migration"] = (versioned["type"], job_id)
         return versioned["type"], job_id
 
+    def task_content(self, task_id: str) -> str:
+        """A structured content of the task, added by the member (SC_TITLE's type)."""
+        body = {
+            "content_type_guid": self.sc_type(),
+            "fields": sc_body("x")["content_body"]["fields"],
+        }
+        made = self.api(
+            "member", "POST", f"/v3/tasks/{task_id}/structured-contents", 201, json=body
+        )
+        return self.mine(made["content_guid"], made["latest_fields_version"]["version_guid"])
+
+    def preview(self, acknowledged: bool = False) -> dict[str, Any]:
+        """A preview of a task's content the member asked for (and acknowledged)."""
+        task = self.task()["id"]
+        path = f"/ext/v1/tasks/{task}/structured-contents/{self.task_content(task)}/previews"
+        made: dict[str, Any] = self.api("member", "POST", path, 201)
+        self.mine(made["id"])
+        if acknowledged:
+            body = {"acknowledged_by": "renderer", "content_hash": made["content_hash"]}
+            self.api("member", "POST", made["links"]["acknowledge"], json=body)
+        return made
+
     def multipart(self) -> str:
         made = self.api("member", "POST", "/v3/multipart-uploads", 201, json={"file_size": 6 * MiB})
         return self.mine(made["id"])

@@ -587,6 +587,44 @@ get_task_raw_file = _get_task_asset("raw-files", "raw_file")
 get_task_article = _get_task_asset("articles", "article")
 
 
+def _task_content(s: Scene, tail: str = "") -> str:
+    task = s.task()["id"]
+    return f"/v3/tasks/{task}/structured-contents/{s.task_content(task)}{tail}"
+
+
+def add_structured_content_to_task(s: Scene, who: str | None) -> Req:
+    body = {"content_type_guid": s.sc_type(), "fields": sc_body("x")["content_body"]["fields"]}
+    return Req("POST", f"/v3/tasks/{s.task()['id']}/structured-contents", json=body)
+
+
+def get_task_structured_content(s: Scene, who: str | None) -> Req:
+    return Req("GET", _task_content(s))
+
+
+def update_task_structured_content(s: Scene, who: str | None) -> Req:
+    return Req("PATCH", _task_content(s), json={"title": "Renamed"})
+
+
+def delete_task_structured_content(s: Scene, who: str | None) -> Req:
+    return Req("DELETE", _task_content(s))
+
+
+def create_task_structured_content_draft(s: Scene, who: str | None) -> Req:
+    body = {"content_body": {"locale": "en_US", "field_values": [{"text_value": "Draft"}]}}
+    return Req("POST", _task_content(s, "/drafts"), json=body)
+
+
+def acknowledge_sc_content_preview(s: Scene, who: str | None) -> Req:
+    preview = s.preview()
+    body = {"acknowledged_by": "renderer", "content_hash": preview["content_hash"]}
+    return Req("POST", preview["links"]["acknowledge"], json=body)
+
+
+def complete_sc_content_preview(s: Scene, who: str | None) -> Req:
+    body = {"keyed_previews": {"web": "https://render.example/p"}}
+    return Req("POST", s.preview(acknowledged=True)["links"]["complete"], json=body)
+
+
 def _asset_path(s: Scene, tail: str) -> str:
     task, asset = _task_asset(s)
     return f"/v3/tasks/{task}/assets/{asset}/{tail}"
@@ -1129,6 +1167,25 @@ MATRIX: dict[str, Row] = {
     "updateTaskAssetDraftBrandCompliance": row(
         update_task_asset_draft_brand_compliance, MEMBER, OK, OK, OK, X403, 404, 401
     ),
+    # A task's structured contents are task assets: the task's writers change them.
+    "addStructuredContentToTask": row(
+        add_structured_content_to_task, MEMBER, OK, OK, OK, 403, 404, 401
+    ),
+    "getTaskStructuredContent": row(get_task_structured_content, MEMBER, OK, OK, OK, OK, 404, 401),
+    "updateTaskStructuredContent": row(
+        update_task_structured_content, MEMBER, OK, OK, OK, 403, 404, 401
+    ),
+    "deleteTaskStructuredContent": row(
+        delete_task_structured_content, MEMBER, OK, OK, OK, 403, 404, 401
+    ),
+    "createTaskStructuredContentDraft": row(
+        create_task_structured_content_draft, MEMBER, OK, OK, OK, 403, 404, 401
+    ),
+    # The preview handshake: those who may change the task (FastAPI-shaped refusals).
+    "acknowledgeSCContentPreview": row(
+        acknowledge_sc_content_preview, MEMBER, OK, OK, OK, 403, 404, 401
+    ),
+    "completeSCContentPreview": row(complete_sc_content_preview, MEMBER, OK, OK, OK, 403, 404, 401),
     # Comments: writers comment; only the author or an admin edits or deletes.
     "addCommentToTask": row(add_comment_to_task, MEMBER, OK, OK, OK, 403, 404, 401),
     "listTaskSubStepComments": row(list_task_sub_step_comments, MEMBER, OK, OK, OK, OK, 404, 401),

@@ -34,6 +34,7 @@ ARGS = {
     "tasks resume": [ID],
     "tasks archive": [ID],
     "tasks unarchive": [ID],
+    "tasks preview": [ID, ID],
     "webhooks list": [],
     "webhooks create": ["--name", "W", "--url", "https://192.0.2.1/h", "--event", "task_added"],
     "webhooks update": [ID],

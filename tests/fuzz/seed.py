@@ -435,6 +435,46 @@ def _sc_migrations(api: Api, seed: Seed) -> None:
         pools[path] = [{"content_type_id": type_id, "job_id": job_id}]
 
 
+def _task_content_body(seed: Seed, title: str) -> dict[str, Any]:
+    fields = {"title": [{"locale": "en_US", "field_values": [{"text_value": title}]}]}
+    return {"content_type_guid": seed.ids["content_type"][0], "title": title, "fields": fields}
+
+
+def _preview(api: Api, task: str, content: str) -> dict[str, Any]:
+    """A preview of the task's content, asked for through /ext/v1."""
+    path = f"/ext/v1/tasks/{task}/structured-contents/{content}/previews"
+    response = api.http.post(path, headers=api.headers)
+    if response.status_code != 201:
+        raise RuntimeError(f"seeding preview: {response.status_code} {response.text}")
+    made: dict[str, Any] = response.json()
+    return made
+
+
+def _task_structured_content(api: Api, seed: Seed) -> None:
+    """Structured contents of the first task, a preview asked for and one acknowledged."""
+    tid = seed.ids["task"][0]
+    contents = [
+        api.post(f"/tasks/{tid}/structured-contents", _task_content_body(seed, t))["content_guid"]
+        for t in ("Fuzz page", "Fuzz teaser")
+    ]
+    asked, acked = _preview(api, tid, contents[0]), _preview(api, tid, contents[1])
+    ack = {"acknowledged_by": "fuzz", "content_hash": acked["content_hash"]}
+    api.http.post(acked["links"]["acknowledge"], json=ack, headers=api.headers).raise_for_status()
+    seed.ids.update(task_content=contents, content_hash=[asked["content_hash"]])
+    pools = seed.pools
+    pools["/tasks/{task_id}/structured-contents"] = [{"task_id": t} for t in seed.ids["task"]]
+    for suffix in ("", "/drafts"):
+        pools["/tasks/{task_id}/structured-contents/{content_id}" + suffix] = [
+            {"task_id": tid, "content_id": c} for c in contents
+        ]
+    preview = (
+        "/structured-content/contents/{content_id}/versions/{version_id}/previews/{preview_id}"
+    )
+    for suffix, made in (("/acknowledge", asked), ("/complete", acked)):
+        ids = {"content_id": made["content_id"], "version_id": made["version_id"]}
+        pools[preview + suffix] = [{**ids, "preview_id": made["id"]}]
+
+
 def seed(app: FastAPI, http: httpx.Client) -> Seed:
     """Build the fuzzed organization on a running ``app`` reachable through ``http``."""
     tokens, ids = _services(app)
@@ -451,6 +491,7 @@ def seed(app: FastAPI, http: httpx.Client) -> Seed:
     _publishing(api, result)
     _structured_content(api, result)
     _sc_migrations(api, result)
+    _task_structured_content(api, result)
     return result
 
 
@@ -549,6 +590,12 @@ def _comment(api: Api, seed: Seed) -> PathParams:
     return {**where, "comment_id": api.post(path, {"value": "Victim"})["id"]}
 
 
+def _task_content(api: Api, seed: Seed) -> PathParams:
+    tid = seed.ids["task"][0]
+    made = api.post(f"/tasks/{tid}/structured-contents", _task_content_body(seed, "Victim"))
+    return {"task_id": tid, "content_id": made["content_guid"]}
+
+
 # operationId -> a fresh object for a destructive operation to destroy.
 FACTORIES: dict[str, Callable[[Api, Seed], PathParams]] = {
     "deleteFolder": _folder,
@@ -565,4 +612,5 @@ FACTORIES: dict[str, Callable[[Api, Seed], PathParams]] = {
     # A started migration cannot be deleted or started again: each example gets its own.
     "deleteSCContentTypeManagedMigration": lambda api, seed: _migration(api, seed, "Victim"),
     "startSCContentTypeManagedMigration": lambda api, seed: _migration(api, seed, "Victim"),
+    "deleteTaskStructuredContent": _task_content,
 }

@@ -85,6 +85,7 @@ ID_FIELDS = {
     "source_content_type_version_id": "content_type_version",
     "new_content_type_version_id": "content_type_version",
     "asset_guid": "asset",
+    "content_hash": "content_hash",  # acknowledgeSCContentPreview: the preview's own
 }
 # What a bare ``id`` (in a body item) names, per operation.
 ITEM_IDS = {

@@ -22,6 +22,12 @@ def test_a_link_is_the_operation_path_under_v3_with_its_params() -> None:
     assert LINKS.to("findUserByEmail") == "https://cmp.example.com/v3/users"
     sub_step = LINKS.to("getTaskSubStep", task_id="t", step_id="s", sub_step_id="ss")
     assert sub_step == "https://cmp.example.com/v3/tasks/t/steps/s/sub-steps/ss"
+    content = LINKS.to("getTaskStructuredContent", task_id="t", content_id="c")
+    assert content == "https://cmp.example.com/v3/tasks/t/structured-contents/c"
+    ack = LINKS.to("acknowledgeSCContentPreview", content_id="c", version_id="v", preview_id="p")
+    assert ack == (
+        "https://cmp.example.com/v3/structured-content/contents/c/versions/v/previews/p/acknowledge"
+    )
 
 
 def test_each_param_is_percent_encoded_as_one_segment() -> None:

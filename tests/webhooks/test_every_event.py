@@ -1,7 +1,8 @@
 """Whatever the library and task services record reaches a subscribed receiver verbatim:
 a workflow played through the API (user and external system), a comment thread, a task
 asset with a draft, a library asset, the task's publishing (published, re-synced,
-withdrawn), then one worker delivering everything."""
+withdrawn), a task's structured content (changed, previewed, removed), then one worker
+delivering everything."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from cmpapi.server.events.catalog import EVENT_NAMES
 from cmpapi.server.events.outbox import OutboxEvent
 from cmpapi.server.settings import Settings
 from tests.support.publishing import add_channel, push
+from tests.support.sc_tasks import add_content, page_type, request_preview
 from tests.support.tasks import app_token, create_task, make_workflow, sub_step_url
 from tests.support.uploads import jpeg, upload
 from tests.support.world import World
@@ -61,6 +63,17 @@ def play(client: Any, db: Session, world: World) -> None:
     assert r.status_code == 200, r.text  # the Publish step: asset_published
     for action in ("publish", "withdraw"):  # asset_synced, asset_unpublished
         push(client, world, channel, task["id"], action)
+    play_structured_content(client, world, task["id"])
+
+
+def play_structured_content(client: Any, world: World, task_id: str) -> None:
+    """A task's structured content: added, changed, previewed, removed."""
+    auth = world.auth()
+    content = add_content(client, world, task_id, page_type(client, world))
+    path = f"/v3/tasks/{task_id}/structured-contents/{content['content_guid']}"
+    assert client.patch(path, json={"title": "B"}, headers=auth).status_code == 200
+    request_preview(client, world, task_id, content["content_guid"])
+    assert client.delete(path, headers=auth).status_code == 204
 
 
 def test_every_recorded_event_is_delivered_verbatim(
@@ -78,6 +91,7 @@ def test_every_recorded_event_is_delivered_verbatim(
         "workflow_sub_step_comment_added", "task_asset_added", "task_asset_draft_added",
         "task_asset_modified", "task_metadata_modified", "asset_added",
         "asset_published", "asset_synced", "asset_unpublished",
+        "task_asset_removed", "content_preview_requested",
     } <= set(names)  # fmt: skip
     with WorkerThread(wh_settings):
         got = receiver.wait_for(len(recorded), timeout=60)

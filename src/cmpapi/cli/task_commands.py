@@ -1,5 +1,6 @@
 """Workflows, templates and tasks on this machine: workflow and template import (the API has
-no create) and the task states the API cannot set (On Hold, Archived)."""
+no create), the task states the API cannot set (On Hold, Archived), and asking for a
+preview of a task's structured content (the API has no operation for it)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from rich.table import Table
 from cmpapi.cli.local import DataDir, Org, fail, local_settings, open_db, resolve_org
 
 workflows_app = typer.Typer(help="Workflow definitions.", no_args_is_help=True)
-tasks_app = typer.Typer(help="Task states the API cannot set.", no_args_is_help=True)
+tasks_app = typer.Typer(
+    help="Task states the API cannot set; content previews.", no_args_is_help=True
+)
 templates_app = typer.Typer(help="Work request and brief templates.", no_args_is_help=True)
 
 
@@ -188,3 +191,25 @@ def archive(task_id: str, org: Org = None, data_dir: DataDir = None) -> None:
 def unarchive(task_id: str, org: Org = None, data_dir: DataDir = None) -> None:
     """Bring an archived task back."""
     _set_flag(task_id, "is_archived", False, org, data_dir)
+
+
+@tasks_app.command("preview")
+def preview(task_id: str, content_id: str, org: Org = None, data_dir: DataDir = None) -> None:
+    """Ask for a preview of a task's structured content: records content_preview_requested
+    (the webhooks deliver it); prints the preview id and its acknowledge / complete URLs."""
+    from cmpapi.server.errors import DomainError
+    from cmpapi.server.http.links import Links
+    from cmpapi.server.resources.structured_content import previews
+
+    settings = local_settings(data_dir=data_dir)
+    links = Links(settings.public_base_url or f"http://{settings.host}:{settings.port}")
+    with open_db(data_dir) as session:
+        try:
+            made = previews.request_preview_as_operator(
+                session, links, resolve_org(session, org), task_id, content_id
+            )
+        except DomainError as exc:
+            raise fail(exc) from exc
+        print(made.id)
+        for name, url in previews.action_links(links, made).items():
+            print(f"{name}: {url}")

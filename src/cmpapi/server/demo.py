@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from cmpapi.server.demo_planning import seed_planning
 from cmpapi.server.demo_publishing import seed_publishing
 from cmpapi.server.demo_structured import seed_structured_content
+from cmpapi.server.demo_task_content import seed_task_content
 from cmpapi.server.identity import service as identity
 from cmpapi.server.identity.tables import Organization
 from cmpapi.server.oauth import store
@@ -95,6 +96,7 @@ def seed(session: Session) -> DemoCredentials:
         seed_structured_content(
             session, ORG_ID, demo_id("user:ada.admin"), demo_id("user:mia.marketer"), demo_id
         )
+        seed_task_content(session, ORG_ID, demo_id("user:mia.marketer"), demo_id)
         session.commit()
     return DemoCredentials()
 

@@ -200,6 +200,8 @@ def _fastapi_shaped(request: Request, status: int | None = None) -> bool:
 
 
 def _loc(root: str, key: str) -> list[str]:
+    if key.startswith("path."):  # a path parameter the service refuses (previews)
+        return key.split(".")
     return [root, *key.split(".")] if key and key != "body" else [root]
 
 
@@ -211,7 +213,8 @@ def domain_status(exc: errors.DomainError) -> int:
 def fastapi_error(exc: errors.DomainError) -> Response:
     """A domain error as FastAPI answers: a 422 ``HTTPValidationError`` listing each field
     error (``loc`` strings from the dotted path, under ``body``, or ``query`` for a
-    ``BadRequest``), else ``{"detail": message}`` with the usual status."""
+    ``BadRequest``; a key ``path.<name>`` names a path parameter), else
+    ``{"detail": message}`` with the usual status."""
     if isinstance(exc, errors.RateLimited):
         return render_domain_error(exc)
     status = domain_status(exc)

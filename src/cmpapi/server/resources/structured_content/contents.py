@@ -53,6 +53,7 @@ from cmpapi.wire import MISSING
 
 DEFAULT_LOCALE = "en_US"
 MAX_TITLE = 255
+MAX_LOCALE = 64  # Content.primary_locale
 _META = ("source", "source_id", "source_metadata")
 
 
@@ -82,6 +83,7 @@ class NewContent:
     source_id: str | None = None
     source_metadata: str | None = None
     template_guid: str | None = None
+    primary_locale: str | None = None  # None: the version's first expected locale
 
 
 @dataclass(slots=True)
@@ -120,6 +122,20 @@ def content_hash(fields: Mapping[str, Any]) -> str:
 def primary_locale_of(version: ContentTypeVersion) -> str:
     """A new content's primary locale: the version's first expected locale, else en_US."""
     return version.expected_locales[0] if version.expected_locales else DEFAULT_LOCALE
+
+
+def check_locale(version: ContentTypeVersion, locale: str | None, path: str) -> str:
+    """``locale`` as a content's primary locale (one of the version's expected locales,
+    when it lists any); None: ``primary_locale_of(version)``."""
+    if locale is None:
+        return primary_locale_of(version)
+    if not locale.strip() or len(locale) > MAX_LOCALE:
+        message = f"Must be a locale of 1 to {MAX_LOCALE} characters"
+    elif version.expected_locales and locale not in version.expected_locales:
+        message = f"Not one of the expected locales {list(version.expected_locales)}"
+    else:
+        return locale
+    raise Invalid("Invalid structured content", {path: message})
 
 
 # -- loading -----------------------------------------------------------------------------
@@ -163,7 +179,7 @@ def create_content(
     content_type = _usable_type(session, org_id, new.content_type_id, where)
     version = types.latest_version(session, content_type)
     cid = content_id or new_id()
-    locale = primary_locale_of(version)
+    locale = check_locale(version, new.primary_locale, f"{where}.primary_locale")
     fields = _checked(session, org_id, version, locale, new.fields, cid, where)
     now = utcnow()
     content = Content(

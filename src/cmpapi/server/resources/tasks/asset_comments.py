@@ -31,6 +31,7 @@ from cmpapi.server.resources.tasks.asset_service import (
 )
 from cmpapi.server.resources.tasks.asset_tables import (
     FILE_TYPES,
+    STRUCTURED_CONTENT,
     TaskAsset,
     TaskAssetComment,
     TaskAssetCommentAttachment,
@@ -68,7 +69,11 @@ def _commentable(session: Session, principal: Principal, task_id: str, asset_id:
     if asset.type not in FILE_TYPES:
         raise Invalid(
             "Comments can be added to images, videos and raw files only",
-            {"asset_id": "An article"},
+            {
+                "asset_id": "A structured content"
+                if asset.type == STRUCTURED_CONTENT
+                else "An article"
+            },
         )
     return asset
 

@@ -1,10 +1,10 @@
 """Webhook payloads of task asset events (shared/reference/cmp-webhooks.md §2.2).
 
-``task_asset_added`` (addAssetToTask), ``task_asset_draft_added`` (addDraftToTaskAsset) and
-``task_asset_modified`` (with ``attributes_changed``) are recorded. cmpapi has no operation
-that removes a task asset or a draft, so ``task_asset_removed`` and
-``task_asset_draft_removed`` are never recorded; ``removed_payload`` is their shape for
-when one arrives.
+``task_asset_added`` (addAssetToTask, addStructuredContentToTask),
+``task_asset_draft_added`` (addDraftToTaskAsset), ``task_asset_modified`` (with
+``attributes_changed``) and ``task_asset_removed`` (deleteTaskStructuredContent, the one
+operation that removes a task asset) are recorded. cmpapi has no operation that removes a
+draft, so ``task_asset_draft_removed`` is never recorded.
 """
 
 from __future__ import annotations
@@ -19,20 +19,22 @@ from cmpapi.server.http.links import Links
 from cmpapi.server.resources.tasks.asset_tables import TaskAsset
 from cmpapi.server.resources.tasks.events import task_ref
 
-# asset type -> the task-scoped operation serving an asset of that type (its path names
-# the asset ``{<type>_id}``)
+# asset type -> the task-scoped operation serving an asset of that type and the name its
+# path gives the asset
 _TYPE_OPERATIONS = {
-    "image": "getTaskImage",
-    "video": "getTaskVideo",
-    "raw_file": "getTaskRawFile",
-    "article": "getTaskArticle",
+    "image": ("getTaskImage", "image_id"),
+    "video": ("getTaskVideo", "video_id"),
+    "raw_file": ("getTaskRawFile", "raw_file_id"),
+    "article": ("getTaskArticle", "article_id"),
+    "structured_content": ("getTaskStructuredContent", "content_id"),
 }
 
 
 def asset_self(links: Links, task_id: str, asset_id: str, type_: str) -> str:
     """``{api}/tasks/{tid}/images/{aid}`` (the task-scoped getter of the asset's type)."""
-    ids: dict[str, Any] = {"task_id": task_id, f"{type_}_id": asset_id}
-    return links.to(_TYPE_OPERATIONS[type_], **ids)
+    operation, name = _TYPE_OPERATIONS[type_]
+    ids: dict[str, Any] = {"task_id": task_id, name: asset_id}
+    return links.to(operation, **ids)
 
 
 def payload(links: Links, asset: TaskAsset) -> dict[str, Any]:
@@ -61,6 +63,12 @@ def removed_payload(links: Links, asset: TaskAsset) -> dict[str, Any]:
 def record_asset_added(session: Session, links: Links, asset: TaskAsset) -> None:
     """task_asset_added."""
     record_event(session, "task_asset_added", payload(links, asset), org_id=asset.org_id)
+
+
+def record_asset_removed(session: Session, links: Links, asset: TaskAsset) -> None:
+    """task_asset_removed (the asset without links)."""
+    data = removed_payload(links, asset)
+    record_event(session, "task_asset_removed", data, org_id=asset.org_id)
 
 
 def record_draft_added(session: Session, links: Links, asset: TaskAsset) -> None:

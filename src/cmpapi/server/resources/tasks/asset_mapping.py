@@ -13,7 +13,12 @@ from cmpapi.server.resources.tasks.asset_brand_compliance import Category, Revie
 from cmpapi.server.resources.tasks.asset_comments import CommentView
 from cmpapi.server.resources.tasks.asset_events import asset_self
 from cmpapi.server.resources.tasks.asset_service import TaskAssetView
-from cmpapi.server.resources.tasks.asset_tables import ARTICLE, TaskAsset, TaskAssetDraft
+from cmpapi.server.resources.tasks.asset_tables import (
+    ARTICLE,
+    STRUCTURED_CONTENT,
+    TaskAsset,
+    TaskAssetDraft,
+)
 from cmpapi.server.resources.tasks.mapping import web_url
 from cmpapi.wire import (
     BrandComplianceCategoriesResponse,
@@ -47,15 +52,24 @@ def _file_url(asset: TaskAsset, sign: Signer) -> str:
                         asset.mime_type)  # fmt: skip
 
 
+def _drafts(asset: TaskAsset, links: Links) -> str | None:
+    """Where drafts of the asset are posted: none for articles; a structured content's
+    drafts are new fields versions (createTaskStructuredContentDraft)."""
+    task, aid = asset.task_id, asset.id
+    if asset.type == ARTICLE:
+        return None
+    if asset.type == STRUCTURED_CONTENT:
+        return links.to("createTaskStructuredContentDraft", task_id=task, content_id=aid)
+    return links.to("listTaskAssetDrafts", task_id=task, asset_id=aid)
+
+
 def _links(asset: TaskAsset, links: Links) -> dict[str, Any]:
     task, aid = asset.task_id, asset.id
     has_drafts = asset.type != ARTICLE
     return {
         "self": asset_self(links, task, aid, asset.type),
         "task": links.to("getTask", id=task),
-        "drafts": links.to("listTaskAssetDrafts", task_id=task, asset_id=aid)
-        if has_drafts
-        else None,
+        "drafts": _drafts(asset, links),
         "web_urls": {
             "self": web_url(links, "tasks", task, "assets", aid),
             "task": web_url(links, "tasks", task),
@@ -68,11 +82,12 @@ def _links(asset: TaskAsset, links: Links) -> dict[str, Any]:
 
 def _generic(view: TaskAssetView, links: Links, sign: Signer) -> dict[str, Any]:
     row = view.row
-    content = (
-        {"type": "html_body", "value": row.html_body or ""}
-        if row.type == ARTICLE
-        else {"type": "url", "value": _file_url(row, sign)}
-    )
+    if row.type == ARTICLE:
+        content = {"type": "html_body", "value": row.html_body or ""}
+    elif row.type == STRUCTURED_CONTENT:  # the spec: "structured_content: api_url"
+        content = {"type": "api_url", "value": asset_self(links, row.task_id, row.id, row.type)}
+    else:
+        content = {"type": "url", "value": _file_url(row, sign)}
     return {
         "id": row.id,
         "title": row.title,

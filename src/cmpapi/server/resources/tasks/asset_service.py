@@ -33,6 +33,7 @@ from cmpapi.server.resources.tasks import asset_events as events
 from cmpapi.server.resources.tasks.asset_tables import (
     ARTICLE,
     FILE_TYPES,
+    STRUCTURED_CONTENT,
     TaskAsset,
     TaskAssetDraft,
     TaskAssetUploadKey,
@@ -285,9 +286,9 @@ def get_task_article(
 
 def _with_drafts(asset: TaskAsset) -> TaskAsset:
     if asset.type not in FILE_TYPES:
-        raise Invalid(
-            "Drafts exist only for images, videos and raw files", {"asset_id": "An article"}
-        )
+        # A structured content's drafts are fields versions: createTaskStructuredContentDraft.
+        kind = "A structured content" if asset.type == STRUCTURED_CONTENT else "An article"
+        raise Invalid("Drafts exist only for images, videos and raw files", {"asset_id": kind})
     return asset
 
 

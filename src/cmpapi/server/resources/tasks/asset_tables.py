@@ -19,6 +19,9 @@ from cmpapi.server.db.base import Base, OrgScoped, PortableJSON, new_id, utcnow
 
 FILE_TYPES = ("image", "video", "raw_file")  # the types that have drafts
 ARTICLE = "article"
+# A task's structured content (structured_content/task_contents.py): the row lists it among
+# the task's assets; its values live in sc_contents under the same id.
+STRUCTURED_CONTENT = "structured_content"
 
 
 def precise_now() -> datetime:

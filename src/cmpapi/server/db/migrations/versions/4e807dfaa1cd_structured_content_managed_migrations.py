@@ -1,7 +1,7 @@
 """structured content: managed migrations and their work lists
 
 Revision ID: 4e807dfaa1cd
-Revises: 9c5d8bd8ee82
+Revises: 188abd8a530f
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import cmpapi.server.db.base
 
 revision = "4e807dfaa1cd"
-down_revision = "9c5d8bd8ee82"
+down_revision = "188abd8a530f"
 branch_labels = None
 depends_on = None
 
