@@ -19,6 +19,7 @@ from tests.support.sc_migrations import (
     values,
 )
 from tests.support.snapshot import Unchanged
+from tests.support.tasks import create_task
 from tests.support.world import World
 
 
@@ -222,3 +223,32 @@ def test_who_may_migrate(
     assert isinstance(r.json()["detail"], str)
     unchanged.finally_("refused callers")
     assert client.post(path, json=sent, headers=world.auth("member")).status_code == 201
+
+
+def test_a_task_content_migrates_through_its_task(client: Any, db: Session, world: World) -> None:
+    versions = make_type(client, world)
+    task_id = str(create_task(client, world, None)["id"])
+    body = {"content_type_guid": versions.type_id, "title": "Page", "fields": v1_fields()}
+    r = client.post(f"/v3/tasks/{task_id}/structured-contents", json=body, headers=world.auth())
+    assert r.status_code == 201, r.text
+    made = r.json()
+    versions.add_v2(client, world)
+    events = db.scalar(select(func.count()).select_from(OutboxEvent)) or 0
+    sent = {
+        "created_by": "u1",
+        "content_hash": made["latest_fields_version"]["content_hash"],
+        "fields": SUBTITLE,
+    }
+    path = migrate_path(made["content_guid"])
+    assert client.post(path, json=sent, headers=world.auth("viewer")).status_code == 403
+    r = client.post(path, json=sent, headers=world.auth("member"))
+    assert r.status_code == 201, r.text
+    r = client.get(
+        f"/v3/tasks/{task_id}/structured-contents/{made['content_guid']}", headers=world.auth()
+    )
+    assert r.json()["content_type"]["version"]["version_guid"] == versions.v2
+    new = db.scalars(select(OutboxEvent).order_by(OutboxEvent.created_at).offset(events)).all()
+    assert [(e.event_name, e.data.get("attributes_changed")) for e in new] == [
+        ("task_asset_modified", ["versions"])
+    ]
+    assert new[0].data["asset"]["id"] == made["content_guid"]

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from cmpapi.server.events.outbox import OutboxEvent
 from cmpapi.server.jobs.tables import Job
 from cmpapi.server.resources.structured_content import managed_jobs, managed_migrations
 from cmpapi.server.resources.structured_content.tables import Content, ContentFieldsVersion
@@ -24,6 +25,7 @@ from tests.support.sc_migrations import (
     values,
 )
 from tests.support.snapshot import Unchanged
+from tests.support.tasks import create_task
 from tests.support.world import World
 
 SUBTITLE = values("subtitle", {"text_value": "Default subtitle"})
@@ -360,3 +362,27 @@ def test_jobs_hand_over_and_an_unreadable_content_fails_alone(
         "/ext/v1/structured-content/managed-migrations/x/failures", headers=world.auth("member")
     )
     assert r.status_code == 403
+
+
+def test_the_job_moves_task_contents_too(
+    client: Any, db: Session, world: World, settings: Settings
+) -> None:
+    versions = make_type(client, world)
+    library = create_content(client, world, versions.type_id, v1_fields("Library"))
+    task_id = str(create_task(client, world, None)["id"])
+    body = {"content_type_guid": versions.type_id, "title": "Page", "fields": v1_fields("Task")}
+    r = client.post(f"/v3/tasks/{task_id}/structured-contents", json=body, headers=world.auth())
+    assert r.status_code == 201, r.text
+    in_task = r.json()["content_guid"]
+    versions.add_v2(client, world)
+    job_id = create(client, world, versions, default_values=SUBTITLE)
+    events = db.scalar(select(func.count()).select_from(OutboxEvent)) or 0
+    item = f"{migrations(versions.type_id)}/{job_id}"
+    assert client.post(item + "/start", headers=world.auth()).status_code == 200
+    engine = client.app.state.engine
+    run_worker(settings, lambda: status_of(engine, job_id) != "in_progress")
+    assert get(client, world, versions, job_id)["status"] == "success"
+    new = db.scalars(select(OutboxEvent).order_by(OutboxEvent.created_at).offset(events)).all()
+    assert sorted((e.event_name, e.data["asset"]["id"]) for e in new) == sorted(
+        [("asset_modified", library["id"]), ("task_asset_modified", in_task)]
+    )

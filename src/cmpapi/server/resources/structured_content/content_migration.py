@@ -8,12 +8,12 @@ content's own type. The fields follow the mapping rules of ``migration.py`` with
 request's ``fields`` overriding, and must be valid on the target version (422 naming each
 path under ``fields``). The content moves to the target version with a new fields version;
 migrating to the version it is on with nothing changed writes nothing (``created: false``).
-A library content records ``asset_modified``.
+A library content records ``asset_modified``, a task's ``task_asset_modified``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,7 @@ from cmpapi.server.resources.structured_content.tables import (
     ContentFieldsVersion,
     ContentTypeVersion,
 )
+from cmpapi.server.resources.structured_content.task_contents import VERSIONS
 from cmpapi.server.resources.structured_content.validation import (
     Checked,
     RefLookup,
@@ -42,7 +43,9 @@ from cmpapi.server.resources.structured_content.validation import (
     require_valid,
     validation_map,
 )
-from cmpapi.server.resources.tasks.parent import writable_task
+from cmpapi.server.resources.tasks import asset_events as task_events
+from cmpapi.server.resources.tasks.asset_service import writable_task
+from cmpapi.server.resources.tasks.asset_tables import TaskAsset
 from cmpapi.wire import MISSING
 
 
@@ -122,7 +125,8 @@ def fields_version_row(
 
 def writable_content(session: Session, principal: Principal, content: Content) -> None:
     """Raise Forbidden unless the caller may change the content: a library content's asset
-    with edit access, a task's content through its task."""
+    with edit access (as updateStructuredContent), a task's content through its task (as
+    updateTaskStructuredContent)."""
     if content.task_id is not None:
         writable_task(session, principal, content.task_id)
         return
@@ -131,17 +135,21 @@ def writable_content(session: Session, principal: Principal, content: Content) -
         load_asset(session, principal, content.asset_id, "edit")
 
 
-def record_content_modified(session: Session, links: Links, content: Content) -> None:
-    """``asset_modified`` for a library content (a task's content has its task's events)."""
-    asset = session.get(Asset, content.asset_id) if content.asset_id is not None else None
-    if asset is not None:
-        record_asset_modified(session, links, asset)
-
-
-def record_asset_modified(session: Session, links: Links, asset: Asset) -> None:
-    """A library content's asset changed: its ``modified_at`` and ``asset_modified``."""
-    asset.modified_at = utcnow()
-    record_asset_event(session, links, "asset_modified", asset)
+def record_moved(session: Session, links: Links, moved: Sequence[Any]) -> None:
+    """The events of contents moved to another version (``Content`` rows, or rows with
+    their ``id``, ``asset_id`` and ``task_id``), read in one query per kind: a library
+    content's asset ``asset_modified``, a task's content ``task_asset_modified`` with
+    ``attributes_changed: ["versions"]``; each asset row's ``modified_at`` follows."""
+    library = [c.asset_id for c in moved if c.asset_id is not None]
+    of_tasks = [c.id for c in moved if c.task_id is not None]
+    if library:
+        for asset in session.scalars(select(Asset).where(Asset.id.in_(library))):
+            asset.modified_at = utcnow()
+            record_asset_event(session, links, "asset_modified", asset)
+    if of_tasks:
+        for task_asset in session.scalars(select(TaskAsset).where(TaskAsset.id.in_(of_tasks))):
+            task_asset.modified_at = utcnow()
+            task_events.record_asset_modified(session, links, task_asset, [VERSIONS])
 
 
 def _target(session: Session, view: contents.ContentView, version_id: Any) -> ContentTypeVersion:
@@ -196,7 +204,7 @@ def migrate_sc_content(
     if target.id == view.version.id and unchanged:
         return Migrated(content, view.fields_version, False)
     row = _move(session, content, target, fields, body)
-    record_content_modified(session, links, content)
+    record_moved(session, links, [content])
     session.commit()
     return Migrated(content, row, True)
 

@@ -37,13 +37,12 @@ from sqlalchemy.orm import Session
 from cmpapi.server.db.base import utcnow
 from cmpapi.server.http.links import Links
 from cmpapi.server.jobs import JobContext, enqueue, job_handler
-from cmpapi.server.resources.library.tables import Asset
 from cmpapi.server.resources.structured_content import contents, migration
 from cmpapi.server.resources.structured_content.content_migration import (
     fields_version_row,
     locale_of,
     moved_fields,
-    record_asset_modified,
+    record_moved,
 )
 from cmpapi.server.resources.structured_content.managed_migrations import BATCH_SIZE, JOB
 from cmpapi.server.resources.structured_content.managed_tables import (
@@ -227,6 +226,7 @@ def _migrate(
         select(
             Content.id,
             Content.asset_id,
+            Content.task_id,
             Content.content_type_version_id,
             Content.primary_locale,
             ContentFieldsVersion.fields,
@@ -255,7 +255,7 @@ def _write(
     session: Session, plan: _Plan, moved: list[Any], versions: list[dict[str, Any]], links: Links
 ) -> None:
     """The moved contents' new fields versions, the contents on the target version, and
-    the library contents' ``asset_modified``: a few statements for the whole batch."""
+    their events: a few statements for the whole batch."""
     session.execute(insert(ContentFieldsVersion), versions)
     changes = [
         {
@@ -268,16 +268,7 @@ def _write(
         for content, version in zip(moved, versions, strict=True)
     ]
     session.execute(update(Content), changes)
-    assets = _assets(session, [c.asset_id for c in moved if c.asset_id is not None])
-    for asset in assets.values():
-        record_asset_modified(session, links, asset)
-
-
-def _assets(session: Session, ids: list[str]) -> dict[str, Asset]:
-    """The library assets of a batch, read at once (their events need them)."""
-    if not ids:
-        return {}
-    return {a.id: a for a in session.scalars(select(Asset).where(Asset.id.in_(ids)))}
+    record_moved(session, links, moved)
 
 
 def hand_over(session: Session, batch: Batch) -> None:
