@@ -36,6 +36,7 @@ from cmpapi.server.resources.labels import service as labels
 from cmpapi.server.resources.library import acl, renditions
 from cmpapi.server.resources.library.tables import Asset, Rendition
 from cmpapi.server.resources.publishing import channels as publishing_channels
+from cmpapi.server.resources.structured_content.tables import ContentType
 from cmpapi.server.resources.subresources import briefs
 from cmpapi.server.resources.tasks import metadata_service
 from cmpapi.server.resources.tasks.tables import Task
@@ -443,6 +444,47 @@ class Scene:
         made = self.api("member", "POST", "/v3/structured-contents", json=sc_body(self.sc_type()))
         self.grant("asset", made["id"], "viewer")
         return self.mine(made["id"])
+
+    def sc_versioned(self, fresh: bool = False) -> dict[str, str]:
+        """A content type with a content the member owns on its version 1, then version 2
+        (an optional field more): ``{"type", "v1", "v2", "content"}``; one shared unless
+        ``fresh``."""
+        if not fresh and "sc_versioned" in self.shared:
+            return dict(self.shared["sc_versioned"])
+        type_id = self.sc_type(fresh=True)
+        with self.db() as db:
+            v1 = db.scalar(select(ContentType.latest_version_id).where(ContentType.id == type_id))
+        made = self.api("member", "POST", "/v3/structured-contents", json=sc_body(type_id))
+        other = {**SC_TITLE, "core": {**SC_TITLE["core"], "key": "subtitle", "is_required": False}}
+        body = {"created_by": "integration", "field_definitions": [SC_TITLE, other]}
+        path = f"/v3/structured-content/content-types/{type_id}/versions"
+        v2 = self.api("admin", "POST", path, 201, json=body)["content_type_version_guid"]
+        found = {"type": type_id, "v1": str(v1), "v2": v2, "content": self.mine(made["id"], v2)}
+        if not fresh:
+            self.shared["sc_versioned"] = found
+        return found
+
+    def sc_content_to_migrate(self) -> tuple[str, str]:
+        """A library content the member owns on version 1 of the shared versioned type,
+        shared with the viewer: its id and content_hash."""
+        type_id = self.sc_versioned()["type"]
+        made = self.api("member", "POST", "/v3/structured-contents", json=sc_body(type_id))
+        self.grant("asset", made["id"], "viewer")
+        return self.mine(made["id"]), made["content_body"]["latest_fields_version"]["content_hash"]
+
+    def sc_migration(self, fresh: bool = False) -> tuple[str, str]:
+        """A managed migration (not started) of a versioned type: type id and job id; one
+        shared unless ``fresh`` (then on a type of its own)."""
+        if not fresh and "sc_migration" in self.shared:
+            type_id, job_id = self.shared["sc_migration"]
+            return type_id, job_id
+        versioned = self.sc_versioned(fresh=fresh)
+        path = f"/v3/structured-content/content-types/{versioned['type']}/managed-migrations"
+        body = {"source_content_type_version_id": versioned["v1"], "created_by": "integration"}
+        job_id = self.mine(self.api("admin", "POST", path, 201, json=body)["job_id"])
+        if not fresh:
+            self.shared["sc_migration"] = (versioned["type"], job_id)
+        return versioned["type"], job_id
 
     def task_content(self, task_id: str) -> str:
         """A structured content of the task, added by the member (SC_TITLE's type)."""

@@ -268,6 +268,53 @@ def update_structured_content(s: Scene, who: str | None) -> Req:
     return Req("PATCH", f"/v3/structured-contents/{s.structured_content()}", json=body)
 
 
+def migrate_sc_content(s: Scene, who: str | None) -> Req:
+    content_id, content_hash = s.sc_content_to_migrate()
+    body = {"created_by": "integration", "content_hash": content_hash}
+    return Req("POST", f"/v3/structured-content/contents/{content_id}/migration", json=body)
+
+
+def _migrations(type_id: str) -> str:
+    return f"{SC_TYPES}/{type_id}/managed-migrations"
+
+
+def validate_sc_content_type_managed_migration(s: Scene, who: str | None) -> Req:
+    versioned = s.sc_versioned()
+    body = {"source_content_type_version_id": versioned["v1"]}
+    return Req("POST", _migrations(versioned["type"]) + "/validate", json=body)
+
+
+def create_sc_content_type_managed_migration(s: Scene, who: str | None) -> Req:
+    versioned = s.sc_versioned(fresh=True)  # one waiting migration per source version
+    body = {"source_content_type_version_id": versioned["v1"], "created_by": "integration"}
+    return Req("POST", _migrations(versioned["type"]), json=body)
+
+
+def list_sc_content_type_managed_migrations(s: Scene, who: str | None) -> Req:
+    type_id, job_id = s.sc_migration()
+    return Req("GET", _migrations(type_id), view=lambda body: body, targets=(job_id,))
+
+
+def get_sc_content_type_managed_migration(s: Scene, who: str | None) -> Req:
+    type_id, job_id = s.sc_migration()
+    return Req("GET", f"{_migrations(type_id)}/{job_id}")
+
+
+def update_sc_content_type_managed_migration(s: Scene, who: str | None) -> Req:
+    type_id, job_id = s.sc_migration(fresh=True)
+    return Req("PATCH", f"{_migrations(type_id)}/{job_id}", json={"default_values": {}})
+
+
+def delete_sc_content_type_managed_migration(s: Scene, who: str | None) -> Req:
+    type_id, job_id = s.sc_migration(fresh=True)
+    return Req("DELETE", f"{_migrations(type_id)}/{job_id}")
+
+
+def start_sc_content_type_managed_migration(s: Scene, who: str | None) -> Req:
+    type_id, job_id = s.sc_migration(fresh=True)
+    return Req("POST", f"{_migrations(type_id)}/{job_id}/start")
+
+
 def list_asset_permissions(s: Scene, who: str | None) -> Req:
     return Req("GET", f"/v3/assets/{s.asset()}/permissions")
 
@@ -1026,6 +1073,31 @@ MATRIX: dict[str, Row] = {
     "createStructuredContent": row(create_structured_content, MEMBER, OK, OK, OK, 403, 422, 401),
     "getStructuredContent": row(get_structured_content, MEMBER, OK, OK, 403, OK, 404, 401),
     "updateStructuredContent": row(update_structured_content, MEMBER, OK, OK, 403, 403, 404, 401),
+    # Migrating a content is changing it: as updateStructuredContent.
+    "migrateSCContent": row(migrate_sc_content, MEMBER, OK, OK, 403, 403, 404, 401),
+    # Managed migrations: every role reads (and validates); the rest is the content type's
+    # configuration, admins only. Another organization does not see the content type.
+    "validateSCContentTypeManagedMigration": row(
+        validate_sc_content_type_managed_migration, ADMIN, OK, OK, OK, OK, 404, 401
+    ),
+    "createSCContentTypeManagedMigration": row(
+        create_sc_content_type_managed_migration, ADMIN, OK, OK, 403, 403, 404, 401
+    ),
+    "listSCContentTypeManagedMigrations": row(
+        list_sc_content_type_managed_migrations, ADMIN, OK, OK, OK, OK, 404, 401
+    ),
+    "getSCContentTypeManagedMigration": row(
+        get_sc_content_type_managed_migration, ADMIN, OK, OK, OK, OK, 404, 401
+    ),
+    "updateSCContentTypeManagedMigration": row(
+        update_sc_content_type_managed_migration, ADMIN, OK, OK, 403, 403, 404, 401
+    ),
+    "deleteSCContentTypeManagedMigration": row(
+        delete_sc_content_type_managed_migration, ADMIN, OK, OK, 403, 403, 404, 401
+    ),
+    "startSCContentTypeManagedMigration": row(
+        start_sc_content_type_managed_migration, ADMIN, OK, OK, 403, 403, 404, 401
+    ),
     "listAssetPermissions": row(list_asset_permissions, MEMBER, OK, OK, 403, OK, 404, 401),
     "addAssetPermissions": row(add_asset_permissions, MEMBER, OK, OK, 403, 403, 404, 401),
     "updateAssetPermission": row(update_asset_permission, MEMBER, OK, OK, 403, 403, 404, 401),

@@ -584,6 +584,15 @@ class RelaxedView:
             schema={"allOf": [http_exception, {"required": ["detail"]}]},
             headers={},
         )
+        # FastAPI's request validation body, for the FastAPI-shaped operations that do not
+        # declare their 422.
+        self.http_validation_error = DeclaredResponse(
+            status="422",
+            description="FastAPI request validation error",
+            media_types=("application/json",),
+            schema=self._relaxer.def_ref(_COMPONENT_PREFIX + "HTTPValidationError"),
+            headers={},
+        )
         self.stats = self._relaxer.stats
         self.notes = self._relaxer.notes
         self.relaxed = {k: frozenset(v) for k, v in self._relaxer.relaxed.items()}
@@ -629,7 +638,8 @@ class RelaxedView:
             tags=tuple(raw.get("tags", ())),
             responses=responses,
             _segments=_compile_template(template),
-            fastapi_errors="/HTTPValidationError" in json.dumps(raw.get("responses", {})),
+            fastapi_errors=template.startswith("/structured-content/")
+            or "/HTTPValidationError" in json.dumps(raw.get("responses", {})),
         )
 
     def candidates(self, api_path: str) -> list[Operation]:
@@ -806,11 +816,13 @@ def _check_headers(
             )
 
 
-# Operations whose spec declares FastAPI's error bodies (``HTTPValidationError``: the
-# ``/structured-content/...`` ones) answer errors the way FastAPI does: the statuses below
-# may come undeclared (the spec lists only 422 for most of them, yet an unknown content
-# type is a 404) and their body is ``HTTPException`` ``{"detail": "..."}``. 429 keeps the
-# CMP ``Error`` body as everywhere (docs/compat.md, "Structured content").
+# Operations whose spec declares FastAPI's error bodies (``HTTPValidationError``), and every
+# ``/structured-content/...`` operation (CMP serves them from a FastAPI service; some
+# declare only ``HTTPException`` bodies, or no error at all), answer errors the way FastAPI
+# does: the statuses below may come undeclared (the spec lists only 422 for most of them,
+# yet an unknown content type is a 404) and their body is ``HTTPException``
+# ``{"detail": "..."}``; an undeclared 422 is ``HTTPValidationError``. 429 keeps the CMP
+# ``Error`` body as everywhere (docs/compat.md, "Structured content").
 FASTAPI_UNDECLARED_ERRORS = frozenset({400, 401, 403, 404, 409, 413, 414, 431})
 
 # Error statuses every operation may answer with the CMP ``Error`` body, declared or not.
@@ -853,6 +865,8 @@ def validate_response(
     declared = op.response_for(status)
     if declared is None and op.fastapi_errors and status in FASTAPI_UNDECLARED_ERRORS:
         declared = view.http_exception
+    elif declared is None and op.fastapi_errors and status == 422:
+        declared = view.http_validation_error
     elif declared is None:
         if status not in ALWAYS_ALLOWED_ERRORS:
             raise ContractViolation(

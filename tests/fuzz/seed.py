@@ -397,6 +397,44 @@ def _structured_content(api: Api, seed: Seed) -> None:
     pools["/structured-contents/{id}"] = [{"id": c} for c in contents]
 
 
+def _versioned_type(api: Api, seed: Seed, name: str) -> tuple[str, str, str, str]:
+    """A content type with a content on its version 1, then version 2 (an optional field
+    more): type, version ids, content."""
+    made = api.post(SC_TYPES, plain_type_body(name, [sc_text()]))
+    type_id, first = made["content_type_guid"], made["content_type_version_guid"]
+    fields = {"title": [{"locale": "en_US", "field_values": [{"text_value": "Fuzz"}]}]}
+    body = {"content_type_guid": type_id, "root_content": True, "fields": fields}
+    content = api.post("/structured-contents", {"title": name, "content_body": body}, expect=200)
+    definitions = [sc_text(), sc_text("subtitle")]
+    versions = {"created_by": seed.first("user"), "field_definitions": definitions}
+    second = api.post(f"{SC_TYPES}/{type_id}/versions", versions)["content_type_version_guid"]
+    return type_id, first, second, content["id"]
+
+
+def _migration(api: Api, seed: Seed, name: str) -> PathParams:
+    type_id, first, _, _ = _versioned_type(api, seed, name)
+    body = {"source_content_type_version_id": first, "created_by": seed.first("user")}
+    job_id = api.post(f"{SC_TYPES}/{type_id}/managed-migrations", body)["job_id"]
+    return {"content_type_id": type_id, "job_id": job_id}
+
+
+def _sc_migrations(api: Api, seed: Seed) -> None:
+    """A versioned type with a content still on version 1, and a managed migration of it
+    that has not started."""
+    type_id, first, second, content = _versioned_type(api, seed, "Legacy")
+    body = {"source_content_type_version_id": first, "created_by": seed.first("user")}
+    job_id = api.post(f"{SC_TYPES}/{type_id}/managed-migrations", body)["job_id"]
+    seed.ids["content_type_version"] = [first, second]
+    seed.ids["structured_content"] = [*seed.ids.get("structured_content", []), content]
+    pools = seed.pools
+    pools["/structured-content/contents/{content_id}/migration"] = [{"content_id": content}]
+    managed = SC_TYPES + "/{content_type_id}/managed-migrations"
+    for path in (managed, managed + "/validate"):
+        pools[path] = [{"content_type_id": type_id}]
+    for path in (managed + "/{job_id}", managed + "/{job_id}/start"):
+        pools[path] = [{"content_type_id": type_id, "job_id": job_id}]
+
+
 def _task_content_body(seed: Seed, title: str) -> dict[str, Any]:
     fields = {"title": [{"locale": "en_US", "field_values": [{"text_value": title}]}]}
     return {"content_type_guid": seed.ids["content_type"][0], "title": title, "fields": fields}
@@ -452,6 +490,7 @@ def seed(app: FastAPI, http: httpx.Client) -> Seed:
     _renditions(api, result)
     _publishing(api, result)
     _structured_content(api, result)
+    _sc_migrations(api, result)
     _task_structured_content(api, result)
     return result
 
@@ -570,5 +609,8 @@ FACTORIES: dict[str, Callable[[Api, Seed], PathParams]] = {
     "removeTaskField": _task_field,
     "deleteTaskSubStepComment": _comment,
     "deleteWorkRequestCreativeAsset": _creative_asset,
+    # A started migration cannot be deleted or started again: each example gets its own.
+    "deleteSCContentTypeManagedMigration": lambda api, seed: _migration(api, seed, "Victim"),
+    "startSCContentTypeManagedMigration": lambda api, seed: _migration(api, seed, "Victim"),
     "deleteTaskStructuredContent": _task_content,
 }

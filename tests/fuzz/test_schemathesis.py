@@ -82,6 +82,8 @@ ID_FIELDS = {
     "content_type_guid": "content_type",
     "allowed_content_types": "content_type",
     "content_guid": "structured_content",
+    "source_content_type_version_id": "content_type_version",
+    "new_content_type_version_id": "content_type_version",
     "asset_guid": "asset",
     "content_hash": "content_hash",  # acknowledgeSCContentPreview: the preview's own
 }

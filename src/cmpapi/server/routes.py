@@ -27,6 +27,8 @@ from cmpapi.server.resources.publishing import ext_routes as ext_publishing
 from cmpapi.server.resources.publishing import routes as publishing
 from cmpapi.server.resources.settings import routes as settings
 from cmpapi.server.resources.structured_content import library_routes as sc_library
+from cmpapi.server.resources.structured_content import managed_ext_routes as sc_ext
+from cmpapi.server.resources.structured_content import migration_routes as sc_migrations
 from cmpapi.server.resources.structured_content import preview_ext_routes as sc_preview_ext
 from cmpapi.server.resources.structured_content import preview_routes as sc_previews
 from cmpapi.server.resources.structured_content import routes as sc_types
@@ -54,6 +56,7 @@ ROUTE_TABLE: tuple[tuple[str, APIRouter], ...] = (
     ("", webhooks.router),  # /ext/v1/webhooks
     ("", web_app.router),  # /ext/v1: what the CMP web app does (briefs, deletions)
     ("", ext_publishing.router),  # /ext/v1/publishing-channels
+    ("", sc_ext.router),  # /ext/v1/structured-content/managed-migrations
     ("", sc_preview_ext.router),  # /ext/v1/previews, /ext/v1/tasks/.../previews
     ("", storage.router),  # the local backend's /uploads and /files
     (V3, users.router),
@@ -84,6 +87,7 @@ ROUTE_TABLE: tuple[tuple[str, APIRouter], ...] = (
     (V3, publishing.router),
     (V3, sc_types.router),
     (V3, sc_library.router),
+    (V3, sc_migrations.router),
     (V3, sc_task_contents.router),
     (V3, sc_previews.router),
 )

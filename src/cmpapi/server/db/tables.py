@@ -16,6 +16,7 @@ from cmpapi.server.resources.labels import tables as labels
 from cmpapi.server.resources.library import tables as library
 from cmpapi.server.resources.milestones import tables as milestones
 from cmpapi.server.resources.publishing import tables as publishing
+from cmpapi.server.resources.structured_content import managed_tables as sc_migrations
 from cmpapi.server.resources.structured_content import preview_tables as sc_previews
 from cmpapi.server.resources.structured_content import tables as structured_content
 from cmpapi.server.resources.subresources import tables as subresources
@@ -42,6 +43,7 @@ __all__ = [
     "oauth",
     "outbox",
     "publishing",
+    "sc_migrations",
     "sc_previews",
     "storage",
     "structured_content",

@@ -178,24 +178,36 @@ def field_errors(
     return out
 
 
-# Endpoints (as their Router registered them) that answer errors in FastAPI's shape.
-_FASTAPI_SHAPED: set[Callable[..., Any]] = set()
+# Endpoints (as their Router registered them) that answer errors in FastAPI's shape, each
+# with the statuses it answers with the CMP body instead (those its operation declares as
+# the CMP ``Error``, e.g. migrateSCContent's 400/404/409).
+_FASTAPI_SHAPED: dict[Callable[..., Any], frozenset[int]] = {}
 
 
-def use_fastapi_shape(endpoint: Callable[..., Any]) -> None:
-    """Render the errors of requests routed to ``endpoint`` in FastAPI's shape."""
-    _FASTAPI_SHAPED.add(endpoint)
+def use_fastapi_shape(
+    endpoint: Callable[..., Any], cmp_statuses: frozenset[int] = frozenset()
+) -> None:
+    """Render the errors of requests routed to ``endpoint`` in FastAPI's shape, except
+    domain errors of ``cmp_statuses``."""
+    _FASTAPI_SHAPED[endpoint] = cmp_statuses
 
 
-def _fastapi_shaped(request: Request) -> bool:
+def _fastapi_shaped(request: Request, status: int | None = None) -> bool:
     endpoint = request.scope.get("endpoint")
-    return endpoint is not None and endpoint in _FASTAPI_SHAPED
+    if endpoint is None or endpoint not in _FASTAPI_SHAPED:
+        return False
+    return status is None or status not in _FASTAPI_SHAPED[endpoint]
 
 
 def _loc(root: str, key: str) -> list[str]:
     if key.startswith("path."):  # a path parameter the service refuses (previews)
         return key.split(".")
     return [root, *key.split(".")] if key and key != "body" else [root]
+
+
+def domain_status(exc: errors.DomainError) -> int:
+    """The HTTP status of a domain error."""
+    return next(code for cls, code in STATUS.items() if isinstance(exc, cls))
 
 
 def fastapi_error(exc: errors.DomainError) -> Response:
@@ -205,7 +217,7 @@ def fastapi_error(exc: errors.DomainError) -> Response:
     ``{"detail": message}`` with the usual status."""
     if isinstance(exc, errors.RateLimited):
         return render_domain_error(exc)
-    status = next(code for cls, code in STATUS.items() if isinstance(exc, cls))
+    status = domain_status(exc)
     if exc.errors and status in (400, 422):
         root = "query" if isinstance(exc, errors.BadRequest) else "body"
         detail = [
@@ -251,7 +263,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(errors.DomainError)
     async def _domain(request: Request, exc: errors.DomainError) -> Response:
-        if _fastapi_shaped(request):
+        if _fastapi_shaped(request, domain_status(exc)):
             return fastapi_error(exc)
         return render_domain_error(exc)
 
@@ -266,7 +278,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         message = HTTP_MESSAGES.get(exc.status_code) or str(exc.detail)
-        if _fastapi_shaped(request):  # e.g. a body FastAPI cannot parse
+        if _fastapi_shaped(request, exc.status_code):  # e.g. a body FastAPI cannot parse
             return json_response({"detail": message}, exc.status_code, exc.headers)
         return json_response(error_body(message), exc.status_code, exc.headers)
 

@@ -19,6 +19,7 @@ from starlette.types import Scope
 from cmpapi.server.http import links
 from cmpapi.server.http.bounds import bounded
 from cmpapi.server.http.errors import use_fastapi_shape
+from cmpapi.wire import Error
 
 
 class Router(APIRouter):
@@ -30,7 +31,8 @@ class Router(APIRouter):
         """``linked``: its operations are served under /v3 and links may point at them
         (``Links.to``); the /ext/v1 routers say False. ``error_shape``: ``"cmp"`` (the CMP
         ``Error`` body) or ``"fastapi"`` (``HTTPValidationError`` / ``HTTPException``, for
-        the operations whose spec declares those; ``http/errors.py``)."""
+        the operations whose spec declares those; ``http/errors.py``), but for the statuses
+        a route's ``responses`` document with the CMP ``Error`` model."""
         if error_shape not in ("cmp", "fastapi"):
             raise ValueError(f"unknown error shape {error_shape!r}")
         super().__init__(*args, **kwargs)
@@ -53,7 +55,10 @@ class Router(APIRouter):
         its operation becomes a link target."""
         endpoint = bounded(endpoint)
         if self.error_shape == "fastapi":
-            use_fastapi_shape(endpoint)
+            # Statuses the route documents with the CMP Error body keep that body.
+            responses = kwargs.get("responses") or {}
+            cmp = frozenset(int(c) for c, r in responses.items() if r.get("model") is Error)
+            use_fastapi_shape(endpoint, cmp)
         super().add_api_route(path, endpoint, **kwargs)
         operation_id = kwargs.get("operation_id")
         if operation_id and self.linked:

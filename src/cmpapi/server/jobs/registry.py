@@ -23,6 +23,7 @@ F = TypeVar("F", bound=HandlerFn)
 HANDLER_MODULES: tuple[str, ...] = (
     "cmpapi.server.db.maintenance",
     "cmpapi.server.resources.library.renditions",
+    "cmpapi.server.resources.structured_content.managed_jobs",
     "cmpapi.server.resources.uploader.service",
     "cmpapi.server.webhooks.engine",
 )
