@@ -101,7 +101,29 @@ ITEM_IDS = {
 
 
 SERVED = served_operation_ids()
-schema = schemathesis.openapi.from_dict(generation_document(), config=PROFILE.config()).include(
+DOCUMENT = generation_document()
+
+
+def _schemas_under(node: Any, seen: set[str]) -> set[str]:
+    """The component schemas ``node`` refers to, transitively."""
+    for name in re.findall(r"#/components/schemas/([\w.-]+)", json.dumps(node)):
+        if name not in seen:
+            seen.add(name)
+            _schemas_under(DOCUMENT["components"]["schemas"][name], seen)
+    return seen
+
+
+# Bodies that nest the structured-content unions of field values or field definitions.
+UNIONS = {"TextFieldValueModel", "TextFieldDefinition"}
+DEEP = {
+    op["operationId"]
+    for item in DOCUMENT["paths"].values()
+    for op in item.values()
+    if isinstance(op, dict)
+    and {"TextFieldValueModel", "TextFieldDefinition"}
+    & _schemas_under(op.get("requestBody"), set())
+}
+schema = schemathesis.openapi.from_dict(DOCUMENT, config=PROFILE.config(DEEP)).include(
     operation_id=sorted(SERVED)
 )
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from cmpapi.server.db.engine import make_engine, make_sessionmaker
 from cmpapi.server.jobs.tables import Job
-from cmpapi.server.jobs.worker import Worker
 from cmpapi.server.settings import Settings
 from tests.jobs.handlers import RUNS
 
@@ -56,19 +53,3 @@ def jobs(engine: Engine) -> list[Job]:
     """Every job row."""
     with make_sessionmaker(engine)() as s:
         return list(s.scalars(select(Job).order_by(Job.created_at)))
-
-
-def drive(worker: Worker, until: Callable[[], bool], timeout: float = 20.0) -> None:
-    """Run ``worker`` in a fresh event loop until ``until()`` holds, then stop it."""
-
-    async def main() -> None:
-        await worker.start()
-        try:
-            deadline = time.monotonic() + timeout
-            while not await asyncio.to_thread(until):
-                assert time.monotonic() < deadline, "condition not reached in time"
-                await asyncio.sleep(0.02)
-        finally:
-            await worker.stop()
-
-    asyncio.run(main())

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,45 +18,15 @@ from cmpapi.server.jobs import enqueue
 from cmpapi.server.jobs.claim import claim
 from cmpapi.server.settings import Settings
 from tests.jobs.conftest import jobs, runs
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.workers import Start, wait_for, worker_processes
 
 
 @pytest.fixture
-def start_worker(
-    job_settings: Settings, tmp_path: Path
-) -> Iterator[Callable[[str], subprocess.Popen[bytes]]]:
+def start_worker(job_settings: Settings, tmp_path: Path) -> Iterator[Start]:
     """Starts `cmpapi worker --import tests.jobs.handlers` processes; kills leftovers."""
-    procs: list[subprocess.Popen[bytes]] = []
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CMPAPI_")}
-    env |= {
-        "CMPAPI_DATABASE_URL": job_settings.resolved_database_url,
-        "CMPAPI_DATA_DIR": str(tmp_path), "CMPAPI_WORKER_LEASE_SECONDS": "1",
-        "CMPAPI_WORKER_POLL_INTERVAL": "0.05", "CMPAPI_WORKER_SHUTDOWN_TIMEOUT": "5",
-    }  # fmt: skip
-
-    def start(name: str, **settings: str) -> subprocess.Popen[bytes]:
-        argv = [sys.executable, "-m", "cmpapi.cli.main", "worker", "--concurrency", "4",
-                "--import", "tests.jobs.handlers"]  # fmt: skip
-        with open(tmp_path / f"{name}.log", "wb") as log:
-            proc = subprocess.Popen(argv, cwd=ROOT, env=env | settings, stdout=log,
-                                    stderr=subprocess.STDOUT)  # fmt: skip
-        procs.append(proc)
-        return proc
-
-    yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=10)
-
-
-def wait_for(condition: Callable[[], bool], proc: subprocess.Popen[bytes], seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert proc.poll() is None, f"worker exited with {proc.returncode}"
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
+    args = ("--concurrency", "4", "--import", "tests.jobs.handlers")
+    with worker_processes(job_settings.resolved_database_url, tmp_path) as start:
+        yield lambda name, **settings: start(name, *args, **settings)
 
 
 def test_kill_9_mid_way_loses_no_job(start_worker: Callable[[str], subprocess.Popen[bytes]],

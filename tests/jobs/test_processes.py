@@ -12,7 +12,8 @@ from cmpapi.server.jobs import ProcessCrashed, ProcessPool, enqueue
 from cmpapi.server.jobs.worker import Worker
 from cmpapi.server.settings import Settings
 from tests.jobs import handlers
-from tests.jobs.conftest import drive, jobs, runs
+from tests.jobs.conftest import jobs, runs
+from tests.support.workers import drive
 
 
 def test_pool_survives_a_child_that_exits() -> None:

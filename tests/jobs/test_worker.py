@@ -16,7 +16,8 @@ from cmpapi.server.jobs.tables import JOBS
 from cmpapi.server.jobs.worker import Worker
 from cmpapi.server.settings import Settings
 from tests.jobs import handlers
-from tests.jobs.conftest import drive, jobs, runs
+from tests.jobs.conftest import jobs, runs
+from tests.support.workers import drive
 
 
 def finished(engine: Engine, n: int = 1) -> bool:

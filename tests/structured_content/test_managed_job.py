@@ -4,10 +4,8 @@ finishing the work: every content migrated exactly once."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -33,9 +31,8 @@ from tests.support.sc_migrations import (
     values,
 )
 from tests.support.structured_content import TYPES, create_type, text
+from tests.support.workers import Start, wait_for, worker_processes
 from tests.support.world import World
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def prepared(client: Any, db: Session, world: World, n: int) -> tuple[str, str, str]:
@@ -130,40 +127,10 @@ def test_ten_thousand_contents(client: Any, db: Session, world: World, settings:
 
 
 @pytest.fixture
-def start_worker(
-    settings: Settings, tmp_path: Path
-) -> Iterator[Callable[[str], subprocess.Popen[bytes]]]:
+def start_worker(settings: Settings, tmp_path: Path) -> Iterator[Start]:
     """Starts `cmpapi worker` processes on the test database; kills leftovers."""
-    procs: list[subprocess.Popen[bytes]] = []
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CMPAPI_")}
-    env |= {
-        "CMPAPI_DATABASE_URL": settings.resolved_database_url,
-        "CMPAPI_DATA_DIR": str(tmp_path),
-        "CMPAPI_WORKER_LEASE_SECONDS": "1",
-        "CMPAPI_WORKER_POLL_INTERVAL": "0.05",
-        "CMPAPI_WORKER_PROCESSES": "1",
-    }
-
-    def run(name: str) -> subprocess.Popen[bytes]:
-        argv = [sys.executable, "-m", "cmpapi.cli.main", "worker", "--concurrency", "2"]
-        with open(tmp_path / f"{name}.log", "wb") as log:
-            proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        procs.append(proc)
-        return proc
-
-    yield run
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=10)
-
-
-def wait_for(condition: Callable[[], bool], proc: subprocess.Popen[bytes], seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert proc.poll() is None, f"worker exited with {proc.returncode}"
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.02)
+    with worker_processes(settings.resolved_database_url, tmp_path) as start:
+        yield lambda name: start(name, "--concurrency", "2", CMPAPI_WORKER_PROCESSES="1")
 
 
 def test_worker_killed_mid_way_migrates_each_content_once(

@@ -3,8 +3,6 @@ contents made through the API, contents cloned in bulk, and a worker run in-proc
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +17,7 @@ from cmpapi.server.resources.structured_content.managed_tables import ManagedMig
 from cmpapi.server.resources.structured_content.tables import Content, ContentFieldsVersion
 from cmpapi.server.settings import Settings
 from tests.support.structured_content import TYPES, core, create_type, text
+from tests.support.workers import drive
 from tests.support.world import World
 
 CONTENTS = "/v3/structured-contents"
@@ -139,19 +138,7 @@ def fast(settings: Settings) -> Settings:
 
 def run_worker(settings: Settings, until: Callable[[], bool], timeout: float = 60.0) -> None:
     """Run a job worker in this process until ``until()`` holds."""
-    worker = Worker(fast(settings))
-
-    async def main() -> None:
-        await worker.start()
-        try:
-            deadline = time.monotonic() + timeout
-            while not await asyncio.to_thread(until):
-                assert time.monotonic() < deadline, "condition not reached in time"
-                await asyncio.sleep(0.05)
-        finally:
-            await worker.stop()
-
-    asyncio.run(main())
+    drive(Worker(fast(settings)), until, timeout)
 
 
 def status_of(engine: Engine, migration_id: str) -> str:
