@@ -3,7 +3,8 @@
 ``STEPS`` plays, through the API (and cmpapi's /ext/v1 operations where the CMP does it
 from its web app), one action per group of events and names the events it must record.
 The test fails when an event of the catalogue has no step, when a step does not record
-what it names, or when a receiver does not get every recorded event verbatim."""
+what it names, or when a receiver does not get every recorded event verbatim, with its
+secret, its Standard Webhooks signature and a delivery id of its own."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from standardwebhooks import Webhook as Verifier
 
 from cmpapi.server.events.catalog import EVENT_NAMES
 from cmpapi.server.events.outbox import OutboxEvent
@@ -219,7 +221,7 @@ def test_every_event_has_a_step() -> None:
 def test_each_event_reaches_a_receiver(
     client, db: Session, world: World, wh_settings: Settings, receiver: Receiver
 ) -> None:
-    add_webhook(
+    hook = add_webhook(
         db,
         world.org.id,
         receiver.url(),
@@ -243,4 +245,8 @@ def test_each_event_reaches_a_receiver(
     bodies = sorted(json.dumps(json.loads(r.body), sort_keys=True) for r in got)
     expected = [{"event_name": e.event_name, "data": e.data} for e in events]
     assert bodies == sorted(json.dumps(b, sort_keys=True) for b in expected)
-    assert {r.headers["callback-secret"] for r in got} == {"s3cret"}
+    for request in got:
+        assert request.headers["callback-secret"] == "s3cret"
+        assert request.headers["content-type"] == "application/json"
+        Verifier(hook.signing_key).verify(request.body, request.headers)
+    assert len({r.headers["webhook-id"] for r in got}) == len(got)
