@@ -178,7 +178,7 @@ def migrate_sc_content(
     """migrateSCContent (see the module docstring)."""
     # Lock the content first (PostgreSQL): the hash is compared with what is committed
     # last, and a managed migration's batch holding it is waited for.
-    session.execute(select(Content.id).where(Content.id == content_id).with_for_update())
+    contents.lock(session, content_id)
     view = contents.load_content(session, principal.org_id, content_id)
     writable_content(session, principal, view.content)
     target = _target(session, view, body.new_content_type_version_id)

@@ -141,6 +141,13 @@ def check_locale(version: ContentTypeVersion, locale: str | None, path: str) -> 
 # -- loading -----------------------------------------------------------------------------
 
 
+def lock(session: Session, content_id: str) -> None:
+    """Take the content row's write lock before reading it to change it (PostgreSQL; SQLite
+    has one writer anyway): a writer then reads what was committed last, and waits for a
+    managed migration's batch or another writer holding it."""
+    session.execute(select(Content.id).where(Content.id == content_id).with_for_update())
+
+
 def load_content(session: Session, org_id: str, content_id: str) -> ContentView:
     """The organization's content with everything its details show, or NotFound."""
     found = Repository(Content, session, org_id).find(Content.id == content_id)

@@ -114,6 +114,7 @@ def update_structured_content(
     version when they change). Always records ``asset_modified``."""
     require(principal, "library:write")
     asset = assets.load_asset(session, principal, content_id, "edit", TYPE)
+    contents.lock(session, asset.id)
     view = contents.load_content(session, asset.org_id, asset.id)
     patch = contents.patch_from_wire(body.content_body, raw_fields, body.title)
     updated, _ = contents.update_content(session, view, principal.user_id, patch)

@@ -231,7 +231,9 @@ def update_task_structured_content(
 ) -> ContentView:
     """Change the content's metadata and fields (``raw_fields``: the body's ``fields`` as
     sent, with the PATCH semantics of ``contents.merge_fields``)."""
-    view = task_content(session, writable_task(session, principal, task_id), content_id)
+    task = writable_task(session, principal, task_id)
+    contents.lock(session, content_id)
+    view = task_content(session, task, content_id)
     with _rooted():
         patch = _patch(view, body, raw_fields)
     return _apply(session, links, principal, view, patch)
@@ -304,6 +306,8 @@ def create_task_structured_content_draft(
     """A draft: a new fields version in which the values of one locale of the named
     fields are replaced (validated as an update is); records task_asset_modified
     (``versions``). ``raw_body`` is the request body as sent."""
-    view = task_content(session, writable_task(session, principal, task_id), content_id)
+    task = writable_task(session, principal, task_id)
+    contents.lock(session, content_id)
+    view = task_content(session, task, content_id)
     fields, rename = _draft_fields(view, raw_body["content_body"])
     return _apply(session, links, principal, view, ContentPatch({}, fields), rename)
