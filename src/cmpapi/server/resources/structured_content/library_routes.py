@@ -5,7 +5,6 @@ body, as the spec declares for them (unlike ``/structured-content/...``)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from fastapi import Request, Response
 
@@ -13,6 +12,7 @@ from cmpapi.server.http.api import ApiDep, error_responses
 from cmpapi.server.http.responses import wire_response
 from cmpapi.server.http.router import Router
 from cmpapi.server.resources.structured_content import library, mapping
+from cmpapi.server.resources.structured_content.raw import raw_part
 from cmpapi.wire import (
     LibraryStructuredContent,
     LibraryStructuredContentCreateRequest,
@@ -21,14 +21,6 @@ from cmpapi.wire import (
 
 router = Router(tags=["Library"])
 ITEM = "/structured-contents/{id}"
-
-
-async def raw_fields(request: Request) -> Any:
-    """The body's ``content_body.fields`` as sent (the validator reads values by their
-    field's type; the spec's ``anyOf`` of value shapes cannot tell them apart)."""
-    body = await request.json()
-    content_body = body.get("content_body") if isinstance(body, dict) else None
-    return content_body.get("fields") if isinstance(content_body, dict) else None
 
 
 def _answer(api: ApiDep) -> Callable[[library.LibraryContent], Response]:
@@ -50,7 +42,7 @@ async def create_structured_content(
     request: Request, body: LibraryStructuredContentCreateRequest, api: ApiDep
 ) -> Response:
     """A new structured content in the library (200, as the spec has it)."""
-    fields = await raw_fields(request)
+    fields = await raw_part(request, "content_body", "fields")
     return await api.answer(
         _answer(api), library.create_structured_content, api.links, body, fields
     )
@@ -78,7 +70,7 @@ async def update_structured_content(
     request: Request, id: str, body: LibraryStructuredContentUpdateRequest, api: ApiDep
 ) -> Response:
     """Change a structured content's title, archive flag, metadata and fields."""
-    fields = await raw_fields(request)
+    fields = await raw_part(request, "content_body", "fields")
     return await api.answer(
         _answer(api), library.update_structured_content, api.links, id, body, fields
     )

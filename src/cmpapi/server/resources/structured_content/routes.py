@@ -19,6 +19,7 @@ from cmpapi.server.http.query import query
 from cmpapi.server.http.responses import wire_response
 from cmpapi.server.http.router import Router
 from cmpapi.server.resources.structured_content import mapping, types
+from cmpapi.server.resources.structured_content.raw import raw_part
 from cmpapi.wire import (
     HTTPValidationError,
     ListSCContentTypesParametersQuery,
@@ -48,13 +49,6 @@ def validation_responses() -> dict[int | str, dict[str, Any]]:
 
 router = sc_router()
 TYPES = "/structured-content/content-types"
-
-
-async def _raw_definitions(request: Request) -> Any:
-    """The body's ``field_definitions`` as sent: the spec's ``anyOf`` of definition shapes
-    is told apart by ``core.field_type`` (definitions.check_definitions), not by a parser."""
-    body = await request.json()
-    return body.get("field_definitions") if isinstance(body, dict) else None
 
 
 def _created(api: ApiDep, created: types.Created) -> Response:
@@ -97,7 +91,7 @@ async def create_sc_content_type(
 ) -> Response:
     """A content type with its first version (201), or the one already there with the
     same source and source_id (200, ``created: false``)."""
-    raw = await _raw_definitions(request)
+    raw = await raw_part(request, "field_definitions")
     return await api.answer(
         lambda created: _created(api, created), types.create_sc_content_type, body, raw
     )
@@ -153,7 +147,7 @@ async def create_sc_content_type_version(
     request: Request, content_type_id: str, body: SCContentTypeVersionCreateRequest, api: ApiDep
 ) -> Response:
     """A new latest version (201), or ``created: false`` (200) when nothing changed."""
-    raw = await _raw_definitions(request)
+    raw = await raw_part(request, "field_definitions")
     return await api.answer(
         lambda created: _created(api, created),
         types.create_sc_content_type_version,

@@ -8,8 +8,6 @@ Field values are validated from the body as sent (``fields``, the draft's
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import Request, Response
 
 from cmpapi.server.http.api import ApiDep, error_responses
@@ -19,6 +17,7 @@ from cmpapi.server.http.router import Router
 from cmpapi.server.resources.structured_content import mapping
 from cmpapi.server.resources.structured_content import task_contents as service
 from cmpapi.server.resources.structured_content.contents import ContentView
+from cmpapi.server.resources.structured_content.raw import raw_part
 from cmpapi.wire import (
     ContentDetailsModel,
     TaskStructuredContentCreateRequest,
@@ -41,11 +40,6 @@ def details(api: Api, view: ContentView) -> ContentDetailsModel:
     )
 
 
-async def _raw(request: Request, key: str) -> Any:
-    body = await request.json()
-    return body.get(key) if isinstance(body, dict) else None
-
-
 @router.post(
     CONTENTS,
     operation_id="addStructuredContentToTask",
@@ -57,7 +51,7 @@ async def add_structured_content_to_task(
     request: Request, task_id: str, body: TaskStructuredContentCreateRequest, api: ApiDep
 ) -> Response:
     """A new structured content of the task (a task asset of type structured_content)."""
-    raw = await _raw(request, "fields")
+    raw = await raw_part(request, "fields")
     return await api.answer(
         lambda view: wire_response(details(api, view), 201),
         service.add_structured_content_to_task,
@@ -94,7 +88,7 @@ async def update_task_structured_content(
     api: ApiDep,
 ) -> Response:
     """Change the content's metadata and field values (keys left out keep theirs)."""
-    raw = await _raw(request, "fields")
+    raw = await raw_part(request, "fields")
     return await api.answer(
         lambda view: wire_response(details(api, view)),
         service.update_task_structured_content,
