@@ -84,9 +84,17 @@ class Repository(Generic[M]):
     ) -> Page[M]:
         """A page of matching rows in a stable order (``id`` breaks ties)."""
         order = list(order_by)
-        stmt = self._scoped(select(self.model)).where(*where)
-        stmt = stmt.order_by(*order, _tiebreak(order, self._cols.id))
-        stmt = stmt.offset(offset).limit(page_size + 1)
+        order = [*order, _tiebreak(order, self._cols.id)]
+        stmt = self._scoped(select(self.model)).where(*where).order_by(*order)
+        if offset:
+            # Deferred join: the skipped rows are walked in an index that covers the order
+            # and the usual filters, and only the page's rows are read (PostgreSQL, 50,000
+            # deep: 145 -> 18 ms; bench/README.md).
+            ids = self._scoped(select(self._cols.id)).where(*where).order_by(*order)
+            ids = ids.offset(offset).limit(page_size + 1)
+            stmt = self._scoped(select(self.model)).where(self._cols.id.in_(ids)).order_by(*order)
+        else:
+            stmt = stmt.limit(page_size + 1)
         rows = list(self.session.scalars(stmt))
         total = self.count(*where) if with_total else None
         return Page(rows[:page_size], offset, page_size, len(rows) > page_size, total)

@@ -22,6 +22,7 @@ F = TypeVar("F", bound=HandlerFn)
 # ``db/tables.py`` for tables). Add each new handler module here.
 HANDLER_MODULES: tuple[str, ...] = (
     "cmpapi.server.db.maintenance",
+    "cmpapi.server.resources.library.counts",
     "cmpapi.server.resources.library.renditions",
     "cmpapi.server.resources.structured_content.managed_jobs",
     "cmpapi.server.resources.uploader.service",

@@ -9,9 +9,10 @@ folder's. See docs/compat.md, "Library permissions".
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, literal, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, Select, exists, false, func, literal, or_, select
+from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal
 from cmpapi.server.errors import Forbidden
@@ -90,34 +91,44 @@ def asset_level(
     return max(int(own or 0), inherited)
 
 
+def visible_folder_ids(session: Session, principal: Principal) -> Select[Any] | None:
+    """The ids of the folders the caller may view, as a subquery (None: all).
+
+    The granted folders' paths are read first (a few rows), so the subtree test compares
+    each folder with constant prefixes: one pass over the folders, where a join of the
+    folders with themselves on ``LIKE path || '%'`` compared every pair."""
+    if principal.is_admin:
+        return None
+    paths = session.scalars(
+        select(Folder.id_path)
+        .join(AclEntry, AclEntry.resource_id == Folder.id)
+        .where(
+            AclEntry.org_id == principal.org_id,
+            AclEntry.resource_type == "folder",
+            AclEntry.accessor_id.in_(accessor_ids(session, principal)),
+        )
+    ).all()
+    roots: list[str] = []  # a grant under another granted folder adds nothing
+    for path in sorted(set(paths)):
+        if not roots or not path.startswith(roots[-1]):
+            roots.append(path)
+    under = [Folder.id_path.like(f"{path}%") for path in roots]
+    return select(Folder.id).where(Folder.org_id == principal.org_id, or_(false(), *under))
+
+
 def visible_assets(session: Session, principal: Principal) -> ColumnElement[bool] | None:
     """A condition on ``Asset`` for the assets the caller may view (None: all).
 
     Built from two small id sets (folders under a granted folder, assets granted
     directly) rather than a per-asset EXISTS with LIKE: measured on 100,000 assets, the
     per-row form cost ~350 ms a page."""
-    if principal.is_admin:
+    folders = visible_folder_ids(session, principal)
+    if folders is None:
         return None
-    ids = accessor_ids(session, principal)
-    granted = aliased(Folder)
-    folders = (
-        select(Folder.id)
-        .join(granted, Folder.id_path.like(granted.id_path + literal("%")))
-        .where(
-            Folder.org_id == principal.org_id,
-            granted.id.in_(
-                select(AclEntry.resource_id).where(
-                    AclEntry.org_id == principal.org_id,
-                    AclEntry.resource_type == "folder",
-                    AclEntry.accessor_id.in_(ids),
-                )
-            ),
-        )
-    )
     own = select(AclEntry.resource_id).where(
         AclEntry.org_id == principal.org_id,
         AclEntry.resource_type == "asset",
-        AclEntry.accessor_id.in_(ids),
+        AclEntry.accessor_id.in_(accessor_ids(session, principal)),
     )
     return or_(Asset.folder_id.in_(folders), Asset.id.in_(own))
 

@@ -4,11 +4,11 @@ spec's filters, versions. Service functions take ``(session, principal, ...)``."
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, or_, select
+from sqlalchemy import ColumnElement, Select, delete, exists, select
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
@@ -21,7 +21,7 @@ from cmpapi.server.resources.fields import values
 from cmpapi.server.resources.fields.tables import Field as FieldDefinition
 from cmpapi.server.resources.fields.tables import FieldValue
 from cmpapi.server.resources.labels import service as labels
-from cmpapi.server.resources.library import acl, folders, permissions
+from cmpapi.server.resources.library import acl, counts, folders, permissions
 from cmpapi.server.resources.library.events import record_asset_event
 from cmpapi.server.resources.library.tables import (
     AclEntry,
@@ -244,22 +244,29 @@ def list_assets(
     session: Session, principal: Principal, filters: AssetFilters, offset: int, size: int
 ) -> tuple[Page[Asset], list[AssetView]]:
     """Visible assets matching the filters, newest change first, with the total count."""
-    where = _conditions(session, principal, filters)
-    page = _repo(session, principal).list(
-        *where, order_by=NEWEST_FIRST, offset=offset, page_size=size, with_total=True
-    )
+    # The spec's default lists every type: filtering on it would only cost (the count then
+    # reads every row instead of an index; 52 vs 5 ms on 100,000 assets).
+    types = frozenset(filters.types) if filters.types else None
+    types = None if types is None or types >= ALL_TYPES else types
+    folders = None
+    if filters.folder_id is not None:
+        folders = _folder_ids(session, principal, filters.folder_id, filters.include_subfolders)
+    where = _conditions(session, principal, filters, types, folders)
+    repo = _repo(session, principal)
+    page = repo.list(*where, order_by=NEWEST_FIRST, offset=offset, page_size=size)
+    total = counts.total(session, principal, filters, types, folders)
+    page = replace(page, total=repo.count(*where) if total is None else total)
     return page, views(session, list(page.items))
 
 
 def _conditions(
-    session: Session, principal: Principal, f: AssetFilters
+    session: Session,
+    principal: Principal,
+    f: AssetFilters,
+    types: frozenset[str] | None,
+    folders: Select[Any] | None,
 ) -> list[ColumnElement[bool]]:
-    # The spec's default lists every type: filtering on it would only cost (the count then
-    # reads every row instead of an index; 52 vs 5 ms on 100,000 assets).
-    types = set(f.types)
-    where: list[ColumnElement[bool]] = (
-        [] if not types or types >= ALL_TYPES else [Asset.type.in_(types)]
-    )
+    where: list[ColumnElement[bool]] = [] if types is None else [Asset.type.in_(types)]
     for column, low, high in (
         (Asset.created_at, f.created_from, f.created_to),
         (Asset.modified_at, f.modified_from, f.modified_to),
@@ -270,11 +277,13 @@ def _conditions(
             where.append(column <= high)
     if f.search_text:
         where.append(contains_text(Asset.title, f.search_text))
-    if f.folder_id is not None:
-        where.append(_in_folder(session, principal, f.folder_id, f.include_subfolders))
+    if folders is not None:
+        where.append(Asset.folder_id.in_(folders))
+    # A probe per asset the page walks, not the list of every labelled asset: the first
+    # page then costs the same at 1,000 and 1,000,000 assets.
     for value_ids in f.label_values:  # any value of a group; every group given
         where.append(
-            Asset.id.in_(select(AssetLabel.asset_id).where(AssetLabel.value_id.in_(value_ids)))
+            exists().where(AssetLabel.asset_id == Asset.id, AssetLabel.value_id.in_(value_ids))
         )
     if f.campaign_id is not None:  # the library assets the campaign's tasks took in
         where.append(Asset.id.in_(campaigns.library_asset_ids(principal.org_id, f.campaign_id)))
@@ -304,14 +313,14 @@ def _with_field_values(
     return [owner for owner, value in rows if wanted & {str(v) for v in value or []}]
 
 
-def _in_folder(
+def _folder_ids(
     session: Session, principal: Principal, folder_id: str, subfolders: bool
-) -> ColumnElement[bool]:
+) -> Select[Any]:
+    """The ids of the filtered folder and, with ``subfolders``, of every folder under it."""
     folder = folders.filter_folder(session, principal, folder_id, "folder_id")
     if not subfolders:
-        return Asset.folder_id == folder.id
-    subtree = select(Folder.id).where(Folder.id_path.like(f"{folder.id_path}%"))
-    return or_(Asset.folder_id == folder.id, Asset.folder_id.in_(subtree))
+        return select(Folder.id).where(Folder.id == folder.id)
+    return select(Folder.id).where(Folder.id_path.like(f"{folder.id_path}%"))
 
 
 def get_asset_url(session: Session, principal: Principal, asset_id: str) -> Asset:

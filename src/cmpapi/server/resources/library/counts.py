@@ -1,0 +1,116 @@
+"""listAssets' ``total_count`` from the counts the database triggers keep (``AssetCount``).
+
+``count(*)`` reads every matching row: 52 ms at 100,000 assets, half a second at
+1,000,000, and a member's count walked the ACL besides (bench/README.md). The counts
+answer the filters a DAM sync pages with (none, type, folder and its subfolders, one label
+value, a member's folders) from a few summed rows. Other filters (dates, search text,
+fields, campaign, several labels, a label with a folder or a member) return None and the
+caller counts the rows.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, Connection, Select, delete, func, insert, select, tuple_
+from sqlalchemy.orm import Session
+
+from cmpapi.server.authz import Principal
+from cmpapi.server.jobs import JobContext, job_handler
+from cmpapi.server.resources.library import acl
+from cmpapi.server.resources.library.tables import AclEntry, Asset, AssetCount
+
+if TYPE_CHECKING:
+    from cmpapi.server.resources.library.assets import AssetFilters
+
+COMPACT = "library.compact_counts"
+
+
+def total(
+    session: Session,
+    principal: Principal,
+    f: AssetFilters,
+    types: frozenset[str] | None,
+    folders: Select[Any] | None,
+) -> int | None:
+    """The exact number of assets the filters select, or None when the counts cannot say.
+
+    ``types``: the type filter (None: every type); ``folders``: a select of the folder ids
+    the folder filter covers (None: no folder filter).
+    """
+    ranges = (f.created_from, f.created_to, f.modified_from, f.modified_to)
+    if any(v is not None for v in ranges) or f.search_text or f.field_values or f.campaign_id:
+        return None
+    visible = acl.visible_folder_ids(session, principal)
+    if f.label_values:
+        single = len(f.label_values) == 1 and len(f.label_values[0]) == 1
+        if not single or types is not None or folders is not None or visible is not None:
+            return None
+        return _sum(session, AssetCount.kind == "label", AssetCount.key == f.label_values[0][0])
+    where = [AssetCount.kind == "asset", AssetCount.org_id == principal.org_id]
+    if types is not None:
+        where.append(AssetCount.sub.in_(types))
+    if folders is not None:
+        where.append(AssetCount.key.in_(folders))
+    if visible is None:
+        return _sum(session, *where)
+    in_visible = _sum(session, *where, AssetCount.key.in_(visible))
+    return in_visible + _granted_elsewhere(session, principal, types, folders, visible)
+
+
+def _sum(session: Session, *where: ColumnElement[bool]) -> int:
+    return int(session.scalar(select(func.sum(AssetCount.n)).where(*where)) or 0)
+
+
+def _granted_elsewhere(
+    session: Session,
+    principal: Principal,
+    types: frozenset[str] | None,
+    folders: Select[Any] | None,
+    visible: Select[Any],
+) -> int:
+    """Assets granted to the member directly that no visible folder holds already."""
+    granted = select(AclEntry.resource_id).where(
+        AclEntry.org_id == principal.org_id,
+        AclEntry.resource_type == "asset",
+        AclEntry.accessor_id.in_(acl.accessor_ids(session, principal)),
+    )
+    stmt = select(func.count()).where(
+        Asset.id.in_(granted),
+        Asset.org_id == principal.org_id,
+        (Asset.folder_id.is_(None)) | (Asset.folder_id.not_in(visible)),
+    )
+    if types is not None:
+        stmt = stmt.where(Asset.type.in_(types))
+    if folders is not None:
+        stmt = stmt.where(Asset.folder_id.in_(folders))
+    return int(session.scalar(stmt) or 0)
+
+
+@job_handler(COMPACT, timeout=600, concurrency=1, every=60.0)
+def compact_job(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """Every minute, so a total sums about one row per key."""
+    with ctx.resources.engine.begin() as conn:
+        compact(conn)
+
+
+def compact(conn: Connection) -> None:
+    """Fold each key's delta rows into one row (dropping keys that sum to zero).
+
+    The rows deleted are exactly those summed (DELETE ... RETURNING), so a delta committed
+    meanwhile by another transaction stays as it is and still counts."""
+    key = (AssetCount.kind, AssetCount.org_id, AssetCount.key, AssetCount.sub)
+    several = select(*key).group_by(*key).having(func.count() > 1)
+    folded = conn.execute(
+        delete(AssetCount).where(tuple_(*key).in_(several)).returning(*key, AssetCount.n)
+    ).all()
+    sums: dict[tuple[str, str, str, str], int] = {}
+    for kind, org_id, key_, sub, n in folded:
+        sums[kind, org_id, key_, sub] = sums.get((kind, org_id, key_, sub), 0) + n
+    rows = [
+        {"kind": k[0], "org_id": k[1], "key": k[2], "sub": k[3], "n": n}
+        for k, n in sums.items()
+        if n
+    ]
+    if rows:
+        conn.execute(insert(AssetCount), rows)
