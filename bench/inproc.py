@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--requests", type=int, default=3000)
     ap.add_argument("--rows", type=int, default=200)
     ap.add_argument("--profile", type=Path, default=None, help="cProfile output of cmpapi")
+    ap.add_argument("--db-inline", choices=("true", "false"), help="CMPAPI_DB_INLINE of cmpapi")
     args = ap.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="cmpapi-inproc-"))
@@ -107,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         for key in [k for k in os.environ if k.startswith("CMPAPI_")]:
             del os.environ[key]
         os.environ["CMPAPI_DATA_DIR"] = str(data_dir)
+        if args.db_inline:
+            os.environ["CMPAPI_DB_INLINE"] = args.db_inline
         os.environ["BENCH_DB"] = str(data_dir / "cmpapi.db")
         import reference_app
 

@@ -37,7 +37,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
-    app.state.db_runner = DbRunner(settings.resolved_db_inline, settings.db_pool_size)
+    app.state.db_runner = DbRunner(
+        settings.resolved_db_inline, settings.db_pool_size, settings.resolved_db_inline_reads
+    )
     app.state.store = make_store(settings)
     app.state.rate_limiter = make_limiter(settings.rate_limit)
     errors.install(app)

@@ -107,8 +107,9 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200, description="Connections per process")
     db_inline: bool | None = Field(
         default=None,
-        description="Run database work on the event loop (default: yes for SQLite, no for "
-        "PostgreSQL, which uses one bounded worker thread per request)",
+        description="Run database work on the event loop (true) or in one bounded worker "
+        "thread per request (false). Default: SQLite runs writes on the loop and reads (GET "
+        "requests) in threads; PostgreSQL runs all in threads",
     )
 
     # -- background jobs (docs/jobs.md) -----------------------------------------------
@@ -242,10 +243,15 @@ class Settings(BaseSettings):
 
     @property
     def resolved_db_inline(self) -> bool:
-        """Whether database work runs inline on the event loop."""
+        """Whether database work that may write runs inline on the event loop."""
         if self.db_inline is not None:
             return self.db_inline
         return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def resolved_db_inline_reads(self) -> bool:
+        """Whether a GET request's database work runs inline on the event loop."""
+        return bool(self.db_inline)
 
     @property
     def resolved_database_url(self) -> str:

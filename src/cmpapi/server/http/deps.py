@@ -78,17 +78,27 @@ def lookup_principal(session: Session, raw_token: str) -> Principal | None:
     )
 
 
+# Methods whose work reads (getUploadUrl also records an upload; on SQLite, the busy
+# timeout orders such a write after the loop's).
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
 class Db:
     """Runs sync database work in a fresh session on the app's ``DbRunner``."""
 
-    def __init__(self, runner: DbRunner, make_session: sessionmaker[Session]) -> None:
+    def __init__(
+        self, runner: DbRunner, make_session: sessionmaker[Session], reads_only: bool = False
+    ) -> None:
         self._runner = runner
         self._make_session = make_session
+        self._reads_only = reads_only  # a GET request's work (DbRunner.read)
 
     async def run(
         self, fn: Callable[Concatenate[Session, P], T], /, *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """``fn(session, *args, **kwargs)`` as one unit of work."""
+        if self._reads_only:
+            return await self._runner.read(self._in_session, fn, *args, **kwargs)
         return await self._runner.run(self._in_session, fn, *args, **kwargs)
 
     def _in_session(
@@ -103,7 +113,7 @@ class Api(Db):
 
     def __init__(self, request: Request, token: str) -> None:
         state = request.app.state
-        super().__init__(state.db_runner, state.sessionmaker)
+        super().__init__(state.db_runner, state.sessionmaker, request.method in READ_METHODS)
         self.links: Links = get_links(request)
         self._token = token
         self._principal: Principal | None = None
@@ -174,7 +184,8 @@ class Api(Db):
 
 async def get_db(request: Request) -> Db:
     """Dependency: database access without a caller (OAuth endpoints)."""
-    return Db(request.app.state.db_runner, request.app.state.sessionmaker)
+    state = request.app.state
+    return Db(state.db_runner, state.sessionmaker, request.method in READ_METHODS)
 
 
 async def get_api(request: Request) -> Api:
