@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, exists, select
+from sqlalchemy import ColumnElement, Select, delete, exists, func, literal, select, true
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
@@ -290,27 +290,35 @@ def _conditions(
     for field_id, wanted in f.field_values:
         matching = _with_field_values(session, principal.org_id, field_id, set(wanted))
         if matching is not None:
-            where.append(Asset.id.in_(matching))
+            where.append(matching)
     visible = acl.visible_assets(session, principal)
     return [*where, visible] if visible is not None else where
 
 
 def _with_field_values(
     session: Session, org_id: str, field_id: str, wanted: set[str]
-) -> list[str] | None:
-    """Ids of assets holding any of ``wanted`` in the field; None for an unknown field
-    (the spec: unknown fields are ignored). Values are JSON lists, matched in Python to
-    stay portable across SQLite and PostgreSQL."""
+) -> ColumnElement[bool] | None:
+    """Assets holding any of ``wanted`` in the field; None for an unknown field (the spec:
+    unknown fields are ignored). A probe of the asset's value list per asset the page
+    walks: reading every value of the field into Python cost seconds at 1,000,000 assets."""
     definition = session.get(FieldDefinition, field_id)
     if definition is None or definition.org_id != org_id:
         return None
-    rows = session.execute(
-        select(FieldValue.owner_id, FieldValue.value).where(
-            FieldValue.org_id == org_id, FieldValue.owner_type == "asset",
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    elements = func.jsonb_array_elements_text if postgresql else func.json_each
+    element = elements(FieldValue.value).table_valued("value").alias("element")
+    return exists(
+        select(literal(1))
+        .select_from(FieldValue)
+        .join(element, true())  # a table function of the row: LATERAL by nature
+        .where(
+            FieldValue.owner_type == "asset",
+            FieldValue.owner_id == Asset.id,
             FieldValue.field_id == field_id,
+            FieldValue.org_id == org_id,
+            element.c.value.in_(sorted(wanted)),
         )
-    )  # fmt: skip
-    return [owner for owner, value in rows if wanted & {str(v) for v in value or []}]
+    )
 
 
 def _folder_ids(
