@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from cmpapi.server.db.search import outside_models
 from cmpapi.server.db.tables import Base
 
 config = context.config
@@ -16,6 +17,7 @@ with engine.connect() as connection:
         target_metadata=Base.metadata,
         render_as_batch=True,  # SQLite needs batch mode for ALTER
         compare_type=True,
+        include_object=outside_models,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
 from cmpapi.server.db.base import new_id, utcnow
-from cmpapi.server.db.repository import Page, Repository, contains_text
+from cmpapi.server.db.repository import Page, Repository
+from cmpapi.server.db.search import title_contains
 from cmpapi.server.errors import Forbidden, Invalid, NotFound
 from cmpapi.server.http.links import Links
 from cmpapi.server.resources.campaigns import service as campaigns
@@ -276,7 +277,7 @@ def _conditions(
         if high is not None:
             where.append(column <= high)
     if f.search_text:
-        where.append(contains_text(Asset.title, f.search_text))
+        where.append(title_contains(session, Asset.title, f.search_text))
     if folders is not None:
         where.append(Asset.folder_id.in_(folders))
     # A probe per asset the page walks, not the list of every labelled asset: the first

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from cmpapi.server.authz import Principal, require
 from cmpapi.server.db.base import new_id, utcnow
 from cmpapi.server.db.counters import next_number
-from cmpapi.server.db.repository import Page, Repository, contains_text
+from cmpapi.server.db.repository import Page, Repository
+from cmpapi.server.db.search import title_contains
 from cmpapi.server.errors import Forbidden, Invalid, NotFound
 from cmpapi.server.http.links import Links
 from cmpapi.server.identity.tables import Team, User
@@ -197,7 +198,7 @@ def list_tasks(
     now = utcnow()
     where: list[ColumnElement[bool]] = []
     if isinstance(params.search_key, str) and params.search_key.strip():
-        where.append(contains_text(Task.title, params.search_key.strip()))
+        where.append(title_contains(session, Task.title, params.search_key.strip()))
     for column, value in ((Task.campaign_id, params.campaign),
                           (Task.workflow_id, params.workflow),
                           (Task.milestone_id, params.milestone)):  # fmt: skip
