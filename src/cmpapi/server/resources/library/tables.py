@@ -62,11 +62,14 @@ class Asset(OrgScoped, Base):
         # folder_id and type ride along so the folder, type and ACL conditions of a list
         # page are checked on index entries, without reading the rows they skip.
         Index("ix_library_assets_org_modified", "org_id", "modified_at", "id", "folder_id", "type"),
+        # A type filter's pages seek straight to their type (offset 10,000 of 1,000,000
+        # assets walked 100,000 entries of the index above for a 10 % type).
+        Index("ix_library_assets_org_type_modified", "org_id", "type", "modified_at", "id"),
         Index("ix_library_assets_org_folder", "org_id", "folder_id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    type: Mapped[str] = mapped_column(String(20), index=True)
+    type: Mapped[str] = mapped_column(String(20))
     title: Mapped[str] = mapped_column(String(255))
     description: Mapped[str | None] = mapped_column(Text)
     folder_id: Mapped[str | None] = mapped_column(

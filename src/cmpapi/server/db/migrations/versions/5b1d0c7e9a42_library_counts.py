@@ -69,6 +69,12 @@ def _postgresql_triggers() -> None:
 
 
 def upgrade() -> None:
+    op.drop_index("ix_library_assets_type", table_name="library_assets")
+    op.create_index(
+        "ix_library_assets_org_type_modified",
+        "library_assets",
+        ["org_id", "type", "modified_at", "id"],
+    )
     op.drop_index("ix_library_acl_accessor_id", table_name="library_acl")
     op.create_index(
         "ix_library_acl_accessor", "library_acl", ["accessor_id", "resource_type", "resource_id"]
@@ -108,6 +114,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_library_assets_org_type_modified", table_name="library_assets")
+    op.create_index("ix_library_assets_type", "library_assets", ["type"])
     op.drop_index("ix_library_assets_org_modified", table_name="library_assets")
     op.create_index(
         "ix_library_assets_org_modified", "library_assets", ["org_id", "modified_at", "id"]
