@@ -4,6 +4,7 @@ answer (and the ones they leave to ``count(*)``)."""
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -32,6 +33,12 @@ def listed(client: Any, world: World, who: str, params: dict[str, Any]) -> tuple
         if body["pagination"]["next"] is None:
             return total, seen
         offset += 100
+
+
+def fields(field_id: str, *values: str) -> str:
+    return base64.b64encode(
+        json.dumps([{"id": field_id, "values": list(values)}]).encode()
+    ).decode()
 
 
 def ids(client: Any, world: World, who: str, params: dict[str, Any]) -> list[str]:
@@ -78,6 +85,15 @@ def test_totals_follow_every_change(client, db: Session, app: FastAPI, world: Wo
         kind = "images" if name in "af" else "raw-files"
         r = client.patch(f"/v3/{kind}/{made[name]}", json=body, headers=auth)
         assert r.status_code == 200, r.text
+    r = client.post(
+        "/v3/fields", json={"type": "text", "name": "Channel", "is_active": True}, headers=auth
+    )
+    assert r.status_code == 201, r.text
+    channel = r.json()["id"]
+    for name, channel_values in (("a", ["web"]), ("c", ["web"]), ("e", ["print"])):
+        body = [{"id": channel, "type": "text", "values": channel_values}]
+        r = client.put(f"/v3/assets/{made[name]}/fields", json=body, headers=auth)
+        assert r.status_code == 200, r.text
     member = world.users["member"].id
 
     def view(kind: str, id_: str) -> dict[str, Any]:
@@ -113,6 +129,10 @@ def test_totals_follow_every_change(client, db: Session, app: FastAPI, world: Wo
         ("member", {"folder_id": sub}),
         ("member", {"label": label(emea)}),
         ("viewer", {}),
+        ("admin", {"fields": fields(channel, "web")}),
+        ("admin", {"fields": fields(channel, "web", "print")}),  # several values: counted rows
+        ("admin", {"fields": fields(channel, "print"), "type": "image"}),
+        ("admin", {"fields": fields("0" * 32, "web")}),  # unknown field: no filter
     ]
     check_all(client, world, queries)
     assert listed(client, world, "member", {})[0] == 4  # b (once), c, d, g
@@ -125,6 +145,8 @@ def test_totals_follow_every_change(client, db: Session, app: FastAPI, world: Wo
     body = {"labels": [{"group": group.id, "values": [apac]}]}
     assert client.patch(f"/v3/images/{made['a']}", json=body, headers=auth).status_code == 200
     assert client.delete(f"/v3/raw-files/{made['e']}", headers=auth).status_code == 200
+    body = [{"id": channel, "type": "text", "values": ["print"]}]
+    assert client.put(f"/v3/assets/{made['a']}/fields", json=body, headers=auth).status_code == 200
     check_all(client, world, queries)
 
     with app.state.engine.begin() as conn:

@@ -91,7 +91,20 @@ def asset_level(
     return max(int(own or 0), inherited)
 
 
-def visible_folder_ids(session: Session, principal: Principal) -> Select[Any] | None:
+# Folder id sets: a list when small, else a subquery. A list gives both planners the real
+# number of ids (PostgreSQL estimated 4 folders for a LIKE subtree of 85 and sorted every
+# asset of them instead of walking the page order: 65 ms at 100,000 assets).
+FolderIds = Sequence[str] | Select[Any]
+FEW = 5_000
+
+
+def materialised(session: Session, ids: Select[Any]) -> FolderIds:
+    """``ids`` read into a list, unless there are more than ``FEW``."""
+    found = session.scalars(ids.limit(FEW + 1)).all()
+    return found if len(found) <= FEW else ids
+
+
+def visible_folder_ids(session: Session, principal: Principal) -> FolderIds | None:
     """The ids of the folders the caller may view, as a subquery (None: all).
 
     The granted folders' paths are read first (a few rows), so the subtree test compares
@@ -113,7 +126,8 @@ def visible_folder_ids(session: Session, principal: Principal) -> Select[Any] | 
         if not roots or not path.startswith(roots[-1]):
             roots.append(path)
     under = [Folder.id_path.like(f"{path}%") for path in roots]
-    return select(Folder.id).where(Folder.org_id == principal.org_id, or_(false(), *under))
+    ids = select(Folder.id).where(Folder.org_id == principal.org_id, or_(false(), *under))
+    return materialised(session, ids)
 
 
 def visible_assets(session: Session, principal: Principal) -> ColumnElement[bool] | None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, exists, func, literal, select, true
+from sqlalchemy import ColumnElement, delete, exists, func, literal, select, true
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
@@ -23,6 +23,7 @@ from cmpapi.server.resources.fields.tables import Field as FieldDefinition
 from cmpapi.server.resources.fields.tables import FieldValue
 from cmpapi.server.resources.labels import service as labels
 from cmpapi.server.resources.library import acl, counts, folders, permissions
+from cmpapi.server.resources.library.acl import FolderIds
 from cmpapi.server.resources.library.events import record_asset_event
 from cmpapi.server.resources.library.tables import (
     AclEntry,
@@ -268,7 +269,7 @@ def _only_label(
     principal: Principal,
     f: AssetFilters,
     types: frozenset[str] | None,
-    folders: Select[Any] | None,
+    folders: FolderIds | None,
 ) -> str | None:
     """The label value when it is an admin's only filter, else None."""
     if not principal.is_admin or types is not None or folders is not None:
@@ -307,7 +308,7 @@ def _conditions(
     principal: Principal,
     f: AssetFilters,
     types: frozenset[str] | None,
-    folders: Select[Any] | None,
+    folders: FolderIds | None,
 ) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = [] if types is None else [Asset.type.in_(types)]
     for column, low, high in (
@@ -366,12 +367,13 @@ def _with_field_values(
 
 def _folder_ids(
     session: Session, principal: Principal, folder_id: str, subfolders: bool
-) -> Select[Any]:
+) -> FolderIds:
     """The ids of the filtered folder and, with ``subfolders``, of every folder under it."""
     folder = folders.filter_folder(session, principal, folder_id, "folder_id")
     if not subfolders:
-        return select(Folder.id).where(Folder.id == folder.id)
-    return select(Folder.id).where(Folder.id_path.like(f"{folder.id_path}%"))
+        return [folder.id]
+    subtree = select(Folder.id).where(Folder.id_path.like(f"{folder.id_path}%"))
+    return acl.materialised(session, subtree)
 
 
 def get_asset_url(session: Session, principal: Principal, asset_id: str) -> Asset:

@@ -15,14 +15,24 @@ class Folder(OrgScoped, Base):
     subtree queries and inherited permissions are one ``LIKE`` away."""
 
     __tablename__ = "library_folders"
-    __table_args__ = (Index("ix_library_folders_org_modified", "org_id", "modified_at", "id"),)
+    __table_args__ = (
+        Index("ix_library_folders_org_modified", "org_id", "modified_at", "id"),
+        # Subtrees are ``id_path LIKE '/a/b/%'``: PostgreSQL serves a prefix LIKE from a
+        # btree only with the pattern operator class (outside the "C" collation); without
+        # it, a folder filter scanned every folder.
+        Index(
+            "ix_library_folders_id_path",
+            "id_path",
+            postgresql_ops={"id_path": "varchar_pattern_ops"},
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(255))
     parent_id: Mapped[str | None] = mapped_column(
         String(32), ForeignKey("library_folders.id", ondelete="RESTRICT"), index=True
     )
-    id_path: Mapped[str] = mapped_column(String(2000), index=True)
+    id_path: Mapped[str] = mapped_column(String(2000))
     created_by: Mapped[str | None] = mapped_column(
         String(32), ForeignKey("users.id", ondelete="SET NULL")
     )
@@ -211,12 +221,13 @@ class Rendition(OrgScoped, Base):
 class AssetCount(Base):
     """A delta of how many assets a key holds: the counts behind listAssets' ``total_count``.
 
-    Database triggers (migration 5b1d0c7e9a42) add one row per change: ``+1``/``-1`` under
-    ``kind="asset"`` for (organization, folder, type) and ``kind="label"`` for a label
-    value (``org_id`` empty: value ids are unique). Inserting instead of updating one row
-    keeps concurrent writers from queuing on it; ``counts.compact`` folds the rows of a
-    key into one, periodically. A total is then a sum over a few rows, whatever the size
-    of the library (``count(*)`` of 1,000,000 assets reads them all).
+    Database triggers (migration 5b1d0c7e9a42) add one row per change, ``+1`` or ``-1``:
+    ``kind="asset"`` for (organization, folder, type), ``kind="label"`` for a label value,
+    ``kind="field"`` for (field, value) of asset field values of up to 64 characters
+    (``org_id`` empty for the last two: their ids are unique). Inserting instead of
+    updating one row keeps concurrent writers from queuing on it; ``counts.compact`` folds
+    the rows of a key into one, periodically. A total is then a sum over a few rows,
+    whatever the size of the library (``count(*)`` of 1,000,000 assets reads them all).
     """
 
     __tablename__ = "library_counts"
@@ -225,6 +236,6 @@ class AssetCount(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(8))
     org_id: Mapped[str] = mapped_column(String(32))
-    key: Mapped[str] = mapped_column(String(32))  # folder id ("" at the root), label value id
-    sub: Mapped[str] = mapped_column(String(20))  # asset type ("" for labels)
+    key: Mapped[str] = mapped_column(String(32))  # folder ("" = root), label value, field
+    sub: Mapped[str] = mapped_column(String(64))  # asset type; field value; "" for labels
     n: Mapped[int] = mapped_column(Integer)
