@@ -98,6 +98,15 @@ FolderIds = Sequence[str] | Select[Any]
 FEW = 5_000
 
 
+def under(session: Session, path: str) -> ColumnElement[bool]:
+    """Folders at or below the folder with this materialised path. SQLite's LIKE is
+    case-insensitive and so never uses an index; GLOB is exact and seeks its prefix
+    (paths are hex ids and slashes: no GLOB or LIKE metacharacters)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return Folder.id_path.op("GLOB")(f"{path}*")
+    return Folder.id_path.like(f"{path}%")
+
+
 def materialised(session: Session, ids: Select[Any]) -> FolderIds:
     """``ids`` read into a list, unless there are more than ``FEW``."""
     found = session.scalars(ids.limit(FEW + 1)).all()
@@ -125,8 +134,8 @@ def visible_folder_ids(session: Session, principal: Principal) -> FolderIds | No
     for path in sorted(set(paths)):
         if not roots or not path.startswith(roots[-1]):
             roots.append(path)
-    under = [Folder.id_path.like(f"{path}%") for path in roots]
-    ids = select(Folder.id).where(Folder.org_id == principal.org_id, or_(false(), *under))
+    subtrees = [under(session, path) for path in roots]
+    ids = select(Folder.id).where(Folder.org_id == principal.org_id, or_(false(), *subtrees))
     return materialised(session, ids)
 
 

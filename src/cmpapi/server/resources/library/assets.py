@@ -372,7 +372,7 @@ def _folder_ids(
     folder = folders.filter_folder(session, principal, folder_id, "folder_id")
     if not subfolders:
         return [folder.id]
-    subtree = select(Folder.id).where(Folder.id_path.like(f"{folder.id_path}%"))
+    subtree = select(Folder.id).where(acl.under(session, folder.id_path))
     return acl.materialised(session, subtree)
 
 
