@@ -320,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2, help="wrk -t")
     ap.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per target")
     ap.add_argument("--rows", type=int, default=200, help="extra users besides the demo's")
+    ap.add_argument("--db-inline", choices=("true", "false"), help="CMPAPI_DB_INLINE of cmpapi")
     ap.add_argument("--pause", type=float, default=1.0, help="seconds between wrk runs")
     ap.add_argument("--min-ratio", type=float, default=None,
                     help="exit 1 if cmpapi/reference req/s is below this")  # fmt: skip
@@ -353,7 +354,8 @@ def main(argv: list[str] | None = None) -> int:
 
         servers["cmpapi"] = start_server(
             "cmpapi", ["--factory", "cmpapi.server.app:create_app"],
-            child_env(CMPAPI_DATA_DIR=str(data_dir)), tmp,
+            child_env(CMPAPI_DATA_DIR=str(data_dir),
+                      **({"CMPAPI_DB_INLINE": args.db_inline} if args.db_inline else {})), tmp,
         )  # fmt: skip
         servers["reference"] = start_server(
             "reference", ["--app-dir", str(BENCH_DIR), "--factory", "reference_app:make"],

@@ -38,7 +38,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.db_runner = DbRunner(
-        settings.resolved_db_inline, settings.db_pool_size, settings.resolved_db_inline_reads
+        settings.resolved_db_inline,
+        settings.db_pool_size,
+        read_budget_s=settings.resolved_db_read_budget_s,
     )
     app.state.store = make_store(settings)
     app.state.rate_limiter = make_limiter(settings.rate_limit)

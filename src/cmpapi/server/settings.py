@@ -108,8 +108,16 @@ class Settings(BaseSettings):
     db_inline: bool | None = Field(
         default=None,
         description="Run database work on the event loop (true) or in one bounded worker "
-        "thread per request (false). Default: SQLite runs writes on the loop and reads (GET "
-        "requests) in threads; PostgreSQL runs all in threads",
+        "thread per request (false). Default: SQLite on the loop (reads under "
+        "db_read_budget_ms), PostgreSQL in threads",
+    )
+    db_read_budget_ms: float = Field(
+        default=10.0,
+        ge=0,
+        le=60_000,
+        description="SQLite, reads on the loop: a GET request's database work still running "
+        "after this many milliseconds is interrupted and run again in a worker thread, so "
+        "one long read does not hold every other request (0: never move reads)",
     )
 
     # -- background jobs (docs/jobs.md) -----------------------------------------------
@@ -249,9 +257,10 @@ class Settings(BaseSettings):
         return self.resolved_database_url.startswith("sqlite")
 
     @property
-    def resolved_db_inline_reads(self) -> bool:
-        """Whether a GET request's database work runs inline on the event loop."""
-        return bool(self.db_inline)
+    def resolved_db_read_budget_s(self) -> float | None:
+        """How long an inline read may run before it moves to a thread (None: no limit)."""
+        sqlite = self.resolved_database_url.startswith("sqlite")
+        return self.db_read_budget_ms / 1000 if sqlite and self.db_read_budget_ms else None
 
     @property
     def resolved_database_url(self) -> str:

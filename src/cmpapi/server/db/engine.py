@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from cmpapi.server.db.runner import past_deadline
 from cmpapi.server.db.session import UnitSession
 from cmpapi.server.settings import Settings
 
@@ -38,6 +39,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+    # Every ~10,000 VM steps (tens of µs): lets an inline read past its budget be
+    # interrupted and moved to a thread (db/runner.py). No budget, no interruption.
+    dbapi_conn.set_progress_handler(past_deadline, 10_000)
 
 
 def make_engine(settings: Settings) -> Engine:

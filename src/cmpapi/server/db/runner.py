@@ -10,33 +10,77 @@ the bare-Starlette reference. So every request makes at most one hop:
   pool size so a thread never waits for a connection another thread holds across an await
   (which deadlocked at 128 connections).
 
-PostgreSQL runs everything in threads. SQLite (the default) runs writes inline and reads
-(GET requests) in threads: a read can be long (a search over 100,000 titles), and inline
-it held the loop, and every other request of the process, for its whole duration
-(bench/hol.py: light requests' p99 x5.0 beside such reads inline, x1.7 in threads).
-SQLite releases the GIL while it steps a statement, so the loop goes on meanwhile.
+PostgreSQL runs everything in threads. SQLite (the default) runs writes inline, and reads
+(GET requests) inline under a time budget: a read still running after
+``db_read_budget_ms`` is interrupted (SQLite's progress handler, ``engine.py``), rolled
+back with its session, and run again in a worker thread, where it may take as long as it
+needs while the loop goes on (SQLite releases the GIL while it steps a statement).
+
+Measured (bench/hol.py, bench/run.py, same loaded box): inline, a search over 100,000
+titles held the loop, and every other request of the process, for 0.3-2 s (light
+requests' p99 x5.0 beside it); every read in a thread cost the hot path a third of its
+throughput (listUsers 0.25 -> 0.17 of the reference); the budget keeps short reads on
+the loop and moves the long ones.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import ParamSpec, TypeVar
 
 import anyio.to_thread
 from anyio import CapacityLimiter
+from sqlalchemy.exc import OperationalError
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 
+_deadline = threading.local()
+
+
+def past_deadline() -> int:
+    """SQLite's progress handler: non-zero interrupts the running statement."""
+    deadline: float | None = getattr(_deadline, "at", None)
+    return int(deadline is not None and time.monotonic() > deadline)
+
+
+class ReadTooLong(Exception):
+    """An inline read passed its budget (SQLite interrupted its statement)."""
+
+
+@contextmanager
+def read_budget(seconds: float) -> Iterator[None]:
+    """Statements of this thread run until ``seconds`` from now, then raise ReadTooLong."""
+    _deadline.at = time.monotonic() + seconds
+    try:
+        yield
+    except OperationalError as exc:
+        if "interrupted" in str(exc.orig):
+            raise ReadTooLong from exc
+        raise
+    finally:
+        _deadline.at = None
+
+
 class DbRunner:
     """Runs a sync callable that uses the database, inline or in the bounded pool."""
 
-    def __init__(self, inline: bool, max_threads: int, inline_reads: bool | None = None) -> None:
+    def __init__(
+        self,
+        inline: bool,
+        max_threads: int,
+        inline_reads: bool | None = None,
+        read_budget_s: float | None = None,
+    ) -> None:
         self.inline = inline
         self.inline_reads = inline if inline_reads is None else inline_reads
-        if inline and not self.inline_reads:  # a connection stays free for the loop's work
+        self.read_budget_s = read_budget_s  # None: inline reads take as long as they take
+        if inline:  # a connection of the pool stays free for the loop's own work
             max_threads = max(1, max_threads - 1)
         self._limiter = CapacityLimiter(max_threads)
 
@@ -44,10 +88,19 @@ class DbRunner:
         """Work that may write."""
         if self.inline:
             return fn(*args, **kwargs)
-        return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs), limiter=self._limiter)
+        return await self._in_thread(fn, *args, **kwargs)
 
     async def read(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Work that only reads (a GET request's)."""
-        if self.inline_reads:
+        if not self.inline_reads:
+            return await self._in_thread(fn, *args, **kwargs)
+        if self.read_budget_s is None:
             return fn(*args, **kwargs)
+        try:
+            with read_budget(self.read_budget_s):
+                return fn(*args, **kwargs)
+        except ReadTooLong:
+            return await self._in_thread(fn, *args, **kwargs)
+
+    async def _in_thread(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs), limiter=self._limiter)
