@@ -25,7 +25,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 
 from cmpapi.server import demo
-from cmpapi.server.webhooks.tables import DELIVERIES
+from cmpapi.server.webhooks.tables import DELIVERIES, DELIVERING, PENDING
 from tests.support.servers import free_port
 from tests.webhooks.receiver import Receiver, wait_until
 
@@ -180,11 +180,12 @@ def campaigns_added(receiver: Receiver) -> list[str]:
     return [b["data"]["campaign"]["id"] for b in bodies if b["event_name"] == "campaign_added"]
 
 
-def succeeded(database_url: str) -> int:
+def unfinished(database_url: str) -> int:
+    """Deliveries not yet recorded as succeeded or failed."""
     engine = create_engine(database_url)
     try:
         with engine.connect() as conn:
-            stmt = select(func.count()).where(DELIVERIES.c.status == "succeeded")
+            stmt = select(func.count()).where(DELIVERIES.c.status.in_((PENDING, DELIVERING)))
             return int(conn.execute(stmt).scalar_one())
     finally:
         engine.dispose()
@@ -223,7 +224,7 @@ def test_two_api_processes_one_job_worker(served: Served, database_url: str) -> 
 
         # A job worker that dies is replaced; deliveries go on. (Killed once its results
         # are written: a delivery sent but not yet recorded would be sent again.)
-        wait_until(lambda: succeeded(database_url) == len(made), 30, "results recorded")
+        wait_until(lambda: unfinished(database_url) == 0, 30, "results recorded")
         os.kill(workers[0], signal.SIGKILL)
         wait_until(lambda: roles(served.proc.pid)[1] not in ([], workers), 30, "new worker")
         made |= create_campaigns(served.base, auth, ["after"])
@@ -239,7 +240,10 @@ def test_two_api_processes_one_job_worker(served: Served, database_url: str) -> 
             served.proc.send_signal(signal.SIGTERM)
         assert served.proc.wait(timeout=60) == 0, served.output()
         delivered = campaigns_added(receiver)
-    assert sorted(delivered) == sorted(made), "each event delivered exactly once"
+    # (The demo's own campaigns may reach the webhook too: its events were recorded before
+    # the webhook, and are delivered to it if the worker had not fanned them out yet.)
+    ours = [c for c in delivered if c in made]
+    assert sorted(ours) == sorted(made), "each event delivered exactly once"
     for pid in [*api, *workers]:
         assert not Path(f"/proc/{pid}").exists(), f"process {pid} outlived serve"
     assert "Traceback" not in served.output()
