@@ -142,6 +142,20 @@ def add_users(url: str, data_dir: Path, count: int) -> None:
         engine.dispose()
 
 
+def vacuum_analyze(url: str) -> None:
+    """What autovacuum would do a minute or so after the bulk load: planner statistics (a
+    fresh table's estimate of 8 rows made the first page a sort of all 20,000 assets, 7 ms
+    instead of 0.05 ms) and the visibility map (index-only counts)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+    finally:
+        engine.dispose()
+
+
 def serve(name: str, workers: int, env: dict[str, str], tmp: Path) -> Server:
     """`cmpapi serve --workers N --no-embedded-worker` on a free loopback port."""
     port = free_port()
@@ -422,6 +436,7 @@ def main(argv: list[str] | None = None) -> int:
         recreate_database(args.database_url)
         data = library.build(tmp / "data", args.rows, database_url=args.database_url)
         add_users(args.database_url, data.data_dir, args.users)
+        vacuum_analyze(args.database_url)
         print(
             f"data: {data.assets:,} assets, {args.users} more users on PostgreSQL "
             f"({data.timings_s['total']} s for the assets)"
