@@ -8,13 +8,17 @@ worker's webhook deliveries a second with the API idle against the API under loa
 1. Data: the scratch database (``--database-url``, default
    ``postgresql+psycopg://postgres@127.0.0.1:5432/cmpapi_bench_scaleout``) is dropped and
    created again, then filled like ``bench/library_bench.py`` does (``_library_data``: the
-   demo organization, ``--rows`` assets, a 7-day admin token).
+   demo organization, ``--rows`` assets, a 7-day admin token) plus ``--users`` users, and
+   vacuumed and analyzed (as autovacuum would soon after such a load).
 2. API (target: ``--workers 2`` serves >= 1.6x the requests of one process):
    ``cmpapi serve --no-embedded-worker`` twice, with ``--workers 1`` and ``--workers 2``,
    both running all along. Per case (listAssets first page, ``GET /v3/userlist``, 10 items,
    admin token): a wrk warm-up per server, then measured runs in the order 1, 2, 2, 1
-   (ABBA), averaged per server. wrk runs on the same 2 cores (``--threads 1`` by default):
-   its CPU seconds and the load average are recorded with each run.
+   (ABBA), averaged per server. wrk runs on the same cores (``--threads 1`` by default).
+   Each run records the CPU time per request of the server's processes, of the
+   PostgreSQL backends of the database and of wrk, and the load average. From the single
+   process's CPU split comes the **ceiling** of the ratio on this box: one process is held
+   to one core by its GIL, two share the cores with PostgreSQL and wrk.
 3. Webhooks: one ``cmpapi worker`` process delivers ``--events`` events x ``--webhooks``
    webhooks to a receiver that answers 200 at once (``bench/webhooks_bench.py``'s), in the
    order idle, loaded, loaded, idle. "Loaded": wrk drives listAssets on the
@@ -29,6 +33,7 @@ traceback in a server's log fails the run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -45,7 +50,7 @@ from typing import Any
 
 import _library_data as library
 import webhooks_bench as hooks
-from library_bench import WRK_TIMEOUT
+from library_bench import WRK_TIMEOUT, children
 from library_bench import run_wrk as run_wrk_checked
 from run import (
     RESULTS_DIR,
@@ -61,7 +66,7 @@ from run import (
     versions,
     wait_ready,
 )
-from sqlalchemy import Engine
+from sqlalchemy import Engine, make_url
 from sqlalchemy.orm import Session
 
 from cmpapi.server.events.outbox import record_event
@@ -83,6 +88,13 @@ class Run:
     result: WrkResult
     wrk_cpu_s: float
     loadavg: tuple[float, float]  # 1-minute load average before and after
+    api_cpu_s: float = 0.0  # the server's processes
+    db_cpu_s: float = 0.0  # the PostgreSQL backends connected to the bench database
+
+    def per_request_ms(self) -> dict[str, float]:
+        n = self.result.requests
+        cpu = {"api": self.api_cpu_s, "db": self.db_cpu_s, "wrk": self.wrk_cpu_s}
+        return {k: round(v / n * 1000, 3) for k, v in cpu.items()}
 
 
 @dataclass
@@ -199,15 +211,45 @@ def wrk_command(url: str, args: argparse.Namespace, seconds: int) -> list[str]:
     ]
 
 
+def cpu_snapshot(server: Server, url: str) -> dict[str, dict[int, float]]:
+    """CPU seconds so far of the server's processes and of the database's backends."""
+    pids = {"api": [server.proc.pid, *children(server.proc.pid)], "db": backends(url)}
+    out: dict[str, dict[int, float]] = {}
+    for kind, found in pids.items():
+        out[kind] = {}
+        for pid in found:
+            with contextlib.suppress(OSError):
+                out[kind][pid] = process_cpu_s(pid)
+    return out
+
+
+def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds between two snapshots (processes in both; new ones from zero)."""
+    return round(sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items()), 2)
+
+
+def backends(url: str) -> list[int]:
+    """The pids of the PostgreSQL backends connected to the database of ``url``."""
+    import psycopg
+
+    target = make_url(url)
+    admin = target.set(drivername="postgresql", database="postgres")
+    with psycopg.connect(admin.render_as_string(hide_password=False)) as conn:
+        query = "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
+        rows = conn.execute(query, (target.database,)).fetchall()
+    return [int(pid) for (pid,) in rows]
+
+
 def measure(server: Server, path: str, token: str, args: argparse.Namespace) -> Run:
     url = server.base + path
-    before, cpu = load1(), children_cpu_s()
+    before, cpu, procs = load1(), children_cpu_s(), cpu_snapshot(server, args.database_url)
     out = run_wrk_checked(
         url, token, threads=args.threads, connections=args.connections, seconds=args.duration
     )
-    cpu = children_cpu_s() - cpu
+    cpu, spent = children_cpu_s() - cpu, cpu_snapshot(server, args.database_url)
     result = parse_wrk(server.name, out, wrk_command(url, args, args.duration))
-    return Run(server.name, result, round(cpu, 2), (before, load1()))
+    api, db = (cpu_spent(procs[k], spent[k]) for k in ("api", "db"))
+    return Run(server.name, result, round(cpu, 2), (before, load1()), api, db)
 
 
 def api_part(
@@ -234,9 +276,11 @@ def api_part(
             run = measure(servers[workers], path, token, args)
             runs[case].append(run)
             r = run.result
+            ms = run.per_request_ms()
             print(
                 f"  {run.target:<10} {r.req_per_s:>9,.1f} req/s  p50 {r.p50_ms:7.1f} ms  "
-                f"p99 {r.p99_ms:7.1f} ms  wrk CPU {run.wrk_cpu_s:5.1f} s  "
+                f"p99 {r.p99_ms:7.1f} ms  CPU/request: API {ms['api']:.2f} ms, PostgreSQL "
+                f"{ms['db']:.2f} ms, wrk {ms['wrk']:.2f} ms  "
                 f"load {run.loadavg[0]:.1f} -> {run.loadavg[1]:.1f}"
             )
         for server in servers.values():
@@ -366,6 +410,18 @@ def webhook_part(
 # --------------------------------------------------------------------------- report
 
 
+def ceiling(one_process: list[Run]) -> float:
+    """The ratio 2 API processes could reach on this box's cores, from the CPU each request
+    of the single process took: one process is held to one core by its GIL (its API CPU per
+    request), N processes share every core with PostgreSQL and wrk (their sum)."""
+    cores = os.cpu_count() or 1
+    ms = {k: mean([r.per_request_ms()[k] for r in one_process]) for k in ("api", "db", "wrk")}
+    total = ms["api"] + ms["db"] + ms["wrk"]
+    single = min(1 / ms["api"], cores / total)
+    both = min(2 / ms["api"], cores / total)
+    return round(both / single, 2)
+
+
 def summarise(report: Report) -> dict[str, Any]:
     out: dict[str, Any] = {"api": {}, "webhooks": {}}
     for case, runs in report.api.items():
@@ -376,10 +432,13 @@ def summarise(report: Report) -> dict[str, Any]:
                 "req_per_s": round(rps[w], 1),
                 "p50_ms": round(mean([r.result.p50_ms for r in rs]), 1),
                 "p99_ms": round(mean([r.result.p99_ms for r in rs]), 1),
-                "wrk_cpu_s": round(mean([r.wrk_cpu_s for r in rs]), 1),
+                **{
+                    f"cpu_ms_per_request_{k}": round(mean([r.per_request_ms()[k] for r in rs]), 3)
+                    for k in ("api", "db", "wrk")
+                },
             }
             for w, rs in per.items()
-        } | {"ratio": round(rps[2] / rps[1], 2)}
+        } | {"ratio": round(rps[2] / rps[1], 2), "ceiling": ceiling(per[1])}
     for mode in ("idle", "loaded"):
         mine = [d for d in report.webhooks if d.mode == mode]
         if mine:
@@ -394,7 +453,8 @@ def print_summary(summary: dict[str, Any]) -> None:
     for case, s in summary["api"].items():
         print(
             f"{case:<24} {s['workers=1']['req_per_s']:>11,.1f} "
-            f"{s['workers=2']['req_per_s']:>12,.1f} {s['ratio']:>6.2f}x   (target >= 1.6x)"
+            f"{s['workers=2']['req_per_s']:>12,.1f} {s['ratio']:>6.2f}x   (target >= 1.6x; "
+            f"CPU ceiling on {os.cpu_count()} cores {s['ceiling']:.2f}x)"
         )
     hooks = summary["webhooks"]
     if "ratio" in hooks:
