@@ -72,8 +72,11 @@ def _put_object(settings: Any) -> tuple[str, int]:
     return key, len(data)
 
 
-def build(data_dir: Path, rows: int, seed: int = 42) -> LibraryData:
-    """Create the DB in ``data_dir`` with ``rows`` assets; return tokens, ids and counts."""
+def build(
+    data_dir: Path, rows: int, seed: int = 42, database_url: str | None = None
+) -> LibraryData:
+    """Create the DB in ``data_dir`` (or at ``database_url``, which must be empty) with
+    ``rows`` assets; return tokens, ids and counts."""
     from sqlalchemy import func, insert, select
     from sqlalchemy.orm import Session
 
@@ -96,7 +99,7 @@ def build(data_dir: Path, rows: int, seed: int = 42) -> LibraryData:
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    settings = Settings(data_dir=data_dir, database_url=None)
+    settings = Settings(data_dir=data_dir, database_url=database_url)
     engine = make_engine(settings)
     admin_id, member_id = demo.demo_id("user:ada.admin"), demo.demo_id(f"user:{MEMBER}")
     org = demo.ORG_ID

@@ -28,6 +28,10 @@ def worker(
     ] = None,
     data_dir: DataDir = None,
     imports: Imports = None,
+    parent_pid: Annotated[
+        int | None,
+        typer.Option(hidden=True, help="Stop (draining) once process PID is not the parent"),
+    ] = None,
 ) -> None:
     """Apply migrations, then run background jobs until SIGTERM or SIGINT.
 
@@ -47,7 +51,7 @@ def worker(
     engine.dispose()
     registry = import_handlers([*settings.worker_imports.split(","), *(imports or [])])
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        runner.run(_run(Worker(settings, concurrency=concurrency, registry=registry)))
+        runner.run(_run(Worker(settings, concurrency=concurrency, registry=registry), parent_pid))
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -60,7 +64,7 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
-async def _run(worker: Any) -> None:
+async def _run(worker: Any, parent_pid: int | None = None) -> None:
     loop = asyncio.get_running_loop()
     signals = 0
 
@@ -74,7 +78,24 @@ async def _run(worker: Any) -> None:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal)
+    watcher = None
+    if parent_pid is not None:
+        watcher = asyncio.create_task(_stop_without_parent(worker, parent_pid))
     await worker.run()
+    if watcher is not None:
+        watcher.cancel()
+
+
+async def _stop_without_parent(worker: Any, parent_pid: int) -> None:
+    """The job worker of ``cmpapi serve --workers N`` stops when serve is gone (killed with
+    SIGKILL: it could not stop its children), instead of running on unsupervised."""
+    while os.getppid() == parent_pid:
+        await asyncio.sleep(PARENT_CHECK_EVERY)
+    err.print(f"parent process {parent_pid} is gone: stopping")
+    worker.request_stop()
+
+
+PARENT_CHECK_EVERY = 1.0  # seconds
 
 
 jobs_app = typer.Typer(help="Background jobs.", no_args_is_help=True)

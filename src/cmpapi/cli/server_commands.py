@@ -19,16 +19,41 @@ def serve(
     access_log: Annotated[
         bool, typer.Option(help="Log every request (secrets in query strings redacted)")
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="API processes sharing the port (default 1: CMPAPI_WORKERS); above 1 the "
+            "job worker runs in a process of its own",
+        ),
+    ] = None,
+    embedded_worker: Annotated[
+        bool | None,
+        typer.Option(
+            "--embedded-worker/--no-embedded-worker",
+            help="Run the job worker with the server (default: CMPAPI_WORKER_EMBEDDED); "
+            "turn it off when `cmpapi worker` processes run separately",
+        ),
+    ] = None,
 ) -> None:
     """Apply migrations and serve the API, OAuth server and health check."""
     import uvicorn
 
+    from cmpapi.cli import processes
     from cmpapi.cli.access_log import log_config
     from cmpapi.server.app import create_app
     from cmpapi.server.db.maintenance import schedule_analyze
     from cmpapi.server.db.migrate import upgrade
 
-    settings = local_settings(demo=demo or None, host=host, port=port, data_dir=data_dir)
+    settings = local_settings(
+        demo=demo or None,
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        workers=workers,
+        worker_embedded=embedded_worker,
+    )
     app = create_app(settings)
     upgrade(app.state.engine)
     schedule_analyze(app.state.engine)
@@ -38,16 +63,22 @@ def serve(
         with app.state.sessionmaker() as session:
             creds = demo_data.seed(session)
         _print_demo(creds, settings.public_base_url or f"http://{settings.host}:{settings.port}")
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        access_log=access_log,
-        log_config=log_config(),
-        log_level="info",
-        server_header=False,
-        loop=EVENT_LOOP,
-    )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "access_log": access_log,
+        "log_config": log_config(),
+        "log_level": "info",
+        "server_header": False,
+        "loop": EVENT_LOOP,
+    }
+    if settings.workers > 1:
+        # The children build their own apps; this one was for the migrations and the seed.
+        app.state.engine.dispose()
+        del app
+        processes.run(settings, options)
+        return
+    uvicorn.run(app, **options)
 
 
 # asyncio's own loop, not uvloop: at saturation uvloop serves new requests before it

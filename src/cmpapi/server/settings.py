@@ -32,6 +32,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     demo: bool = False
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="API processes `cmpapi serve` runs on its port; above 1, its job worker "
+        "runs in a process of its own beside them (docs/jobs.md#running-workers)",
+    )
 
     access_token_ttl: int = Field(default=3600, ge=60, description="seconds")
     refresh_token_ttl: int = Field(default=60 * 60 * 24 * 30, ge=60, description="seconds")
