@@ -143,7 +143,10 @@ def _read_meta(url: str, entry: Path) -> Meta | None:
         engine.dispose()
     if raw is None:
         return None
-    meta = Meta(**json.loads(raw))
+    try:
+        meta = Meta(**json.loads(raw))
+    except TypeError:  # a marker of another builder version
+        return None
     return meta if versions == meta.head else None
 
 

@@ -90,6 +90,10 @@ def markdown(record: dict[str, Any], backends: list[str], sizes: list[int]) -> s
     if failures:
         lines += ["", "## Failures", ""]
         lines += [f"- {k}: {r['case']}: {r['status']}" for k, r in failures]
+    logged = [k for k, run in record["runs"].items() if run["log_errors"]]
+    if logged:
+        lines += ["", "## Server errors (tails in the JSON: runs.<key>.log_errors)", ""]
+        lines += [f"- {k}" for k in logged]
     return "\n".join(lines) + "\n"
 
 

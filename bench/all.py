@@ -26,6 +26,7 @@ import json
 import math
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -197,6 +198,14 @@ def serve(built: data.Built, tmp: Path, token: str) -> Server:
     return server
 
 
+def stop(server: Server) -> list[str]:
+    """Stop the server; the tail of its log if it logged an error (a restarted server's
+    log replaces it)."""
+    server.stop()
+    text = server.log.read_text(errors="replace") if server.log.exists() else ""
+    return [server.log_tail(40)] if "Traceback" in text or "ERROR" in text else []
+
+
 def run_size(built: data.Built, tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
     """Every case on one database, through one server (restarted after a timeout)."""
     import httpx
@@ -223,21 +232,18 @@ def run_size(built: data.Built, tmp: Path, args: argparse.Namespace) -> dict[str
                 )
                 if samples:
                     result.samples = samples
-                    result.median_ms = round(sorted(samples)[len(samples) // 2], 2)
+                    result.median_ms = round(statistics.median(samples), 2)
                     result.p90_ms = round(p90(samples), 2)
                 print(f"  {label:<48} {report.cell(result):>22}  {result.status}", flush=True)
                 results.append(result)
                 if result.status.startswith("timeout"):  # the server is still on it
-                    server.stop()
                     client.close()
+                    log_errors += stop(server)
                     server = serve(built, tmp, admin)
                     client = httpx.Client(timeout=args.timeout)
     finally:
         client.close()
-        server.stop()
-        text = server.log.read_text(errors="replace") if server.log.exists() else ""
-        if "Traceback" in text or "ERROR" in text:
-            log_errors.append(server.log_tail(40))
+        log_errors += stop(server)
     return {"results": [asdict(r) for r in results], "log_errors": log_errors}
 
 
@@ -288,7 +294,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"[{backend} {size:,}] {how} {built.meta.build_s}", flush=True)
                 for warning in data.missing_writes(built.meta):
                     print(f"  WARNING: {warning}")
-                run = run_size(built, tmp, args)
+                try:
+                    run = run_size(built, tmp, args)
+                except BenchError as exc:  # the server did not start: report, go on
+                    print(f"  FAILED: {exc}")
+                    run = {"results": [], "log_errors": [str(exc)]}
                 run |= {
                     "reused": built.reused,
                     "seconds": round(built.seconds, 2),
@@ -311,7 +321,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_plot:
         print(report.plot(record, backends, sizes, out.with_suffix(".png")))
     failed = [r for run in record["runs"].values() for r in run["results"] if r["status"] != "ok"]
-    return 1 if failed else 0
+    broken = [k for k, run in record["runs"].items() if run["log_errors"]]
+    return 1 if failed or broken else 0
 
 
 if __name__ == "__main__":
