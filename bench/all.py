@@ -67,6 +67,7 @@ class Result:
     median_ms: float | None = None
     p90_ms: float | None = None
     samples: list[float] = field(default_factory=list)
+    server_log: str = ""  # the server log's last lines when the case failed
 
 
 def cases(meta: data.Meta) -> list[Case]:
@@ -235,6 +236,9 @@ def run_size(built: data.Built, tmp: Path, args: argparse.Namespace) -> dict[str
                     result.median_ms = round(statistics.median(samples), 2)
                     result.p90_ms = round(p90(samples), 2)
                 print(f"  {label:<48} {report.cell(result):>22}  {result.status}", flush=True)
+                if result.status != "ok":
+                    result.server_log = server.log_tail(5)
+                    print(f"    server log: {result.server_log}")
                 results.append(result)
                 if result.status.startswith("timeout"):  # the server is still on it
                     client.close()
