@@ -16,6 +16,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from cmpapi.server.app import create_app
@@ -87,11 +88,23 @@ def pg_database(worker_id: str) -> Iterator[str]:
     admin.dispose()
 
 
-def _truncate_all(url: str) -> None:
+# Children before parents, in one script: one round trip, one commit.
+_EMPTY_ALL = "; ".join(
+    str(table.delete().compile(dialect=postgresql.dialect()))
+    for table in reversed(Base.metadata.sorted_tables)
+)
+
+
+def empty_postgres(url: str) -> None:
+    """Delete every row of a migrated PostgreSQL database (the Alembic version stays).
+
+    ``DELETE`` rather than ``TRUNCATE``: a test leaves a few rows, and truncating the 66
+    tables makes new files for each table and index at every commit. On the 2-core box it
+    took 0.9-1.6 s per test (a third of the suite's time); the deletes take 0.08-0.25 s.
+    """
     engine = create_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} CASCADE"))
+        conn.exec_driver_sql(_EMPTY_ALL)
     engine.dispose()
 
 
@@ -102,7 +115,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
         shutil.copy(sqlite_template, tmp_path / "cmpapi.db")
         return f"sqlite:///{tmp_path / 'cmpapi.db'}"
     url: str = request.getfixturevalue("pg_database")
-    _truncate_all(url)
+    empty_postgres(url)
     return url
 
 

@@ -39,14 +39,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from cmpapi.server.app import create_app
-from cmpapi.server.db.tables import Base
 from cmpapi.server.routes import V3_ROUTERS
 from cmpapi.server.settings import Settings
 from tests.authz.scene import ORG_A, PREFIX_A, SC_TITLE, Req, Scene, sc_body, uid
-from tests.conftest import ContractClient
+from tests.conftest import ContractClient, empty_postgres
 from tests.contract.spec import suspended
 from tests.support.work_requests import request_body
 
@@ -1308,11 +1306,7 @@ def _empty_postgres(request: pytest.FixtureRequest) -> str:
     empty it when each of their tests starts; this module's cases run one after another in
     a process, so the scene stays whole while they run."""
     url: str = request.getfixturevalue("pg_database")
-    engine = create_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} CASCADE"))
-    engine.dispose()
+    empty_postgres(url)
     return url
 
 
