@@ -87,7 +87,7 @@ def build(
     from cmpapi.server.oauth import store as oauth
     from cmpapi.server.oauth.tables import OAuthApp
     from cmpapi.server.resources.labels import service as labels
-    from cmpapi.server.resources.library import acl
+    from cmpapi.server.resources.library import acl, counts
     from cmpapi.server.resources.library.tables import (
         AclEntry,
         Asset,
@@ -149,6 +149,8 @@ def build(
                     if batch:
                         conn.execute(insert(table), batch)
         timings["bulk_insert"] = time.perf_counter() - t2
+        with engine.begin() as conn:  # what the server's periodic job does within a minute
+            counts.compact(conn)
 
         with engine.connect() as conn:
             assets = conn.scalar(select(func.count()).select_from(Asset).where(Asset.org_id == org))
