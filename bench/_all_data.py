@@ -185,9 +185,9 @@ def _build(backend: str, size: int, head: str, data_dir: Path, url: str | None) 
             with engine.begin() as conn:
                 conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         upgrade(engine)
-        import _all_rows as rows  # it imports this module's helpers
+        import _all_setup  # it imports this module's helpers
 
-        rows.setup(engine, settings, meta)  # demo seed + the bench org through the services
+        _all_setup.setup(engine, settings, meta)  # demo seed + the bench org through the services
         timings["migrate_seed_setup"] = time.perf_counter() - t0
     finally:
         engine.dispose()

@@ -6,9 +6,9 @@ listFolders, listWorkRequests and listCampaigns at 1k to 1M rows, SQLite and Pos
     .venv/bin/python bench/all.py --only listTasks --repeat 25
     .venv/bin/python bench/all.py --rebuild                        # rebuild cached databases
 
-1. Data (``_all_data``/``_all_rows``): per (backend, size), a database with ``size``
-   assets, tasks, campaigns and work requests (folders capped at 100,000) in an
-   organization of their own, cached between runs (``--cache-dir``): SQLite files, and
+1. Data (``_all_data``, ``_all_setup``, ``_all_rows``): per (backend, size), a database
+   with ``size`` assets, tasks, campaigns and work requests (folders capped at 100,000)
+   in an organization of their own, cached between runs (``--cache-dir``): SQLite files, and
    PostgreSQL databases ``cmpapi_bench_all_<size>`` (created and emptied by the script).
 2. One cmpapi server (``bench/run.py``'s uvicorn flags, ``CMPAPI_WORKER_EMBEDDED=false``)
    per database. Per case: warm-up requests, then ``--repeat`` sequential requests over
