@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import quote
 
+import pytest
 from sqlalchemy.orm import Session
 
+from cmpapi.server.http import principals
 from cmpapi.server.identity import service as identity
 from tests.support.mixins import ResourceTests
 from tests.support.world import World
@@ -41,11 +44,17 @@ def test_list_item_shape(client, world: World) -> None:
     }
 
 
-def test_get_user_hides_email_unless_the_app_exposes_it(client, db: Session, world: World) -> None:
+def test_get_user_hides_email_unless_the_app_exposes_it(
+    client, db: Session, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The app's setting is read with the token, which each process caches for
+    # token_cache_seconds (http/principals.py): the change shows once that has passed.
+    monkeypatch.setattr(principals.CACHE, "ttl", 0.2)
     url = f"/v3/users/{world.users['member'].id}"
     assert client.get(url, headers=world.auth()).json()["email"] is None
     world.app.expose_email = True
     db.commit()
+    time.sleep(0.25)
     assert client.get(url, headers=world.auth()).json()["email"] == "member@example.com"
 
 

@@ -7,7 +7,7 @@ from fastapi import FastAPI, Response
 from cmpapi import __version__
 from cmpapi.server.db.engine import make_engine, make_sessionmaker
 from cmpapi.server.db.runner import DbRunner
-from cmpapi.server.http import errors
+from cmpapi.server.http import errors, principals
 from cmpapi.server.http.limits import RequestLimits
 from cmpapi.server.http.ratelimit import make_limiter
 from cmpapi.server.identity import passwords
@@ -23,6 +23,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     passwords.configure(
         memory_kib=settings.password_hash_memory_kib, time_cost=settings.password_hash_time_cost
     )
+    principals.CACHE.ttl = settings.token_cache_seconds
     engine = make_engine(settings)
     app = FastAPI(
         title="cmpapi",

@@ -110,6 +110,15 @@ class Settings(BaseSettings):
         default=2, ge=1, le=20, description="argon2id passes per password hash"
     )
 
+    token_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=300,
+        description="How long each process reuses what an access token resolved to (user, "
+        "role, app): a revocation through the process applies at once, a change made "
+        "elsewhere (another process, cmpapi users) within this time (0: read every time)",
+    )
+
     sql_echo: bool = False
     db_pool_size: int = Field(default=10, ge=1, le=200, description="Connections per process")
     db_inline: bool | None = Field(

@@ -11,11 +11,9 @@ the response in the unit of work and holds the services' commits until it is bui
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Annotated, Concatenate, ParamSpec, TypeVar
 
 from fastapi import Depends, Request, Response
-from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cmpapi.server.authz import Principal
@@ -23,35 +21,11 @@ from cmpapi.server.db.runner import DbRunner
 from cmpapi.server.db.session import UnitSession
 from cmpapi.server.errors import Unauthorized
 from cmpapi.server.http.links import Links, get_links
+from cmpapi.server.http.principals import lookup_principal
 from cmpapi.server.http.ratelimit import RateLimiter
-from cmpapi.server.identity.tables import User
-from cmpapi.server.oauth.secrets import hash_secret
-from cmpapi.server.oauth.tables import OAuthApp, OAuthToken
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-# Built once: the hot path of every request (bench/README.md).
-_TOKEN_QUERY = (
-    select(
-        OAuthToken.org_id,
-        OAuthToken.user_id,
-        OAuthToken.app_id,
-        OAuthToken.scope,
-        OAuthToken.expires_at,
-        User.role,
-        OAuthApp.expose_email,
-    )
-    .join(User, User.id == OAuthToken.user_id)
-    .join(OAuthApp, OAuthApp.id == OAuthToken.app_id)
-    .where(
-        OAuthToken.token_hash == bindparam("token_hash"),
-        OAuthToken.kind == "access",
-        OAuthToken.revoked_at.is_(None),
-        User.is_active.is_(True),
-        OAuthApp.is_active.is_(True),
-    )
-)
 
 
 def bearer_token(request: Request) -> str | None:
@@ -59,23 +33,6 @@ def bearer_token(request: Request) -> str | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     token = token.strip()
     return token if scheme.lower() == "bearer" and token else None
-
-
-def lookup_principal(session: Session, raw_token: str) -> Principal | None:
-    """The principal of a live access token: known, unrevoked, unexpired, active user."""
-    # Core on the session's connection: the ORM execution path costs more than the SQL.
-    params = {"token_hash": hash_secret(raw_token)}
-    row = session.connection().execute(_TOKEN_QUERY, params).one_or_none()
-    if row is None or row.expires_at <= datetime.now(UTC):
-        return None
-    return Principal(
-        org_id=row.org_id,
-        user_id=row.user_id,
-        role=row.role,
-        app_id=row.app_id,
-        scope=row.scope,
-        expose_email=row.expose_email,
-    )
 
 
 # Methods whose work reads (getUploadUrl also records an upload; on SQLite, the busy

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from cmpapi.server.db.base import utcnow
+from cmpapi.server.http import principals
 from cmpapi.server.oauth import store
 from cmpapi.server.oauth.clients import authenticate_client
 from cmpapi.server.oauth.params import OAuthParams
@@ -28,3 +29,4 @@ def revoke_token(session: Session, settings: Settings, params: OAuthParams) -> N
     elif token.revoked_at is None:
         token.revoked_at = utcnow()
     session.commit()
+    principals.forget_all()  # this process refuses the token from now on

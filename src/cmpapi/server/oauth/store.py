@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from cmpapi.server.db.base import new_id, utcnow
 from cmpapi.server.errors import Invalid
+from cmpapi.server.http import principals
 from cmpapi.server.identity.tables import User
 from cmpapi.server.oauth.secrets import hash_secret, new_secret
 from cmpapi.server.oauth.tables import OAuthApp, OAuthGrant, OAuthToken
@@ -111,3 +112,6 @@ def revoke_grant(session: Session, grant_id: str) -> None:
         .where(OAuthToken.grant_id == grant_id, OAuthToken.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+    # Before the commit, so a lookup already running does not keep the token either
+    # (principals.PrincipalCache's generation); the caller's commit makes it final.
+    principals.forget_all()

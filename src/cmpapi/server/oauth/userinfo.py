@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from cmpapi.server.http.deps import lookup_principal
+from cmpapi.server.http.principals import lookup_principal
 from cmpapi.server.identity.tables import User
 from cmpapi.server.oauth.errors import InvalidToken
 
