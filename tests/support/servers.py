@@ -51,12 +51,14 @@ def serving(app: FastAPI) -> Iterator[str]:
 
 
 @contextmanager
-def demo_process(data_dir: Path, *args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+def demo_process(
+    data_dir: Path, *args: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """A real ``cmpapi serve --demo`` process on a free port (the ``CMPAPI_*`` variables of
-    the test run left out) for the block; yields it, once it answers, with its base URL.
-    Its stdout (stderr merged) is the banner, then the logs."""
+    the test run left out, ``env`` added) for the block; yields it, once it answers, with
+    its base URL. Its stdout (stderr merged) is the banner, then the logs."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CMPAPI_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CMPAPI_")} | (env or {})
     argv = [sys.executable, "-m", "cmpapi.cli.main", "serve", "--demo", "--port", str(port)]
     argv += ["--data-dir", str(data_dir), *args]
     proc = subprocess.Popen(
