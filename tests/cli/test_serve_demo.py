@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import html
 import json
+import queue
 import re
 import subprocess
+import sys
+import threading
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urljoin
 
 import httpx
@@ -19,10 +23,11 @@ from cmpapi.cli.server_commands import DEMO_WEBHOOKS
 from tests.contract.spec import check_httpx_response
 from tests.oauth.flow import _FORM, _HIDDEN, AUTH
 from tests.oauth.test_no_framing import assert_not_framable
-from tests.support.servers import demo_process
+from tests.support.servers import demo_process, free_port
 from tests.webhooks.receiver import Received, Receiver
 
 Demo = tuple[str, dict[str, str]]
+RECEIVER = Path(__file__).parents[2] / "scripts" / "receive-webhooks"
 
 
 def _banner(proc: subprocess.Popen[str]) -> list[str]:
@@ -158,3 +163,59 @@ def test_demo_login_slows_down_then_refuses_wrong_passwords(demo: Demo) -> None:
     expected += [(429, True, later)] * 10
     assert runs[fields["user_email"]] == expected
     assert runs["nobody@example.com"] == expected  # whether the account exists: not told
+
+
+def test_the_readme_receiver_checks_the_demo_signatures(demo: Demo) -> None:
+    """The README's first webhook: scripts/receive-webhooks with the webhook's key prints
+    the delivery with "signature ok"."""
+    base, fields = demo
+    port = free_port()
+    with httpx.Client(base_url=base) as api:
+        token = api.post(
+            "/o/oauth2/v1/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": fields["client_id"],
+                "client_secret": fields["client_secret"],
+            },
+        ).json()["access_token"]
+        api.headers["Authorization"] = f"Bearer {token}"
+        hook = {
+            "name": "README",
+            "callback_url": f"http://127.0.0.1:{port}/hook",
+            "event_names": ["task_added"],
+        }
+        r = api.post("/ext/v1/webhooks", json=hook)
+        assert r.status_code == 201, r.text
+        argv = [
+            sys.executable,
+            str(RECEIVER),
+            "--port",
+            str(port),
+            "--key",
+            r.json()["signing_key"],
+        ]
+        with subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) as receiver:
+            try:
+                lines = _lines(receiver)
+                assert lines.get(timeout=30).startswith("receiving webhooks on")
+                r = api.post("/v3/tasks", json={"title": "From the README"})
+                assert r.status_code == 201, r.text
+                line = lines.get(timeout=60)
+                assert " /hook task_added webhook-id=" in line, line
+                assert line.rstrip().endswith("signature ok"), line
+            finally:
+                receiver.terminate()
+
+
+def _lines(proc: subprocess.Popen[str]) -> queue.Queue[str]:
+    """The lines ``proc`` prints, as they come (read by a thread: a test never hangs)."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line)
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
