@@ -153,6 +153,15 @@ def test_the_address_connected_to_is_checked_again(receiver: Receiver) -> None:
         asyncio.run(deliver(rebound))
     assert "127.0.0.1 is a loopback address" in str(caught.value)
     assert receiver.requests() == []
+
+    # Demo mode allows loopback targets only: a name rebound to a private address is
+    # still refused on connect.
+    async def private(host: str, port: int) -> list[IPAddress]:
+        return [ipaddress.ip_address("10.0.0.7")]
+
+    with pytest.raises(ConnectError) as caught:
+        asyncio.run(deliver(private, Targets.of(Settings.model_construct(demo=True))))
+    assert "10.0.0.7 is a private address" in str(caught.value)
     # With private (or loopback) targets allowed the same client connects to the vetted
     # address, keeping the URL's host name in the Host header.
     assert asyncio.run(deliver(rebound, Targets(private=True))).status_code == 200
