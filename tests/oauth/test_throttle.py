@@ -23,6 +23,7 @@ from cmpapi.server.oauth.login import SESSION_COOKIE
 from cmpapi.server.oauth.tables import SignInThrottle
 from cmpapi.server.settings import Settings
 from tests.oauth.flow import REVOKE, TOKEN, Browser, assert_oauth_error
+from tests.oauth.test_no_framing import assert_not_framable
 from tests.support.world import PASSWORD, World
 
 FREE, ADDRESS_FREE, ACCOUNT_FREE = 3, 6, 5
@@ -77,6 +78,7 @@ def sign_in(browser: Browser, password: str, who: str = "admin@example.com") -> 
 
 def assert_refused_as_throttled(response: httpx.Response, browser: Browser) -> None:
     assert response.status_code == 429, response.text
+    assert_not_framable(response)
     assert 1 <= int(response.headers["retry-after"]) <= 600
     assert "Too many failed sign-in attempts. Try again in" in response.text
     assert 'name="password"' in response.text

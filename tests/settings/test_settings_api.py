@@ -127,6 +127,10 @@ def test_refusals(client, db: Session, world: World) -> None:
     assert post(client, world, document(webhooks=[bad_hook]), execute="true").status_code == 422
     plain = {**HOOK, "callback_url": "http://dam.example.com/h"}
     assert post(client, world, document(webhooks=[plain]), execute="true").status_code == 422
+    local = {**HOOK, "callback_url": "http://127.0.0.1:9000/h"}  # not in demo mode here
+    r = post(client, world, document(webhooks=[local]), execute="true")
+    assert r.status_code == 422
+    assert "set CMPAPI_WEBHOOK_ALLOW_HTTP_LOOPBACK=true" in str(r.json()["errors"]), r.text
     missing = document()
     del missing["apps"]
     r = post(client, world, missing)

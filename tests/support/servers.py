@@ -1,13 +1,19 @@
-"""Real HTTP servers for tests: the app on uvicorn in a thread of the test process."""
+"""Real HTTP servers for tests: the app on uvicorn in a thread of the test process, or a
+``cmpapi serve --demo`` process."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 
@@ -42,3 +48,37 @@ def serving(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def demo_process(
+    data_dir: Path, *args: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """A real ``cmpapi serve --demo`` process on a free port (the ``CMPAPI_*`` variables of
+    the test run left out, ``env`` added) for the block; yields it, once it answers, with
+    its base URL. Its stdout (stderr merged) is the banner, then the logs."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CMPAPI_")} | (env or {})
+    argv = [sys.executable, "-m", "cmpapi.cli.main", "serve", "--demo", "--port", str(port)]
+    argv += ["--data-dir", str(data_dir), *args]
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120  # start-up imports the app; CI runs tests side by side
+    try:
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.1)
+        yield proc, base
+    finally:  # also when it did not start: no server left behind
+        proc.terminate()
+        proc.wait(timeout=10)
+        if proc.stdout:
+            proc.stdout.close()

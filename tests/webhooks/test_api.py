@@ -145,15 +145,21 @@ def test_names_resolving_to_private_addresses_are_refused_by_the_api(
     client: TestClient, world: World, app: Any
 ) -> None:
     app.state.settings = app.state.settings.model_copy(
-        update={"webhook_allow_private_targets": False}
+        update={"webhook_allow_private_targets": False, "webhook_allow_http_loopback": None}
     )
-    r = client.post(
-        "/ext/v1/webhooks",
-        headers=world.auth(),
-        json={"name": "n", "callback_url": "https://localhost/x", "event_names": ["asset_added"]},
-    )
-    assert r.status_code == 422
-    assert "loopback" in r.json()["errors"]["callback_url"]
+    assert not app.state.settings.demo
+    refusals = {
+        "https://localhost/x": "loopback address; set CMPAPI_WEBHOOK_ALLOW_HTTP_LOOPBACK=true",
+        "https://127.0.0.1:9000/x": "loopback address; set CMPAPI_WEBHOOK_ALLOW_HTTP_LOOPBACK",
+        "http://127.0.0.1:9000/x": "; set CMPAPI_WEBHOOK_ALLOW_HTTP_LOOPBACK=true",
+        "https://10.1.2.3/x": "private address; set CMPAPI_WEBHOOK_ALLOW_PRIVATE_TARGETS=true",
+    }
+    for url, reason in refusals.items():
+        body = {"name": "n", "callback_url": url, "event_names": ["asset_added"]}
+        r = client.post("/ext/v1/webhooks", headers=world.auth(), json=body)
+        assert r.status_code == 422, url
+        assert r.json()["message"] == "Invalid webhook"
+        assert reason in r.json()["errors"]["callback_url"], r.json()
 
 
 def test_only_admins(client: TestClient, world: World) -> None:

@@ -30,8 +30,8 @@ def run(database_url: str, tmp_path: Path) -> Run:
         "COLUMNS": "250",
     }
 
-    def invoke(*args: str) -> tuple[int, str]:
-        result = runner.invoke(cli, list(args), env=env)
+    def invoke(*args: str, unset: tuple[str, ...] = ()) -> tuple[int, str]:
+        result = runner.invoke(cli, list(args), env=env | dict.fromkeys(unset))
         return result.exit_code, result.output
 
     return invoke
@@ -90,10 +90,29 @@ def test_validation_errors_exit_1(run: Run, org: str) -> None:
         "asset_added",
     )
     assert code == 1 and "Invalid webhook" in out
+    assert "callback_url: Must be an https URL (plain http only to loopback hosts)" in out
     code, out = run(
         "webhooks", "create", "--name", "x", "--url", "https://h.example.com/", "--event", "nope"
     )
     assert code == 1
+    assert "event_names: Unknown event names: nope" in out
+
+
+def test_a_refused_target_names_the_setting_that_allows_it(run: Run, org: str) -> None:
+    unset = ("CMPAPI_WEBHOOK_ALLOW_PRIVATE_TARGETS", "CMPAPI_WEBHOOK_ALLOW_HTTP_LOOPBACK")
+    create = ("webhooks", "create", "--name", "x", "--event", "asset_added", "--url")
+    code, out = run(*create, "http://127.0.0.1:9000/hook", unset=unset)
+    assert code == 1, out
+    assert out.startswith("error: Invalid webhook\n  callback_url: Must be an https URL")
+    assert "set CMPAPI_WEBHOOK_ALLOW_HTTP_LOOPBACK=true" in out
+    code, out = run(*create, "https://localhost:9000/hook", unset=unset)  # DNS: ::1, 127.0.0.1
+    assert code == 1 and "loopback address; set CMPAPI_WEBHOOK_ALLOW_HTTP_LOOPBACK=true" in out
+    code, out = run(*create, "https://192.168.0.10/hook", unset=unset)
+    assert code == 1 and "private address; set CMPAPI_WEBHOOK_ALLOW_PRIVATE_TARGETS=true" in out
+    # The loopback setting alone (on in demo mode) is enough for a local receiver.
+    unset = ("CMPAPI_WEBHOOK_ALLOW_PRIVATE_TARGETS",)
+    code, out = run(*create, "http://127.0.0.1:9000/hook", unset=unset)
+    assert code == 0, out
     code, out = run("webhooks", "enable", "0" * 32)
     assert code == 1 and "not found" in out
 

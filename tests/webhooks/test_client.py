@@ -22,6 +22,7 @@ from cmpapi.server.webhooks.client import (
 )
 from cmpapi.server.webhooks.queue import Claimed, Outcome, Target
 from cmpapi.server.webhooks.sender import parse_retry_after, send
+from cmpapi.server.webhooks.ssrf import Targets
 from cmpapi.server.webhooks.tables import EXCERPT_LIMIT, truncate
 from tests.webhooks.receiver import Receiver, Reply
 
@@ -29,7 +30,7 @@ LOOPS = {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
 
 
 def client() -> DeliveryClient:
-    return DeliveryClient(allow_private=True, ssl_context=ssl_context())
+    return DeliveryClient(Targets(private=True), ssl_context=ssl_context())
 
 
 def post_many(url: str, count: int, loop: str = "asyncio") -> list[Response]:

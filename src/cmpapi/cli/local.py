@@ -86,5 +86,10 @@ def usage_error(problem: str, orgs: list[tuple[str, str]]) -> typer.Exit:
 
 
 def fail(exc: Exception) -> typer.Exit:
-    err.print(f"[red]error:[/red] {getattr(exc, 'message', exc)}")
+    """Print ``exc``'s message and, one per line, the field errors that say why; exit 1."""
+    from rich.markup import escape
+
+    err.print(f"[red]error:[/red] {escape(str(getattr(exc, 'message', exc)))}", soft_wrap=True)
+    for field, reason in (getattr(exc, "errors", None) or {}).items():
+        err.print(f"  {escape(str(field))}: {escape(str(reason))}", soft_wrap=True)
     return typer.Exit(1)

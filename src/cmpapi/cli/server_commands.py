@@ -63,6 +63,8 @@ def serve(
         with app.state.sessionmaker() as session:
             creds = demo_data.seed(session)
         _print_demo(creds, settings.public_base_url or f"http://{settings.host}:{settings.port}")
+        if settings.webhook_http_loopback_allowed:
+            print(DEMO_WEBHOOKS, flush=True)
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
@@ -86,6 +88,12 @@ def serve(
 # -c32 on the 2-core box (bench/README.md): p99 88 ms instead of 490-610 ms on listTasks,
 # 28-43 ms instead of 104-243 ms on listUsers, at the same or better throughput.
 EVENT_LOOP = "asyncio"
+
+
+DEMO_WEBHOOKS = (
+    "# webhooks: loopback callback URLs are allowed in demo mode, plain http included "
+    "(e.g. http://127.0.0.1:9000/hook; CMPAPI_WEBHOOK_ALLOW_HTTP_LOOPBACK)"
+)
 
 
 def _print_demo(creds: Any, base: str) -> None:

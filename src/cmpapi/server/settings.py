@@ -216,8 +216,8 @@ class Settings(BaseSettings):
     )
     webhook_allow_http_loopback: bool | None = Field(
         default=None,
-        description="Allow plain-http callback URLs on loopback hosts (default: on in demo "
-        "mode only)",
+        description="Allow callback URLs on loopback hosts (localhost, 127.0.0.0/8, ::1), "
+        "plain http included (default: on in demo mode only)",
     )
     webhook_delivery_retention: int = Field(
         default=30 * 86400, ge=3600, description="Seconds finished deliveries are kept"
@@ -260,7 +260,7 @@ class Settings(BaseSettings):
 
     @property
     def webhook_http_loopback_allowed(self) -> bool:
-        """Whether plain-http callback URLs on loopback hosts are accepted."""
+        """Whether callback URLs on loopback hosts, plain http included, are accepted."""
         if self.webhook_allow_http_loopback is not None:
             return self.webhook_allow_http_loopback
         return self.demo

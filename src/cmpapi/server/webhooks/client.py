@@ -29,7 +29,7 @@ import httptools
 import httpx
 
 from cmpapi import __version__
-from cmpapi.server.webhooks.ssrf import Blocked, Resolver, system_resolver, vet_host
+from cmpapi.server.webhooks.ssrf import Blocked, Resolver, Targets, system_resolver, vet_host
 from cmpapi.server.webhooks.tables import EXCERPT_LIMIT
 
 USER_AGENT = f"cmpapi-webhooks/{__version__}"
@@ -215,12 +215,12 @@ class DeliveryClient:
 
     def __init__(
         self,
-        allow_private: bool,
+        allowed: Targets,
         ssl_context: ssl.SSLContext,
         resolver: Resolver = system_resolver,
         keepalive: float = 30.0,
     ) -> None:
-        self._allow_private = allow_private
+        self._allowed = allowed
         self._ssl = ssl_context
         self._resolver = resolver
         self._keepalive = keepalive
@@ -282,7 +282,7 @@ class DeliveryClient:
         """A connection to the first vetted address that answers."""
         tls = endpoint.scheme == "https"
         try:
-            addresses = await vet_host(endpoint.host, endpoint.port, self._allow_private,
+            addresses = await vet_host(endpoint.host, endpoint.port, self._allowed,
                                        self._resolver)  # fmt: skip
         except Blocked as exc:
             raise ConnectError(str(exc)) from exc

@@ -41,7 +41,7 @@ from cmpapi.server.webhooks.client import DeliveryClient, ssl_context
 from cmpapi.server.webhooks.queue import Batch, Claimed, Outcome, Result, Target
 from cmpapi.server.webhooks.results import record_results
 from cmpapi.server.webhooks.sender import describe, send
-from cmpapi.server.webhooks.ssrf import Resolver, check_callback_url, system_resolver
+from cmpapi.server.webhooks.ssrf import Resolver, Targets, check_callback_url, system_resolver
 
 log = logging.getLogger("cmpapi.webhooks")
 
@@ -370,8 +370,7 @@ class DeliveryEngine:
         client = self._clients.get(webhook_id)
         if client is None:
             assert self._ssl is not None  # made when the engine starts
-            allow = self.settings.webhook_allow_private_targets
-            client = DeliveryClient(allow, self._ssl, self._resolver)
+            client = DeliveryClient(Targets.of(self.settings), self._ssl, self._resolver)
             self._clients[webhook_id] = client
         return client
 

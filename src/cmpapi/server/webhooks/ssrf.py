@@ -11,7 +11,10 @@ A callback URL is checked twice:
   header is unchanged, so a DNS answer that changes between the check and the connection
   (DNS rebinding) cannot point a delivery at an internal service.
 
-Cloud metadata addresses are refused even when private targets are allowed.
+Which addresses are allowed (``Targets.of``): loopback addresses with
+``webhook_allow_http_loopback`` (on in demo mode, so a receiver on the developer's machine
+works out of the box), every private kind with ``webhook_allow_private_targets``. Cloud
+metadata addresses are refused even then. A refusal names the setting that would allow it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import httpx
 
@@ -49,6 +53,30 @@ _CHECKS = (
     ("is_reserved", "a reserved"),
 )
 LOOPBACK_NAMES = ("localhost",)
+ALLOW_PRIVATE_HINT = "set CMPAPI_WEBHOOK_ALLOW_PRIVATE_TARGETS=true to allow it"
+ALLOW_LOOPBACK_HINT = (
+    "set CMPAPI_WEBHOOK_ALLOW_HTTP_LOOPBACK=true (on with `cmpapi serve --demo`) to allow "
+    "loopback targets"
+)
+HTTP_HINT = (
+    "set CMPAPI_WEBHOOK_ALLOW_HTTP_LOOPBACK=true (on with `cmpapi serve --demo`) to allow "
+    "plain http to loopback hosts"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    """Which non-public addresses deliveries may go to (metadata addresses: never)."""
+
+    private: bool = False  # every private, loopback, link-local, ... address
+    loopback: bool = False  # loopback addresses only (127.0.0.0/8, ::1)
+
+    @classmethod
+    def of(cls, settings: Settings) -> Targets:
+        """The targets ``settings`` allow: loopback ones with plain http to loopback (a
+        loopback receiver allowed http but refused by address would make no sense)."""
+        private = settings.webhook_allow_private_targets
+        return cls(private=private, loopback=private or settings.webhook_http_loopback_allowed)
 
 
 class Blocked(Exception):
@@ -69,21 +97,25 @@ def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     return None
 
 
-def refusal(ip: IPAddress, allow_private: bool) -> str | None:
-    """Why connecting to ``ip`` is refused, or None when it is allowed."""
+def refusal(ip: IPAddress, allowed: Targets) -> str | None:
+    """Why connecting to ``ip`` is refused (with the setting that would allow it), or
+    None when it is allowed."""
     if isinstance(ip, ipaddress.IPv6Address):
         embedded = _embedded_ipv4(ip)
-        if embedded is not None and (reason := refusal(embedded, allow_private)):
+        if embedded is not None and (reason := refusal(embedded, allowed)):
             return f"{ip} embeds {reason}"
+        if ip.ipv4_mapped is not None:  # a connection to it goes to the IPv4 address
+            return None
     if ip in METADATA:
         return f"{ip} is a cloud metadata address"
-    if allow_private:
+    if allowed.private or (allowed.loopback and ip.is_loopback):
         return None
     for attribute, label in _CHECKS:
         if getattr(ip, attribute):
-            return f"{ip} is {label} address"
+            hint = ALLOW_LOOPBACK_HINT if attribute == "is_loopback" else ALLOW_PRIVATE_HINT
+            return f"{ip} is {label} address; {hint}"
     if not ip.is_global:
-        return f"{ip} is not a public address"
+        return f"{ip} is not a public address; {ALLOW_PRIVATE_HINT}"
     return None
 
 
@@ -111,9 +143,11 @@ def check_callback_url(url: str, settings: Settings) -> str | None:
     ip = literal_ip(host)
     if parsed.scheme == "http":
         loopback = host.lower() in LOOPBACK_NAMES or (ip is not None and ip.is_loopback)
-        if not (settings.webhook_http_loopback_allowed and loopback):
-            return "Must be an https URL (plain http only for loopback hosts in demo mode)"
-    if ip is not None and (reason := refusal(ip, settings.webhook_allow_private_targets)):
+        if not loopback:
+            return "Must be an https URL (plain http only to loopback hosts)"
+        if not settings.webhook_http_loopback_allowed:
+            return f"Must be an https URL (plain http only to loopback hosts); {HTTP_HINT}"
+    if ip is not None and (reason := refusal(ip, Targets.of(settings))):
         return f"Refused target: {reason}"
     return None
 
@@ -130,7 +164,7 @@ async def system_resolver(host: str, port: int) -> list[IPAddress]:
 
 
 async def vet_host(
-    host: str, port: int, allow_private: bool, resolver: Resolver = system_resolver
+    host: str, port: int, allowed: Targets, resolver: Resolver = system_resolver
 ) -> list[IPAddress]:
     """The addresses of ``host``, every one allowed; raises Blocked otherwise (OSError
     when it does not resolve)."""
@@ -145,7 +179,7 @@ async def vet_host(
     if not addresses:
         raise OSError(f"cannot resolve {host}: no address")
     for address in addresses:
-        if reason := refusal(address, allow_private):
+        if reason := refusal(address, allowed):
             raise Blocked(f"refused target {host}: {reason}")
     return addresses
 
@@ -158,7 +192,7 @@ async def check_resolves(
     parsed = httpx.URL(url)
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
     try:
-        await vet_host(parsed.host, port, settings.webhook_allow_private_targets, resolver)
+        await vet_host(parsed.host, port, Targets.of(settings), resolver)
     except Blocked as exc:
         return f"Refused target: {str(exc).split(': ', 1)[-1]}"
     except OSError:
