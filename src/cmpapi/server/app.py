@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Response
+from fastapi.telemetry import TelemetryConfig
 
 from cmpapi import __version__
 from cmpapi.server.db.engine import make_engine, make_sessionmaker
@@ -15,6 +16,9 @@ from cmpapi.server.jobs.worker import embedded_worker
 from cmpapi.server.routes import ROUTE_TABLE
 from cmpapi.server.settings import Settings
 from cmpapi.server.storage import make_store
+
+# FastAPI asks OpenTelemetry for its providers on every request unless told not to.
+OTEL_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -34,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         # Runs a job worker beside the API unless settings.worker_embedded is off.
         lifespan=lambda _app: embedded_worker(settings),
+        telemetry=None if settings.otel else OTEL_OFF,
     )
     app.state.settings = settings
     app.state.engine = engine
