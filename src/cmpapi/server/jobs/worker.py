@@ -297,9 +297,14 @@ class Worker:
         outcome = await self._attempt(spec, ctx)
         job = ctx.job
         if job.request_id is not None:  # a request's work: one line saying how it went
-            log.info("job %s %s attempt %d %s in %.0f ms", job.kind, job.id, job.attempts,
-                     "succeeded" if outcome.ok else f"failed: {outcome.error}",
-                     (time.monotonic() - clock) * 1000)  # fmt: skip
+            log.info(
+                "job %s %s attempt %d %s in %.0f ms",
+                job.kind,
+                job.id,
+                job.attempts,
+                "succeeded" if outcome.ok else f"failed: {outcome.error}",
+                (time.monotonic() - clock) * 1000,
+            )
         if outcome.ok:
             result = Result(job.id, SUCCEEDED)
         elif outcome.retry_in is not None and job.attempts < job.max_attempts:

@@ -69,6 +69,9 @@ DELIVERIES_TOTAL = Counter(
     "failed (failed for good: last attempt, 410 Gone)",
     ["outcome"],
 )
+DELIVERY_OUTCOMES = ("succeeded", "retrying", "failed")
+for _outcome in DELIVERY_OUTCOMES:  # every series from the start: rate() needs a first 0
+    DELIVERIES_TOTAL.labels(_outcome)
 DELIVERY_DURATION = Histogram(
     "cmpapi_webhook_delivery_duration_seconds",
     "Time a receiver took to answer a delivery attempt (attempts that got no answer: "

@@ -425,9 +425,16 @@ def _observe(delivery: Claimed, result: Result) -> None:
     outcome = OUTCOMES[result.status]
     metrics.delivery_attempt(outcome, result.outcome.latency_ms)
     answer = result.outcome.status_code or result.outcome.error
-    delivery_log.info("webhook delivery %s (%s) to webhook %s attempt %d: %s, %s in %s ms",
-                      delivery.id, delivery.event_name, delivery.webhook_id, delivery.attempts,
-                      outcome, answer, result.outcome.latency_ms)  # fmt: skip
+    delivery_log.info(
+        "webhook delivery %s (%s) to webhook %s attempt %d: %s, %s in %s ms",
+        delivery.id,
+        delivery.event_name,
+        delivery.webhook_id,
+        delivery.attempts,
+        outcome,
+        answer,
+        result.outcome.latency_ms,
+    )
 
 
 @job_handler(trigger.DISPATCH, timeout=ENGINE_TIMEOUT, concurrency=1)

@@ -250,8 +250,9 @@ def next_wakeup(engine: Engine) -> datetime | None:
 def claimed_from(row: Any) -> Claimed:
     """A ``Claimed`` from a row with the claimed columns."""
     body = row.body.encode()
-    return Claimed(row.id, row.webhook_id, row.event_name, body, row.attempts, row.max_attempts,
-                   row.request_id)  # fmt: skip
+    return Claimed(
+        row.id, row.webhook_id, row.event_name, body, row.attempts, row.max_attempts, row.request_id
+    )
 
 
 def fail_held(engine: Engine, worker_id: str, ids: Collection[str], reason: str) -> None:
