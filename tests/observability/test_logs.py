@@ -4,12 +4,20 @@ secret or authorization code, after a real sign-in and API calls with the token.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import httpx
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
 
+from cmpapi.server.jobs import queue
+from cmpapi.server.observability import context
 from cmpapi.server.settings import Settings
 from tests.oauth.flow import Browser, bearer
 from tests.observability.logs import json_logs
+from tests.support.workers import wait_for, worker_processes
 from tests.support.world import PASSWORD, World
 
 
@@ -76,3 +84,22 @@ def test_the_request_line_names_the_callers_organization(http: httpx.Client, wor
         assert r.status_code == 200
     [line] = [line for line in logs.lines("cmpapi.access") if line["request_id"] == "obs-org-1"]
     assert line["org_id"] == world.org.id
+
+
+def test_cmpapi_worker_writes_json_lines_naming_the_request_behind_a_job(
+    database_url: str, tmp_path: Path
+) -> None:
+    engine = create_engine(database_url)
+    with Session(engine) as session, context.bind("obs-job-1"):  # as during a request
+        job_id = queue.enqueue(session, "library.compact_counts", {}).id
+        session.commit()
+    engine.dispose()
+    log = tmp_path / "w.log"
+    with worker_processes(database_url, tmp_path) as start:
+        proc = start("w", CMPAPI_LOG_FORMAT="json")
+        wait_for(lambda: '"request_id":"obs-job-1"' in log.read_text(), proc, 60)
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    [done] = [line for line in lines if line.get("request_id") == "obs-job-1"]
+    assert done["logger"] == "cmpapi.jobs" and done["level"] == "info"
+    assert done["message"].startswith(f"job library.compact_counts {job_id} attempt 1 succeeded")
+    assert any("started" in line["message"] for line in lines)
