@@ -78,7 +78,7 @@ def test_query_string_secrets_never_reach_the_access_log(served_with_access_log)
     assert "POST /o/oauth2/v1/token?client_secret=REDACTED" in text
     # The line goes on with the operation, the duration and the request id (text format).
     assert re.search(
-        r'"GET /healthz\?done=marker HTTP/1.1" 200 livez [0-9.]+ms rid=[0-9a-f]{32}', text
+        r'"GET /healthz\?done=marker HTTP/1.1" 200 healthz [0-9.]+ms rid=[0-9a-f]{32}', text
     )
 
 

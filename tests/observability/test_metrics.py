@@ -42,7 +42,7 @@ def test_requests_are_counted_by_operation_and_status(raw_client: TestClient, wo
     assert delta(REQUESTS, operation="unmatched", status="404") == 1
     assert delta(LATENCY_COUNT, operation="listUsers") == 4
     # The scrape before counted itself once it had answered.
-    assert delta(REQUESTS, operation="metrics_endpoint", status="200") == 1
+    assert delta(REQUESTS, operation="metrics", status="200") == 1
     families = {f.name: f for f in text_string_to_metric_families(after)}
     assert families["cmpapi_http_request_duration_seconds"].type == "histogram"
     buckets = [

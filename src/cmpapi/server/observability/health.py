@@ -33,10 +33,15 @@ _OK = b'{"status":"ok"}'
 
 def install(app: FastAPI) -> None:
     """Add the operations endpoints to ``app``."""
-    app.add_api_route("/livez", livez, methods=["GET"], include_in_schema=False)
-    app.add_api_route("/healthz", livez, methods=["GET"], include_in_schema=False)
-    app.add_api_route("/readyz", readyz, methods=["GET"], include_in_schema=False)
-    app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
+    # The names are the operation labels of their requests in the metrics and the log.
+    for path, endpoint in (
+        ("/livez", livez),
+        ("/healthz", livez),
+        ("/readyz", readyz),
+        ("/metrics", metrics_endpoint),
+    ):
+        name = path.lstrip("/")
+        app.add_api_route(path, endpoint, methods=["GET"], name=name, include_in_schema=False)
 
 
 async def livez() -> Response:
