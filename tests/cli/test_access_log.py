@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -75,6 +76,10 @@ def test_query_string_secrets_never_reach_the_access_log(served_with_access_log)
     assert 'GET /healthz?access_token=REDACTED&keep=visible-1 HTTP/1.1" 200' in text
     assert "access%5Ftoken=REDACTED" in text
     assert "POST /o/oauth2/v1/token?client_secret=REDACTED" in text
+    # The line goes on with the operation, the duration and the request id (text format).
+    assert re.search(
+        r'"GET /healthz\?done=marker HTTP/1.1" 200 healthz [0-9.]+ms rid=[0-9a-f]{32}', text
+    )
 
 
 def test_redaction_keeps_everything_else() -> None:

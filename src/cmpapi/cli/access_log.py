@@ -1,88 +1,82 @@
-"""The access log of ``cmpapi serve --access-log``, with secrets in query strings redacted.
+"""The logging configuration of ``cmpapi serve`` and ``cmpapi worker``: uvicorn's, with
+cmpapi's formatters (``CMPAPI_LOG_FORMAT``: text or json) and the request log.
 
-uvicorn logs each request line with its query string, and query strings can carry secrets:
-``?access_token=`` (some clients send the bearer token that way), an authorization
-``code``, the ``signature`` of a signed upload or download URL. A filter on the
-``uvicorn.access`` logger replaces the values of sensitive parameters with ``REDACTED``
-before any handler sees the record; the parameter names stay, for debugging.
+The request log (``--access-log``, or ``CMPAPI_ACCESS_LOG``; on by default with json) is
+cmpapi's own ``cmpapi.access`` logger, written by the ``Observe`` middleware
+(``server/observability``): one line per request with its request id, operation, status,
+duration and organization, and the path with the values of secret query parameters
+(``?access_token=``, an authorization ``code``, the ``signature`` of a signed URL)
+replaced with ``REDACTED``. uvicorn's own access log stays off; ``RedactQueryFilter`` still
+guards it for anyone who turns it on.
 
-To run cmpapi under another uvicorn or a process manager, pass ``log_config()`` (or install
-``RedactQueryFilter`` on the ``uvicorn.access`` logger) the same way.
+To run cmpapi under another uvicorn or a process manager, pass ``log_config()`` the same
+way.
 """
 
 from __future__ import annotations
 
 import copy
 import logging
-import re
 from typing import Any
-from urllib.parse import unquote_plus
 
-REDACTED = "REDACTED"
-
-# Whole names, compared case-insensitively after percent-decoding.
-SENSITIVE_NAMES = frozenset(
-    {
-        "code",  # OAuth authorization code
-        "key",
-        "apikey",
-        "api_key",
-        "sig",
-        "assertion",
-        "client_assertion",
-        "session",
-        "sessionid",
-        "jwt",
-        "auth",
-        "authorization",
-    }
+from cmpapi.server.observability.logs import (
+    REDACTED,
+    SENSITIVE_NAMES,
+    SENSITIVE_PARTS,
+    JsonFormatter,
+    RedactQueryFilter,
+    RequestIdFilter,
+    is_sensitive,
+    redact_query,
 )
-# Names containing one of these: access_token, refresh_token, id_token_hint, client_secret,
-# password, X-Amz-Signature, X-Amz-Credential, X-Amz-Security-Token, code_verifier, ...
-SENSITIVE_PARTS = ("token", "secret", "password", "passwd", "signature", "credential", "verifier")
 
-# name=value, where a pair ends at & or ; (a value may contain "=", e.g. base64 padding).
-_PAIR = re.compile(r"([^&;=]*)=([^&;]*)")
+__all__ = [
+    "REDACTED",
+    "SENSITIVE_NAMES",
+    "SENSITIVE_PARTS",
+    "RedactQueryFilter",
+    "configure_worker_logging",
+    "is_sensitive",
+    "log_config",
+    "redact_query",
+]
 
-
-def is_sensitive(name: str) -> bool:
-    """Whether a query parameter of this (raw) name carries a secret."""
-    name = unquote_plus(name).strip().lower()
-    return name in SENSITIVE_NAMES or any(part in name for part in SENSITIVE_PARTS)
-
-
-def redact_query(target: str) -> str:
-    """``target`` (a path with its query string) with sensitive values replaced."""
-    path, sep, query = target.partition("?")
-    if not sep:
-        return target
-    return f"{path}?{_PAIR.sub(_redact_pair, query)}"
+_FORMATTER_CLASSES = {
+    "text": "cmpapi.server.observability.logs.TextFormatter",
+    "json": "cmpapi.server.observability.logs.JsonFormatter",
+}
 
 
-def _redact_pair(match: re.Match[str]) -> str:
-    name, value = match.group(1), match.group(2)
-    return f"{name}={REDACTED}" if value and is_sensitive(name) else match.group(0)
-
-
-class RedactQueryFilter(logging.Filter):
-    """Redacts the request target of uvicorn access-log records (and any string argument
-    with a query string: the record's shape is uvicorn's, not ours)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the record's arguments; never drops a record."""
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                redact_query(arg) if isinstance(arg, str) and "?" in arg else arg
-                for arg in record.args
-            )
-        return True
-
-
-def log_config() -> dict[str, Any]:
-    """uvicorn's default logging configuration plus the redacting filter."""
+def log_config(log_format: str = "text") -> dict[str, Any]:
+    """uvicorn's default logging configuration with cmpapi's formatter on every handler,
+    the ``cmpapi`` loggers at INFO (request lines on stdout, the rest on stderr) and the
+    redacting filter on uvicorn's access logger."""
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
+    for name in ("default", "access"):
+        config["formatters"][name] = {"()": _FORMATTER_CLASSES[log_format]}
     config.setdefault("filters", {})["redact_query"] = {"()": RedactQueryFilter}
     config["loggers"]["uvicorn.access"]["filters"] = ["redact_query"]
+    config["loggers"]["cmpapi"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    config["loggers"]["cmpapi.access"] = {
+        "handlers": ["access"],
+        "level": "INFO",
+        "propagate": False,
+    }
     return config
+
+
+WORKER_TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s%(rid)s"
+
+
+def configure_worker_logging(log_format: str) -> None:
+    """``cmpapi worker``: every record on stderr in ``log_format``, at INFO; a record of a
+    job or delivery a request caused names the request id."""
+    handler = logging.StreamHandler()
+    handler.addFilter(RequestIdFilter())
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter(WORKER_TEXT_FORMAT))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import signal
 from collections.abc import Callable
@@ -37,15 +36,14 @@ def worker(
 
     A first signal drains gracefully (docs/jobs.md); a second exits at once.
     """
+    from cmpapi.cli.access_log import configure_worker_logging
     from cmpapi.server.db.engine import make_engine
     from cmpapi.server.db.migrate import upgrade
     from cmpapi.server.jobs.registry import import_handlers
     from cmpapi.server.jobs.worker import Worker
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     settings = local_settings(data_dir=data_dir)
+    configure_worker_logging(settings.log_format)
     engine = make_engine(settings)
     upgrade(engine)
     engine.dispose()

@@ -7,6 +7,11 @@ server's ``create_app``) from the ``CMPAPI_*`` environment, which this module co
 with the options given to ``serve``. ``serve`` has applied the migrations and
 seeded the demo data before, once, so the children never race at it.
 
+Metrics: every process started here (the API processes and the job worker) writes its
+Prometheus samples to one directory (``PROMETHEUS_MULTIPROC_DIR``, prometheus-client's
+multiprocess mode), so a scrape of ``/metrics`` on the shared port, whichever process
+answers it, covers them all (docs/operations.md#several-processes).
+
 The job worker must run in exactly one place: the API processes run with
 ``CMPAPI_WORKER_EMBEDDED=false``, and this process runs one ``cmpapi worker`` process
 (when the setting is on), starts another if it dies, and stops it after the API processes.
@@ -14,18 +19,23 @@ The job worker must run in exactly one place: the API processes run with
 
 from __future__ import annotations
 
+import atexit
 import logging
 import logging.config
 import multiprocessing
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 APP_FACTORY = "cmpapi.cli.processes:api_app"
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # uvicorn's log configuration names this logger; the supervisor's lines look like its own.
 log = logging.getLogger("uvicorn.error")
 
@@ -38,12 +48,15 @@ STOP_MARGIN = 10.0  # seconds past the worker's own shutdown timeout before SIGK
 def children_environment(settings: Any) -> dict[str, str]:
     """The settings ``serve`` may take from its options, as ``CMPAPI_*`` variables: the
     children read only the environment."""
-    return {
+    env = {
         "CMPAPI_DATA_DIR": str(settings.data_dir),
         "CMPAPI_HOST": settings.host,
         "CMPAPI_PORT": str(settings.port),
         "CMPAPI_DEMO": "true" if settings.demo else "false",
     }
+    if settings.access_log is not None:  # serve --access-log
+        env["CMPAPI_ACCESS_LOG"] = "true" if settings.access_log else "false"
+    return env
 
 
 def run(settings: Any, uvicorn_options: dict[str, Any]) -> None:
@@ -53,6 +66,8 @@ def run(settings: Any, uvicorn_options: dict[str, Any]) -> None:
 
     logging.config.dictConfig(uvicorn_options["log_config"])
     shared = children_environment(settings)
+    metrics_dir, made = metrics_directory()
+    shared[MULTIPROC_ENV] = str(metrics_dir)
     job_worker = None
     if settings.worker_embedded:
         job_worker = JobWorkerProcess(os.environ | shared, settings.worker_shutdown_timeout)
@@ -65,6 +80,22 @@ def run(settings: Any, uvicorn_options: dict[str, Any]) -> None:
     finally:
         if job_worker is not None:
             job_worker.stop()
+        if made:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def metrics_directory() -> tuple[Path, bool]:
+    """The shared metrics directory: ``PROMETHEUS_MULTIPROC_DIR`` if set, emptied of the
+    samples of an earlier run (prometheus-client requires it), else a new temporary one
+    (the second value: whether it was made here, and is removed at the end)."""
+    given = os.environ.get(MULTIPROC_ENV)
+    if given:
+        path = Path(given)
+        path.mkdir(parents=True, exist_ok=True)
+        for old in path.glob("*.db"):
+            old.unlink()
+        return path, False
+    return Path(tempfile.mkdtemp(prefix="cmpapi-metrics-")), True
 
 
 def api_app() -> Any:
@@ -76,6 +107,11 @@ def api_app() -> Any:
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=_stop_after, args=(parent,), daemon=True).start()
+    if os.environ.get(MULTIPROC_ENV):
+        from prometheus_client import multiprocess
+
+        # Its gauges (database pool use) stop counting once it is gone.
+        atexit.register(multiprocess.mark_process_dead, os.getpid())
     return create_app()
 
 

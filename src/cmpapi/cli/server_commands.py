@@ -17,7 +17,11 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default 8080)")] = None,
     data_dir: DataDir = None,
     access_log: Annotated[
-        bool, typer.Option(help="Log every request (secrets in query strings redacted)")
+        bool,
+        typer.Option(
+            help="Log every request (secrets in query strings redacted; default: "
+            "CMPAPI_ACCESS_LOG, on with CMPAPI_LOG_FORMAT=json)"
+        ),
     ] = False,
     workers: Annotated[
         int | None,
@@ -53,6 +57,7 @@ def serve(
         data_dir=data_dir,
         workers=workers,
         worker_embedded=embedded_worker,
+        access_log=access_log or None,
     )
     app = create_app(settings)
     upgrade(app.state.engine)
@@ -68,8 +73,9 @@ def serve(
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
-        "access_log": access_log,
-        "log_config": log_config(),
+        # The request log is cmpapi's own (Observe middleware), with request ids.
+        "access_log": False,
+        "log_config": log_config(settings.log_format),
         "log_level": "info",
         "server_header": False,
         "loop": EVENT_LOOP,

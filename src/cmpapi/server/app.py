@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
 
 from cmpapi import __version__
@@ -13,6 +13,8 @@ from cmpapi.server.http.limits import RequestLimits
 from cmpapi.server.http.ratelimit import make_limiter
 from cmpapi.server.identity import passwords
 from cmpapi.server.jobs.worker import embedded_worker
+from cmpapi.server.observability import health, metrics
+from cmpapi.server.observability.middleware import ObservedFastAPI
 from cmpapi.server.routes import ROUTE_TABLE
 from cmpapi.server.settings import Settings
 from cmpapi.server.storage import make_store
@@ -29,7 +31,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     principals.CACHE.ttl = settings.token_cache_seconds
     engine = make_engine(settings)
-    app = FastAPI(
+    # Request ids, request metrics and the request log around everything (observability/).
+    app = ObservedFastAPI(
         title="cmpapi",
         version=__version__,
         summary="Optimizely CMP Open API v3, self-hosted",
@@ -40,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lambda _app: embedded_worker(settings),
         telemetry=None if settings.otel else OTEL_OFF,
     )
+    app.log_requests = settings.request_log
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
@@ -49,6 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         read_budget_s=settings.resolved_db_read_budget_s,
     )
     app.state.store = make_store(settings)
+    metrics.watch_pool(engine, "api", settings.db_pool_size)
+    app.state.metric_collectors = [metrics.QueueCollector(engine)]
     app.state.rate_limiter = make_limiter(settings.rate_limit)
     errors.install(app)
     app.add_middleware(
@@ -58,9 +64,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for prefix, router in ROUTE_TABLE:
         app.include_router(router, prefix=prefix)
-
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> Response:
-        return Response(b'{"status":"ok"}', media_type="application/json")
+    health.install(app)  # /livez, /readyz, /healthz, /metrics
 
     return app

@@ -40,6 +40,16 @@ class Settings(BaseSettings):
         "runs in a process of its own beside them (docs/jobs.md#running-workers)",
     )
 
+    # -- logs (docs/operations.md#logs) -------------------------------------------------
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Log lines as text (uvicorn's look) or one JSON object each"
+    )
+    access_log: bool | None = Field(
+        default=None,
+        description="One log line per request (`serve --access-log`); default: on with "
+        "log_format json, off with text",
+    )
+
     access_token_ttl: int = Field(default=3600, ge=60, description="seconds")
     refresh_token_ttl: int = Field(default=60 * 60 * 24 * 30, ge=60, description="seconds")
     authorization_code_ttl: int = Field(default=60, ge=5, description="seconds")
@@ -259,6 +269,11 @@ class Settings(BaseSettings):
     multipart_upload_ttl: int = Field(
         default=86400, ge=3600, le=604800, description="Lifetime of a multipart upload, seconds"
     )
+
+    @property
+    def request_log(self) -> bool:
+        """Whether each request gets a log line."""
+        return self.access_log if self.access_log is not None else self.log_format == "json"
 
     @property
     def resolved_storage_dir(self) -> Path:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cmpapi.server.db.base import Base, OrgScoped, PortableJSON, new_id, utcnow
 from cmpapi.server.events.catalog import EVENT_NAMES
+from cmpapi.server.observability.context import current_request_id
 
 
 class OutboxEvent(OrgScoped, Base):
@@ -29,6 +30,8 @@ class OutboxEvent(OrgScoped, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     # Set when the event has been fanned out to deliveries (webhooks issue).
     dispatched_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The request that caused the event; its deliveries carry it into their log lines.
+    request_id: Mapped[str | None] = mapped_column(String(128))
 
 
 _clock_lock = threading.Lock()
@@ -50,6 +53,12 @@ def record_event(
     """Record ``event_name`` with its ``data`` payload in the caller's transaction."""
     if event_name not in EVENT_NAMES:
         raise ValueError(f"unknown webhook event {event_name!r}")
-    event = OutboxEvent(org_id=org_id, event_name=event_name, data=data, created_at=occurred_now())
+    event = OutboxEvent(
+        org_id=org_id,
+        event_name=event_name,
+        data=data,
+        created_at=occurred_now(),
+        request_id=current_request_id(),
+    )
     session.add(event)
     return event

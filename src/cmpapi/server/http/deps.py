@@ -22,6 +22,7 @@ from cmpapi.server.db.session import UnitSession
 from cmpapi.server.errors import Unauthorized
 from cmpapi.server.http.links import Links, get_links
 from cmpapi.server.http.principals import lookup_principal
+from cmpapi.server.observability.context import note_org
 from cmpapi.server.http.ratelimit import RateLimiter
 
 P = ParamSpec("P")
@@ -133,6 +134,7 @@ class Api(Db):
             principal = lookup_principal(session, self._token)
             if principal is None:
                 raise Unauthorized()
+            note_org(principal.org_id)  # the request log line names it
             if self._limiter is not None:  # once per request, before anything is done
                 self._limiter.take(principal.org_id)
             self._principal = principal

@@ -57,6 +57,7 @@ _RETURNED = (
     JOBS.c.payload,
     JOBS.c.attempts,
     JOBS.c.max_attempts,
+    JOBS.c.request_id,
 )
 # The statements are built once with these parameters: building the expression tree
 # costs more than running the query.

@@ -30,6 +30,7 @@ from cmpapi.server.jobs.tables import (
     now,
     truncate_error,
 )
+from cmpapi.server.observability.context import current_request_id
 
 DEFAULT_MAX_ATTEMPTS = 5
 _ENQUEUED = "cmpapi.jobs.enqueued"  # session.info flag: wake local workers after commit
@@ -45,6 +46,7 @@ class ClaimedJob:
     payload: Any
     attempts: int
     max_attempts: int
+    request_id: str | None = None  # the request that enqueued it (for its log lines)
 
 
 def _row_values(
@@ -69,6 +71,7 @@ def _row_values(
         "run_at": run_at or created,
         "dedupe_key": dedupe_key,
         "created_at": created,
+        "request_id": current_request_id(),
     }
 
 

@@ -36,6 +36,8 @@ from cmpapi.server.jobs.recorder import Recorder
 from cmpapi.server.jobs.registry import HandlerSpec, PermanentFailure, RetryLater, import_handlers
 from cmpapi.server.jobs.schedules import parse_schedule, period_key, retry_delay
 from cmpapi.server.jobs.tables import FAILED, QUEUED, SUCCEEDED, now
+from cmpapi.server.observability import context as request_context
+from cmpapi.server.observability.metrics import watch_pool
 from cmpapi.server.settings import Settings
 
 log = logging.getLogger("cmpapi.jobs")
@@ -66,6 +68,7 @@ def _describe(exc: BaseException) -> str:
 def _resources(settings: Settings, worker_id: str, concurrency: int) -> WorkerResources:
     # Its own engine: long handler sessions must never take the API's connections.
     engine = make_engine(settings.model_copy(update={"db_pool_size": concurrency + 3}))
+    watch_pool(engine, "worker", concurrency + 3)
     return WorkerResources(
         settings=settings,
         engine=engine,
@@ -271,7 +274,9 @@ class Worker:
 
     def _start(self, job: ClaimedJob) -> None:
         ctx = JobContext(job, self.resources, stopping=self._stop_signal)
-        task = asyncio.create_task(self._execute(ctx), name=f"job {job.kind} {job.id}")
+        # The task copies the context: the job's log lines name the request that made it.
+        with request_context.bind(job.request_id, job.org_id):
+            task = asyncio.create_task(self._execute(ctx), name=f"job {job.kind} {job.id}")
         self._running[job.id] = (task, ctx)
         self._per_kind[job.kind] += 1
         task.add_done_callback(partial(self._finished, job))
@@ -288,8 +293,18 @@ class Worker:
 
     async def _execute(self, ctx: JobContext) -> None:
         spec = self.registry[ctx.job.kind]
+        clock = time.monotonic()
         outcome = await self._attempt(spec, ctx)
         job = ctx.job
+        if job.request_id is not None:  # a request's work: one line saying how it went
+            log.info(
+                "job %s %s attempt %d %s in %.0f ms",
+                job.kind,
+                job.id,
+                job.attempts,
+                "succeeded" if outcome.ok else f"failed: {outcome.error}",
+                (time.monotonic() - clock) * 1000,
+            )
         if outcome.ok:
             result = Result(job.id, SUCCEEDED)
         elif outcome.retry_in is not None and job.attempts < job.max_attempts:

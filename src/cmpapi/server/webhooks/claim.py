@@ -35,6 +35,7 @@ _RETURNED = (
     DELIVERIES.c.body,
     DELIVERIES.c.attempts,
     DELIVERIES.c.max_attempts,
+    DELIVERIES.c.request_id,
 )
 
 

@@ -34,6 +34,8 @@ from cmpapi.server.db.runner import DbRunner
 from cmpapi.server.jobs import JobContext, job_handler
 from cmpapi.server.jobs.schedules import parse_schedule
 from cmpapi.server.jobs.tables import now
+from cmpapi.server.observability import context as request_context
+from cmpapi.server.observability import metrics
 from cmpapi.server.settings import Settings
 from cmpapi.server.webhooks import claim, fanout, queue, trigger
 from cmpapi.server.webhooks.batcher import Batcher
@@ -42,8 +44,13 @@ from cmpapi.server.webhooks.queue import Batch, Claimed, Outcome, Result, Target
 from cmpapi.server.webhooks.results import record_results
 from cmpapi.server.webhooks.sender import describe, send
 from cmpapi.server.webhooks.ssrf import Resolver, Targets, check_callback_url, system_resolver
+from cmpapi.server.webhooks.tables import FAILED, PENDING, SUCCEEDED
 
 log = logging.getLogger("cmpapi.webhooks")
+# One line per attempt, naming the request behind the event (docs/operations.md#logs).
+delivery_log = logging.getLogger("cmpapi.webhooks.delivery")
+# cmpapi_webhook_deliveries_total{outcome}: a delivery's status after an attempt.
+OUTCOMES = {SUCCEEDED: "succeeded", PENDING: "retrying", FAILED: "failed"}
 
 ENGINE_TIMEOUT = 10 * 365 * 86400.0  # the job ends when idle, not on a clock
 IDLE_EXIT = 2.0  # seconds without work before the engine ends (at least 2 polls)
@@ -335,7 +342,9 @@ class DeliveryEngine:
             return False
         delivery = queued.popleft()
         self._active[webhook_id] += 1
-        self._tasks[delivery.id] = asyncio.create_task(self._deliver(delivery))
+        # The task copies the context: its log lines name the request behind the event.
+        with request_context.bind(delivery.request_id):
+            self._tasks[delivery.id] = asyncio.create_task(self._deliver(delivery))
         return True
 
     async def _deliver(self, delivery: Claimed) -> None:
@@ -346,6 +355,7 @@ class DeliveryEngine:
             self._active[delivery.webhook_id] -= 1
         result = queue.decide(delivery, outcome, self._schedule,
                               self.settings.webhook_retry_after_max)  # fmt: skip
+        _observe(delivery, result)
         self._unrecorded.add(delivery.id)
         self._results.add(result)
         self._after_send(delivery.webhook_id)
@@ -407,6 +417,23 @@ class DeliveryEngine:
             self._targets.pop(webhook_id, None)
         await self._db.run(queue.fail_held, self.engine, self.worker_id, held,
                            "webhook disabled")  # fmt: skip
+
+
+def _observe(delivery: Claimed, result: Result) -> None:
+    """The attempt's metrics and its log line."""
+    outcome = OUTCOMES[result.status]
+    metrics.delivery_attempt(outcome, result.outcome.latency_ms)
+    answer = result.outcome.status_code or result.outcome.error
+    delivery_log.info(
+        "webhook delivery %s (%s) to webhook %s attempt %d: %s, %s in %s ms",
+        delivery.id,
+        delivery.event_name,
+        delivery.webhook_id,
+        delivery.attempts,
+        outcome,
+        answer,
+        result.outcome.latency_ms,
+    )
 
 
 @job_handler(trigger.DISPATCH, timeout=ENGINE_TIMEOUT, concurrency=1)

@@ -60,7 +60,12 @@ def _take_events() -> Update:
         .where(OUTBOX.c.id.in_(oldest.scalar_subquery()), undispatched)
         .values(dispatched_at=bindparam("f_at"))
         .returning(
-            OUTBOX.c.id, OUTBOX.c.org_id, OUTBOX.c.event_name, OUTBOX.c.data, OUTBOX.c.created_at
+            OUTBOX.c.id,
+            OUTBOX.c.org_id,
+            OUTBOX.c.event_name,
+            OUTBOX.c.data,
+            OUTBOX.c.created_at,
+            OUTBOX.c.request_id,
         )
     )
 
@@ -120,7 +125,8 @@ def _delivery_rows(
             {"id": new_id(), "org_id": event.org_id, "webhook_id": webhook_id,
              "event_id": event.id, "event_name": event.event_name, "body": body,
              "status": PENDING, "attempts": 0, "max_attempts": max_attempts,
-             "next_attempt_at": at, "created_at": at, "lease_until": None, "locked_by": None}
+             "next_attempt_at": at, "created_at": at, "lease_until": None, "locked_by": None,
+             "request_id": event.request_id}
             for webhook_id in subscribed
         ]  # fmt: skip
     if offer is not None:

@@ -57,6 +57,7 @@ class Claimed:
     body: bytes
     attempts: int
     max_attempts: int
+    request_id: str | None = None  # the request that caused it (for its log lines)
 
 
 @dataclass(slots=True)
@@ -249,7 +250,9 @@ def next_wakeup(engine: Engine) -> datetime | None:
 def claimed_from(row: Any) -> Claimed:
     """A ``Claimed`` from a row with the claimed columns."""
     body = row.body.encode()
-    return Claimed(row.id, row.webhook_id, row.event_name, body, row.attempts, row.max_attempts)
+    return Claimed(
+        row.id, row.webhook_id, row.event_name, body, row.attempts, row.max_attempts, row.request_id
+    )
 
 
 def fail_held(engine: Engine, worker_id: str, ids: Collection[str], reason: str) -> None:

@@ -25,6 +25,7 @@ from cmpapi.server.errors import Conflict, Invalid
 from cmpapi.server.events.catalog import EVENT_NAMES
 from cmpapi.server.jobs.schedules import parse_schedule
 from cmpapi.server.jobs.tables import now
+from cmpapi.server.observability.context import current_request_id
 from cmpapi.server.settings import Settings
 from cmpapi.server.webhooks import results, signing, trigger
 from cmpapi.server.webhooks.ssrf import check_callback_url
@@ -333,6 +334,7 @@ def _requeue(session: Session, deliveries: Sequence[Delivery], settings: Setting
         delivery.status, delivery.attempts, delivery.next_attempt_at = PENDING, 0, at
         delivery.max_attempts = 1 if delivery.event_name == PING else max_attempts(settings)
         delivery.finished_at = delivery.lease_until = delivery.locked_by = None
+        delivery.request_id = current_request_id() or delivery.request_id  # who asked again
     if deliveries:
         trigger.request_dispatch(session, "redeliver")
     session.commit()
@@ -386,7 +388,8 @@ def send_ping(session: Session, org_id: str, webhook_id: str) -> Delivery:
     _active(webhook)
     delivery = Delivery(id=new_id(), org_id=org_id, webhook_id=webhook.id, event_id=new_id(),
                         event_name=PING, body=ping_body(webhook), status=PENDING, attempts=0,
-                        max_attempts=1, next_attempt_at=now(), created_at=now())  # fmt: skip
+                        max_attempts=1, next_attempt_at=now(), created_at=now(),
+                        request_id=current_request_id())  # fmt: skip
     session.add(delivery)
     trigger.request_dispatch(session, "ping")
     session.commit()

@@ -94,6 +94,8 @@ class Delivery(Base):
     last_attempt_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=now)
     finished_at: Mapped[datetime | None] = mapped_column()
+    # The request that caused the event (or the redelivery, the ping): for the log lines.
+    request_id: Mapped[str | None] = mapped_column(String(128))
 
 
 class DeliveryAttempt(Base):

@@ -1,0 +1,1 @@
+"""Health checks, Prometheus metrics, request ids and the request log (docs/operations.md)."""
