@@ -214,8 +214,11 @@ def _lines(proc: subprocess.Popen[str]) -> queue.Queue[str]:
 
     def read() -> None:
         assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.put(line)
+        try:
+            for line in proc.stdout:
+                lines.put(line)
+        except ValueError:  # Popen's exit closed the pipe while this thread read it
+            pass
 
     threading.Thread(target=read, daemon=True).start()
     return lines

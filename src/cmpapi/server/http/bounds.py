@@ -90,14 +90,22 @@ def _is_array(annotation: Any) -> bool:
     return any(_is_array(a) for a in get_args(annotation))
 
 
+@functools.cache
+def _limits(model: type[BaseModel]) -> tuple[tuple[str, str, int], ...]:
+    """(field, its key in the request, its text limit) of each field of a model, worked
+    out once per model: every request's query and body are walked (the hot path)."""
+    return tuple(
+        (field, info.alias or field, _spec_limit(info) or text_limit(info.alias or field))
+        for field, info in model.model_fields.items()
+    )
+
+
 def _walk(value: Any, path: tuple[str, ...], limit: int) -> Iterator[tuple[str, str]]:
     if isinstance(value, RootModel):
         yield from _walk(value.root, path, limit)
     elif isinstance(value, BaseModel):
         values = value.__dict__  # not getattr: deprecated fields warn when read
-        for field, info in type(value).model_fields.items():
-            key = info.alias or field
-            own = _spec_limit(info) or text_limit(key)
+        for field, key, own in _limits(type(value)):
             yield from _walk(values.get(field), (*path, key), own)
     elif isinstance(value, str):
         why = _text(value, limit)

@@ -22,8 +22,8 @@ from cmpapi.server.db.session import UnitSession
 from cmpapi.server.errors import Unauthorized
 from cmpapi.server.http.links import Links, get_links
 from cmpapi.server.http.principals import lookup_principal
-from cmpapi.server.observability.context import note_org
 from cmpapi.server.http.ratelimit import RateLimiter
+from cmpapi.server.observability.context import note_org
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -7,6 +7,7 @@ bounds every operation shares (``http/bounds.py``).
 
 from __future__ import annotations
 
+import functools
 import types
 import typing
 from collections.abc import Awaitable, Callable
@@ -31,16 +32,23 @@ def _is_list(annotation: Any) -> bool:
     return False
 
 
+@functools.cache
+def _is_list_by_key(model: type[BaseModel]) -> dict[str, bool]:
+    """Each query parameter of the model (by its name in the URL): whether it is an array.
+    Once per model: every request's query string is parsed (the hot path)."""
+    return {(f.alias or name): _is_list(f.annotation) for name, f in model.model_fields.items()}
+
+
 def parse_query(model: type[Q], params: list[tuple[str, str]]) -> Q:
     """Validate query pairs against ``model``; raise BadRequest naming the bad fields."""
-    fields = {(f.alias or name): f for name, f in model.model_fields.items()}
+    fields = _is_list_by_key(model)
     raw: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for key, value in params:
-        field = fields.get(key)
-        if field is None:
+        is_list = fields.get(key)
+        if is_list is None:
             errors[key] = "Unknown query parameter"
-        elif _is_list(field.annotation):
+        elif is_list:
             raw.setdefault(key, []).append(value)
         elif key in raw:
             errors[key] = "Parameter given more than once"
