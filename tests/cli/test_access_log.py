@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import httpx
 import pytest
 
 from cmpapi.cli.access_log import redact_query
+from tests.support.env import child_env
 from tests.support.servers import free_port
 
 # The S3CR3T values must never reach the log; the visible ones must.
@@ -32,7 +32,7 @@ SECRET_QUERIES = [
 @pytest.fixture
 def served_with_access_log(tmp_path: Path):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CMPAPI_")}
+    env = child_env()
     env["PYTHONUNBUFFERED"] = "1"
     argv = [sys.executable, "-m", "cmpapi.cli.main", "serve", "--access-log", "--port", str(port)]
     argv += ["--data-dir", str(tmp_path / "data")]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -12,13 +11,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.env import child_env
 from tests.support.servers import free_port
 
 
 @pytest.fixture
 def served(tmp_path: Path):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CMPAPI_")}
+    env = child_env()
     argv = [sys.executable, "-m", "cmpapi.cli.main", "serve", "--demo", "--port", str(port)]
     argv += ["--data-dir", str(tmp_path / "data")]
     proc = subprocess.Popen(

@@ -26,6 +26,7 @@ from sqlalchemy import create_engine, func, select
 
 from cmpapi.server import demo
 from cmpapi.server.webhooks.tables import DELIVERIES, DELIVERING, PENDING
+from tests.support.env import child_env
 from tests.support.servers import free_port
 from tests.webhooks.receiver import Receiver, wait_until
 
@@ -99,11 +100,9 @@ def served(database_url: str, tmp_path: Path) -> Iterator[Served]:
     """`cmpapi serve --workers 2 --demo` on the test database, in a process group of its own
     (a terminal's Ctrl-C signals the whole group); killed with its group if still there."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CMPAPI_")}
+    env = child_env()
     env |= {
         "CMPAPI_DATABASE_URL": database_url,
-        "CMPAPI_PASSWORD_HASH_MEMORY_KIB": "8",
-        "CMPAPI_PASSWORD_HASH_TIME_COST": "1",
         "CMPAPI_WORKER_POLL_INTERVAL": "0.05",
         "CMPAPI_WORKER_PROCESSES": "1",
         "CMPAPI_WORKER_SHUTDOWN_TIMEOUT": "5",

@@ -140,7 +140,7 @@ def test_worker_killed_mid_way_migrates_each_content_once(
     monkeypatch: pytest.MonkeyPatch,
     start_worker: Callable[[str], subprocess.Popen[bytes]],
 ) -> None:
-    n, size = 2_000, 25
+    n, size = 1_000, 25  # 40 batches: the kill at 300 lands mid-way, 700 are left
     monkeypatch.setattr(managed_migrations, "BATCH_SIZE", size)  # many batches to land in
     type_id, target, job_id = prepared(client, db, world, n)
     start(client, world, type_id, job_id)

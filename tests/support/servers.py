@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -16,6 +15,8 @@ from pathlib import Path
 import httpx
 import uvicorn
 from fastapi import FastAPI
+
+from tests.support.env import child_env
 
 
 def free_port() -> int:
@@ -54,11 +55,12 @@ def serving(app: FastAPI) -> Iterator[str]:
 def demo_process(
     data_dir: Path, *args: str, env: dict[str, str] | None = None
 ) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """A real ``cmpapi serve --demo`` process on a free port (the ``CMPAPI_*`` variables of
-    the test run left out, ``env`` added) for the block; yields it, once it answers, with
-    its base URL. Its stdout (stderr merged) is the banner, then the logs."""
+    """A real ``cmpapi serve --demo`` process on a free port (``child_env``: the test run's
+    ``CMPAPI_*`` variables left out but the low hash cost; ``env`` added) for the block;
+    yields it, once it answers, with its base URL. Its stdout (stderr merged) is the
+    banner, then the logs."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CMPAPI_")} | (env or {})
+    env = child_env(**(env or {}))
     argv = [sys.executable, "-m", "cmpapi.cli.main", "serve", "--demo", "--port", str(port)]
     argv += ["--data-dir", str(data_dir), *args]
     proc = subprocess.Popen(

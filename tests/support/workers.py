@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from cmpapi.server.jobs.worker import Worker
+from tests.support.env import child_env
 
 ROOT = Path(__file__).resolve().parents[2]
 Start = Callable[..., subprocess.Popen[bytes]]
@@ -40,7 +40,7 @@ def worker_processes(database_url: str, data_dir: Path) -> Iterator[Start]:
     the database with fast polls and one-second leases (its output in ``<name>.log``);
     every process still running at the end is killed."""
     procs: list[subprocess.Popen[bytes]] = []
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CMPAPI_")}
+    env = child_env()
     env |= {
         "CMPAPI_DATABASE_URL": database_url,
         "CMPAPI_DATA_DIR": str(data_dir),

@@ -4,7 +4,6 @@ delivery; two API servers and two workers deliver every event."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from cmpapi.server.events.outbox import OutboxEvent, record_event
 from cmpapi.server.settings import Settings
+from tests.support.env import child_env
 from tests.support.servers import free_port
 from tests.support.uploads import jpeg, upload
 from tests.support.world import build_world
@@ -38,7 +38,7 @@ def start(wh_settings: Settings, tmp_path: Path) -> Iterator[Start]:
     if wh_settings.resolved_database_url.startswith("sqlite"):
         pytest.skip("several processes on one database: PostgreSQL")
     procs: list[subprocess.Popen[bytes]] = []
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CMPAPI_")}
+    env = child_env()
     env |= {
         "CMPAPI_DATABASE_URL": wh_settings.resolved_database_url,
         "CMPAPI_DATA_DIR": str(tmp_path),
