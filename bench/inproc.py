@@ -9,6 +9,13 @@ request: wall µs, CPU µs (all threads of the process) and how many threadpool 
 wrk run, for checking an optimisation; the wrk ratio (``bench/run.py``) stays the figure
 of record because it includes HTTP parsing and concurrency effects.
 
+``--instructions`` counts CPU instructions per request instead (valgrind's callgrind, from
+Debian's valgrind package): unlike times, the count does not move with the machine's load,
+so it compares two versions on a shared box. Each app runs under valgrind twice (100 and
+300 measured requests after a warm-up, with the start-up objects frozen out of the garbage
+collector), and the difference divided by 200 is printed; the lower of two such pairs is
+kept. ~4 minutes.
+
 ``--profile out.prof`` writes a cProfile of the cmpapi loop (event-loop thread only;
 work done in threadpool hops shows up as waiting). Read it with
 ``python -m pstats out.prof`` or snakeviz.
@@ -19,8 +26,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import os
+import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -99,7 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rows", type=int, default=200)
     ap.add_argument("--profile", type=Path, default=None, help="cProfile output of cmpapi")
     ap.add_argument("--db-inline", choices=("true", "false"), help="CMPAPI_DB_INLINE of cmpapi")
+    ap.add_argument("--instructions", action="store_true", help="callgrind counts per request")
+    ap.add_argument("--callgrind-child", nargs=2, metavar=("APP", "N"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.instructions:
+        return count_instructions(args.rows)
 
     tmp = Path(tempfile.mkdtemp(prefix="cmpapi-inproc-"))
     try:
@@ -117,6 +131,11 @@ def main(argv: list[str] | None = None) -> int:
 
         apps: dict[str, ASGIApp] = {"cmpapi": create_app(), "reference": reference_app.make()}
         base = scope(token)
+
+        if args.callgrind_child:
+            name, n = args.callgrind_child
+            asyncio.run(callgrind_child(apps[name], base, int(n)))
+            return 0
 
         async def run_all() -> None:
             bodies = [await measure(n, a, base, args.requests) for n, a in apps.items()]
@@ -139,6 +158,37 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+async def callgrind_child(app: ASGIApp, base: dict[str, Any], n: int) -> None:
+    """Under valgrind: warm up, then count only ``n`` requests (callgrind_control)."""
+    for _ in range(50):
+        await call(app, base)
+    gc.collect()
+    gc.freeze()  # a full collection of the start-up objects would land in one run only
+    pid = str(os.getpid())
+    subprocess.run(["callgrind_control", "-i", "on", pid], check=True, capture_output=True)
+    for _ in range(n):
+        await call(app, base)
+    subprocess.run(["callgrind_control", "-i", "off", pid], check=True, capture_output=True)
+
+
+def count_instructions(rows: int) -> int:
+    def collected(name: str, n: int) -> int:
+        argv = [
+            "valgrind",
+            "--tool=callgrind",
+            "--instr-atstart=no",
+            "--callgrind-out-file=/dev/null",
+        ]
+        argv += [sys.executable, __file__, "--rows", str(rows), "--callgrind-child", name, str(n)]
+        err = subprocess.run(argv, capture_output=True, text=True, check=True).stderr
+        return int(re.findall(r"Collected : (\d+)", err)[-1])
+
+    for name in ("cmpapi", "reference"):
+        per_request = min((collected(name, 300) - collected(name, 100)) // 200 for _ in range(2))
+        print(f"{name:<10} {per_request:>10,} instructions per request")
+    return 0
 
 
 if __name__ == "__main__":
