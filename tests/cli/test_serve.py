@@ -4,44 +4,17 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.support.env import child_env
-from tests.support.servers import free_port
+from tests.support.servers import demo_process
 
 
 @pytest.fixture
 def served(tmp_path: Path):
-    port = free_port()
-    env = child_env()
-    argv = [sys.executable, "-m", "cmpapi.cli.main", "serve", "--demo", "--port", str(port)]
-    argv += ["--data-dir", str(tmp_path / "data")]
-    proc = subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120  # start-up imports the app; CI runs tests side by side
-    try:
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.1)
+    with demo_process(tmp_path / "data") as (proc, base):
         yield proc, base
-    finally:  # also when it did not start: no server left behind
-        proc.terminate()
-        proc.wait(timeout=10)
-        if proc.stdout:
-            proc.stdout.close()
 
 
 def _printed(proc: subprocess.Popen[str]) -> list[str]:

@@ -57,6 +57,19 @@ def _verified(received: list[Received], signing_key: str) -> list[dict[str, obje
     return [verifier.verify(r.body, r.headers) for r in received]
 
 
+def _with_app_token(api: httpx.Client, fields: dict[str, str]) -> None:
+    """The demo app's client_credentials token on every later request of ``api``."""
+    token = api.post(
+        "/o/oauth2/v1/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": fields["client_id"],
+            "client_secret": fields["client_secret"],
+        },
+    ).json()["access_token"]
+    api.headers["Authorization"] = f"Bearer {token}"
+
+
 def test_demo_delivers_to_a_loopback_receiver(demo: Demo) -> None:
     base, fields = demo
     with (
@@ -64,15 +77,7 @@ def test_demo_delivers_to_a_loopback_receiver(demo: Demo) -> None:
         # The API's responses are checked against the spec (the ext ones have none).
         httpx.Client(base_url=base, event_hooks={"response": [check_httpx_response]}) as api,
     ):
-        token = api.post(
-            "/o/oauth2/v1/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": fields["client_id"],
-                "client_secret": fields["client_secret"],
-            },
-        ).json()["access_token"]
-        api.headers["Authorization"] = f"Bearer {token}"
+        _with_app_token(api, fields)
 
         # By the API: plain http to 127.0.0.1, refused outside demo mode.
         hook = {
@@ -171,15 +176,7 @@ def test_the_readme_receiver_checks_the_demo_signatures(demo: Demo) -> None:
     base, fields = demo
     port = free_port()
     with httpx.Client(base_url=base) as api:
-        token = api.post(
-            "/o/oauth2/v1/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": fields["client_id"],
-                "client_secret": fields["client_secret"],
-            },
-        ).json()["access_token"]
-        api.headers["Authorization"] = f"Bearer {token}"
+        _with_app_token(api, fields)
         hook = {
             "name": "README",
             "callback_url": f"http://127.0.0.1:{port}/hook",
