@@ -92,7 +92,11 @@ class Repository(Generic[M]):
             # deep: 145 -> 18 ms; bench/README.md).
             ids = self._scoped(select(self._cols.id)).where(*where).order_by(*order)
             ids = ids.offset(offset).limit(page_size + 1)
-            stmt = self._scoped(select(self.model)).where(self._cols.id.in_(ids)).order_by(*order)
+            # The ids are the organization's already. Scoping the outer query too let
+            # SQLite (without ANALYZE statistics, as a served database is) walk the org's
+            # page-order index checking each row against the id list, instead of looking
+            # the 11 ids up: 100,000 assets at offset 10,000, 22 -> 1-2 ms.
+            stmt = select(self.model).where(self._cols.id.in_(ids)).order_by(*order)
         else:
             stmt = stmt.limit(page_size + 1)
         rows = list(self.session.scalars(stmt))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, false, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal
@@ -134,8 +134,13 @@ def visible_folder_ids(session: Session, principal: Principal) -> FolderIds | No
     for path in sorted(set(paths)):
         if not roots or not path.startswith(roots[-1]):
             roots.append(path)
-    subtrees = [under(session, path) for path in roots]
-    ids = select(Folder.id).where(Folder.org_id == principal.org_id, or_(false(), *subtrees))
+    if not roots:
+        return []
+    # The paths are the organization's folders' (read above), so every folder under them
+    # is too. No org_id test, and no constant in the OR: either made SQLite scan every
+    # folder instead of seeking each prefix in the id_path index (100,000 folders: 150 ms
+    # -> 0.4 ms).
+    ids = select(Folder.id).where(or_(*(under(session, path) for path in roots)))
     return materialised(session, ids)
 
 

@@ -295,11 +295,17 @@ def _label_page(
         .offset(offset)
         .limit(size + 1)
     )
-    rows = session.scalars(
-        select(Asset)
-        .where(Asset.id.in_(ids), Asset.org_id == principal.org_id)
-        .order_by(*NEWEST_FIRST, Asset.id.desc())
-    ).all()
+    # The organization is checked on the page's rows, not in SQL: with an org_id term
+    # SQLite (no statistics) walked the org's assets instead of looking up the page's ids
+    # (100,000 assets: 35 -> ~1 ms). A label value is the organization's (the filter
+    # resolved it), so the check never drops a row; it only keeps the query honest.
+    rows = [
+        asset
+        for asset in session.scalars(
+            select(Asset).where(Asset.id.in_(ids)).order_by(*NEWEST_FIRST, Asset.id.desc())
+        )
+        if asset.org_id == principal.org_id
+    ]
     return Page(rows[:size], offset, size, len(rows) > size)
 
 

@@ -106,9 +106,11 @@ def _granted_elsewhere(
         AclEntry.resource_type == "asset",
         AclEntry.accessor_id.in_(acl.accessor_ids(session, principal)),
     )
+    # The grants are the organization's (so are their assets): no org_id test here, which
+    # let SQLite (no statistics) walk the org's assets instead of looking up the granted
+    # ones (100,000 assets: 13 -> <1 ms).
     stmt = select(func.count()).where(
         Asset.id.in_(granted),
-        Asset.org_id == principal.org_id,
         (Asset.folder_id.is_(None)) | (Asset.folder_id.not_in(visible)),
     )
     if types is not None:
