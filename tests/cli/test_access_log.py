@@ -13,7 +13,7 @@ import pytest
 
 from cmpapi.cli.access_log import redact_query
 from tests.support.env import child_env
-from tests.support.servers import free_port
+from tests.support.servers import free_port, wait_serving
 
 # The S3CR3T values must never reach the log; the visible ones must.
 SECRET_QUERIES = [
@@ -40,19 +40,12 @@ def served_with_access_log(tmp_path: Path):
     with log.open("w") as sink:
         proc = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert proc.poll() is None, log.read_text()
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.1)
-    yield base, log
-    proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        wait_serving(proc, base, log.read_text)
+        yield base, log
+    finally:  # also when it did not start: no server left behind
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def test_query_string_secrets_never_reach_the_access_log(served_with_access_log) -> None:

@@ -8,9 +8,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -51,6 +52,23 @@ def serving(app: FastAPI) -> Iterator[str]:
         thread.join(timeout=10)
 
 
+def wait_serving(
+    proc: subprocess.Popen[Any], base: str, output: Callable[[], str], timeout: float = 120
+) -> None:
+    """Until the server process at ``base`` answers ``/healthz`` (start-up imports the app;
+    CI runs tests side by side); fails with its ``output`` if it exits first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert proc.poll() is None, output()
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.1)
+
+
 @contextmanager
 def demo_process(
     data_dir: Path, *args: str, env: dict[str, str] | None = None
@@ -67,17 +85,8 @@ def demo_process(
         argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120  # start-up imports the app; CI runs tests side by side
     try:
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.1)
+        wait_serving(proc, base, lambda: proc.stdout.read() if proc.stdout else "")
         yield proc, base
     finally:  # also when it did not start: no server left behind
         proc.terminate()
