@@ -28,20 +28,33 @@ from cmpapi.wire import Error
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
+# Parameters FastAPI fills from things other than the request object and the path.
+_SPECIAL = (
+    "websocket_param_name",
+    "http_connection_param_name",
+    "response_param_name",
+    "background_tasks_param_name",
+    "security_scopes_param_name",
+)
+
+
+def _plain(dep: Dependant) -> bool:
+    """An async callable taking at most the request, path parameters and dependencies."""
+    return (
+        inspect.iscoroutinefunction(dep.call)
+        and not (dep.query_params or dep.header_params or dep.cookie_params or dep.body_params)
+        and all(getattr(dep, name) is None for name in _SPECIAL)
+    )
+
+
 def _request_only(dep: Dependant) -> bool:
     """A dependency computed from the request alone: ``async def f(request: Request)``
     (``get_api``, ``query(Model)``, ``get_db``)."""
     return (
-        dep.name is not None
+        _plain(dep)
+        and dep.name is not None
         and dep.request_param_name is not None
-        and inspect.iscoroutinefunction(dep.call)
-        and not (dep.path_params or dep.query_params or dep.header_params)
-        and not (dep.cookie_params or dep.body_params or dep.dependencies)
-        and dep.websocket_param_name is None
-        and dep.http_connection_param_name is None
-        and dep.response_param_name is None
-        and dep.background_tasks_param_name is None
-        and dep.security_scopes_param_name is None
+        and not (dep.path_params or dep.dependencies)
     )
 
 
@@ -56,22 +69,9 @@ def direct_handler(dependant: Dependant) -> Handler | None:
     and the errors raised stay FastAPI's: the dependencies are awaited first, in order, as
     its solver does."""
     endpoint = dependant.call
-    if endpoint is None or not inspect.iscoroutinefunction(endpoint):
+    if endpoint is None or not _plain(dependant):
         return None
-    if dependant.query_params or dependant.header_params or dependant.cookie_params:
-        return None
-    if dependant.body_params or not all(_request_only(d) for d in dependant.dependencies):
-        return None
-    if any(
-        getattr(dependant, name) is not None
-        for name in (
-            "websocket_param_name",
-            "http_connection_param_name",
-            "response_param_name",
-            "background_tasks_param_name",
-            "security_scopes_param_name",
-        )
-    ):
+    if not all(_request_only(d) for d in dependant.dependencies):
         return None
     if any(f.field_info.annotation is not str for f in dependant.path_params):
         return None

@@ -11,17 +11,13 @@ operations (left out of the OpenAPI document). docs/operations.md.
 from __future__ import annotations
 
 import asyncio
-import functools
 from typing import Any
 
 import anyio.to_thread
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from fastapi import FastAPI, Request, Response
 from sqlalchemy import Engine, text
 
-from cmpapi.server.db.migrate import MIGRATIONS
+from cmpapi.server.db import migrate
 from cmpapi.server.http.responses import json_response
 from cmpapi.server.observability import metrics
 from cmpapi.server.storage.base import ObjectStore
@@ -68,23 +64,15 @@ def check_database(engine: Engine) -> dict[str, str]:
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-            current = set(MigrationContext.configure(conn).get_current_heads())
+            current = migrate.current(conn)
     except Exception as exc:
         return {"database": f"unreachable ({_describe(exc)})", "migrations": "unknown"}
-    heads = migration_heads()
+    heads = migrate.heads()
     if current != heads:
         found = ", ".join(sorted(current)) or "none"
         head = ", ".join(sorted(heads))
         return {"database": "ok", "migrations": f"not at head (at {found}, head {head})"}
     return {"database": "ok", "migrations": "ok"}
-
-
-@functools.cache
-def migration_heads() -> frozenset[str]:
-    """The revisions the code's migrations end at (read once: the files do not change)."""
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    return frozenset(ScriptDirectory.from_config(cfg).get_heads())
 
 
 async def check_store(store: ObjectStore) -> str:

@@ -386,10 +386,20 @@ def send_ping(session: Session, org_id: str, webhook_id: str) -> Delivery:
     webhook's health) and return it."""
     webhook = get_webhook(session, org_id, webhook_id)
     _active(webhook)
-    delivery = Delivery(id=new_id(), org_id=org_id, webhook_id=webhook.id, event_id=new_id(),
-                        event_name=PING, body=ping_body(webhook), status=PENDING, attempts=0,
-                        max_attempts=1, next_attempt_at=now(), created_at=now(),
-                        request_id=current_request_id())  # fmt: skip
+    delivery = Delivery(
+        id=new_id(),
+        org_id=org_id,
+        webhook_id=webhook.id,
+        event_id=new_id(),
+        event_name=PING,
+        body=ping_body(webhook),
+        status=PENDING,
+        attempts=0,
+        max_attempts=1,
+        next_attempt_at=now(),
+        created_at=now(),
+        request_id=current_request_id(),
+    )
     session.add(delivery)
     trigger.request_dispatch(session, "ping")
     session.commit()
