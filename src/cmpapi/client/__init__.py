@@ -1,3 +1,73 @@
 """The cmpapi SDK: a typed Python client for any CMP Open API v3 server (the real CMP by
 default, a cmpapi server by one setting). It never imports ``cmpapi.server``.
+
+::
+
+    from cmpapi.client import Client
+
+    with Client(server="http://127.0.0.1:8080", client_id=..., client_secret=...) as cmp:
+        for asset in cmp.library.list_assets(type=["image"]):
+            print(asset.id, asset.title)
+
+``AsyncClient`` is the same client for asyncio (``async for``, ``await``).
 """
+
+from cmpapi.client._async._client import AsyncClient
+from cmpapi.client._async._paging import AsyncPage, AsyncPager
+from cmpapi.client._operation_support import Redirect
+from cmpapi.client._sync._client import Client
+from cmpapi.client._sync._paging import Page, Pager
+from cmpapi.client.auth import (
+    AuthorizationRequest,
+    FileTokenStore,
+    MemoryTokenStore,
+    Token,
+    TokenStore,
+)
+from cmpapi.client.config import Endpoints
+from cmpapi.client.errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ClientError,
+    CMPError,
+    ConflictError,
+    NotFoundError,
+    OAuthError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    UnprocessableEntityError,
+)
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AsyncClient",
+    "AsyncPage",
+    "AsyncPager",
+    "AuthenticationError",
+    "AuthorizationRequest",
+    "BadRequestError",
+    "CMPError",
+    "Client",
+    "ClientError",
+    "ConflictError",
+    "Endpoints",
+    "FileTokenStore",
+    "MemoryTokenStore",
+    "NotFoundError",
+    "OAuthError",
+    "Page",
+    "Pager",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "Redirect",
+    "ServerError",
+    "Token",
+    "TokenStore",
+    "UnprocessableEntityError",
+]
