@@ -5,10 +5,12 @@ right for the server's own tests and wrong for a client). Extra fields are kept,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -20,9 +22,29 @@ def parse(model: type[M], response: httpx.Response) -> M:
 
 def dump(model: type[BaseModel], value: Any) -> Any:
     """A request body or query value checked against ``model``: only the fields the caller
-    set are sent (absent and ``null`` differ on the wire)."""
-    checked = value if isinstance(value, model) else model.model_validate(value)
-    return checked.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    set are sent (absent and ``null`` differ on the wire). Fields the caller wrote that an
+    open schema (no ``additionalProperties: false``) does not declare are sent too: the
+    model would drop them, and the spec allows them (some operations even require one, as
+    ``migrateSCContent`` does ``content_hash``)."""
+    if isinstance(value, model):
+        return value.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    checked = model.model_validate(value)
+    return _with_undeclared(
+        value, checked.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    )
+
+
+def _with_undeclared(written: Any, sent: Any) -> Any:
+    """``sent`` (the checked model's JSON) with the keys of ``written`` it lacks. A closed
+    schema has refused undeclared keys already, so only open ones get here."""
+    if isinstance(written, Mapping) and isinstance(sent, dict):
+        for key, value in written.items():
+            sent[key] = (
+                _with_undeclared(value, sent[key]) if key in sent else to_jsonable_python(value)
+            )
+    elif isinstance(written, list | tuple) and isinstance(sent, list) and len(written) == len(sent):
+        return [_with_undeclared(w, s) for w, s in zip(written, sent, strict=True)]
+    return sent
 
 
 def unwrap(value: Any) -> Any:
