@@ -1,0 +1,365 @@
+"""The remote commands as a user runs them: the real `cmpapi` program, in subprocesses,
+against a real `cmpapi serve --demo` process. What they print is checked against what the
+API answers to a plain HTTP client. Independent commands run side by side (each costs a
+process start)."""
+
+from __future__ import annotations
+
+import html
+import json
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import httpx
+import pytest
+
+from tests.oauth.flow import _FORM, _HIDDEN
+from tests.support.env import child_env
+from tests.support.servers import demo_process, free_port
+
+CLIENT_ID = "cmpapi-demo-app"
+CLIENT_SECRET = "cmpapi-demo-secret-do-not-use-in-production"
+JIRA = ("cmpapi-demo-jira", "cmpapi-demo-jira-secret-do-not-use-in-production")
+ADMIN = ("ada.admin@demo.cmpapi.dev", "demo-password")
+CMPAPI = Path(sys.executable).with_name("cmpapi")
+
+
+def argv(*args: str) -> list[str]:
+    """The installed `cmpapi` program (``python -m`` where no script is installed)."""
+    return (
+        [str(CMPAPI), *args]
+        if CMPAPI.exists()
+        else [sys.executable, "-m", "cmpapi.cli.main", *args]
+    )
+
+
+def cmpapi(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``cmpapi args`` with ``config`` as its config directory; tables 80 wide."""
+    env = child_env(CMPAPI_CONFIG_DIR=str(config), COLUMNS="80")
+    return subprocess.run(argv(*args), env=env, capture_output=True, text=True, timeout=120)
+
+
+def cmpapi_many(
+    config: Path, calls: dict[str, tuple[str, ...]]
+) -> dict[str, subprocess.CompletedProcess[str]]:
+    """Several independent commands, a few at a time."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {name: pool.submit(cmpapi, config, *args) for name, args in calls.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
+def ok(run: subprocess.CompletedProcess[str]) -> str:
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
+    return run.stdout
+
+
+def failed(run: subprocess.CompletedProcess[str], code: int) -> list[str]:
+    """The stderr lines of a command that exited with ``code`` (never a traceback)."""
+    assert run.returncode == code, run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
+    return run.stderr.splitlines()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with demo_process(tmp_path_factory.mktemp("demo") / "data") as (_, base):
+        yield base
+
+
+@pytest.fixture(scope="module")
+def admin(server: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A config directory whose default profile is the demo app, logged in with client
+    credentials (it acts as Ada Admin)."""
+    config = tmp_path_factory.mktemp("config")
+    login = cmpapi(
+        config,
+        "login",
+        "--server",
+        server,
+        "--client-id",
+        CLIENT_ID,
+        "--client-secret",
+        CLIENT_SECRET,
+        "--client-credentials",
+    )
+    ok(login)
+    assert f"Logged in to {server} as {ADMIN[0]} (profile default)." in login.stderr
+    return config
+
+
+@pytest.fixture(scope="module")
+def api(server: str, admin: Path) -> Iterator[httpx.Client]:
+    """A plain HTTP client with the admin profile's token: what the API says."""
+    token = json.loads((admin / "tokens.json").read_text())["default"]["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=f"{server}/v3", headers=headers) as client:
+        yield client
+
+
+def test_client_credentials_login_keeps_a_private_profile(server: str, admin: Path) -> None:
+    for name in ("config.toml", "tokens.json"):
+        assert stat.S_IMODE((admin / name).stat().st_mode) == 0o600
+    config = (admin / "config.toml").read_text()
+    assert f'server = "{server}"' in config
+    assert 'grant = "client_credentials"' in config
+    table = ok(cmpapi(admin, "whoami"))
+    for value in (ADMIN[0], "Ada Admin", server, CLIENT_ID, "client_credentials"):
+        assert value in table
+
+
+def _play_browser(url: str) -> httpx.Response:
+    """What the user does in the browser: sign in, allow, land on the CLI's callback."""
+    with httpx.Client() as browser:
+
+        def submit(page: httpx.Response, **fields: str) -> httpx.Response:
+            action, form = _FORM.findall(page.text)[0]
+            data = {name: html.unescape(value) for name, value in _HIDDEN.findall(form)}
+            return browser.post(urljoin(str(page.url), html.unescape(action)), data=data | fields)
+
+        signed_in = submit(browser.get(url), login=ADMIN[0], password=ADMIN[1])
+        assert signed_in.status_code == 303, signed_in.text
+        consent = browser.get(urljoin(str(signed_in.url), signed_in.headers["location"]))
+        allowed = submit(consent, action="allow")
+        assert allowed.status_code == 302, allowed.text
+        assert allowed.headers["location"].startswith("http://localhost:")
+        return browser.get(allowed.headers["location"])
+
+
+def test_browser_login_whoami_and_logout(server: str, tmp_path: Path) -> None:
+    """--no-browser prints the URL; the test plays the browser. The CLI listens on a
+    free port of the demo app's registered loopback URI (http://localhost:3000/callback)."""
+    env = child_env(CMPAPI_CONFIG_DIR=str(tmp_path))
+    login = argv(
+        "login",
+        "--server",
+        server,
+        "--client-id",
+        CLIENT_ID,
+        "--client-secret",
+        CLIENT_SECRET,
+        "--no-browser",
+        "--timeout",
+        "60",
+    )
+    with subprocess.Popen(
+        login, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as proc:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        assert url.startswith(f"{server}/o/oauth2/v1/auth?"), url
+        callback = _play_browser(url)
+        out, errors = proc.communicate(timeout=60)
+    assert callback.status_code == 200
+    assert "You can close this tab" in callback.text
+    assert proc.returncode == 0, out + errors
+    assert f"as {ADMIN[0]} (profile default)" in errors
+    token = json.loads((tmp_path / "tokens.json").read_text())["default"]
+    assert token["refresh_token"]
+
+    whoami = json.loads(ok(cmpapi(tmp_path, "whoami", "-o", "json")))
+    assert (whoami["grant"], whoami["claims"]["email"]) == ("authorization_code", ADMIN[0])
+    logout = cmpapi(tmp_path, "logout")
+    ok(logout)
+    assert "Logged out (profile default)." in logout.stderr
+    assert "default" not in json.loads((tmp_path / "tokens.json").read_text())
+    # Revoked at the server: the refresh token's grant, with its access token.
+    userinfo = httpx.get(
+        f"{server}/o/oauth2/v1/userinfo",
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+    )
+    assert userinfo.status_code == 401
+
+
+LISTS = {  # command group -> API path
+    "assets": "/assets",
+    "folders": "/folders",
+    "campaigns": "/campaigns",
+    "tasks": "/tasks",
+}
+
+
+def test_lists_and_gets_print_what_the_api_answers(admin: Path, api: httpx.Client) -> None:
+    ok(cmpapi(admin, "folders", "create", "Remote folder", "-o", "json"))
+    truth = {
+        group: api.get(path, params={"page_size": 100}).json()["data"]
+        for group, path in LISTS.items()
+    }
+    assert all(len(items) >= 1 for items in truth.values()), truth
+    calls: dict[str, tuple[str, ...]] = {}
+    for group, items in truth.items():
+        calls[f"{group} json"] = (group, "list", "-o", "json", "--limit", "2")
+        calls[f"{group} all"] = (group, "list", "--all")
+        calls[f"{group} get"] = (group, "get", items[0]["id"], "-o", "json")
+    # The table form of get is one function for all; tasks add their steps.
+    calls["task table"] = ("tasks", "get", truth["tasks"][0]["id"])
+    calls["campaign table"] = ("campaigns", "get", truth["campaigns"][0]["id"])
+    runs = cmpapi_many(admin, calls)
+
+    for group, items in truth.items():
+        assert json.loads(ok(runs[f"{group} json"])) == items[:2], group
+        table = ok(runs[f"{group} all"])
+        for item in items:  # every row, its id whole on one line
+            assert item["id"] in table, (group, table)
+        got = json.loads(ok(runs[f"{group} get"]))
+        assert got["id"] == items[0]["id"]
+    task = api.get(f"/tasks/{truth['tasks'][0]['id']}").json()
+    assert json.loads(runs["tasks get"].stdout) == task
+    table = ok(runs["task table"])
+    for step in task["steps"]:
+        for sub in step["sub_steps"]:
+            assert any(step["id"] in line and sub["id"] in line for line in table.splitlines())
+    campaign = ok(runs["campaign table"])
+    for key in ("id", "title", "reference_id"):
+        assert any(
+            line.split() == [key, "│", truth["campaigns"][0][key]] for line in campaign.splitlines()
+        ), campaign
+
+
+def test_api_command_and_errors(
+    server: str, admin: Path, api: httpx.Client, tmp_path: Path
+) -> None:
+    # A profile written by hand whose token the server does not know, with no way to
+    # renew it (no secret, no refresh token).
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "config.toml").write_text(
+        f'[profiles.default]\nserver = "{server}"\nclient_id = "{CLIENT_ID}"\n'
+        f'[profiles.down]\nserver = "http://127.0.0.1:{free_port()}"\nclient_id = "x"\n'
+    )
+    tokens = {"default": {"access_token": "not-a-token"}, "down": {"access_token": "t"}}
+    (tmp_path / "bad" / "tokens.json").write_text(json.dumps(tokens))
+    folder = json.dumps({"name": "", "bogus": 1})
+    runs = cmpapi_many(
+        admin,
+        {
+            "paginate": ("api", "GET", "/v3/tasks", "--query", "page_size=1", "--paginate"),
+            "redirect": ("api", "get", f"asset-urls/{api.get('/assets').json()['data'][0]['id']}"),
+            "404": ("assets", "get", "no-such-asset"),
+            "422": ("api", "POST", "/folders", "--data", folder),
+            "method": ("api", "FETCH", "/tasks"),
+            "data": ("api", "POST", "/folders", "--data", "@/no/such/file.json"),
+            "filter": ("assets", "list", "--type", "pdf"),
+        },
+    )
+    bad = cmpapi_many(
+        tmp_path / "bad",
+        {
+            "token": ("assets", "list"),
+            "down": ("campaigns", "list", "--profile", "down"),
+            "unknown profile": ("tasks", "list", "--profile", "nobody"),
+        },
+    )
+
+    every_task = []
+    page = api.get("/tasks", params={"page_size": 1}).json()
+    while True:
+        every_task += page["data"]
+        if not page["pagination"]["next"]:
+            break
+        page = httpx.get(page["pagination"]["next"], headers=api.headers).json()
+    assert len(every_task) >= 2
+    assert json.loads(ok(runs["paginate"])) == every_task
+    redirect = json.loads(ok(runs["redirect"]))
+    assert redirect["status"] == 302 and redirect["resource_location"] == "library"
+    assert failed(runs["404"], 1) == ["error: Resource not found (HTTP 404)"]
+    assert failed(runs["422"], 1) == [
+        "error: Invalid request body (HTTP 422)",
+        "  name: String should have at least 1 character",
+        "  bogus: Unknown field",
+    ]
+    assert "METHOD must be one of" in failed(runs["method"], 2)[0]
+    assert "--data @/no/such/file.json" in failed(runs["data"], 2)[0]
+    assert failed(runs["filter"], 2)[0] == "error: invalid option value"
+    assert failed(bad["token"], 3) == [
+        "error: Unauthorized (HTTP 401): run `cmpapi login --profile default`"
+    ]
+    assert failed(bad["down"], 1)[0].startswith("error: connection failed")
+    assert failed(bad["unknown profile"], 3)[0].startswith("error: not logged in (profile nobody)")
+
+
+def _sub_steps(task: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        sub["title"]: sub | {"step_id": step["id"]}
+        for step in task["steps"]
+        for sub in step["sub_steps"]
+    }
+
+
+def test_complete_sub_steps_and_the_deferred_approval(
+    server: str, admin: Path, api: httpx.Client, tmp_path: Path
+) -> None:
+    """The demo's "Legal review with Jira": people complete the first sub-steps; the legal
+    approval is deferred to the Jira app, which links its ticket and completes it."""
+    workflows = api.get("/workflows", params={"page_size": 100}).json()["data"]
+    workflow = next(w["id"] for w in workflows if w["name"] == "Legal review with Jira")
+    created = api.post("/tasks", json={"title": "Remote review", "workflow_id": workflow})
+    assert created.status_code == 201, created.text
+    task_id = created.json()["id"]
+    subs = _sub_steps(created.json())
+    jira = cmpapi(
+        tmp_path,
+        "login",
+        "--server",
+        server,
+        "--client-id",
+        JIRA[0],
+        "--client-secret",
+        JIRA[1],
+        "--client-credentials",
+        "--profile",
+        "jira",
+    )
+    ok(jira)
+    for title in ("Write", "Jira ticket"):
+        done = cmpapi(admin, "tasks", "complete-sub-step", task_id, subs[title]["id"], "-o", "json")
+        assert json.loads(ok(done))["is_completed"] is True
+
+    refused = cmpapi(admin, "tasks", "complete-sub-step", task_id, subs["Legal approval"]["id"])
+    assert failed(refused, 1)[0].endswith("(HTTP 403)")
+    approval = cmpapi(
+        tmp_path,
+        "tasks",
+        "complete-sub-step",
+        task_id,
+        subs["Legal approval"]["id"],
+        "--step",
+        subs["Legal approval"]["step_id"],
+        "--external-id",
+        "LEGAL-7",
+        "--external-status",
+        "Approved",
+        "--external-url",
+        "https://jira.example.com/LEGAL-7",
+        "--profile",
+        "jira",
+    )
+    assert subs["Legal approval"]["id"] in ok(approval)
+
+    after = _sub_steps(api.get(f"/tasks/{task_id}").json())
+    assert after["Legal approval"]["is_completed"] is True
+    work = api.get(after["Legal approval"]["links"]["external_work"]).json()
+    assert (work["identifier"], work["status"]) == ("LEGAL-7", "Approved")
+
+
+def test_remote_commands_import_nothing_of_the_server(admin: Path) -> None:
+    """The remote half works with `pip install cmpapi` alone: not one cmpapi.server
+    module is imported on the way."""
+    command = [sys.executable, "-X", "importtime", "-m", "cmpapi.cli.main"]
+    command += ["assets", "list", "--limit", "1", "-o", "json"]
+    env = child_env(CMPAPI_CONFIG_DIR=str(admin))
+    run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert len(json.loads(run.stdout)) == 1
+    imported = [
+        line.rsplit("|", 1)[-1].strip()
+        for line in run.stderr.splitlines()
+        if line.startswith("import time:")
+    ]
+    assert "cmpapi.client" in imported
+    assert [m for m in imported if m.startswith("cmpapi.server")] == []
