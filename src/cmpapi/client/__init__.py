@@ -38,7 +38,9 @@ from cmpapi.client.errors import (
     OAuthError,
     PermissionDeniedError,
     RateLimitError,
+    RequestValidationError,
     ServerError,
+    UnexpectedResponseError,
     UnprocessableEntityError,
 )
 
@@ -66,8 +68,10 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "Redirect",
+    "RequestValidationError",
     "ServerError",
     "Token",
     "TokenStore",
+    "UnexpectedResponseError",
     "UnprocessableEntityError",
 ]

@@ -89,6 +89,24 @@ class OAuthError(CMPError):
         super().__init__(f"{error}: {description}" if description else error)
 
 
+class RequestValidationError(CMPError, ValueError):
+    """Arguments that do not fit the operation's parameters or body, found before sending;
+    ``errors`` maps field paths to what is wrong, as the CMP's 422 bodies do."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = errors
+        fields = "; ".join(f"{k}: {v}" for k, v in errors.items())
+        super().__init__(f"invalid request ({fields})")
+
+
+class UnexpectedResponseError(CMPError):
+    """A 2xx answer whose body does not have the shape the spec gives it."""
+
+    def __init__(self, response: httpx.Response, reason: str) -> None:
+        self.response = response
+        super().__init__(f"unexpected answer to {response.request.method} {response.url}: {reason}")
+
+
 _BY_STATUS: dict[int, type[APIError]] = {
     400: BadRequestError,
     401: AuthenticationError,
