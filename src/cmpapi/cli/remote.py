@@ -104,8 +104,15 @@ def reporting(profile: str) -> Iterator[None]:
     """Turn every failure of the block into a message and an exit code (no traceback)."""
     from pydantic import ValidationError
 
-    from cmpapi.client import APIConnectionError, APIError, AuthenticationError, CMPError
+    from cmpapi.client import (
+        APIConnectionError,
+        APIError,
+        AuthenticationError,
+        CMPError,
+        RequestValidationError,
+    )
     from cmpapi.client import OAuthError as OAuthRefusal
+    from cmpapi.client.loopback import LoopbackError
 
     login = f"run `cmpapi login --profile {profile}`"
     try:
@@ -116,10 +123,14 @@ def reporting(profile: str) -> Iterator[None]:
         fail(f"{exc.message} (HTTP {exc.status}): {login}", EXIT_AUTH)
     except OAuthRefusal as exc:
         fail(f"the token was refused: {exc}: {login}", EXIT_AUTH)
+    except LoopbackError as exc:
+        fail(f"no login: {exc}", EXIT_AUTH)
     except APIError as exc:
         fail(f"{exc.message} (HTTP {exc.status})", EXIT_FAILED, _field_lines(exc.errors))
     except APIConnectionError as exc:
         fail(str(exc), EXIT_FAILED)
+    except RequestValidationError as exc:
+        fail("invalid option value", EXIT_USAGE, _field_lines(exc.errors))
     except CMPError as exc:
         auth = type(exc) is CMPError and str(exc).startswith(_AUTH_MESSAGES)
         fail(f"{exc}: {login}" if auth else str(exc), EXIT_AUTH if auth else EXIT_FAILED)

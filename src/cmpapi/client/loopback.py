@@ -129,11 +129,16 @@ class LoopbackServer:
         )
         self._thread.start()
 
+    def expect(self, state: str) -> None:
+        """Accept only callbacks carrying ``state`` from now on: call it before the
+        browser is sent to the authorization URL (the answer may come back at once)."""
+        self._server.expected_state = state
+
     def wait_for_code(self, state: str, timeout: float = DEFAULT_TIMEOUT) -> str:
         """The code of the first callback that carries ``state``; raises
         :class:`LoopbackError` on an OAuth error answer or after ``timeout`` seconds.
         Answers with another state are refused and waited past."""
-        self._server.expected_state = state
+        self.expect(state)
         if not self._server.done.wait(timeout):
             raise LoopbackError(f"no sign-in answer within {timeout:g} s", "timeout")
         assert self._server.outcome is not None
@@ -179,6 +184,7 @@ def login_in_browser(
     the code for a token, which the client keeps (and saves to its token store)."""
     with LoopbackServer(redirect_uri) as server:
         request = client.authorization_request(server.redirect_uri, scope)
+        server.expect(request.state)
         show(request.url)
         if open_browser:
             webbrowser.open(request.url)
