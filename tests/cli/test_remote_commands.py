@@ -362,3 +362,23 @@ def test_remote_commands_import_nothing_of_the_server(admin: Path) -> None:
     ]
     assert "cmpapi.client" in imported
     assert [m for m in imported if m.startswith("cmpapi.server")] == []
+
+
+def test_download_writes_the_asset_file(admin: Path, api: httpx.Client, tmp_path: Path) -> None:
+    data = bytes(range(256)) * 4096  # 1 MiB: several chunks of the progress bar
+    form = api.get("/upload-url").json()
+    fields = form["upload_meta_fields"]
+    posted = httpx.post(form["url"], data=fields, files={"file": ("report.bin", data)})
+    assert posted.status_code == 204, posted.text
+    created = api.post("/assets", json={"key": fields["key"], "title": "Q3 report"})
+    assert created.status_code == 201, created.text
+    asset = created.json()
+
+    run = cmpapi(admin, "assets", "download", asset["id"], str(tmp_path))
+
+    path = Path(ok(run).strip())
+    assert path.parent == tmp_path
+    assert asset["file_extension"]
+    assert path.name == f"Q3 report.{asset['file_extension']}"  # named after its title
+    assert path.read_bytes() == data
+    assert not list(tmp_path.glob("*.part"))

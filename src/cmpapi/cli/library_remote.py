@@ -158,10 +158,13 @@ def assets_download(
 
 
 def _file_url(asset: dict[str, Any]) -> str:
+    """The download URL of an image, video or raw file (its ``url``; ``content`` in the
+    list form)."""
     content = asset.get("content") or {}
-    if content.get("type") != "url" or not content.get("value"):
-        remote.fail(f"asset {asset.get('id')} ({asset.get('type')}) has no file to download")
-    return str(content["value"])
+    url = asset.get("url") or (content.get("value") if content.get("type") == "url" else None)
+    if not url:
+        remote.fail(f"asset {asset.get('id')} has no file to download (an article?)")
+    return str(url)
 
 
 def _rendition_url(client: Any, asset_id: str, wanted: str) -> str:
