@@ -252,6 +252,18 @@ def test_api_command_and_errors(
             "token": ("assets", "list"),
             "down": ("campaigns", "list", "--profile", "down"),
             "unknown profile": ("tasks", "list", "--profile", "nobody"),
+            "wrong secret": (
+                "login",
+                "--server",
+                server,
+                "--client-id",
+                CLIENT_ID,
+                "--client-secret",
+                "wrong",
+                "--client-credentials",
+                "--profile",
+                "wrong",
+            ),
         },
     )
 
@@ -280,6 +292,11 @@ def test_api_command_and_errors(
     ]
     assert failed(bad["down"], 1)[0].startswith("error: connection failed")
     assert failed(bad["unknown profile"], 3)[0].startswith("error: not logged in (profile nobody)")
+    assert failed(bad["wrong secret"], 3) == [
+        "error: the token was refused: invalid_client: Unknown client or wrong client secret: "
+        "check the app's client id and secret"
+    ]
+    assert "wrong" not in (tmp_path / "bad" / "config.toml").read_text()  # nothing saved
 
 
 def _sub_steps(task: dict[str, Any]) -> dict[str, dict[str, Any]]:

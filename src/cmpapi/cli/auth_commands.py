@@ -52,7 +52,7 @@ def login(
     In the browser: the authorization code flow with PKCE, its callback received on this
     machine. With --client-credentials: as the app itself. Options given are saved into
     the profile; those left out come from it."""
-    with remote.reporting(profile):
+    with remote.reporting(profile, hint=False):
         grant = "client_credentials" if client_credentials else "authorization_code"
         settings = profiles.load(profile).updated(
             server=server,
@@ -62,6 +62,8 @@ def login(
             redirect_uri=redirect_uri,
             grant=grant,
         )
+        if server is not None and not server.startswith(("http://", "https://")):
+            remote.fail(f"--server {server}: expected an http(s) URL", remote.EXIT_USAGE)
         if not settings.client_id:
             remote.fail("login needs --client-id (the app's client_id)", remote.EXIT_USAGE)
         if client_credentials and not settings.client_secret:

@@ -100,8 +100,9 @@ def _reason(value: Any) -> str:
 
 
 @contextmanager
-def reporting(profile: str) -> Iterator[None]:
-    """Turn every failure of the block into a message and an exit code (no traceback)."""
+def reporting(profile: str, *, hint: bool = True) -> Iterator[None]:
+    """Turn every failure of the block into a message and an exit code (no traceback);
+    sign-in failures say to run ``cmpapi login`` (unless ``hint`` is false: login's own)."""
     from pydantic import ValidationError
 
     from cmpapi.client import (
@@ -114,7 +115,7 @@ def reporting(profile: str) -> Iterator[None]:
     from cmpapi.client import OAuthError as OAuthRefusal
     from cmpapi.client.loopback import LoopbackError
 
-    login = f"run `cmpapi login --profile {profile}`"
+    login = f"run `cmpapi login --profile {profile}`" if hint else "check the app's client id and secret"
     try:
         yield
     except NotLoggedIn:
