@@ -350,8 +350,8 @@ def outputs(spec: dict[str, Any]) -> dict[Path, str]:
         text = result.get(source) or source.read_text()
         target = CLIENT / "_sync" / source.name
         result[target] = formatted(
-            "# GENERATED from _async/" + source.name + " by scripts/gen_client.py: edit the"
-            " async module and regenerate.\n" + unasync(text),
+            f"# GENERATED from _async/{source.name} by scripts/gen_client.py: do not edit.\n"
+            + unasync(text),
             str(target),
         )
     return result

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from cmpapi.client._async._extensions import AsyncExtensions
 from cmpapi.client._async._http import USER_AGENT, AsyncHTTP
 from cmpapi.client._async.operations import AsyncOperations
 from cmpapi.client.auth import (
@@ -79,6 +80,8 @@ class AsyncClient(AsyncOperations):
         if token is not None:
             self._http.store.save(Token(token) if isinstance(token, str) else token)
         super().__init__(self._http)
+        self.extensions = AsyncExtensions(self._http)
+        """cmpapi's own ``/ext/v1`` API: event streams and sample events (not on the CMP)."""
 
     @property
     def endpoints(self) -> Endpoints:

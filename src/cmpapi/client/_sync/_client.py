@@ -1,4 +1,4 @@
-# GENERATED from _async/_client.py by scripts/gen_client.py: edit the async module and regenerate.
+# GENERATED from _async/_client.py by scripts/gen_client.py: do not edit.
 """``Client``: every operation of the spec (one namespace per tag), OAuth, downloads."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from cmpapi.client._sync._extensions import Extensions
 from cmpapi.client._sync._http import HTTP, USER_AGENT
 from cmpapi.client._sync.operations import Operations
 from cmpapi.client.auth import (
@@ -80,6 +81,8 @@ class Client(Operations):
         if token is not None:
             self._http.store.save(Token(token) if isinstance(token, str) else token)
         super().__init__(self._http)
+        self.extensions = Extensions(self._http)
+        """cmpapi's own ``/ext/v1`` API: event streams and sample events (not on the CMP)."""
 
     @property
     def endpoints(self) -> Endpoints:

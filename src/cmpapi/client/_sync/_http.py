@@ -1,4 +1,4 @@
-# GENERATED from _async/_http.py by scripts/gen_client.py: edit the async module and regenerate.
+# GENERATED from _async/_http.py by scripts/gen_client.py: do not edit.
 """The async client's transport: bearer tokens (obtained, refreshed and stored), retries
 with backoff, timeouts, and errors raised from non-2xx answers. Every SDK call goes
 through :meth:`HTTP.request`; the generated operations only describe requests.

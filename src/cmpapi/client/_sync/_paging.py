@@ -1,4 +1,4 @@
-# GENERATED from _async/_paging.py by scripts/gen_client.py: edit the async module and regenerate.
+# GENERATED from _async/_paging.py by scripts/gen_client.py: do not edit.
 """List operations: a pager that walks every page by following ``pagination.next``
 exactly as the server gave it."""
 
