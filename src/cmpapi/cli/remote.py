@@ -115,7 +115,9 @@ def reporting(profile: str, *, hint: bool = True) -> Iterator[None]:
     from cmpapi.client import OAuthError as OAuthRefusal
     from cmpapi.client.loopback import LoopbackError
 
-    login = f"run `cmpapi login --profile {profile}`" if hint else "check the app's client id and secret"
+    login = f"run `cmpapi login --profile {profile}`"
+    if not hint:
+        login = "check the app's client id and secret"
     try:
         yield
     except NotLoggedIn:
