@@ -118,6 +118,15 @@ def schema_model(spec: dict[str, Any], schema: dict[str, Any], inline: str) -> s
 
 # -- one operation -----------------------------------------------------------------------
 
+ANY_JSON = "AnyJSON"  # a result the spec leaves open (an empty schema): the decoded body
+
+
+def result_expr(name: str | None) -> str:
+    """How the generated code names a status's result model."""
+    if name is None or name == ANY_JSON:
+        return str(name)
+    return f"wire.{name}"
+
 
 class Operation:
     """What the generator needs of one operation."""
@@ -148,21 +157,32 @@ class Operation:
         )
 
     def _results(self) -> dict[int, str | None]:
+        """Status -> wire model name (``ANY_JSON`` for an empty schema, None: no body)."""
         results: dict[int, str | None] = {}
         for code, answer in sorted(self.op["responses"].items()):
             if not code.startswith(("2", "3")):
                 continue
             content = answer.get("content", {}).get("application/json")
-            results[int(code)] = (
-                schema_model(self.spec, content["schema"], pascal(self.id) + "Response")
-                if content and content.get("schema")
-                else None
-            )
+            if content is None:
+                results[int(code)] = None
+            elif not content.get("schema"):
+                results[int(code)] = ANY_JSON
+            else:
+                results[int(code)] = schema_model(self.spec, content["schema"], self._inline(code))
+        inline = [n for c, n in results.items() if n and n.startswith(pascal(self.id))]
+        if len(set(inline)) != len(inline):
+            raise SystemExit(f"{self.id}: one wire model for the inline schemas of two statuses")
         return results
+
+    def _inline(self, code: str) -> str:
+        """The wire model of a status's inline schema: the numbered one when the wire
+        generator had to tell several apart (scripts/wire/model_name_map.json)."""
+        numbered = f"{pascal(self.id)}Response{code}"
+        return numbered if model(numbered) else f"{pascal(self.id)}Response"
 
     @property
     def paged(self) -> bool:
-        names = {n for n in self.results.values() if n}
+        names = {n for n in self.results.values() if n and n != ANY_JSON}
         if len(names) != 1 or self.method != "GET":
             return False
         fields = model(next(iter(names))).model_fields  # type: ignore[union-attr]
@@ -192,6 +212,8 @@ class Operation:
         for code, name in self.results.items():
             if 300 <= code < 400:
                 kinds.append("Redirect")
+            elif name == ANY_JSON:
+                kinds.append("Any")
             elif name:
                 kinds.append(fmt(model(name)))
             else:
@@ -236,9 +258,7 @@ class Operation:
                 f'response = await self._http.request("{self.method}", {path_expr}'
                 f"{query_arg}{body})"
             )
-            results = ", ".join(
-                f"{c}: {'wire.' + n if n else 'None'}" for c, n in self.results.items()
-            )
+            results = ", ".join(f"{c}: {result_expr(n)}" for c, n in self.results.items())
             lines.append(f"return result(response, {{{results}}})")
         out = [head, f"        {doc}"] + [f"        {line}" for line in lines]
         return "\n".join(out)
@@ -261,7 +281,7 @@ from typing import Any, Literal
 from cmpapi import wire
 from cmpapi.client._async._http import AsyncHTTP
 from cmpapi.client._async._paging import AsyncPager
-from cmpapi.client._operation_support import Redirect, dump, query, result, segment
+from cmpapi.client._operation_support import AnyJSON, Redirect, dump, query, result, segment
 
 __all__ = ["AsyncOperations", "Redirect"]
 '''

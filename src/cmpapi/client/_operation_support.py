@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from cmpapi.client._models import dump, parse, unwrap
 
-__all__ = ["Redirect", "dump", "query", "result", "segment"]
+__all__ = ["AnyJSON", "Redirect", "dump", "query", "result", "segment"]
 
 
 @dataclass(frozen=True)
@@ -60,12 +60,23 @@ def query(model: type[BaseModel], **values: Any) -> dict[str, Any]:
     return params
 
 
-def result(response: httpx.Response, models: Mapping[int, type[BaseModel] | None]) -> Any:
+class AnyJSON:
+    """Marks an answer the spec declares as JSON of any shape (an empty schema): its
+    result is the decoded body."""
+
+
+def result(
+    response: httpx.Response, models: Mapping[int, type[BaseModel] | type[AnyJSON] | None]
+) -> Any:
     """The typed result of an answer: a :class:`Redirect` for a 3xx, ``None`` where the
-    status has no body, else the body as the status's model (unwrapped if a root model)."""
+    status has no body, the decoded JSON where its schema is open, else the body as the
+    status's model (unwrapped if a root model)."""
     if 300 <= response.status_code < 400:
         return Redirect(response.headers["location"], response.headers.get("x-resource-location"))
     model = models.get(response.status_code)
     if model is None or not response.content:
         return None
+    if model is AnyJSON:
+        return response.json()
+    assert issubclass(model, BaseModel)
     return unwrap(parse(model, response))

@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from cmpapi.client._async._http import AsyncHTTP
-from cmpapi.client._models import parse
+from cmpapi.client._models import parse, unwrap
 
 T = TypeVar("T")
 
@@ -70,7 +70,8 @@ class AsyncPager(Generic[T]):
         raw = parse(self._envelope, response)
         pagination = getattr(raw, "pagination", None)
         return AsyncPage(
-            data=list(getattr(raw, "data", None) or []),
+            # Items of a union (fields of every type) come as root models: the item itself.
+            data=[unwrap(item) for item in getattr(raw, "data", None) or []],
             raw=raw,
             next_url=getattr(pagination, "next", None),
             previous_url=getattr(pagination, "previous", None),

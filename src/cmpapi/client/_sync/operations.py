@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from cmpapi import wire
-from cmpapi.client._operation_support import Redirect, dump, query, result, segment
+from cmpapi.client._operation_support import AnyJSON, Redirect, dump, query, result, segment
 from cmpapi.client._sync._http import HTTP
 from cmpapi.client._sync._paging import Pager
 
@@ -1341,7 +1341,7 @@ class StructuredContents:
         preview_id: str,
         *,
         body: wire.SCContentPreviewAcknowledgeRequest | Mapping[str, Any],
-    ) -> None:
+    ) -> Any:
         """Acknowledge content preview. (Experimental in the CMP.)
 
         ``acknowledgeSCContentPreview``: ``POST /structured-content/contents/{content_id}/versions/{version_id}/previews/{preview_id}/acknowledge``
@@ -1351,7 +1351,7 @@ class StructuredContents:
             f"/structured-content/contents/{segment(content_id)}/versions/{segment(version_id)}/previews/{segment(preview_id)}/acknowledge",
             json=dump(wire.SCContentPreviewAcknowledgeRequest, body),
         )
-        return result(response, {200: None})
+        return result(response, {200: AnyJSON})
 
     def complete_sc_content_preview(
         self,
@@ -1360,7 +1360,7 @@ class StructuredContents:
         preview_id: str,
         *,
         body: wire.SCContentPreviewCompleteRequest | Mapping[str, Any],
-    ) -> None:
+    ) -> Any:
         """Complete content preview. (Experimental in the CMP.)
 
         ``completeSCContentPreview``: ``POST /structured-content/contents/{content_id}/versions/{version_id}/previews/{preview_id}/complete``
@@ -1370,7 +1370,7 @@ class StructuredContents:
             f"/structured-content/contents/{segment(content_id)}/versions/{segment(version_id)}/previews/{segment(preview_id)}/complete",
             json=dump(wire.SCContentPreviewCompleteRequest, body),
         )
-        return result(response, {200: None})
+        return result(response, {200: AnyJSON})
 
     def create_sc_content_type(
         self, *, body: wire.SCContentTypeCreateRequest | Mapping[str, Any]
@@ -1393,7 +1393,10 @@ class StructuredContents:
         content_type_id: str,
         *,
         body: wire.SCContentTypeManagedMigrationCreateRequest | Mapping[str, Any],
-    ) -> wire.CreateSCContentTypeManagedMigrationResponse:
+    ) -> (
+        wire.CreateSCContentTypeManagedMigrationResponse
+        | wire.CreateSCContentTypeManagedMigrationResponse201
+    ):
         """Create a new managed migration job. (Experimental in the CMP.)
 
         ``createSCContentTypeManagedMigration``: ``POST /structured-content/content-types/{content_type_id}/managed-migrations``
@@ -1407,7 +1410,7 @@ class StructuredContents:
             response,
             {
                 200: wire.CreateSCContentTypeManagedMigrationResponse,
-                201: wire.CreateSCContentTypeManagedMigrationResponse,
+                201: wire.CreateSCContentTypeManagedMigrationResponse201,
             },
         )
 
