@@ -14,9 +14,11 @@ default, a cmpapi server by one setting). It never imports ``cmpapi.server``.
 
 from cmpapi.client._async._client import AsyncClient
 from cmpapi.client._async._paging import AsyncPage, AsyncPager
+from cmpapi.client._async._uploads import AsyncUploads
 from cmpapi.client._operation_support import Redirect
 from cmpapi.client._sync._client import Client
 from cmpapi.client._sync._paging import Page, Pager
+from cmpapi.client._sync._uploads import Uploads
 from cmpapi.client.auth import (
     AuthorizationRequest,
     FileTokenStore,
@@ -52,6 +54,14 @@ from cmpapi.client.events import (
     PingEvent,
     UnknownEvent,
 )
+from cmpapi.client.uploads import (
+    MultipartState,
+    ResumeStore,
+    StorageError,
+    UploadError,
+    UploadJournal,
+    UploadProgress,
+)
 from cmpapi.client.webhooks import (
     WebhookApp,
     WebhookPayloadError,
@@ -70,6 +80,7 @@ __all__ = [
     "AsyncClient",
     "AsyncPage",
     "AsyncPager",
+    "AsyncUploads",
     "AuthenticationError",
     "AuthorizationRequest",
     "BadRequestError",
@@ -83,6 +94,7 @@ __all__ = [
     "FileTokenStore",
     "KnownEvent",
     "MemoryTokenStore",
+    "MultipartState",
     "NotFoundError",
     "OAuthError",
     "Page",
@@ -92,12 +104,18 @@ __all__ = [
     "RateLimitError",
     "Redirect",
     "RequestValidationError",
+    "ResumeStore",
     "ServerError",
+    "StorageError",
     "Token",
     "TokenStore",
     "UnexpectedResponseError",
     "UnknownEvent",
     "UnprocessableEntityError",
+    "UploadError",
+    "UploadJournal",
+    "UploadProgress",
+    "Uploads",
     "WebhookApp",
     "WebhookPayloadError",
     "WebhookVerificationError",

@@ -1,4 +1,5 @@
-"""``AsyncClient``: every operation of the spec (one namespace per tag), OAuth, downloads."""
+"""``AsyncClient``: every operation of the spec (one namespace per tag), OAuth, uploads and
+downloads."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import httpx
 
 from cmpapi.client._async._extensions import AsyncExtensions
 from cmpapi.client._async._http import USER_AGENT, AsyncHTTP
+from cmpapi.client._async._uploads import AsyncLibrary, AsyncUploads
 from cmpapi.client._async.operations import AsyncOperations
 from cmpapi.client.auth import (
     DEFAULT_SCOPE,
@@ -21,6 +23,7 @@ from cmpapi.client.auth import (
 )
 from cmpapi.client.config import Endpoints, RetryPolicy
 from cmpapi.client.errors import CMPError, api_error, oauth_error
+from cmpapi.client.uploads import MULTIPART_THRESHOLD, ResumeStore, Source, UploadProgress
 
 Progress = Callable[[int, int | None], None]
 DOWNLOAD_CHUNK = 1 << 20
@@ -35,6 +38,9 @@ class AsyncClient(AsyncOperations):
     its refresh token). ``token_store`` keeps tokens between runs; ``on_token_refresh`` is
     called with every new token.
     """
+
+    library: AsyncLibrary
+    uploads: AsyncUploads
 
     def __init__(
         self,
@@ -82,6 +88,9 @@ class AsyncClient(AsyncOperations):
         super().__init__(self._http)
         self.extensions = AsyncExtensions(self._http)
         """cmpapi's own ``/ext/v1`` API: event streams and sample events (not on the CMP)."""
+        self.uploads = AsyncUploads(self._http)
+        """File uploads (presigned POST or resumable multipart); ``upload`` delegates here."""
+        self.library = AsyncLibrary(self._http, self.uploads)
 
     @property
     def endpoints(self) -> Endpoints:
@@ -188,6 +197,32 @@ class AsyncClient(AsyncOperations):
         return await self._http.request(method, path, params=params, json=json)
 
     # -- files -----------------------------------------------------------------------------
+
+    async def upload(
+        self,
+        source: Source,
+        *,
+        filename: str | None = None,
+        progress: UploadProgress | None = None,
+        part_size: int | None = None,
+        concurrency: int = 4,
+        resume: ResumeStore | None = None,
+        multipart_threshold: int = MULTIPART_THRESHOLD,
+    ) -> str:
+        """Upload a file and return its upload key: presigned POST for small files,
+        multipart upload (parallel parts, resumable with ``resume``) from
+        ``multipart_threshold`` bytes on. See :meth:`AsyncUploads.upload
+        <cmpapi.client._async._uploads.AsyncUploads.upload>`; ``library.upload_asset``
+        also creates the asset."""
+        return await self.uploads.upload(
+            source,
+            filename=filename,
+            progress=progress,
+            part_size=part_size,
+            concurrency=concurrency,
+            resume=resume,
+            multipart_threshold=multipart_threshold,
+        )
 
     async def download(
         self, url: str, destination: str | Path, *, progress: Progress | None = None

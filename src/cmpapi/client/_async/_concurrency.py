@@ -26,8 +26,13 @@ async def run_limited(calls: Sequence[Callable[[], Awaitable[T]]], limit: int) -
         async with semaphore:
             return await call()
 
-    async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(one(call)) for call in calls]
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(one(call)) for call in calls]
+    except BaseExceptionGroup as failed:
+        # TaskGroup wraps the failures in a group; callers catch the error itself, as with
+        # the sync twin (the others were the cancelled calls' or later ones).
+        raise failed.exceptions[0] from None
     return [task.result() for task in tasks]
 
 

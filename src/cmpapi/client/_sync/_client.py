@@ -1,5 +1,6 @@
 # GENERATED from _async/_client.py by scripts/gen_client.py: do not edit.
-"""``Client``: every operation of the spec (one namespace per tag), OAuth, downloads."""
+"""``Client``: every operation of the spec (one namespace per tag), OAuth, uploads and
+downloads."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import httpx
 
 from cmpapi.client._sync._extensions import Extensions
 from cmpapi.client._sync._http import HTTP, USER_AGENT
+from cmpapi.client._sync._uploads import Library, Uploads
 from cmpapi.client._sync.operations import Operations
 from cmpapi.client.auth import (
     DEFAULT_SCOPE,
@@ -22,6 +24,7 @@ from cmpapi.client.auth import (
 )
 from cmpapi.client.config import Endpoints, RetryPolicy
 from cmpapi.client.errors import CMPError, api_error, oauth_error
+from cmpapi.client.uploads import MULTIPART_THRESHOLD, ResumeStore, Source, UploadProgress
 
 Progress = Callable[[int, int | None], None]
 DOWNLOAD_CHUNK = 1 << 20
@@ -36,6 +39,9 @@ class Client(Operations):
     its refresh token). ``token_store`` keeps tokens between runs; ``on_token_refresh`` is
     called with every new token.
     """
+
+    library: Library
+    uploads: Uploads
 
     def __init__(
         self,
@@ -83,6 +89,9 @@ class Client(Operations):
         super().__init__(self._http)
         self.extensions = Extensions(self._http)
         """cmpapi's own ``/ext/v1`` API: event streams and sample events (not on the CMP)."""
+        self.uploads = Uploads(self._http)
+        """File uploads (presigned POST or resumable multipart); ``upload`` delegates here."""
+        self.library = Library(self._http, self.uploads)
 
     @property
     def endpoints(self) -> Endpoints:
@@ -189,6 +198,32 @@ class Client(Operations):
         return self._http.request(method, path, params=params, json=json)
 
     # -- files -----------------------------------------------------------------------------
+
+    def upload(
+        self,
+        source: Source,
+        *,
+        filename: str | None = None,
+        progress: UploadProgress | None = None,
+        part_size: int | None = None,
+        concurrency: int = 4,
+        resume: ResumeStore | None = None,
+        multipart_threshold: int = MULTIPART_THRESHOLD,
+    ) -> str:
+        """Upload a file and return its upload key: presigned POST for small files,
+        multipart upload (parallel parts, resumable with ``resume``) from
+        ``multipart_threshold`` bytes on. See :meth:`Uploads.upload
+        <cmpapi.client._sync._uploads.Uploads.upload>`; ``library.upload_asset``
+        also creates the asset."""
+        return self.uploads.upload(
+            source,
+            filename=filename,
+            progress=progress,
+            part_size=part_size,
+            concurrency=concurrency,
+            resume=resume,
+            multipart_threshold=multipart_threshold,
+        )
 
     def download(
         self, url: str, destination: str | Path, *, progress: Progress | None = None
