@@ -5,11 +5,15 @@ process start)."""
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
+import random
+import signal
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -40,8 +44,10 @@ def argv(*args: str) -> list[str]:
 
 
 def cmpapi(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``cmpapi args`` with ``config`` as its config directory; tables 80 wide."""
-    env = child_env(CMPAPI_CONFIG_DIR=str(config), COLUMNS="80")
+    """Run ``cmpapi args`` with ``config`` as its config directory (and its cache under
+    it); tables 80 wide."""
+    env = child_env(CMPAPI_CONFIG_DIR=str(config), CMPAPI_CACHE_DIR=str(config / "cache"))
+    env["COLUMNS"] = "80"
     return subprocess.run(argv(*args), env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -399,3 +405,68 @@ def test_download_writes_the_asset_file(admin: Path, api: httpx.Client, tmp_path
     assert path.name == "Q3 report" + (f".{extension}" if extension else "")  # its title
     assert path.read_bytes() == data
     assert not list(tmp_path.glob("*.part"))
+
+
+def _interrupted_upload(config: Path, args: tuple[str, ...]) -> int:
+    """Start ``cmpapi args`` (an upload) and press Ctrl-C once the journal holds its first
+    sent part; the exit code."""
+    env = child_env(CMPAPI_CONFIG_DIR=str(config), CMPAPI_CACHE_DIR=str(config / "cache"))
+    journal = config / "cache" / "uploads"
+    log = config / "interrupted.log"  # a file: a pipe nobody reads could fill and block
+    with (
+        log.open("w") as errors,
+        subprocess.Popen(argv(*args), env=env, stderr=errors, stdout=subprocess.DEVNULL) as proc,
+    ):
+        deadline = time.monotonic() + 60
+        while not any(p.read_text().strip() for p in journal.glob("*.parts")):
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "no part was sent"
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    assert "Traceback" not in log.read_text()
+    assert "error: interrupted" in log.read_text()
+    return proc.returncode
+
+
+def test_upload_shows_progress_and_resumes_after_an_interrupt(
+    admin: Path, api: httpx.Client, tmp_path: Path
+) -> None:
+    """Two files; Ctrl-C while the second, a multipart upload, is under way; the same
+    command again skips the first (already an asset) and finishes the second from its
+    journal. What was uploaded downloads with the same SHA-256."""
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes(b"remote upload\n" * 1000)
+    film = tmp_path / "film.bin"
+    film.write_bytes(random.Random(14).randbytes(40 * 1024**2))  # 8 parts of 5 MiB
+    folder = json.loads(ok(cmpapi(admin, "folders", "create", "Uploads", "-o", "json")))["id"]
+    args = (
+        "assets",
+        "upload",
+        str(notes),
+        str(film),
+        "--folder",
+        folder,
+        "--part-size",
+        "5",
+        "--multipart-threshold",
+        "1",
+        "--concurrency",
+        "1",
+        "-o",
+        "json",
+    )
+
+    assert _interrupted_upload(admin, args) == 130
+    journal = admin / "cache" / "uploads"
+    assert list(journal.glob("*.parts")), "the multipart upload was left resumable"
+    again = cmpapi(admin, *args)
+
+    assets = json.loads(ok(again))
+    assert [a["title"] for a in assets] == ["notes.txt", "film.bin"]
+    in_folder = api.get("/assets", params={"folder_id": folder, "page_size": 100}).json()
+    assert sorted(a["id"] for a in in_folder["data"]) == sorted(a["id"] for a in assets)
+    assert not list(journal.glob("*.parts")) and not list(journal.glob("batch-*"))
+    downloaded = ok(cmpapi(admin, "assets", "download", assets[1]["id"], str(tmp_path / "out")))
+    digest = hashlib.sha256(Path(downloaded.strip()).read_bytes()).hexdigest()
+    assert digest == hashlib.sha256(film.read_bytes()).hexdigest()

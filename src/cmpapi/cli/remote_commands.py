@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cmpapi.cli import api_command, auth_commands, library_remote, remote_tasks
+from cmpapi.cli import api_command, auth_commands, library_remote, remote_tasks, upload_command
 from cmpapi.cli.auth_commands import REMOTE_PANEL
 
 
@@ -12,6 +12,7 @@ def register(app: typer.Typer, tasks_app: typer.Typer) -> None:
     """login, whoami, logout, assets, folders, campaigns and api on ``app``; list, get and
     complete-sub-step on the (local) ``tasks`` group."""
     auth_commands.register(app)
+    upload_command.register()
     for name, group in (
         ("assets", library_remote.assets_app),
         ("folders", library_remote.folders_app),
