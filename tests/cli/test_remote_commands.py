@@ -121,8 +121,9 @@ def test_client_credentials_login_keeps_a_private_profile(server: str, admin: Pa
         assert value in table
 
 
-def _play_browser(url: str) -> httpx.Response:
-    """What the user does in the browser: sign in, allow, land on the CLI's callback."""
+def _play_browser(url: str, decision: str = "allow") -> httpx.Response:
+    """What the user does in the browser: sign in, allow (or deny), land on the CLI's
+    callback."""
     with httpx.Client() as browser:
 
         def submit(page: httpx.Response, **fields: str) -> httpx.Response:
@@ -133,16 +134,16 @@ def _play_browser(url: str) -> httpx.Response:
         signed_in = submit(browser.get(url), login=ADMIN[0], password=ADMIN[1])
         assert signed_in.status_code == 303, signed_in.text
         consent = browser.get(urljoin(str(signed_in.url), signed_in.headers["location"]))
-        allowed = submit(consent, action="allow")
-        assert allowed.status_code == 302, allowed.text
-        assert allowed.headers["location"].startswith("http://localhost:")
-        return browser.get(allowed.headers["location"])
+        decided = submit(consent, action=decision)
+        assert decided.status_code == 302, decided.text
+        assert decided.headers["location"].startswith("http://localhost:")
+        return browser.get(decided.headers["location"])
 
 
-def test_browser_login_whoami_and_logout(server: str, tmp_path: Path) -> None:
-    """--no-browser prints the URL; the test plays the browser. The CLI listens on a
-    free port of the demo app's registered loopback URI (http://localhost:3000/callback)."""
-    env = child_env(CMPAPI_CONFIG_DIR=str(tmp_path))
+def _browser_login(server: str, config: Path, decision: str) -> tuple[httpx.Response, int, str]:
+    """`cmpapi login --no-browser`, the test in the browser's place: the callback page, the
+    exit code and stderr. The CLI listens on a free port of the demo app's registered
+    loopback URI (http://localhost:3000/callback)."""
     login = argv(
         "login",
         "--server",
@@ -155,17 +156,33 @@ def test_browser_login_whoami_and_logout(server: str, tmp_path: Path) -> None:
         "--timeout",
         "60",
     )
+    env = child_env(CMPAPI_CONFIG_DIR=str(config))
     with subprocess.Popen(
         login, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as proc:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
         assert url.startswith(f"{server}/o/oauth2/v1/auth?"), url
-        callback = _play_browser(url)
-        out, errors = proc.communicate(timeout=60)
+        callback = _play_browser(url, decision)
+        _, errors = proc.communicate(timeout=60)
+    assert "Traceback" not in errors
+    return callback, proc.returncode, errors
+
+
+def test_browser_login_whoami_and_logout(server: str, tmp_path: Path) -> None:
+    callback, code, errors = _browser_login(server, tmp_path, "deny")
+    assert "access_denied" in callback.text
+    assert code == 3, errors
+    assert errors.splitlines() == [
+        "Open this URL to sign in:",
+        "error: no login: the sign-in was refused: access_denied (The user denied the request)",
+    ]
+    assert not (tmp_path / "config.toml").exists()
+
+    callback, code, errors = _browser_login(server, tmp_path, "allow")
     assert callback.status_code == 200
     assert "You can close this tab" in callback.text
-    assert proc.returncode == 0, out + errors
+    assert code == 0, errors
     assert f"as {ADMIN[0]} (profile default)" in errors
     token = json.loads((tmp_path / "tokens.json").read_text())["default"]
     assert token["refresh_token"]
@@ -466,8 +483,20 @@ def test_upload_shows_progress_and_resumes_after_an_interrupt(
 
     assets = json.loads(ok(again))
     assert [a["title"] for a in assets] == ["notes.txt", "film.bin"]
-    in_folder = api.get("/assets", params={"folder_id": folder, "page_size": 100}).json()
-    assert sorted(a["id"] for a in in_folder["data"]) == sorted(a["id"] for a in assets)
+    listed = cmpapi(
+        admin,
+        "assets",
+        "list",
+        "--folder",
+        folder,
+        "--type",
+        "raw_file",
+        "--search",
+        "film",
+        "-o",
+        "json",
+    )
+    assert [a["id"] for a in json.loads(ok(listed))] == [assets[1]["id"]]  # one film.bin
     assert not list(journal.glob("*.parts")) and not list(journal.glob("batch-*"))
     downloaded = ok(cmpapi(admin, "assets", "download", assets[1]["id"], str(tmp_path / "out")))
     digest = hashlib.sha256(Path(downloaded.strip()).read_bytes()).hexdigest()

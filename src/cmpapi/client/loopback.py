@@ -144,7 +144,8 @@ class LoopbackServer:
         assert self._server.outcome is not None
         kind, value = self._server.outcome
         if kind != "code":
-            raise LoopbackError(f"the sign-in was refused: {kind} {value}".rstrip(), kind)
+            detail = f" ({value})" if value else ""
+            raise LoopbackError(f"the sign-in was refused: {kind}{detail}", kind)
         return value
 
     def close(self) -> None:
