@@ -8,6 +8,7 @@ import asyncio
 import html
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
@@ -16,6 +17,8 @@ import httpx
 import pytest
 
 from cmpapi.client import (
+    EVENT_NAMES,
+    EVENT_TYPES,
     AsyncClient,
     AuthenticationError,
     Client,
@@ -25,6 +28,7 @@ from cmpapi.client import (
     OAuthError,
     Token,
     UnprocessableEntityError,
+    parse_event,
 )
 from tests.oauth.flow import _FORM, _HIDDEN, query_of
 from tests.support.servers import demo_process
@@ -168,3 +172,34 @@ def test_revoke_forgets_the_token_and_the_server_refuses_it(
     assert client.token is None
     with pytest.raises(AuthenticationError):
         connect(server=server, token=token.access_token).users.list_users().first_page()
+
+
+def test_event_stream_and_sample_events(server: str, connect: Callable[..., Client]) -> None:
+    """Sample events recorded through the SDK arrive on its event stream, each a webhook
+    body that ``parse_event`` reads; a cursor resumes after the event it came with."""
+    client = connect(server=server, client_id=CLIENT_ID, client_secret=SECRET)
+    start = datetime.now(UTC)
+    names = ["task_added", "asset_added", "task_added"]
+    triggered = [client.extensions.trigger_event(name)["id"] for name in names]
+    stream = client.extensions.stream_events(since=start, event_names=["task_added", "asset_added"])
+    received = []
+    for event in stream:  # the demo's own seeding may have recorded some just before
+        if event.webhook_id in triggered:
+            received.append(event)
+        if len(received) == len(triggered):
+            break
+    stream.close()  # type: ignore[attr-defined]
+    assert [e.event_name for e in received] == names
+    assert [e.webhook_id for e in received] == triggered
+    assert [parse_event(e.body).event_name for e in received] == names
+    resumed = client.extensions.stream_events(cursor=received[0].cursor, reconnect=False)
+    assert [next(resumed).webhook_id, next(resumed).webhook_id] == triggered[1:]
+    resumed.close()  # type: ignore[attr-defined]
+
+
+def test_every_sample_event_is_a_typed_event(server: str, connect: Callable[..., Client]) -> None:
+    client = connect(server=server, client_id=CLIENT_ID, client_secret=SECRET)
+    for name in sorted(EVENT_NAMES):
+        recorded = client.extensions.trigger_event(name)
+        event = parse_event({"event_name": name, "data": recorded["data"]})
+        assert type(event) is EVENT_TYPES[name], name

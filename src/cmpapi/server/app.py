@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
 
@@ -18,6 +21,21 @@ from cmpapi.server.observability.middleware import ObservedFastAPI
 from cmpapi.server.routes import ROUTE_TABLE
 from cmpapi.server.settings import Settings
 from cmpapi.server.storage import make_store
+from cmpapi.server.webhooks.stream import EventHub
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
+    """The embedded job worker (unless ``settings.worker_embedded`` is off), and the end
+    of the event streams and their poller when the app stops."""
+    hub: EventHub = app.state.event_hub
+    hub.closed = False  # a TestClient may start an app again
+    async with embedded_worker(settings):
+        try:
+            yield
+        finally:
+            await hub.close()
+
 
 # FastAPI asks OpenTelemetry for its providers on every request unless told not to.
 OTEL_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
@@ -39,8 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/v3/openapi.json",
         docs_url=None,
         redoc_url=None,
-        # Runs a job worker beside the API unless settings.worker_embedded is off.
-        lifespan=lambda _app: embedded_worker(settings),
+        lifespan=lambda app: lifespan(app, settings),
         telemetry=None if settings.otel else OTEL_OFF,
     )
     app.log_requests = settings.request_log
@@ -53,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         read_budget_s=settings.resolved_db_read_budget_s,
     )
     app.state.store = make_store(settings)
+    app.state.event_hub = EventHub(engine, app.state.db_runner, settings)
     metrics.watch_pool(engine, "api", settings.db_pool_size)
     app.state.metric_collectors = [metrics.QueueCollector(engine)]
     app.state.rate_limiter = make_limiter(settings.rate_limit)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from cmpapi.server.ext import apps as ext_apps
+from cmpapi.server.ext import trigger as ext_trigger
 from cmpapi.server.ext import web_app
 from cmpapi.server.oauth import routes as oauth
 from cmpapi.server.resources.calendar_events import field_routes as event_field_routes
@@ -47,6 +48,7 @@ from cmpapi.server.resources.work_requests import sub_routes as work_request_sub
 from cmpapi.server.resources.workflows import routes as workflows
 from cmpapi.server.storage import routes as storage
 from cmpapi.server.webhooks import routes as webhooks
+from cmpapi.server.webhooks import stream_routes as event_streams
 
 V3 = "/v3"
 
@@ -54,6 +56,8 @@ ROUTE_TABLE: tuple[tuple[str, APIRouter], ...] = (
     ("", oauth.router),  # /o/oauth2/v1/...
     ("", ext_apps.router),  # /ext/v1/apps
     ("", webhooks.router),  # /ext/v1/webhooks
+    ("", event_streams.router),  # /ext/v1/events/stream
+    ("", ext_trigger.router),  # /ext/v1/events/trigger
     ("", web_app.router),  # /ext/v1: what the CMP web app does (briefs, deletions)
     ("", ext_publishing.router),  # /ext/v1/publishing-channels
     ("", sc_ext.router),  # /ext/v1/structured-content/managed-migrations

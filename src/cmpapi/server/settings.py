@@ -239,6 +239,23 @@ class Settings(BaseSettings):
     webhook_delivery_retention: int = Field(
         default=30 * 86400, ge=3600, description="Seconds finished deliveries are kept"
     )
+    event_stream_max_per_org: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="Open event streams (GET /ext/v1/events/stream) per organization, per "
+        "API process; one more is refused with 429",
+    )
+    event_stream_heartbeat: float = Field(
+        default=15, ge=0.05, le=300, description="Seconds between keep-alive comments"
+    )
+    event_stream_poll_interval: float = Field(
+        default=1.0,
+        ge=0.05,
+        le=60,
+        description="Seconds between the event streams' outbox polls (commits wake them "
+        "sooner: in-process, by NOTIFY on PostgreSQL, by SQLite's data_version)",
+    )
 
     # -- storage and uploads (docs/storage.md) ---------------------------------------
     storage_backend: Literal["local", "s3"] = Field(

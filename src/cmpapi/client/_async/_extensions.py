@@ -68,9 +68,10 @@ class AsyncExtensions:
             if cursor is not None:
                 params = {"cursor": cursor, "event_name": list(event_names)}
             try:
-                async for event in self._read(params):
-                    cursor = event.cursor
-                    yield event
+                async for position, event in self._read(params):
+                    cursor = position
+                    if event is not None:
+                        yield event
             except (httpx.TransportError, APIConnectionError):
                 if not reconnect:
                     raise
@@ -78,7 +79,11 @@ class AsyncExtensions:
                 return
             await sleep(RECONNECT_DELAY)
 
-    async def _read(self, params: dict[str, Any]) -> AsyncIterator[StreamedEvent]:
+    async def _read(
+        self, params: dict[str, Any]
+    ) -> AsyncIterator[tuple[str, StreamedEvent | None]]:
+        """The stream's messages as (cursor, event); the opening message has a cursor and
+        no event (resuming from it misses nothing sent before the first event)."""
         headers = {"Authorization": await self._http.authorization()}
         url = f"{self._root}/events/stream"
         async with self._http.http.stream(
@@ -97,11 +102,14 @@ class AsyncExtensions:
                             value = fields["data"] + "\n" + value
                         fields[name] = value
                     continue
-                if "data" in fields and "id" in fields:
-                    yield StreamedEvent(
-                        cursor=fields["id"],
-                        event_name=fields.get("event", "message"),
-                        webhook_id=fields.get("webhook-id", ""),
-                        body=fields["data"].encode(),
-                    )
+                if "id" in fields:
+                    event = None
+                    if "data" in fields:
+                        event = StreamedEvent(
+                            cursor=fields["id"],
+                            event_name=fields.get("event", "message"),
+                            webhook_id=fields.get("webhook-id", ""),
+                            body=fields["data"].encode(),
+                        )
+                    yield fields["id"], event
                 fields = {}

@@ -69,9 +69,10 @@ class Extensions:
             if cursor is not None:
                 params = {"cursor": cursor, "event_name": list(event_names)}
             try:
-                for event in self._read(params):
-                    cursor = event.cursor
-                    yield event
+                for position, event in self._read(params):
+                    cursor = position
+                    if event is not None:
+                        yield event
             except (httpx.TransportError, APIConnectionError):
                 if not reconnect:
                     raise
@@ -79,7 +80,9 @@ class Extensions:
                 return
             sleep(RECONNECT_DELAY)
 
-    def _read(self, params: dict[str, Any]) -> Iterator[StreamedEvent]:
+    def _read(self, params: dict[str, Any]) -> Iterator[tuple[str, StreamedEvent | None]]:
+        """The stream's messages as (cursor, event); the opening message has a cursor and
+        no event (resuming from it misses nothing sent before the first event)."""
         headers = {"Authorization": self._http.authorization()}
         url = f"{self._root}/events/stream"
         with self._http.http.stream(
@@ -98,11 +101,14 @@ class Extensions:
                             value = fields["data"] + "\n" + value
                         fields[name] = value
                     continue
-                if "data" in fields and "id" in fields:
-                    yield StreamedEvent(
-                        cursor=fields["id"],
-                        event_name=fields.get("event", "message"),
-                        webhook_id=fields.get("webhook-id", ""),
-                        body=fields["data"].encode(),
-                    )
+                if "id" in fields:
+                    event = None
+                    if "data" in fields:
+                        event = StreamedEvent(
+                            cursor=fields["id"],
+                            event_name=fields.get("event", "message"),
+                            webhook_id=fields.get("webhook-id", ""),
+                            body=fields["data"].encode(),
+                        )
+                    yield fields["id"], event
                 fields = {}
