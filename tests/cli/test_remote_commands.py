@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
@@ -25,6 +24,7 @@ import pytest
 
 from tests.client.test_without_server_extra import BLOCKER
 from tests.oauth.flow import _FORM, _HIDDEN
+from tests.support.cli import argv, cmpapi, cmpapi_many, failed, ok
 from tests.support.env import child_env
 from tests.support.servers import demo_process, free_port
 
@@ -32,46 +32,6 @@ CLIENT_ID = "cmpapi-demo-app"
 CLIENT_SECRET = "cmpapi-demo-secret-do-not-use-in-production"
 JIRA = ("cmpapi-demo-jira", "cmpapi-demo-jira-secret-do-not-use-in-production")
 ADMIN = ("ada.admin@demo.cmpapi.dev", "demo-password")
-CMPAPI = Path(sys.executable).with_name("cmpapi")
-
-
-def argv(*args: str) -> list[str]:
-    """The installed `cmpapi` program (``python -m`` where no script is installed)."""
-    return (
-        [str(CMPAPI), *args]
-        if CMPAPI.exists()
-        else [sys.executable, "-m", "cmpapi.cli.main", *args]
-    )
-
-
-def cmpapi(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``cmpapi args`` with ``config`` as its config directory (and its cache under
-    it); tables 80 wide."""
-    env = child_env(CMPAPI_CONFIG_DIR=str(config), CMPAPI_CACHE_DIR=str(config / "cache"))
-    env["COLUMNS"] = "80"
-    return subprocess.run(argv(*args), env=env, capture_output=True, text=True, timeout=120)
-
-
-def cmpapi_many(
-    config: Path, calls: dict[str, tuple[str, ...]]
-) -> dict[str, subprocess.CompletedProcess[str]]:
-    """Several independent commands, a few at a time."""
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        futures = {name: pool.submit(cmpapi, config, *args) for name, args in calls.items()}
-        return {name: future.result() for name, future in futures.items()}
-
-
-def ok(run: subprocess.CompletedProcess[str]) -> str:
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert "Traceback" not in run.stderr
-    return run.stdout
-
-
-def failed(run: subprocess.CompletedProcess[str], code: int) -> list[str]:
-    """The stderr lines of a command that exited with ``code`` (never a traceback)."""
-    assert run.returncode == code, run.stdout + run.stderr
-    assert "Traceback" not in run.stderr
-    return run.stderr.splitlines()
 
 
 @pytest.fixture(scope="module")
