@@ -8,6 +8,7 @@ from cmpapi.cli import (
     jobs_commands,
     library_commands,
     publishing_commands,
+    remote_commands,
     server_commands,
     task_commands,
     webhook_commands,
@@ -28,6 +29,7 @@ app.add_typer(task_commands.tasks_app, name="tasks")
 app.add_typer(task_commands.templates_app, name="templates")
 webhook_commands.register(app)
 app.add_typer(publishing_commands.publishing_app, name="publishing")
+remote_commands.register(app, tasks_app=task_commands.tasks_app)
 
 if __name__ == "__main__":
     app()

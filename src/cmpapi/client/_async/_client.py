@@ -186,6 +186,16 @@ class AsyncClient(AsyncOperations):
             raise oauth_error(response)
         self._http.store.save(None)
 
+    # -- any request -----------------------------------------------------------------------
+
+    async def request(
+        self, method: str, path: str, *, params: Any = None, json: Any = None
+    ) -> httpx.Response:
+        """Send any request to the API (``path`` relative to the base URL, or an absolute
+        URL on its origin, such as a ``pagination.next`` link) with the client's token,
+        retries and errors; the answer, read. Redirects are returned, not followed."""
+        return await self._http.request(method, path, params=params, json=json)
+
     # -- files -----------------------------------------------------------------------------
 
     async def upload(

@@ -118,13 +118,42 @@ def _redirect_uri(app: OAuthApp, requested: str | None, repeated: bool) -> str:
         if len(app.redirect_uris) == 1:
             return app.redirect_uris[0]
         raise PageError("Invalid request", "The request must name its redirect_uri.")
-    # Exact string match (RFC 9700 §4.1.3): no prefix, pattern or normalisation.
-    if requested not in app.redirect_uris:
+    # Exact string match (RFC 9700 §4.1.3): no prefix, pattern or normalisation; the one
+    # exception is the port of a loopback URI (RFC 8252 §7.3).
+    if requested not in app.redirect_uris and not any(
+        loopback_match(requested, registered) for registered in app.redirect_uris
+    ):
         raise PageError(
             "Invalid redirect URI",
             f"The redirect URI is not registered for {app.name}; no redirect was made.",
         )
     return requested
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def loopback_match(requested: str, registered: str) -> bool:
+    """Whether ``requested`` is the registered loopback redirect URI on another port.
+
+    RFC 8252 §7.3: a native app (a CLI, a notebook) listens on a port the system gives it
+    at the time of the request, so the authorization server must accept any port for a
+    registered ``http`` loopback URI. Everything else (scheme, host as registered, path,
+    query) must still match exactly."""
+    want, got = urlsplit(registered), urlsplit(requested)
+    if want.scheme != "http" or want.hostname not in LOOPBACK_HOSTS:
+        return False
+    try:
+        got.port  # noqa: B018 - raises ValueError on a port that is not a number in range
+    except ValueError:
+        return False
+    return (
+        got.scheme == "http"
+        and got.username is None
+        and got.password is None
+        and got.hostname == want.hostname
+        and (got.path, got.query, got.fragment) == (want.path, want.query, want.fragment)
+    )
 
 
 def _validate_rest(
