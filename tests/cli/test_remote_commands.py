@@ -22,11 +22,12 @@ from urllib.parse import urljoin
 import httpx
 import pytest
 
+from cmpapi.client.webhooks import new_signing_key, webhook_app
 from tests.client.test_without_server_extra import BLOCKER
 from tests.oauth.flow import _FORM, _HIDDEN
 from tests.support.cli import argv, cmpapi, cmpapi_many, failed, ok
 from tests.support.env import child_env
-from tests.support.servers import demo_process, free_port
+from tests.support.servers import demo_process, free_port, serving
 
 CLIENT_ID = "cmpapi-demo-app"
 CLIENT_SECRET = "cmpapi-demo-secret-do-not-use-in-production"
@@ -461,3 +462,37 @@ def test_upload_shows_progress_and_resumes_after_an_interrupt(
     downloaded = ok(cmpapi(admin, "assets", "download", assets[1]["id"], str(tmp_path / "out")))
     digest = hashlib.sha256(Path(downloaded.strip()).read_bytes()).hexdigest()
     assert digest == hashlib.sha256(film.read_bytes()).hexdigest()
+
+
+def test_listen_forwards_signed_events_that_trigger_records(admin: Path) -> None:
+    """``cmpapi listen`` POSTs each event to the local URL signed as a real delivery (the
+    SDK's receiver verifies it), one line per event with the local answer; ``cmpapi
+    trigger`` records the events; Ctrl-C ends it with 130."""
+    key, received = new_signing_key(), []
+    receiver = webhook_app(received.append, signing_key=key, secret="local-secret")
+    with serving(receiver) as local:  # type: ignore[arg-type]
+        env = child_env(CMPAPI_CONFIG_DIR=str(admin), CMPAPI_CACHE_DIR=str(admin / "cache"))
+        args = ["listen", "--forward-to", f"{local}/hook", "--signing-key", key]
+        args += ["--secret", "local-secret", "-e", "asset_added", "-e", "task_added"]
+        listening = subprocess.Popen(
+            argv(*args), env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        try:
+            assert listening.stderr is not None and listening.stdout is not None
+            assert "Forwarding events to" in listening.stderr.readline()
+            triggered = cmpapi_many(
+                admin,
+                {
+                    n: ("trigger", n, "-o", "json")
+                    for n in ("asset_added", "campaign_added", "task_added")
+                },
+            )
+            ids = {json.loads(ok(run))["id"] for run in triggered.values()}
+            lines = [listening.stdout.readline(), listening.stdout.readline()]
+        finally:
+            listening.send_signal(signal.SIGINT)
+            listening.communicate(timeout=30)  # and closes the pipes
+            assert listening.returncode == 130
+    assert sorted(e.event_name for e in received) == ["asset_added", "task_added"]
+    assert {e.delivery_id for e in received} < ids
+    assert all(line.rstrip().endswith("-> 200") for line in lines), lines

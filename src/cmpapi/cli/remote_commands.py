@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from cmpapi.cli import api_command, auth_commands, library_remote, remote_tasks, upload_command
+from cmpapi.cli import (
+    api_command,
+    auth_commands,
+    library_remote,
+    listen_command,
+    remote_tasks,
+    upload_command,
+)
 from cmpapi.cli.auth_commands import REMOTE_PANEL
 
 
 def register(app: typer.Typer, tasks_app: typer.Typer) -> None:
-    """login, whoami, logout, assets, folders, campaigns and api on ``app``; list, get and
-    complete-sub-step on the (local) ``tasks`` group."""
+    """login, whoami, logout, assets, folders, campaigns, api, listen and trigger on
+    ``app``; list, get and complete-sub-step on the (local) ``tasks`` group."""
     auth_commands.register(app)
     upload_command.register()
     for name, group in (
@@ -20,4 +27,5 @@ def register(app: typer.Typer, tasks_app: typer.Typer) -> None:
     ):
         app.add_typer(group, name=name, rich_help_panel=REMOTE_PANEL)
     app.command("api", rich_help_panel=REMOTE_PANEL)(api_command.api)
+    listen_command.register(app)
     remote_tasks.register(tasks_app)
