@@ -21,8 +21,11 @@ ID = "0" * 32
 # resolved first).
 ARGS = {
     "users create": ["--email", "n@example.com", "--name", "N"],
+    "users list": [],
     "teams create": ["--name", "T"],
+    "teams list": [],
     "apps create": ["--name", "A", "--redirect-uri", "https://a.example.com/cb"],
+    "apps list": [],
     "labels create-group": ["--name", "G", "--value", "v"],
     "renditions create-config": ["--name", "thumb", "--width", "64"],
     "renditions list-configs": [],
@@ -137,4 +140,4 @@ def test_org_takes_an_id_or_a_name(run, two_orgs: list[tuple[str, str]], db: Ses
 def test_no_organization_yet_says_how_to_make_one(run) -> None:
     code, out = run("workflows list")
     assert code == 2
-    assert out.strip() == "error: no organization yet (`cmpapi demo seed` creates one)"
+    assert out.strip() == "error: no organization yet (`cmpapi init` creates one)"

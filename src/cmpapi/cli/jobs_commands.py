@@ -9,10 +9,18 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from cmpapi.cli.local import DataDir, err, local_settings, open_db
+from cmpapi.cli.local import (
+    Column,
+    DatabaseUrl,
+    DataDir,
+    Output,
+    OutputFormat,
+    err,
+    local_settings,
+    open_db,
+    print_rows,
+)
 
 Imports = Annotated[
     list[str] | None,
@@ -26,6 +34,7 @@ def worker(
         typer.Option(min=1, help="Jobs run at once (default: CMPAPI_WORKER_CONCURRENCY)"),
     ] = None,
     data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
     imports: Imports = None,
     parent_pid: Annotated[
         int | None,
@@ -42,7 +51,7 @@ def worker(
     from cmpapi.server.jobs.registry import import_handlers
     from cmpapi.server.jobs.worker import Worker
 
-    settings = local_settings(data_dir=data_dir)
+    settings = local_settings(data_dir=data_dir, database_url=database_url)
     configure_worker_logging(settings.log_format)
     engine = make_engine(settings)
     upgrade(engine)
@@ -106,9 +115,11 @@ def jobs_list(
     ] = None,
     kind: Annotated[str | None, typer.Option(help="Only jobs of this kind")] = None,
     limit: Annotated[int, typer.Option(min=1, help="Rows to show")] = 50,
+    output: Output = OutputFormat.table,
     data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
-    """Show the newest jobs, then how many jobs each kind has in each status."""
+    """Show the newest jobs, then (table) how many jobs each kind has in each status."""
     from sqlalchemy import select
 
     from cmpapi.server.jobs.queue import counts
@@ -116,33 +127,46 @@ def jobs_list(
 
     if status is not None and status not in STATUSES:
         raise typer.BadParameter(f"must be one of {', '.join(STATUSES)}", param_hint="--status")
-    with open_db(data_dir) as session:
+    with open_db(data_dir, database_url, write=False) as session:
         query = select(Job).order_by(Job.created_at.desc(), Job.id).limit(limit)
         if status:
             query = query.where(Job.status == status)
         if kind:
             query = query.where(Job.kind == kind)
-        out = Console()  # made now, so it sees this run's COLUMNS
-        out.print(_jobs_table(session.scalars(query)))
-        out.print(_counts_table(counts(session), STATUSES))
+        print_rows([_job(job) for job in session.scalars(query)], JOB_COLUMNS, output)
+        if output is OutputFormat.table:
+            by_kind = counts(session)
+            rows = [
+                {"kind": kind, **{s: by_kind.get((kind, s), 0) for s in STATUSES}}
+                for kind in sorted({k for k, _ in by_kind})
+            ]
+            columns = [Column("kind", "kind"), *(Column(s, s) for s in STATUSES)]
+            print_rows(rows, columns, output, title="jobs per kind and status")
 
 
-def _jobs_table(jobs: Any) -> Table:
-    table = Table("id", "kind", "status", "attempts", "run at", "worker", "last error")
-    for job in jobs:
-        table.add_row(
-            job.id, job.kind, job.status, f"{job.attempts}/{job.max_attempts}",
-            job.run_at.strftime("%Y-%m-%d %H:%M:%S"), job.locked_by or "",
-            (job.last_error or "")[:60],
-        )  # fmt: skip
-    return table
+JOB_COLUMNS = [
+    Column("id", "id", ident=True),
+    Column("kind", "kind"),
+    Column("status", "status"),
+    Column("attempts", "attempts", show=lambda j: f"{j['attempts']}/{j['max_attempts']}"),
+    Column("run_at", "run at"),
+    Column("locked_by", "worker"),
+    Column("last_error", "last error", show=lambda j: (j["last_error"] or "")[:60]),
+]
 
 
-def _counts_table(by_kind_status: dict[tuple[str, str], int], statuses: tuple[str, ...]) -> Table:
-    table = Table("kind", *statuses, title="jobs per kind and status")
-    for kind in sorted({k for k, _ in by_kind_status}):
-        table.add_row(kind, *(str(by_kind_status.get((kind, s), 0)) for s in statuses))
-    return table
+def _job(job: Any) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "status": job.status,
+        "attempts": job.attempts,
+        "max_attempts": job.max_attempts,
+        "run_at": job.run_at,
+        "created_at": job.created_at,
+        "locked_by": job.locked_by,
+        "last_error": job.last_error,
+    }
 
 
 def register(app: typer.Typer) -> None:

@@ -5,10 +5,18 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from cmpapi.cli.local import DataDir, Org, fail, open_db, resolve_org
+from cmpapi.cli.local import (
+    Column,
+    DatabaseUrl,
+    DataDir,
+    Org,
+    Output,
+    OutputFormat,
+    open_db,
+    print_rows,
+    resolve_org,
+)
 
 renditions_app = typer.Typer(help="Rendition configs.", no_args_is_help=True)
 
@@ -24,38 +32,65 @@ def create_config(
     quality: Annotated[int | None, typer.Option(help="Encoder quality, 1-100")] = None,
     org: Org = None,
     data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Add a rendition config; new image versions get a rendition made with it."""
-    from cmpapi.server.errors import DomainError
     from cmpapi.server.resources.library import renditions
 
-    with open_db(data_dir) as session:
-        try:
-            config = renditions.create_config(
-                session, resolve_org(session, org), name=name, width=width, height=height,
-                output_format=output_format, quality=quality,
-            )  # fmt: skip
-        except DomainError as exc:
-            raise fail(exc) from exc
+    with open_db(data_dir, database_url) as session:
+        config = renditions.create_config(
+            session,
+            resolve_org(session, org),
+            name=name,
+            width=width,
+            height=height,
+            output_format=output_format,
+            quality=quality,
+        )
         session.commit()
         print(f"id: {config.id}")
 
 
 @renditions_app.command("list-configs")
-def list_configs(org: Org = None, data_dir: DataDir = None) -> None:
+def list_configs(
+    org: Org = None,
+    output: Output = OutputFormat.table,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
     """Show the organization's rendition configs."""
     from sqlalchemy import select
 
     from cmpapi.server.resources.library.tables import RenditionConfig
 
-    with open_db(data_dir) as session:
+    with open_db(data_dir, database_url, write=False) as session:
         rows = session.scalars(
             select(RenditionConfig)
             .where(RenditionConfig.org_id == resolve_org(session, org))
             .order_by(RenditionConfig.name)
         ).all()
-        table = Table("id", "name", "width", "height", "format", "quality")
-        for r in rows:
-            table.add_row(r.id, r.name, str(r.width or ""), str(r.height or ""),
-                          r.output_format or "as input", str(r.quality or ""))  # fmt: skip
-        Console().print(table)
+        print_rows(
+            [
+                {
+                    "id": r.id,
+                    "name": r.name,
+                    "width": r.width,
+                    "height": r.height,
+                    "output_format": r.output_format,
+                    "quality": r.quality,
+                }
+                for r in rows
+            ],
+            CONFIG_COLUMNS,
+            output,
+        )
+
+
+CONFIG_COLUMNS = [
+    Column("id", "id", ident=True),
+    Column("name", "name"),
+    Column("width", "width"),
+    Column("height", "height"),
+    Column("output_format", "format", show=lambda r: r["output_format"] or "as input"),
+    Column("quality", "quality"),
+]

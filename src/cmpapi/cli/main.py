@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from cmpapi.cli import (
+    app_commands,
+    identity_commands,
     jobs_commands,
     library_commands,
+    local,
     publishing_commands,
     remote_commands,
     server_commands,
@@ -22,6 +27,8 @@ app = typer.Typer(
 )
 # Every command group is attached here; command modules import only ``cli.local``.
 server_commands.register(app)
+identity_commands.register(app)
+app_commands.register(app)
 jobs_commands.register(app)
 app.add_typer(library_commands.renditions_app, name="renditions")
 app.add_typer(task_commands.workflows_app, name="workflows")
@@ -31,5 +38,16 @@ webhook_commands.register(app)
 app.add_typer(publishing_commands.publishing_app, name="publishing")
 remote_commands.register(app, tasks_app=task_commands.tasks_app)
 
+
+def main() -> None:
+    """The ``cmpapi`` entry point: the CLI, with an error no command expected printed as one
+    line (exit 1) instead of a traceback (docs/cli.md#errors-and-exit-codes)."""
+    try:
+        app()
+    except Exception as exc:
+        local.unexpected(exc)
+        sys.exit(1)
+
+
 if __name__ == "__main__":
-    app()
+    main()

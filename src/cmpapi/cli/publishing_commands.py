@@ -10,10 +10,19 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from cmpapi.cli.local import DataDir, Org, fail, local_settings, open_db, resolve_org
+from cmpapi.cli.local import (
+    Column,
+    DatabaseUrl,
+    DataDir,
+    Org,
+    Output,
+    OutputFormat,
+    local_settings,
+    open_db,
+    print_rows,
+    resolve_org,
+)
 
 publishing_app = typer.Typer(
     help="Webhook publishing channels and publishing task assets on them.", no_args_is_help=True
@@ -35,15 +44,12 @@ Domains = Annotated[
 
 
 @contextmanager
-def _session(data_dir: Path | None, org: str | None) -> Iterator[tuple[Any, str]]:
+def _session(
+    data_dir: Path | None, org: str | None, database_url: str | None = None, *, write: bool = True
+) -> Iterator[tuple[Any, str]]:
     """``(session, org_id)``; domain errors exit 1 with their message."""
-    from cmpapi.server.errors import DomainError
-
-    with open_db(data_dir) as session:
-        try:
-            yield session, resolve_org(session, org)
-        except DomainError as exc:
-            raise fail(exc) from exc
+    with open_db(data_dir, database_url, write=write) as session:
+        yield session, resolve_org(session, org)
 
 
 def _channel_id(session: Any, org_id: str, channel: str) -> str:
@@ -70,11 +76,12 @@ def add(
     domain: Domains = None,
     org: Org = None,
     data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Add a webhook publishing channel; prints its id."""
     from cmpapi.server.resources.publishing import channels
 
-    with _session(data_dir, org) as (session, org_id):
+    with _session(data_dir, org, database_url) as (session, org_id):
         channel = channels.add_channel(
             session,
             org_id,
@@ -87,10 +94,12 @@ def add(
         print(channel.id)
 
 
-def _set_disabled(channel: str, value: bool, org: str | None, data_dir: Path | None) -> None:
+def _set_disabled(
+    channel: str, value: bool, org: str | None, data_dir: Path | None, database_url: str | None
+) -> None:
     from cmpapi.server.resources.publishing import channels
 
-    with _session(data_dir, org) as (session, org_id):
+    with _session(data_dir, org, database_url) as (session, org_id):
         row = channels.change_channel(
             session, org_id, _channel_id(session, org_id, channel), {"disabled": value}
         )
@@ -103,9 +112,10 @@ def disable(
     channel: Annotated[str, typer.Argument(help="Channel id or name")],
     org: Org = None,
     data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Disable a channel: nothing is published on it until it is enabled."""
-    _set_disabled(channel, True, org, data_dir)
+    _set_disabled(channel, True, org, data_dir, database_url)
 
 
 @channels_app.command("enable")
@@ -113,35 +123,52 @@ def enable(
     channel: Annotated[str, typer.Argument(help="Channel id or name")],
     org: Org = None,
     data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Enable a disabled channel."""
-    _set_disabled(channel, False, org, data_dir)
+    _set_disabled(channel, False, org, data_dir, database_url)
 
 
 @channels_app.command("list")
-def list_channels(org: Org = None, data_dir: DataDir = None) -> None:
+def list_channels(
+    org: Org = None,
+    output: Output = OutputFormat.table,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
     """Show the organization's publishing channels."""
     from sqlalchemy import select
 
     from cmpapi.server.resources.publishing.tables import PublishingChannel
 
-    with _session(data_dir, org) as (session, org_id):
+    with _session(data_dir, org, database_url, write=False) as (session, org_id):
         rows = session.scalars(
             select(PublishingChannel)
             .where(PublishingChannel.org_id == org_id)
             .order_by(PublishingChannel.name)
         ).all()
-        table = Table("id", "name", "type", "disabled", "locales", "domains")
-        for c in rows:
-            table.add_row(
-                c.id,
-                c.name,
-                c.type,
-                str(c.disabled),
-                ", ".join(c.locales),
-                ", ".join(c.allowed_domains),
-            )
-        Console(width=200).print(table)
+        channels = [
+            {
+                "id": c.id,
+                "name": c.name,
+                "type": c.type,
+                "disabled": c.disabled,
+                "locales": list(c.locales),
+                "allowed_domains": list(c.allowed_domains),
+            }
+            for c in rows
+        ]
+        print_rows(channels, CHANNEL_COLUMNS, output)
+
+
+CHANNEL_COLUMNS = [
+    Column("id", "id", ident=True),
+    Column("name", "name"),
+    Column("type", "type"),
+    Column("disabled", "disabled"),
+    Column("locales", "locales"),
+    Column("allowed_domains", "domains"),
+]
 
 
 def _push(
@@ -151,13 +178,14 @@ def _push(
     withdraw: bool,
     org: str | None,
     data_dir: Path | None,
+    database_url: str | None,
 ) -> None:
     from cmpapi.server.http.links import Links
     from cmpapi.server.resources.publishing import service
 
-    settings = local_settings(data_dir=data_dir)
+    settings = local_settings(data_dir=data_dir, database_url=database_url)
     links = Links(settings.public_base_url or f"http://{settings.host}:{settings.port}")
-    with _session(data_dir, org) as (session, org_id):
+    with _session(data_dir, org, database_url) as (session, org_id):
         view = service.push_task(
             session,
             links,
@@ -179,10 +207,11 @@ def publish(
     asset: Assets = None,
     org: Org = None,
     data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Publish a task's assets on a channel (``asset_published``; assets already live there
     are re-synced: ``asset_synced``). Prints the publishing event's id and what it did."""
-    _push(task_id, channel, asset, False, org, data_dir)
+    _push(task_id, channel, asset, False, org, data_dir, database_url)
 
 
 @publishing_app.command("withdraw")
@@ -192,6 +221,7 @@ def withdraw(
     asset: Assets = None,
     org: Org = None,
     data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Withdraw a task's assets from a channel (``asset_unpublished``)."""
-    _push(task_id, channel, asset, True, org, data_dir)
+    _push(task_id, channel, asset, True, org, data_dir, database_url)

@@ -1,5 +1,6 @@
-"""Commands that run or administer a server on this machine: serve, db, users, teams,
-apps, demo. They use the server package directly (remote commands use the SDK).
+"""Commands that run or administer a server on this machine: serve, db, labels, demo
+(users, teams and apps: identity_commands, app_commands). They use the server package
+directly (remote commands use the SDK).
 """
 
 from __future__ import annotations
@@ -8,7 +9,15 @@ from typing import Annotated, Any
 
 import typer
 
-from cmpapi.cli.local import DataDir, Org, console, fail, local_settings, open_db, resolve_org
+from cmpapi.cli.local import (
+    DatabaseUrl,
+    DataDir,
+    Org,
+    console,
+    local_settings,
+    open_db,
+    resolve_org,
+)
 
 
 def serve(
@@ -125,97 +134,10 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
 
 @db_app.command("upgrade")
-def db_upgrade(data_dir: DataDir = None) -> None:
-    """Apply all migrations to the configured database."""
-    with open_db(data_dir):
+def db_upgrade(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Apply all migrations to the configured database (creating a SQLite one)."""
+    with open_db(data_dir, database_url):
         console.print("database is up to date")
-
-
-users_app = typer.Typer(help="Users.", no_args_is_help=True)
-
-
-@users_app.command("create")
-def users_create(
-    email: Annotated[str, typer.Option(help="Email address (also the login)")],
-    name: Annotated[str, typer.Option(help="Full name")],
-    password: Annotated[str | None, typer.Option(help="Password for the login page")] = None,
-    role: Annotated[str, typer.Option(help="admin, member or viewer")] = "member",
-    org: Org = None,
-    data_dir: DataDir = None,
-) -> None:
-    """Create a user; prints its id."""
-    from cmpapi.server.errors import DomainError
-    from cmpapi.server.identity import service
-
-    with open_db(data_dir) as session:
-        try:
-            user = service.create_user(session, resolve_org(session, org), email=email, name=name,
-                                       password=password, role=role)  # fmt: skip
-        except DomainError as exc:
-            raise fail(exc) from exc
-        session.commit()
-        print(f"id: {user.id}")
-
-
-teams_app = typer.Typer(help="Teams.", no_args_is_help=True)
-
-
-@teams_app.command("create")
-def teams_create(
-    name: Annotated[str, typer.Option(help="Team name")],
-    member: Annotated[list[str] | None, typer.Option(help="Member email (repeatable)")] = None,
-    org: Org = None,
-    data_dir: DataDir = None,
-) -> None:
-    """Create a team with members given by email; prints its id."""
-    from cmpapi.server.errors import DomainError, NotFound
-    from cmpapi.server.identity import service
-
-    with open_db(data_dir) as session:
-        try:
-            org_id = resolve_org(session, org)
-            users = [service.find_user_by_login(session, m) for m in member or []]
-            if any(u is None or u.org_id != org_id for u in users):
-                raise NotFound("Unknown member email")
-            team = service.create_team(session, org_id, name, [u.id for u in users if u])
-        except DomainError as exc:
-            raise fail(exc) from exc
-        session.commit()
-        print(f"id: {team.id}")
-
-
-apps_app = typer.Typer(help="OAuth apps.", no_args_is_help=True)
-
-
-@apps_app.command("create")
-def apps_create(
-    name: Annotated[str, typer.Option(help="App name shown on the consent page")],
-    redirect_uri: Annotated[list[str], typer.Option(help="Callback URL (repeatable)")],
-    token_user: Annotated[
-        str | None, typer.Option(help="Email of the user client_credentials tokens act as")
-    ] = None,
-    expose_email: Annotated[bool, typer.Option(help="Show user emails to this app")] = False,
-    org: Org = None,
-    data_dir: DataDir = None,
-) -> None:
-    """Register an OAuth app; prints its client_id and client_secret (shown once)."""
-    from cmpapi.server.errors import DomainError, NotFound
-    from cmpapi.server.identity.service import find_user_by_login
-    from cmpapi.server.oauth import store
-
-    with open_db(data_dir) as session:
-        try:
-            user = find_user_by_login(session, token_user) if token_user else None
-            if token_user and user is None:
-                raise NotFound(f"No user {token_user}")
-            app, secret = store.create_app(
-                session, resolve_org(session, org), name=name, redirect_uris=redirect_uri,
-                token_user_id=user.id if user else None, expose_email=expose_email,
-            )  # fmt: skip
-        except DomainError as exc:
-            raise fail(exc) from exc
-        session.commit()
-        print(f"client_id: {app.client_id}\nclient_secret: {secret}")
 
 
 labels_app = typer.Typer(help="Label groups (the API has no operation to create them).",
@@ -231,17 +153,15 @@ def labels_create_group(
     ] = False,
     org: Org = None,
     data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Create a label group with its values; prints the group's and each value's id."""
-    from cmpapi.server.errors import DomainError
     from cmpapi.server.resources.labels import service
 
-    with open_db(data_dir) as session:
-        try:
-            group = service.create_label_group(session, resolve_org(session, org), name, value,
-                                               has_single_value=single_value)  # fmt: skip
-        except DomainError as exc:
-            raise fail(exc) from exc
+    with open_db(data_dir, database_url) as session:
+        group = service.create_label_group(
+            session, resolve_org(session, org), name, value, has_single_value=single_value
+        )
         session.commit()
         print("\n".join([f"id: {group.id}", *(f"{v.name}: {v.id}" for v in group.values)]))
 
@@ -261,11 +181,8 @@ def demo_seed(data_dir: DataDir = None) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Attach serve, db, users, teams, apps, labels and demo to the root CLI."""
+    """Attach serve, db, labels and demo to the root CLI."""
     app.command()(serve)
     app.add_typer(db_app, name="db")
-    app.add_typer(users_app, name="users")
-    app.add_typer(teams_app, name="teams")
-    app.add_typer(apps_app, name="apps")
     app.add_typer(labels_app, name="labels")
     app.add_typer(demo_app, name="demo")

@@ -11,39 +11,36 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from cmpapi.cli.local import DataDir, Org, fail, local_settings, resolve_org
+from cmpapi.cli.local import (
+    Column,
+    DatabaseUrl,
+    DataDir,
+    Org,
+    Output,
+    OutputFormat,
+    database,
+    local_settings,
+    print_rows,
+    resolve_org,
+)
 
-webhooks_app = typer.Typer(help="Webhooks and their deliveries (docs/webhooks.md).",
-                           no_args_is_help=True)  # fmt: skip
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option("--database-url", help="Database URL (default: CMPAPI_DATABASE_URL)"),
-]
+webhooks_app = typer.Typer(
+    help="Webhooks and their deliveries (docs/webhooks.md).", no_args_is_help=True
+)
 Limit = Annotated[int, typer.Option(min=1, max=1000, help="Rows to show")]
 WebhookId = Annotated[str, typer.Argument(help="Webhook id")]
 
 
 @contextmanager
-def _context(data_dir: Any, database_url: str | None, org: str | None) -> Iterator[Any]:
-    """``(settings, session, org_id)`` on a migrated database; domain errors exit 1."""
-    from cmpapi.server.db.engine import make_engine, make_sessionmaker
-    from cmpapi.server.db.migrate import upgrade
-    from cmpapi.server.errors import DomainError
-
+def _context(
+    data_dir: Any, database_url: str | None, org: str | None, *, write: bool = True
+) -> Iterator[Any]:
+    """``(settings, session, org_id)``; a database that is ready (``local.open_db``);
+    domain errors exit 1."""
     settings = local_settings(data_dir=data_dir, database_url=database_url)
-    engine = make_engine(settings)
-    upgrade(engine)
-    try:
-        with make_sessionmaker(engine)() as session:
-            try:
-                yield settings, session, resolve_org(session, org)
-            except DomainError as exc:
-                raise fail(exc) from exc
-    finally:
-        engine.dispose()
+    with database(settings, write=write) as session:
+        yield settings, session, resolve_org(session, org)
 
 
 def _vet(url: str | None, settings: Any) -> None:
@@ -67,19 +64,43 @@ def _show(webhook: Any) -> None:
 
 @webhooks_app.command("list")
 def list_webhooks(
-    org: Org = None, data_dir: DataDir = None, database_url: DatabaseUrl = None
+    org: Org = None,
+    output: Output = OutputFormat.table,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """List the organization's webhooks."""
     from cmpapi.server.webhooks import service
 
-    with _context(data_dir, database_url, org) as (_s, session, org_id):
+    with _context(data_dir, database_url, org, write=False) as (_s, session, org_id):
         page = service.list_webhooks(session, org_id, page_size=1000)
-        table = Table("id", "name", "active", "callback url", "events", "failing since / reason")
-        for w in page.items:
-            health = w.disabled_reason or (w.failing_since.isoformat() if w.failing_since else "")
-            table.add_row(w.id, w.name, "yes" if w.is_active else "no", w.callback_url,
-                          ",".join(w.event_names), health)  # fmt: skip
-        Console().print(table)
+        rows = [
+            {
+                "id": w.id,
+                "name": w.name,
+                "callback_url": w.callback_url,
+                "event_names": list(w.event_names),
+                "is_active": w.is_active,
+                "failing_since": w.failing_since,
+                "disabled_reason": w.disabled_reason,
+            }
+            for w in page.items
+        ]
+        print_rows(rows, WEBHOOK_COLUMNS, output)
+
+
+def _health(row: Any) -> Any:
+    return row["disabled_reason"] or row["failing_since"]
+
+
+WEBHOOK_COLUMNS = [
+    Column("id", "id", ident=True),
+    Column("name", "name"),
+    Column("is_active", "active"),
+    Column("callback_url", "callback url"),
+    Column("event_names", "events"),
+    Column("failing_since", "failing since / reason", show=_health),
+]
 
 
 @webhooks_app.command("create")
@@ -167,10 +188,6 @@ def delete(webhook_id: WebhookId, org: Org = None, data_dir: DataDir = None,
         print(f"deleted: {webhook_id}")
 
 
-def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
-
-
 @webhooks_app.command("deliveries")
 def list_deliveries(
     webhook_id: WebhookId,
@@ -179,6 +196,7 @@ def list_deliveries(
     ] = None,
     event_name: Annotated[str | None, typer.Option(help="Only this event")] = None,
     limit: Limit = 50,
+    output: Output = OutputFormat.table,
     org: Org = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
@@ -186,16 +204,41 @@ def list_deliveries(
     """The webhook's newest deliveries."""
     from cmpapi.server.webhooks import service
 
-    with _context(data_dir, database_url, org) as (_s, session, org_id):
-        page = service.list_deliveries(session, org_id, webhook_id=webhook_id, status=status,
-                                       event_name=event_name, page_size=limit)  # fmt: skip
-        table = Table("id", "event", "status", "attempts", "code", "next attempt", "last error")
-        for d in page.items:
-            table.add_row(d.id, d.event_name, d.status, f"{d.attempts}/{d.max_attempts}",
-                          str(d.last_status_code or ""),
-                          _when(d.next_attempt_at) if d.status == "pending" else "",
-                          (d.last_error or "")[:60])  # fmt: skip
-        Console().print(table)
+    with _context(data_dir, database_url, org, write=False) as (_s, session, org_id):
+        page = service.list_deliveries(
+            session,
+            org_id,
+            webhook_id=webhook_id,
+            status=status,
+            event_name=event_name,
+            page_size=limit,
+        )
+        rows = [
+            {
+                "id": d.id,
+                "event_name": d.event_name,
+                "status": d.status,
+                "attempts": d.attempts,
+                "max_attempts": d.max_attempts,
+                "last_status_code": d.last_status_code,
+                "next_attempt_at": d.next_attempt_at if d.status == "pending" else None,
+                "last_error": d.last_error,
+                "created_at": d.created_at,
+            }
+            for d in page.items
+        ]
+        print_rows(rows, DELIVERY_COLUMNS, output)
+
+
+DELIVERY_COLUMNS = [
+    Column("id", "id", ident=True),
+    Column("event_name", "event"),
+    Column("status", "status"),
+    Column("attempts", "attempts", show=lambda d: f"{d['attempts']}/{d['max_attempts']}"),
+    Column("last_status_code", "code"),
+    Column("next_attempt_at", "next attempt"),
+    Column("last_error", "last error", show=lambda d: (d["last_error"] or "")[:60]),
+]
 
 
 @webhooks_app.command("attempts")
@@ -203,6 +246,7 @@ def list_attempts(
     webhook_id: WebhookId,
     delivery: Annotated[str | None, typer.Option(help="Only this delivery's attempts")] = None,
     limit: Limit = 50,
+    output: Output = OutputFormat.table,
     org: Org = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
@@ -210,17 +254,37 @@ def list_attempts(
     """The webhook's newest attempts: status code, latency, response excerpt or error."""
     from cmpapi.server.webhooks import service
 
-    with _context(data_dir, database_url, org) as (_s, session, org_id):
+    with _context(data_dir, database_url, org, write=False) as (_s, session, org_id):
         if delivery:
             page = service.list_attempts(session, org_id, delivery_id=delivery, page_size=limit)
         else:
             page = service.list_attempts(session, org_id, webhook_id=webhook_id, page_size=limit)
-        table = Table("started", "delivery", "#", "code", "ms", "response / error")
-        for a in page.items:
-            table.add_row(_when(a.started_at), a.delivery_id, str(a.attempt),
-                          str(a.status_code or ""), str(a.latency_ms or ""),
-                          (a.error or a.response_excerpt or "")[:60])  # fmt: skip
-        Console().print(table)
+        rows = [
+            {
+                "started_at": a.started_at,
+                "delivery_id": a.delivery_id,
+                "attempt": a.attempt,
+                "status_code": a.status_code,
+                "latency_ms": a.latency_ms,
+                "succeeded": a.succeeded,
+                "error": a.error,
+                "response_excerpt": a.response_excerpt,
+            }
+            for a in page.items
+        ]
+        print_rows(rows, ATTEMPT_COLUMNS, output)
+
+
+ATTEMPT_COLUMNS = [
+    Column("started_at", "started"),
+    Column("delivery_id", "delivery", ident=True),
+    Column("attempt", "#"),
+    Column("status_code", "code"),
+    Column("latency_ms", "ms"),
+    Column(
+        "error", "response / error", show=lambda a: (a["error"] or a["response_excerpt"] or "")[:60]
+    ),
+]
 
 
 @webhooks_app.command("redeliver")
@@ -278,7 +342,7 @@ def tail(
     delivery, attempt, status code, latency, outcome."""
     from cmpapi.server.webhooks.service import recent_attempts
 
-    with _context(data_dir, database_url, org) as (settings, session, org_id):
+    with _context(data_dir, database_url, org, write=False) as (settings, session, org_id):
         rows = recent_attempts(session, org_id, webhook, limit=limit)
         seen = {attempt.id for attempt, *_ in rows}
         for row in reversed(rows):

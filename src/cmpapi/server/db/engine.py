@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, make_url
@@ -45,10 +46,13 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def make_engine(settings: Settings) -> Engine:
-    """Create the engine named by the settings; makes the data directory for SQLite."""
+    """Create the engine named by the settings; makes the SQLite file's directory (the data
+    directory by default; not it when the URL names a file elsewhere)."""
     url = settings.resolved_database_url
     if url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        name = make_url(url).database
+        if name and name != ":memory:":
+            Path(name).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
             echo=settings.sql_echo,

@@ -15,6 +15,9 @@ from cmpapi.server.errors import Conflict, Invalid, NotFound
 from cmpapi.server.identity.passwords import hash_password, verify_password
 from cmpapi.server.identity.tables import Organization, Team, TeamMember, User
 
+MAX_EMAIL = 254  # the column's width (RFC 5321's longest path)
+MAX_NAME_PART = 150  # first and last name columns
+
 
 def create_organization(session: Session, name: str, id_: str | None = None) -> Organization:
     """Create an organization (flushed; the caller commits)."""
@@ -42,13 +45,17 @@ def create_user(
 ) -> User:
     """Create a user; emails are unique (case-insensitive) across the deployment."""
     email = email.strip().lower()
-    if "@" not in email:
-        raise Invalid("Invalid email", {"email": "Not an email address"})
+    if "@" not in email or len(email) > MAX_EMAIL:
+        raise Invalid(
+            "Invalid email", {"email": f"An email address of {MAX_EMAIL} characters at most"}
+        )
     if role not in ROLES:
         raise Invalid(f"Unknown role {role!r}", {"role": f"One of {', '.join(ROLES)}"})
     if find_user_by_login(session, email) or (username and find_user_by_login(session, username)):
         raise Conflict("A user with this email or username already exists")
     first, last = split_name(name)
+    if not first or max(len(first), len(last)) > MAX_NAME_PART:
+        raise Invalid("Invalid name", {"name": f"A name of {MAX_NAME_PART} characters at most"})
     user = User(
         org_id=org_id,
         email=email,

@@ -5,8 +5,10 @@ The grant logic (endpoints, PKCE, rotation) sits on top of these functions.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -41,9 +43,7 @@ def create_app(
     client_secret: str | None = None,
 ) -> tuple[OAuthApp, str]:
     """Register an app; returns it with its raw client secret (shown once, stored hashed)."""
-    for uri in redirect_uris:
-        if not uri.startswith(("https://", "http://")):
-            raise Invalid("Redirect URIs must be absolute http(s) URLs", {"redirect_uri": uri})
+    check_redirect_uris(redirect_uris)
     if token_user_id is not None:
         user = session.get(User, token_user_id)
         if user is None or user.org_id != org_id:
@@ -61,6 +61,18 @@ def create_app(
     session.add(app)
     session.flush()
     return app, secret
+
+
+def check_redirect_uris(uris: Sequence[str]) -> None:
+    """Each redirect URI must be an absolute http(s) URL with a host and no fragment
+    (RFC 6749 §3.1.2); Invalid names the first that is not."""
+    for uri in uris:
+        parts = urlsplit(uri)
+        if parts.scheme not in ("https", "http") or not parts.netloc or "#" in uri:
+            raise Invalid(
+                "Redirect URIs must be absolute http(s) URLs without a fragment",
+                {"redirect_uri": uri},
+            )
 
 
 def issue_token(
