@@ -110,7 +110,7 @@ def test_init_sets_up_an_installation_once(home: Path, engine: Engine) -> None:
         assert (app.token_user_id, app.redirect_uris) == (admin.id, ["https://c.example.com/cb"])
 
     again = init(home)
-    refused(again, 1, "already initialized", org.id, "cmpapi users create")
+    refused(again, 1, "Already initialized", org.id, "cmpapi users create")
     with Session(engine) as db:
         assert db.scalar(select(Organization.id)) == org.id
         assert len(db.scalars(select(User)).all()) == 1

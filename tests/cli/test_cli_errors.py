@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.local_cli import Ran, cmpapi, fields
 from tests.support.env import child_env
+from tests.support.local_cli import Ran, cmpapi, fields
 
 PASSWORD = "pw-for-tests-1"
 

@@ -44,31 +44,34 @@ def _configure_hashing(settings: Any) -> None:
 # -- init -----------------------------------------------------------------------------
 
 
+OrgName = Annotated[str | None, typer.Option(help="Organization name (asked if absent)")]
+AdminEmail = Annotated[
+    str | None, typer.Option(help="The admin's email, their login (asked if absent)")
+]
+AdminName = Annotated[str | None, typer.Option(help="The admin's full name (asked if absent)")]
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the admin's password from stdin's first line")
+]
+GeneratePassword = Annotated[
+    bool, typer.Option("--generate-password", help="Generate the admin's password, print it once")
+]
+AppName = Annotated[
+    str | None,
+    typer.Option("--app", help="Also register an OAuth app of this name (acting as the admin)"),
+]
+RedirectUris = Annotated[
+    list[str] | None, typer.Option("--redirect-uri", help="The app's callback URL (repeatable)")
+]
+
+
 def init(
-    org_name: Annotated[
-        str | None, typer.Option(help="Organization name (asked if absent)")
-    ] = None,
-    admin_email: Annotated[
-        str | None, typer.Option(help="The admin's email, their login (asked if absent)")
-    ] = None,
-    admin_name: Annotated[
-        str | None, typer.Option(help="The admin's full name (asked if absent)")
-    ] = None,
-    password_stdin: Annotated[
-        bool,
-        typer.Option("--password-stdin", help="Read the admin's password from stdin's first line"),
-    ] = False,
-    generate_password: Annotated[
-        bool,
-        typer.Option("--generate-password", help="Generate the admin's password, print it once"),
-    ] = False,
-    app_name: Annotated[
-        str | None,
-        typer.Option("--app", help="Also register an OAuth app of this name (acting as the admin)"),
-    ] = None,
-    redirect_uri: Annotated[
-        list[str] | None, typer.Option(help="The app's callback URL (repeatable)")
-    ] = None,
+    org_name: OrgName = None,
+    admin_email: AdminEmail = None,
+    admin_name: AdminName = None,
+    password_stdin: PasswordStdin = False,
+    generate_password: GeneratePassword = False,
+    app_name: AppName = None,
+    redirect_uri: RedirectUris = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -78,46 +81,41 @@ def init(
 
     Without a terminal every value must come from the options: --password-stdin or
     --generate-password for the password."""
-    if password_stdin and generate_password:
-        die("--password-stdin and --generate-password exclude each other", 2)
-    if redirect_uri and not app_name:
-        die("--redirect-uri needs --app NAME", 2)
-    if not sys.stdin.isatty():  # nothing to ask on: say all that is missing, touch nothing
-        given = {"--org-name": org_name, "--admin-email": admin_email, "--admin-name": admin_name}
-        missing = [option for option, value in given.items() if not value]
-        if not (password_stdin or generate_password):
-            missing.append("--password-stdin or --generate-password")
-        if missing:
-            die(f"no terminal to ask on: give {', '.join(missing)}", 2)
+    _check_usage(
+        {"--org-name": org_name, "--admin-email": admin_email, "--admin-name": admin_name},
+        password_stdin,
+        generate_password,
+        bool(redirect_uri) and not app_name,
+    )
+    from cmpapi.server.identity import admin
+
     settings = local_settings(data_dir=data_dir, database_url=database_url)
-    _refuse_if_initialized(data_dir, database_url)
+    with open_db(data_dir, database_url) as session:  # before asking anything
+        admin.refuse_if_initialized(session)
     org_name = org_name or _ask("Organization name")
     admin_email = admin_email or _ask("Admin email")
     admin_name = admin_name or _ask("Admin full name")
     password = _password(password_stdin, generate_password)
     _configure_hashing(settings)
-    _initialize(
-        data_dir,
-        database_url,
-        (org_name, admin_email, admin_name, password),
-        generate_password,
-        app_name,
-        redirect_uri or [],
-    )
+    who = (org_name, admin_email, admin_name, password)
+    _initialize(data_dir, database_url, who, generate_password, app_name, redirect_uri or [])
 
 
-def _refuse_if_initialized(data_dir: Any, database_url: str | None) -> None:
-    from sqlalchemy import select
-
-    from cmpapi.server.identity.tables import Organization
-
-    with open_db(data_dir, database_url) as session:
-        org = session.scalars(select(Organization).order_by(Organization.created_at)).first()
-        if org is not None:
-            die(
-                f"already initialized: organization {org.name!r} ({org.id}) exists; add users "
-                "with `cmpapi users create`, apps with `cmpapi apps create`"
-            )
+def _check_usage(
+    given: dict[str, str | None], from_stdin: bool, generate: bool, uris_without_app: bool
+) -> None:
+    """Usage errors (exit 2) before anything is touched: conflicting options, and without
+    a terminal to ask on, every value that is missing."""
+    if from_stdin and generate:
+        die("--password-stdin and --generate-password exclude each other", 2)
+    if uris_without_app:
+        die("--redirect-uri needs --app NAME", 2)
+    if not sys.stdin.isatty():
+        missing = [option for option, value in given.items() if not value]
+        if not (from_stdin or generate):
+            missing.append("--password-stdin or --generate-password")
+        if missing:
+            die(f"no terminal to ask on: give {', '.join(missing)}", 2)
 
 
 def _ask(prompt: str) -> str:

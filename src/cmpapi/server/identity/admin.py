@@ -40,12 +40,7 @@ def initialize(
 ) -> tuple[Organization, User]:
     """Create the installation's first organization and its admin (flushed; the caller
     commits). Refused (Conflict) once any organization exists."""
-    existing = session.scalars(select(Organization).order_by(Organization.created_at)).first()
-    if existing is not None:
-        raise Conflict(
-            f"Already initialized: organization {existing.name!r} ({existing.id}) exists; "
-            "add users with `cmpapi users create`, apps with `cmpapi apps create`"
-        )
+    refuse_if_initialized(session)
     errors = {}
     if not org_name.strip() or len(org_name.strip()) > MAX_ORG_NAME:
         errors["org_name"] = f"1 to {MAX_ORG_NAME} characters"
@@ -60,6 +55,16 @@ def initialize(
         session, org.id, email=admin_email, name=admin_name, password=password, role="admin"
     )
     return org, user
+
+
+def refuse_if_initialized(session: Session) -> None:
+    """Conflict when an organization exists: the installation is set up already."""
+    existing = session.scalars(select(Organization).order_by(Organization.created_at)).first()
+    if existing is not None:
+        raise Conflict(
+            f"Already initialized: organization {existing.name!r} ({existing.id}) exists; "
+            "add users with `cmpapi users create`, apps with `cmpapi apps create`"
+        )
 
 
 def find_user(session: Session, ref: str) -> User:
