@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 from tests.support.env import child_env
 
@@ -81,3 +82,16 @@ def test_the_sdk_works_without_the_server_dependencies() -> None:
         """
     )
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_local_commands_say_to_install_the_server_extra(tmp_path: Path) -> None:
+    proc = run(
+        f"""
+        import sys
+        from cmpapi.cli.main import main
+        sys.argv = ["cmpapi", "users", "list", "--data-dir", {str(tmp_path)!r}]
+        main()
+        """
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "pip install 'cmpapi[server]'" in proc.stderr and "Traceback" not in proc.stderr

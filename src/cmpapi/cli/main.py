@@ -44,6 +44,19 @@ def main() -> None:
     line (exit 1) instead of a traceback (docs/cli.md#errors-and-exit-codes)."""
     try:
         app()
+    except ModuleNotFoundError as exc:
+        if (exc.name or "cmpapi").partition(".")[0] == "cmpapi":
+            local.unexpected(exc)
+            sys.exit(1)
+        # `pip install cmpapi` gives the SDK and the remote commands; the local ones
+        # import the server, whose packages come with the extra.
+        local.err.print(
+            f"error: this command runs the server, whose packages are not installed "
+            f"({exc.name} is missing): pip install 'cmpapi[server]'",
+            soft_wrap=True,
+            markup=False,
+        )
+        sys.exit(1)
     except Exception as exc:
         local.unexpected(exc)
         sys.exit(1)
