@@ -244,6 +244,8 @@ READ_ONLY = [
     ["webhooks", "tail", "--once"],
     ["renditions", "list-configs"],
     ["publishing", "channels", "list"],
+    ["workflows", "list"],
+    ["templates", "list", "-o", "json"],
 ]
 
 

@@ -61,8 +61,9 @@ def test_workflows_import_creates_then_updates(run, db: Session, world: World, t
     legal = workflow.steps[1]["sub_steps"][0]
     assert (legal["is_external"], legal["external_system"]) == (True, "Jira")
     assert legal["is_user_interaction_allowed"] is False
-    code, out = run("workflows", "list")
-    assert code == 0 and "Draft > Approve" in out
+    code, out = run("workflows", "list", "-o", "json")
+    listed = {w["name"]: w["steps"] for w in json.loads(out)} if code == 0 else out
+    assert listed["Legal review"] == ["Draft", "Approve"], out
     path.write_text(json.dumps({**WORKFLOW, "steps": [{"label": "x"}]}))
     code, out = run("workflows", "import", str(path))
     assert code == 1 and "error" in out

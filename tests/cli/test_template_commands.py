@@ -58,8 +58,8 @@ def test_templates_import_and_list(run, db: Session, world: World, tmp_path) -> 
     (row,) = db.scalars(select(Template)).all()
     assert row.description == "New" and row.source == changed
     assert [r.name for r in db.scalars(select(RoutingRule))] == ["To design"]
-    code, out = run("templates", "list")
-    assert code == 0 and "Campaign request" in out
+    code, out = run("templates", "list", "-o", "json")
+    assert code == 0 and [t["title"] for t in json.loads(out)] == ["Campaign request"], out
     one.write_text(json.dumps({**TEMPLATE, "types": ["nowhere"]}))
     code, out = run("templates", "import", str(one))
     assert code == 1 and "error" in out.lower()

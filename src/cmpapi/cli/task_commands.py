@@ -9,10 +9,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from cmpapi.cli.local import DataDir, Org, fail, local_settings, open_db, resolve_org
+from cmpapi.cli.local import (
+    Column,
+    DatabaseUrl,
+    DataDir,
+    Org,
+    Output,
+    OutputFormat,
+    fail,
+    local_settings,
+    open_db,
+    print_rows,
+    resolve_org,
+)
 
 workflows_app = typer.Typer(help="Workflow definitions.", no_args_is_help=True)
 tasks_app = typer.Typer(
@@ -63,22 +73,43 @@ def import_workflows(
 
 
 @workflows_app.command("list")
-def list_workflows(org: Org = None, data_dir: DataDir = None) -> None:
-    """Show the organization's workflows."""
+def list_workflows(
+    org: Org = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    output: Output = OutputFormat.table,
+) -> None:
+    """Show the organization's workflows (reads only: creates and migrates nothing)."""
     from sqlalchemy import select
 
     from cmpapi.server.resources.workflows.tables import Workflow
 
-    with open_db(data_dir) as session:
-        rows = session.scalars(
+    with open_db(data_dir, database_url, write=False) as session:
+        found = session.scalars(
             select(Workflow)
             .where(Workflow.org_id == resolve_org(session, org))
             .order_by(Workflow.name)
         ).all()
-        table = Table("id", "name", "steps", "active")
-        for w in rows:
-            table.add_row(w.id, w.name, " > ".join(s["name"] for s in w.steps), str(w.is_active))
-        Console().print(table)
+        rows = [
+            {
+                "id": w.id,
+                "name": w.name,
+                "steps": [s["name"] for s in w.steps],
+                "is_active": w.is_active,
+            }
+            for w in found
+        ]
+    steps = Column("steps", "steps", show=lambda row: " > ".join(row["steps"]))
+    print_rows(
+        rows,
+        [
+            Column("id", "id", ident=True),
+            Column("name", "name"),
+            steps,
+            Column("is_active", "active"),
+        ],
+        output,
+    )
 
 
 @templates_app.command("import")
@@ -132,24 +163,47 @@ def import_templates(
 
 
 @templates_app.command("list")
-def list_templates(org: Org = None, data_dir: DataDir = None) -> None:
-    """Show the organization's templates."""
+def list_templates(
+    org: Org = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    output: Output = OutputFormat.table,
+) -> None:
+    """Show the organization's templates (reads only: creates and migrates nothing)."""
     from sqlalchemy import select
 
     from cmpapi.server.resources.templates.tables import Template
 
-    with open_db(data_dir) as session:
-        rows = session.scalars(
+    with open_db(data_dir, database_url, write=False) as session:
+        found = session.scalars(
             select(Template)
             .where(Template.org_id == resolve_org(session, org))
             .order_by(Template.title)
         ).all()
-        table = Table("id", "title", "applicable to", "fields", "active")
-        for t in rows:
-            table.add_row(
-                t.id, t.title, ", ".join(t.applicable_to), str(len(t.form_fields)), str(t.is_active)
-            )
-        Console().print(table)
+        rows = [
+            {
+                "id": t.id,
+                "title": t.title,
+                "applicable_to": list(t.applicable_to),
+                "fields": len(t.form_fields),
+                "is_active": t.is_active,
+            }
+            for t in found
+        ]
+    applicable = Column(
+        "applicable_to", "applicable to", show=lambda r: ", ".join(r["applicable_to"])
+    )
+    print_rows(
+        rows,
+        [
+            Column("id", "id", ident=True),
+            Column("title", "title"),
+            applicable,
+            Column("fields", "fields"),
+            Column("is_active", "active"),
+        ],
+        output,
+    )
 
 
 def _set_flag(task_id: str, flag: str, value: bool, org: str | None, data_dir: Path | None) -> None:
