@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from cmpapi.cli import (
+    backup_commands,
     jobs_commands,
     library_commands,
     publishing_commands,
@@ -28,6 +29,7 @@ app.add_typer(task_commands.tasks_app, name="tasks")
 app.add_typer(task_commands.templates_app, name="templates")
 webhook_commands.register(app)
 app.add_typer(publishing_commands.publishing_app, name="publishing")
+backup_commands.register(app)
 
 if __name__ == "__main__":
     app()
