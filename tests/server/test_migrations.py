@@ -89,3 +89,25 @@ def test_heads_read_from_the_files_are_alembics(tmp_path) -> None:
     with engine.connect() as conn:
         assert migrate.current(conn) == migrate.heads()
     engine.dispose()
+
+
+def test_a_start_at_head_imports_no_alembic(tmp_path) -> None:
+    """What every `serve` and `worker` start does on a migrated database: one query, and
+    Alembic (~90 ms of imports) left alone."""
+    import subprocess
+    import sys
+
+    from cmpapi.server.db import migrate
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    engine = create_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    code = (
+        "import sys; from sqlalchemy import create_engine; "
+        "from cmpapi.server.db import migrate; from cmpapi.server.observability import health; "
+        f"migrate.upgrade(create_engine({url!r})); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
