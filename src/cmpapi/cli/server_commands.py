@@ -154,6 +154,19 @@ def _print_demo(creds: Any, settings: Any) -> None:
         f"-d client_id={creds.client_id} -d client_secret={creds.client_secret} "
         "| python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')",
         f'curl -s {base}/v3/userlist -H "Authorization: Bearer $TOKEN"',
+        *_code_flow_lines(creds, base, token_url),
+        '# the "Jira" app: the external system of the "Legal review with Jira" workflow; its '
+        "client_credentials tokens complete the deferred legal approval (docs/tasks.md)",
+        f"jira_client_id: {creds.jira_client_id}",
+        f"jira_client_secret: {creds.jira_client_secret}",
+        *_data_lines(settings),
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def _code_flow_lines(creds: Any, base: str, token_url: str) -> list[str]:
+    """An authorization request to open, its verifier, and the code exchange's curl."""
+    return [
         "# sign in as a user (authorization code + PKCE S256): open authorize_url in a browser,",
         "# sign in as user_email, allow; the browser then goes to redirect_uri?code=...&state=...",
         "# (nothing answers there: copy the code from the address bar) and, within a minute:",
@@ -164,13 +177,7 @@ def _print_demo(creds: Any, settings: Any) -> None:
         f'curl -s {token_url} -d grant_type=authorization_code -d "code=$CODE" '
         f"--data-urlencode redirect_uri={creds.redirect_uri} -d client_id={creds.client_id} "
         f"-d client_secret={creds.client_secret} -d code_verifier={creds.code_verifier}",
-        '# the "Jira" app: the external system of the "Legal review with Jira" workflow; its '
-        "client_credentials tokens complete the deferred legal approval (docs/tasks.md)",
-        f"jira_client_id: {creds.jira_client_id}",
-        f"jira_client_secret: {creds.jira_client_secret}",
-        *_data_lines(settings),
     ]
-    print("\n".join(lines), flush=True)
 
 
 def _data_lines(settings: Any) -> list[str]:
@@ -183,8 +190,10 @@ def _data_lines(settings: Any) -> list[str]:
         storage = f"s3://{settings.s3_bucket} ({endpoint})"
     else:
         storage = str(settings.resolved_storage_dir.resolve())
+    local = url.startswith("sqlite") and settings.storage_backend == "local"
+    backups = "`cmpapi backup DEST` copies it while the server runs" if local else "backups"
     return [
-        "# the data (`cmpapi backup DEST` copies it while the server runs; docs/deploying.md):",
+        f"# the data ({backups}: docs/deploying.md#backups):",
         f"data_dir: {settings.data_dir.resolve()}",
         f"database_url: {url}",
         f"storage: {storage}",

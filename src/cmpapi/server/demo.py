@@ -119,7 +119,7 @@ def seed(session: Session, store: ObjectStore | None = None) -> DemoCredentials:
     _seed_organization(session)
     if store is not None:
         seed_library(session, store, ORG_ID, demo_id)
-        seed_work(session, store, ORG_ID, demo_id)
+        seed_work(session, store, ORG_ID, demo_id, JIRA_CLIENT_ID)
     return DemoCredentials()
 
 

@@ -53,8 +53,11 @@ TICKET = {
 DONE = TaskSubStepRequest(is_completed=True)
 
 
-def seed_work(session: Session, store: ObjectStore, org_id: str, demo_id: DemoId) -> None:
-    """Seed the tasks and the milestone once (the milestone marks it done)."""
+def seed_work(
+    session: Session, store: ObjectStore, org_id: str, demo_id: DemoId, jira_client_id: str
+) -> None:
+    """Seed the tasks and the milestone once (the milestone marks it done); the Jira app
+    (``jira_client_id``) links the waiting task's ticket."""
     if session.get(Milestone, demo_id(f"milestone:{MILESTONE}")) is not None:
         return
     files = {title: _file(demo_id(f"task-draft:{title}"), data) for title, data in drafts().items()}
@@ -64,7 +67,7 @@ def seed_work(session: Session, store: ObjectStore, org_id: str, demo_id: DemoId
         for name in ("mia.marketer", "dan.designer", "wes.writer")
     }
     with one_unit(session):
-        waiting = _waiting_at_jira(session, org_id, people["mia.marketer"], demo_id)
+        waiting = _waiting_at_jira(session, people["mia.marketer"], jira_client_id, demo_id)
         done = _completed(session, people, files, demo_id)
         _create(session, people["mia.marketer"], NOT_STARTED, None, demo_id)
         held = _create(session, people["mia.marketer"], ON_HOLD, "Blog post", demo_id)
@@ -108,17 +111,17 @@ def _create(
     ).flow.task.id
 
 
-def _waiting_at_jira(session: Session, org_id: str, mia: Principal, demo_id: DemoId) -> str:
+def _waiting_at_jira(session: Session, mia: Principal, jira_client_id: str, demo_id: DemoId) -> str:
     """Written, then handed to Jira: the external sub-step is started and its ticket
     linked by the Jira app (only its tokens may finish the legal approval after it)."""
     task_id = _create(session, mia, WAITING, "Legal review with Jira", demo_id)
     flow = tasks.load_flow(session, session.get_one(Task, task_id))
     write, ticket = flow.of_step(flow.steps[0])[0], flow.of_step(flow.steps[1])[0]
     tasks.update_task_sub_step(session, mia, LINKS, task_id, write.step_id, write.id, DONE)
-    jira_app = session.scalars(
-        select(OAuthApp.id).where(OAuthApp.org_id == org_id, OAuthApp.name == "Jira")
-    ).one()
-    jira = _member(org_id, demo_id("user:lea.legal"), jira_app)
+    jira_app = session.scalar(select(OAuthApp.id).where(OAuthApp.client_id == jira_client_id))
+    if jira_app is None:  # deleted from an older demo data directory: no ticket then
+        return task_id
+    jira = _member(mia.org_id, demo_id("user:lea.legal"), jira_app)
     work = TaskExternalWorkRequest.model_validate(TICKET)
     tasks.update_task_sub_step_external_work(
         session, jira, task_id, ticket.step_id, ticket.id, work
