@@ -71,3 +71,43 @@ def test_the_triggers_behind_counts_and_search_exist_at_head(database_url: str) 
             expected |= {f"ix_{t}_title_trgm" for t in ("library_assets", "tasks")}
     engine.dispose()
     assert expected <= names, expected - names
+
+
+def test_heads_read_from_the_files_are_alembics(tmp_path) -> None:
+    """``migrate.heads`` reads the revision files without Alembic (server start-up); it
+    must find what Alembic finds, and ``upgrade`` must skip nothing it should run."""
+    from alembic.script import ScriptDirectory
+
+    from cmpapi.server.db import migrate
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    cfg = migrate.alembic_config(engine)
+    assert migrate.heads() == frozenset(ScriptDirectory.from_config(cfg).get_heads())
+    assert not migrate.at_head(engine)  # a new database
+    migrate.upgrade(engine)
+    assert migrate.at_head(engine)
+    with engine.connect() as conn:
+        assert migrate.current(conn) == migrate.heads()
+    engine.dispose()
+
+
+def test_a_start_at_head_imports_no_alembic(tmp_path) -> None:
+    """What every `serve` and `worker` start does on a migrated database: one query, and
+    Alembic (~90 ms of imports) left alone."""
+    import subprocess
+    import sys
+
+    from cmpapi.server.db import migrate
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    engine = create_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    code = (
+        "import sys; from sqlalchemy import create_engine; "
+        "from cmpapi.server.db import migrate; from cmpapi.server.observability import health; "
+        f"migrate.upgrade(create_engine({url!r})); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -8,6 +8,7 @@ import typer
 
 from cmpapi.cli import (
     app_commands,
+    backup_commands,
     identity_commands,
     jobs_commands,
     library_commands,
@@ -36,6 +37,7 @@ app.add_typer(task_commands.tasks_app, name="tasks")
 app.add_typer(task_commands.templates_app, name="templates")
 webhook_commands.register(app)
 app.add_typer(publishing_commands.publishing_app, name="publishing")
+backup_commands.register(app)
 remote_commands.register(app, tasks_app=task_commands.tasks_app)
 
 

@@ -1,25 +1,40 @@
 """Deterministic demo data: the same ids, users and app credentials on every fresh start,
 so tutorials and other people's tests can refer to them.
+
+Seeding is idempotent, in parts: the organization with its people, apps, settings and
+planning objects; then, when an object store is given, the library (real images with
+their renditions, raw files, an article, labels and field values) and the work (tasks in
+several states, comments, drafts, a milestone). A part already there is left alone, so a
+data directory made by an older version gains the newer parts at its next start, and a
+start on a seeded directory costs two primary-key lookups.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
 
+from cmpapi.server.demo_library import seed_library
 from cmpapi.server.demo_planning import seed_planning
 from cmpapi.server.demo_publishing import seed_publishing
 from cmpapi.server.demo_structured import seed_structured_content
 from cmpapi.server.demo_task_content import seed_task_content
+from cmpapi.server.demo_work import seed_work
 from cmpapi.server.identity import service as identity
 from cmpapi.server.identity.tables import Organization
 from cmpapi.server.oauth import store
 from cmpapi.server.resources.fields import service as fields
 from cmpapi.server.resources.labels import service as labels
 from cmpapi.wire import SettingsFieldCreateRequest
+
+if TYPE_CHECKING:
+    from cmpapi.server.storage import ObjectStore
 
 _NS = uuid.UUID("6f1c3a52-5d2e-4c7e-9a51-0c6d8f0e2b11")
 
@@ -32,6 +47,10 @@ ADMIN_EMAIL = "ada.admin@demo.cmpapi.dev"
 # may complete the deferred legal approval (docs/tasks.md).
 JIRA_CLIENT_ID = "cmpapi-demo-jira"
 JIRA_CLIENT_SECRET = "cmpapi-demo-jira-secret-do-not-use-in-production"  # noqa: S105
+# The banner's ready-to-open authorization URL: published values, like the secrets above
+# (PKCE still binds each code to this verifier; a real client makes a new one per flow).
+STATE = "cmpapi-demo"
+SCOPE = "openid profile offline_access"
 
 USERS = [  # (email local part, name, role)
     ("ada.admin", "Ada Admin", "admin"),
@@ -56,17 +75,55 @@ def demo_id(name: str) -> str:
 ORG_ID = demo_id("organization")
 
 
+CODE_VERIFIER = f"cmpapi-demo-code-verifier-{demo_id('pkce')}"  # RFC 7636: 43-128 chars
+
+
 @dataclass(frozen=True)
 class DemoCredentials:
+    """What the demo banner prints: the demo app, a user to sign in as, an authorization
+    request ready to open (state and PKCE verifier), and the "Jira" app."""
+
     client_id: str = CLIENT_ID
     client_secret: str = CLIENT_SECRET
     redirect_uri: str = REDIRECT_URI
     user_email: str = ADMIN_EMAIL
     user_password: str = PASSWORD
+    state: str = STATE
+    code_verifier: str = CODE_VERIFIER
+    jira_client_id: str = JIRA_CLIENT_ID
+    jira_client_secret: str = JIRA_CLIENT_SECRET
+
+    @property
+    def code_challenge(self) -> str:
+        """The verifier's S256 challenge (RFC 7636 4.2)."""
+        digest = hashlib.sha256(self.code_verifier.encode("ascii")).digest()
+        return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+    def authorize_url(self, base: str) -> str:
+        """The demo app's authorization request on the server at ``base``."""
+        query = {
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": self.redirect_uri,
+            "scope": SCOPE,
+            "state": self.state,
+            "code_challenge": self.code_challenge,
+            "code_challenge_method": "S256",
+        }
+        return f"{base.rstrip('/')}/o/oauth2/v1/auth?{urlencode(query)}"
 
 
-def seed(session: Session) -> DemoCredentials:
-    """Create the demo organization once; later calls leave existing data alone."""
+def seed(session: Session, store: ObjectStore | None = None) -> DemoCredentials:
+    """Create the demo organization once; later calls leave existing data alone. With a
+    ``store``, also the library and the work that have files (written there)."""
+    _seed_organization(session)
+    if store is not None:
+        seed_library(session, store, ORG_ID, demo_id)
+        seed_work(session, store, ORG_ID, demo_id, JIRA_CLIENT_ID)
+    return DemoCredentials()
+
+
+def _seed_organization(session: Session) -> None:
     if session.get(Organization, ORG_ID) is None:
         identity.create_organization(session, "Demo Organization", id_=ORG_ID)
         for local, name, role in USERS:
@@ -98,7 +155,6 @@ def seed(session: Session) -> DemoCredentials:
         )
         seed_task_content(session, ORG_ID, demo_id("user:mia.marketer"), demo_id)
         session.commit()
-    return DemoCredentials()
 
 
 # -- fields and label groups ---------------------------------------------------------------

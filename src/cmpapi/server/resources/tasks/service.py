@@ -123,9 +123,14 @@ def _instantiate(session: Session, task: Task, workflow: Workflow, now: datetime
 
 
 def create_task(
-    session: Session, principal: Principal, links: Links, body: TaskCreateRequest
+    session: Session,
+    principal: Principal,
+    links: Links,
+    body: TaskCreateRequest,
+    id_: str | None = None,
 ) -> TaskView:
-    """Create a task; with a workflow, its steps are copied and the first sub-step opens."""
+    """Create a task; with a workflow, its steps are copied and the first sub-step opens.
+    ``id_``: a chosen id (the demo seed's stable ones)."""
     require(principal, "tasks:write")
     org = principal.org_id
     if not body.title.strip():
@@ -146,7 +151,7 @@ def create_task(
         if workflow is None or not workflow.is_active:
             raise NotFound("Workflow not found")
     now = utcnow()
-    task = Task(id=new_id(), org_id=org, number=next_number(session, org, "task"),
+    task = Task(id=id_ or new_id(), org_id=org, number=next_number(session, org, "task"),
                 title=body.title.strip(), workflow_id=workflow.id if workflow else None,
                 campaign_id=campaign.id if campaign else None,
                 owner_id=owner, start_at=start_at, due_at=due_at, created_by=principal.user_id,
