@@ -54,6 +54,8 @@ def children_environment(settings: Any) -> dict[str, str]:
         "CMPAPI_PORT": str(settings.port),
         "CMPAPI_DEMO": "true" if settings.demo else "false",
     }
+    if settings.database_url:  # serve --database-url
+        env["CMPAPI_DATABASE_URL"] = settings.database_url
     if settings.access_log is not None:  # serve --access-log
         env["CMPAPI_ACCESS_LOG"] = "true" if settings.access_log else "false"
     return env

@@ -28,6 +28,7 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8080)")] = None,
     data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
     access_log: Annotated[
         bool,
         typer.Option(
@@ -59,6 +60,7 @@ def serve(
         host=host,
         port=port,
         data_dir=data_dir,
+        database_url=database_url,
         workers=workers,
         worker_embedded=embedded_worker,
         access_log=access_log or None,
@@ -249,13 +251,13 @@ demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 
 
 @demo_app.command("seed")
-def demo_seed(data_dir: DataDir = None) -> None:
+def demo_seed(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Seed the deterministic demo organization (idempotent) and print its credentials."""
     from cmpapi.server import demo as demo_data
     from cmpapi.server.storage import make_store
 
-    settings = local_settings(data_dir=data_dir)
-    with open_db(data_dir) as session:
+    settings = local_settings(data_dir=data_dir, database_url=database_url)
+    with open_db(data_dir, database_url) as session:
         creds = demo_data.seed(session, make_store(settings))
     _print_demo(creds, settings)
 
