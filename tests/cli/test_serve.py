@@ -13,7 +13,9 @@ from tests.support.servers import demo_process
 
 @pytest.fixture
 def served(tmp_path: Path):
-    with demo_process(tmp_path / "data") as (proc, base):
+    """The demo on a database named by --database-url, away from its data directory."""
+    url = f"sqlite:///{tmp_path / 'elsewhere' / 'demo.db'}"
+    with demo_process(tmp_path / "data", "--database-url", url) as (proc, base):
         yield proc, base
 
 
@@ -25,8 +27,10 @@ def _printed(proc: subprocess.Popen[str]) -> list[str]:
     return lines
 
 
-def test_demo_serve_prints_a_working_curl_pair(served) -> None:
+def test_demo_serve_prints_a_working_curl_pair(served, tmp_path: Path) -> None:
     proc, base = served
+    assert (tmp_path / "elsewhere" / "demo.db").is_file()
+    assert not (tmp_path / "data" / "cmpapi.db").exists()
     lines = _printed(proc)
     fields = dict(line.split(": ", 1) for line in lines if ": " in line and line[:1].isalpha()
                   and not line.startswith(("TOKEN", "curl")))  # fmt: skip
