@@ -23,7 +23,6 @@ from cmpapi.client.auth import (
 )
 from cmpapi.client.config import Endpoints, RetryPolicy
 from cmpapi.client.errors import CMPError, api_error, oauth_error
-from cmpapi.client.uploads import MULTIPART_THRESHOLD, ResumeStore, Source, UploadProgress
 
 Progress = Callable[[int, int | None], None]
 DOWNLOAD_CHUNK = 1 << 20
@@ -89,7 +88,9 @@ class AsyncClient(AsyncOperations):
         self.extensions = AsyncExtensions(self._http)
         """cmpapi's own ``/ext/v1`` API: event streams and sample events (not on the CMP)."""
         self.uploads = AsyncUploads(self._http)
-        """File uploads (presigned POST or resumable multipart); ``upload`` delegates here."""
+        """File uploads (presigned POST or resumable multipart)."""
+        self.upload = self.uploads.upload
+        """Upload a file; its upload key (:meth:`AsyncUploads.upload`)."""
         self.library = AsyncLibrary(self._http, self.uploads)
 
     @property
@@ -197,32 +198,6 @@ class AsyncClient(AsyncOperations):
         return await self._http.request(method, path, params=params, json=json)
 
     # -- files -----------------------------------------------------------------------------
-
-    async def upload(
-        self,
-        source: Source,
-        *,
-        filename: str | None = None,
-        progress: UploadProgress | None = None,
-        part_size: int | None = None,
-        concurrency: int = 4,
-        resume: ResumeStore | None = None,
-        multipart_threshold: int = MULTIPART_THRESHOLD,
-    ) -> str:
-        """Upload a file and return its upload key: presigned POST for small files,
-        multipart upload (parallel parts, resumable with ``resume``) from
-        ``multipart_threshold`` bytes on. See :meth:`AsyncUploads.upload
-        <cmpapi.client._async._uploads.AsyncUploads.upload>`; ``library.upload_asset``
-        also creates the asset."""
-        return await self.uploads.upload(
-            source,
-            filename=filename,
-            progress=progress,
-            part_size=part_size,
-            concurrency=concurrency,
-            resume=resume,
-            multipart_threshold=multipart_threshold,
-        )
 
     async def download(
         self, url: str, destination: str | Path, *, progress: Progress | None = None

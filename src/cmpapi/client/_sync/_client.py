@@ -24,7 +24,6 @@ from cmpapi.client.auth import (
 )
 from cmpapi.client.config import Endpoints, RetryPolicy
 from cmpapi.client.errors import CMPError, api_error, oauth_error
-from cmpapi.client.uploads import MULTIPART_THRESHOLD, ResumeStore, Source, UploadProgress
 
 Progress = Callable[[int, int | None], None]
 DOWNLOAD_CHUNK = 1 << 20
@@ -90,7 +89,9 @@ class Client(Operations):
         self.extensions = Extensions(self._http)
         """cmpapi's own ``/ext/v1`` API: event streams and sample events (not on the CMP)."""
         self.uploads = Uploads(self._http)
-        """File uploads (presigned POST or resumable multipart); ``upload`` delegates here."""
+        """File uploads (presigned POST or resumable multipart)."""
+        self.upload = self.uploads.upload
+        """Upload a file; its upload key (:meth:`Uploads.upload`)."""
         self.library = Library(self._http, self.uploads)
 
     @property
@@ -198,32 +199,6 @@ class Client(Operations):
         return self._http.request(method, path, params=params, json=json)
 
     # -- files -----------------------------------------------------------------------------
-
-    def upload(
-        self,
-        source: Source,
-        *,
-        filename: str | None = None,
-        progress: UploadProgress | None = None,
-        part_size: int | None = None,
-        concurrency: int = 4,
-        resume: ResumeStore | None = None,
-        multipart_threshold: int = MULTIPART_THRESHOLD,
-    ) -> str:
-        """Upload a file and return its upload key: presigned POST for small files,
-        multipart upload (parallel parts, resumable with ``resume``) from
-        ``multipart_threshold`` bytes on. See :meth:`Uploads.upload
-        <cmpapi.client._sync._uploads.Uploads.upload>`; ``library.upload_asset``
-        also creates the asset."""
-        return self.uploads.upload(
-            source,
-            filename=filename,
-            progress=progress,
-            part_size=part_size,
-            concurrency=concurrency,
-            resume=resume,
-            multipart_threshold=multipart_threshold,
-        )
 
     def download(
         self, url: str, destination: str | Path, *, progress: Progress | None = None
