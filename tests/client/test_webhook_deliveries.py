@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,18 @@ def _api(base: str, fields: dict[str, str]) -> httpx.Client:
     return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
 
+def _retrying_503(send: Callable[[], httpx.Response]) -> httpx.Response:
+    """``send()``, again after ``Retry-After`` while the server answers 503: its "busy,
+    please retry" (nothing was written). Seen twice on the first createAsset of a freshly
+    started demo on an overloaded box (issue note); this test is about deliveries."""
+    for _ in range(3):
+        response = send()
+        if response.status_code != 503:
+            return response
+        time.sleep(float(response.headers.get("retry-after", "2")))
+    return send()
+
+
 def _ok(response: httpx.Response, status: int = 200) -> Any:
     assert response.status_code == status, f"{response.request.url}: {response.text}"
     return response.json() if response.content else None
@@ -125,7 +138,7 @@ def test_a_demo_server_delivers_typed_verified_events(tmp_path: Path) -> None:
             files = {"file": ("photo.jpg", jpeg())}
             _ok(httpx.post(form["url"], data=form["upload_meta_fields"], files=files), 204)
             upload = {"key": form["upload_meta_fields"]["key"], "title": "Photo"}
-            asset = _ok(api.post("/v3/assets", json=upload), 201)
+            asset = _ok(_retrying_503(lambda: api.post("/v3/assets", json=upload)), 201)
             _ok(api.post(f"/ext/v1/webhooks/{hook['id']}/ping"), 202)
 
             wait_until(lambda: len(inbox.names()) >= 4, 60, "4 events")
