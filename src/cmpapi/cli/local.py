@@ -15,12 +15,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+
+from cmpapi.cli.output import OutputFormat as OutputFormat  # re-exported for the commands
+from cmpapi.cli.output import add_columns
 
 console = Console()
 err = Console(stderr=True)
@@ -44,13 +46,6 @@ DatabaseUrl = Annotated[
 Org = Annotated[
     str | None, typer.Option("--org", help="Organization id or name (default: the only one)")
 ]
-
-
-class OutputFormat(StrEnum):
-    """How a listing is printed."""
-
-    table = "table"
-    json = "json"
 
 
 Output = Annotated[
@@ -301,14 +296,10 @@ def print_rows(
     from rich.table import Table
 
     table = Table(title=title)
-    for col in columns:
-        widest = max((len(col.cell(row)) for row in rows), default=0)
-        if col.ident:
-            table.add_column(col.header, no_wrap=True, min_width=max(widest, len(col.header)))
-        else:
-            table.add_column(col.header, overflow="fold")
-    for row in rows:
-        table.add_row(*(col.cell(row) for col in columns))
+    cells = [[col.cell(row) for col in columns] for row in rows]
+    add_columns(table, [c.header for c in columns], [c.ident for c in columns], cells)
+    for row_cells in cells:
+        table.add_row(*row_cells)
     Console().print(table)  # made now, so it sees this run's COLUMNS
 
 

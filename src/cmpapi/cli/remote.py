@@ -18,7 +18,6 @@ import json
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
@@ -27,6 +26,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cmpapi.cli import profiles
+from cmpapi.cli.output import OutputFormat, add_columns
 
 if TYPE_CHECKING:
     from cmpapi.client import Client
@@ -39,11 +39,7 @@ out = Console(soft_wrap=False)
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
-class Output(StrEnum):
-    """How a command prints what it got."""
-
-    table = "table"
-    json = "json"
+Output = OutputFormat  # the one set of --output formats, local and remote
 
 
 ProfileOption = Annotated[
@@ -233,14 +229,11 @@ Column = tuple[str, Callable[[dict[str, Any]], Any]]
 def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column], *, ids: int = 1) -> None:
     """``rows`` as a table; the first ``ids`` columns (ids) are never cut or wrapped."""
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
-    for index, (header, get) in enumerate(columns):
-        if index < ids:
-            widest = max((len(cell(get(row))) for row in rows), default=len(header))
-            table.add_column(header, no_wrap=True, min_width=max(widest, len(header)))
-        else:
-            table.add_column(header, overflow="fold")
-    for row in rows:
-        table.add_row(*(escape(cell(get(row))) for _, get in columns))
+    cells = [[cell(get(row)) for _, get in columns] for row in rows]
+    idents = [index < ids for index in range(len(columns))]
+    add_columns(table, [header for header, _ in columns], idents, cells)
+    for row_cells in cells:
+        table.add_row(*(escape(c) for c in row_cells))
     out.print(table)
 
 
