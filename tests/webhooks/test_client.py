@@ -10,7 +10,7 @@ from email.utils import format_datetime
 import pytest
 import uvloop
 
-from cmpapi.server.webhooks import signing
+from cmpapi import standard_webhooks as signing
 from cmpapi.server.webhooks.client import (
     DeliveryClient,
     Endpoint,

@@ -12,15 +12,11 @@ it the Standard Webhooks way (``webhook-id``, ``webhook-timestamp``, ``webhook-s
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import hashlib
 import hmac
 import inspect
 import json
 import logging
 import re
-import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from datetime import UTC, datetime, timedelta
@@ -28,11 +24,14 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from cmpapi import standard_webhooks
 from cmpapi.client.events import EVENT_TYPES, Event, KnownEvent, UnknownEvent
 
 log = logging.getLogger("cmpapi.client.webhooks")
 
-SIGNING_KEY_PREFIX = "whsec_"
+SIGNING_KEY_PREFIX = standard_webhooks.PREFIX
+signing_key_bytes = standard_webhooks.key_bytes
+new_signing_key = standard_webhooks.new_signing_key
 DEFAULT_TOLERANCE = timedelta(minutes=5)  # the Standard Webhooks libraries' window
 # Payloads are references, except content previews and publish events, which embed whole
 # contents; cmpapi accepts request bodies up to 10 MiB, so no event it builds is larger.
@@ -97,23 +96,6 @@ def _check_config(who: str, secret: str | None, signing_key: str | None) -> byte
     return None if signing_key is None else signing_key_bytes(signing_key)
 
 
-def signing_key_bytes(signing_key: str) -> bytes:
-    """The HMAC key of a ``whsec_<base64>`` signing key (the prefix is optional)."""
-    text = signing_key.strip().removeprefix(SIGNING_KEY_PREFIX)
-    try:  # padding restored: some tools print keys without it
-        key = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError("the signing_key is not a whsec_<base64> key") from None
-    if not key:
-        raise ValueError("the signing_key is empty")
-    return key
-
-
-def new_signing_key() -> str:
-    """A fresh ``whsec_<base64>`` signing key (32 random bytes)."""
-    return SIGNING_KEY_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
-
-
 def sign(
     body: bytes,
     *,
@@ -126,17 +108,9 @@ def sign(
     (Standard Webhooks, plus ``Callback-Secret`` when ``secret`` is given): what
     ``verify`` accepts. ``cmpapi listen`` forwards with these; tests of a receiver can too."""
     timestamp = int(time.time()) if timestamp is None else timestamp
-    signed = b"%s.%d.%s" % (webhook_id.encode(), timestamp, body)
-    mac = hmac.new(signing_key_bytes(signing_key), signed, hashlib.sha256).digest()
-    headers = {
-        "content-type": "application/json",
-        "webhook-id": webhook_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": "v1," + base64.b64encode(mac).decode("ascii"),
-    }
-    if secret:
-        headers["callback-secret"] = secret
-    return headers
+    return standard_webhooks.headers(
+        signing_key_bytes(signing_key), webhook_id, timestamp, body, secret
+    )
 
 
 def _header_values(headers: Headers) -> dict[str, list[str]]:
@@ -192,11 +166,9 @@ def _check_signature(
         raise WebhookVerificationError(
             f"webhook-timestamp is {-skew:.0f} s in the future (tolerance {limit:.0f} s)"
         )
-    signed = _encoded(f"{msg_id}.{at}.") + body
-    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest())
+    expected = _encoded(standard_webhooks.signature(key, msg_id, at, body))
     for candidate in candidates:
-        version, _, value = candidate.partition(",")
-        if version == "v1" and hmac.compare_digest(_encoded(value), expected):
+        if hmac.compare_digest(_encoded(candidate), expected):
             return
     raise WebhookVerificationError(
         "no webhook-signature matches: another signing key, or the body was changed "

@@ -17,10 +17,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, delete, func, select, update
 
+from cmpapi import standard_webhooks as signing
 from cmpapi.server.db.base import new_id
 from cmpapi.server.jobs.schedules import retry_delay
 from cmpapi.server.jobs.tables import now
-from cmpapi.server.webhooks import signing
 from cmpapi.server.webhooks.client import Endpoint
 from cmpapi.server.webhooks.tables import (
     ATTEMPTS,

@@ -7,8 +7,8 @@ import time
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+from cmpapi import standard_webhooks as signing
 from cmpapi.server.jobs.tables import now
-from cmpapi.server.webhooks import signing
 from cmpapi.server.webhooks.client import DeliveryClient
 from cmpapi.server.webhooks.queue import ACKNOWLEDGED, Claimed, Outcome, Target
 from cmpapi.server.webhooks.ssrf import Blocked

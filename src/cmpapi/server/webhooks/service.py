@@ -19,6 +19,7 @@ import orjson
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from cmpapi import standard_webhooks as signing
 from cmpapi.server.db.base import new_id
 from cmpapi.server.db.repository import Page, Repository
 from cmpapi.server.errors import Conflict, Invalid
@@ -27,7 +28,7 @@ from cmpapi.server.jobs.schedules import parse_schedule
 from cmpapi.server.jobs.tables import now
 from cmpapi.server.observability.context import current_request_id
 from cmpapi.server.settings import Settings
-from cmpapi.server.webhooks import results, signing, trigger
+from cmpapi.server.webhooks import results, trigger
 from cmpapi.server.webhooks.ssrf import check_callback_url
 from cmpapi.server.webhooks.tables import (
     DELIVERING,
