@@ -6,7 +6,6 @@ process start)."""
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import random
 import signal
@@ -17,14 +16,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
 
 import httpx
 import pytest
 
 from cmpapi.client.webhooks import new_signing_key, webhook_app
 from tests.client.test_without_server_extra import BLOCKER
-from tests.oauth.flow import _FORM, _HIDDEN
+from tests.oauth.flow import sign_in_and_decide
 from tests.support.cli import argv, cmpapi, cmpapi_many, failed, ok
 from tests.support.env import child_env
 from tests.support.servers import demo_process, free_port, serving
@@ -85,20 +83,9 @@ def test_client_credentials_login_keeps_a_private_profile(server: str, admin: Pa
 def _play_browser(url: str, decision: str = "allow") -> httpx.Response:
     """What the user does in the browser: sign in, allow (or deny), land on the CLI's
     callback."""
-    with httpx.Client() as browser:
-
-        def submit(page: httpx.Response, **fields: str) -> httpx.Response:
-            action, form = _FORM.findall(page.text)[0]
-            data = {name: html.unescape(value) for name, value in _HIDDEN.findall(form)}
-            return browser.post(urljoin(str(page.url), html.unescape(action)), data=data | fields)
-
-        signed_in = submit(browser.get(url), login=ADMIN[0], password=ADMIN[1])
-        assert signed_in.status_code == 303, signed_in.text
-        consent = browser.get(urljoin(str(signed_in.url), signed_in.headers["location"]))
-        decided = submit(consent, action=decision)
-        assert decided.status_code == 302, decided.text
-        assert decided.headers["location"].startswith("http://localhost:")
-        return browser.get(decided.headers["location"])
+    decided = sign_in_and_decide(url, ADMIN[0], ADMIN[1], decision)
+    assert decided.headers["location"].startswith("http://localhost:")
+    return httpx.get(decided.headers["location"])
 
 
 def _browser_login(server: str, config: Path, decision: str) -> tuple[httpx.Response, int, str]:

@@ -5,15 +5,12 @@ with their field errors, and a token store that outlives the client."""
 from __future__ import annotations
 
 import asyncio
-import html
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
 
-import httpx
 import pytest
 
 from cmpapi.client import (
@@ -30,7 +27,7 @@ from cmpapi.client import (
     UnprocessableEntityError,
     parse_event,
 )
-from tests.oauth.flow import _FORM, _HIDDEN, query_of
+from tests.oauth.flow import query_of, sign_in_and_decide
 from tests.support.servers import demo_process
 
 CLIENT_ID = "cmpapi-demo-app"
@@ -60,24 +57,11 @@ def connect() -> Iterator[Callable[..., Client]]:
         client.close()
 
 
-def submit(browser: httpx.Client, page: httpx.Response, **fields: str) -> httpx.Response:
-    """Post the page's form back as a browser would, hidden fields included."""
-    action, body = _FORM.findall(page.text)[0]
-    data = {name: html.unescape(value) for name, value in _HIDDEN.findall(body)}
-    return browser.post(urljoin(str(page.url), html.unescape(action)), data=data | fields)
-
-
 def play_browser(url: str) -> dict[str, str]:
     """Open the authorization URL, sign in, allow; the query of the redirect back."""
-    with httpx.Client() as browser:
-        page = browser.get(url)
-        signed_in = submit(browser, page, login=ADMIN, password=PASSWORD)
-        assert signed_in.status_code == 303, signed_in.text
-        consent = browser.get(urljoin(str(signed_in.url), signed_in.headers["location"]))
-        answer = submit(browser, consent, action="allow")
-        assert answer.status_code == 302, answer.text
-        assert answer.headers["location"].startswith(REDIRECT_URI + "?")
-        return query_of(answer.headers["location"])
+    answer = sign_in_and_decide(url, ADMIN, PASSWORD)
+    assert answer.headers["location"].startswith(REDIRECT_URI + "?")
+    return query_of(answer.headers["location"])
 
 
 def test_authorization_code_with_pkce_then_refresh(

@@ -42,6 +42,28 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def submit_form(http: httpx.Client, page: httpx.Response, **fields: str) -> httpx.Response:
+    """Post ``page``'s first form back as a browser would: its hidden fields plus ``fields``."""
+    action, body = _FORM.findall(page.text)[0]
+    data = {name: html.unescape(value) for name, value in _HIDDEN.findall(body)}
+    url = urljoin(str(page.url), html.unescape(action))
+    return http.post(url, data=data | fields)
+
+
+def sign_in_and_decide(
+    url: str, login: str, password: str, decision: str = "allow"
+) -> httpx.Response:
+    """A fresh browser opens the authorization ``url``, signs in and allows (or denies);
+    the 302 back to the client."""
+    with httpx.Client() as browser:
+        signed_in = submit_form(browser, browser.get(url), login=login, password=password)
+        assert signed_in.status_code == 303, signed_in.text
+        consent = browser.get(urljoin(str(signed_in.url), signed_in.headers["location"]))
+        decided = submit_form(browser, consent, action=decision)
+        assert decided.status_code == 302, decided.text
+        return decided
+
+
 @dataclass
 class Browser:
     """Drives the authorization pages for one app of the world."""
@@ -61,10 +83,7 @@ class Browser:
 
     def submit(self, page: httpx.Response, **fields: str) -> httpx.Response:
         """Post the page's first form with its hidden fields plus ``fields``."""
-        action, body = _FORM.findall(page.text)[0]
-        data = {name: html.unescape(value) for name, value in _HIDDEN.findall(body)}
-        url = urljoin(str(page.url), html.unescape(action))
-        return self.http.post(url, data=data | fields)
+        return submit_form(self.http, page, **fields)
 
     def login(
         self, params: dict[str, str], who: str = "admin@example.com", password: str = PASSWORD
