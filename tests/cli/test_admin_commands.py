@@ -141,7 +141,8 @@ def test_users_teams_and_apps(home: Path, engine: Engine, sqlite_template: Path)
 
     users = json.loads(ok(cmpapi("users", "list", "--output", "json", cwd=home)).out)
     assert [set(u) for u in users] == [set(USER_KEYS)] * 2
-    assert [(u["email"], u["role"], u["is_active"]) for u in users] == [
+    # Oldest first; created_at has whole seconds, so two users made in one second tie.
+    assert sorted((u["email"], u["role"], u["is_active"]) for u in users) == [
         ("ann@example.com", "admin", True),
         ("mia@example.com", "member", True),
     ]
