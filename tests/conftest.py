@@ -34,6 +34,9 @@ from tests.support.world import World, build_world
 os.environ.setdefault("CMPAPI_PASSWORD_HASH_MEMORY_KIB", "8")
 os.environ.setdefault("CMPAPI_PASSWORD_HASH_TIME_COST", "1")
 passwords.configure(memory_kib=8, time_cost=1)
+# Every answer built from plain data is validated against its wire model, and its JSON
+# checked to be the model's (http/responses.py): production skips it.
+os.environ.setdefault("CMPAPI_CHECK_RESPONSES", "true")
 
 PG_URL = os.environ.get(
     "CMPAPI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

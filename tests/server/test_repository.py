@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cmpapi.server.db.repository import Repository
 from cmpapi.server.errors import NotFound
 from cmpapi.server.identity import service as identity
-from cmpapi.server.identity.tables import Team
+from cmpapi.server.identity.tables import Team, User
 from tests.support.world import World, build_world
 
 
@@ -45,3 +48,35 @@ def test_paging_and_total(db: Session, world: World) -> None:
     assert (len(last.items), last.has_next, last.has_previous, last.total) == (2, False, True, None)
     assert not {t.id for t in first.items} & {t.id for t in last.items}
     assert repo.count(Team.name.like("T%")) == 5
+
+
+# Module-level, as ``rows`` asks: its statements are cached by their parts' identity.
+_ROW_COLUMNS = (User.id, User.created_at, User.is_active, User.role)
+_MEMBERS = User.role == "member"  # a constant of the statement (an anonymous parameter)
+_NAMED = User.first_name.in_(["Ann", "Bob"])  # an expanding IN: not preparable
+
+
+def test_rows_are_the_values_sqlalchemy_reads(db: Session, world: World) -> None:
+    """``rows`` runs its statement prepared (``db/prepared.py``): the same rows, typed the
+    same (datetimes and booleans through the dialect's processors), with attribute access,
+    on both backends; a statement that cannot be prepared is executed the usual way."""
+    for i, name in enumerate(["Ann", "Bob", "Cid"]):
+        identity.create_user(
+            db, world.org.id, email=f"{name.lower()}@example.com", name=name, role="member"
+        )
+        if i == 2:
+            db.flush()  # written in the open transaction: the read must see it
+    repo = Repository(User, db, world.org.id)
+    page = repo.rows(_ROW_COLUMNS, _MEMBERS, order_by=(User.created_at,), page_size=10)
+    expected = db.execute(
+        select(*_ROW_COLUMNS)
+        .where(User.org_id == world.org.id, _MEMBERS)
+        .order_by(User.created_at, User.id)
+    ).all()
+    assert [tuple(r) for r in page.items] == [tuple(r) for r in expected]
+    assert len(page.items) >= 3 and not page.has_next
+    first = page.items[0]
+    assert isinstance(first.created_at, datetime) and first.is_active is True
+    assert first.role == "member" and first.id == expected[0].id
+    named = repo.rows(_ROW_COLUMNS, _NAMED, order_by=(User.created_at,), page_size=1)
+    assert len(named.items) == 1 and named.has_next

@@ -11,7 +11,8 @@ from fastapi.telemetry import TelemetryConfig
 from cmpapi import __version__
 from cmpapi.server.db.engine import make_engine, make_sessionmaker
 from cmpapi.server.db.runner import DbRunner
-from cmpapi.server.http import errors, principals
+from cmpapi.server.db.session import UnitSessions
+from cmpapi.server.http import dispatch, errors, principals
 from cmpapi.server.http.limits import RequestLimits
 from cmpapi.server.http.ratelimit import make_limiter
 from cmpapi.server.identity import passwords
@@ -35,6 +36,7 @@ async def lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
             yield
         finally:
             await hub.close()
+            app.state.unit_sessions.close()
 
 
 # FastAPI asks OpenTelemetry for its providers on every request unless told not to.
@@ -64,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.unit_sessions = UnitSessions(engine, app.state.sessionmaker)
     app.state.db_runner = DbRunner(
         settings.resolved_db_inline,
         settings.db_pool_size,
@@ -83,5 +86,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for prefix, router in ROUTE_TABLE:
         app.include_router(router, prefix=prefix)
     health.install(app)  # /livez, /readyz, /healthz, /metrics
+    dispatch.install(app, ROUTE_TABLE)  # last: it reads the finished routing table
 
     return app

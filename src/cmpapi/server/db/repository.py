@@ -11,18 +11,29 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Row, Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, func, select
 from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
 
+from cmpapi.server.db.prepared import Prepared, prepare
 from cmpapi.server.errors import NotFound
 
 M = TypeVar("M")
 # Statements of ``rows`` by their parts; bounded by the number of call sites.
-_ROWS_CACHE: dict[tuple[int, ...], tuple[tuple[Any, ...], Select[Any]]] = {}
+_ROWS_CACHE: dict[tuple[int, ...], _Rows] = {}
 _ROWS_CACHE_MAX = 512
 OrderBy = ColumnElement[Any] | UnaryExpression[Any] | QueryableAttribute[Any]
+
+
+@dataclass(slots=True)
+class _Rows:
+    """A cached ``rows`` statement: the parts it is keyed by (kept alive), the statement,
+    and its prepared form per dialect (None: not preparable)."""
+
+    parts: tuple[Any, ...]
+    stmt: Select[Any]
+    prepared: dict[str, Prepared | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,36 +121,50 @@ class Repository(Generic[M]):
         order_by: Iterable[OrderBy] = (),
         offset: int = 0,
         page_size: int = 10,
-    ) -> Page[Row[Any]]:
-        """Like ``list`` but returns plain rows of the given columns, for read-only pages.
+    ) -> Page[Any]:
+        """Like ``list`` but returns plain rows of the given columns (named tuples), for
+        read-only pages: the statement is built once and run prepared (``db/prepared.py``).
 
         Loading ORM objects costs ~3x the SQL itself (294 vs 108 µs for 11 users, measured);
         hot list endpoints read only the columns they map. Conditions must not embed
         per-request literals (use module-level clauses or ``bindparam``): the built
         statement is cached by the identity of its parts.
         """
-        stmt = self._rows_statement(tuple(columns), where, tuple(order_by))
+        cached = self._rows_statement(tuple(columns), where, tuple(order_by))
         params = {"scope_org_id": self.org_id, "page_offset": offset, "page_limit": page_size + 1}
-        rows = self.session.connection().execute(stmt, params).all()
+        # An inline unit's session is bound to the loop's connection (``UnitSessions``):
+        # reading on it directly does not begin the session's transaction (~45 µs to begin
+        # and end). Its DBAPI connection is in whatever state the unit left it, so the read
+        # sees the unit's own writes, as ``session.connection()`` would.
+        bind = self.session.bind
+        conn = bind if isinstance(bind, Connection) else self.session.connection()
+        dialect = conn.dialect.name
+        if dialect not in cached.prepared:
+            cached.prepared[dialect] = prepare(cached.stmt, conn.dialect)
+        prepared = cached.prepared[dialect]
+        if prepared is not None:
+            rows: Sequence[Any] = prepared.rows(conn, params)
+        else:
+            rows = conn.execute(cached.stmt, params).all()
         return Page(rows[:page_size], offset, page_size, len(rows) > page_size)
 
     def _rows_statement(
         self, columns: tuple[Any, ...], where: tuple[Any, ...], order_by: tuple[Any, ...]
-    ) -> Select[Any]:
+    ) -> _Rows:
         # Keyed by the parts' ids (SQL expressions overload ==); the cached entry keeps the
         # parts alive, so an id cannot be reused by another object while it is cached.
         parts = (self.model, *columns, None, *where, None, *order_by)
         key = tuple(map(id, parts))
         cached = _ROWS_CACHE.get(key)
         if cached is not None:
-            return cached[1]
+            return cached
         stmt = self._scoped(select(*columns)).where(*where)
         stmt = stmt.order_by(*order_by, _tiebreak(list(order_by), self._cols.id))
         stmt = stmt.offset(bindparam("page_offset")).limit(bindparam("page_limit"))
         if len(_ROWS_CACHE) >= _ROWS_CACHE_MAX:  # per-request clauses would grow it forever
             _ROWS_CACHE.clear()
-        _ROWS_CACHE[key] = (parts, stmt)
-        return stmt
+        cached = _ROWS_CACHE[key] = _Rows(parts, stmt, {})
+        return cached
 
     def count(self, *where: ColumnElement[bool]) -> int:
         """How many rows match the conditions."""

@@ -41,6 +41,20 @@ T = TypeVar("T")
 
 
 _deadline = threading.local()
+_unit = threading.local()  # .inline: a unit of work is running inline on this thread
+
+
+def running_inline() -> bool:
+    """Whether the calling code runs in an inline unit of work (on the event loop)."""
+    return getattr(_unit, "inline", False)
+
+
+def _run_inline(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    _unit.inline = True
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _unit.inline = False
 
 
 def past_deadline() -> int:
@@ -87,7 +101,7 @@ class DbRunner:
     async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Work that may write."""
         if self.inline:
-            return fn(*args, **kwargs)
+            return _run_inline(fn, *args, **kwargs)
         return await self._in_thread(fn, *args, **kwargs)
 
     async def read(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
@@ -95,10 +109,10 @@ class DbRunner:
         if not self.inline_reads:
             return await self._in_thread(fn, *args, **kwargs)
         if self.read_budget_s is None:
-            return fn(*args, **kwargs)
+            return _run_inline(fn, *args, **kwargs)
         try:
             with read_budget(self.read_budget_s):
-                return fn(*args, **kwargs)
+                return _run_inline(fn, *args, **kwargs)
         except ReadTooLong:
             return await self._in_thread(fn, *args, **kwargs)
 

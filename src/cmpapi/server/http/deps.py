@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Annotated, Concatenate, ParamSpec, TypeVar
 
 from fastapi import Depends, Request, Response
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal
 from cmpapi.server.db.runner import DbRunner
@@ -45,7 +45,7 @@ class Db:
     """Runs sync database work in a fresh session on the app's ``DbRunner``."""
 
     def __init__(
-        self, runner: DbRunner, make_session: sessionmaker[Session], reads_only: bool = False
+        self, runner: DbRunner, make_session: Callable[[], Session], reads_only: bool = False
     ) -> None:
         self._runner = runner
         self._make_session = make_session
@@ -71,7 +71,7 @@ class Api(Db):
 
     def __init__(self, request: Request, token: str) -> None:
         state = request.app.state
-        super().__init__(state.db_runner, state.sessionmaker, request.method in READ_METHODS)
+        super().__init__(state.db_runner, state.unit_sessions, request.method in READ_METHODS)
         self.links: Links = get_links(request)
         self._token = token
         self._principal: Principal | None = None
@@ -144,7 +144,7 @@ class Api(Db):
 async def get_db(request: Request) -> Db:
     """Dependency: database access without a caller (OAuth endpoints)."""
     state = request.app.state
-    return Db(state.db_runner, state.sessionmaker, request.method in READ_METHODS)
+    return Db(state.db_runner, state.unit_sessions, request.method in READ_METHODS)
 
 
 async def get_api(request: Request) -> Api:

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from cmpapi.server.db.repository import Page
 from cmpapi.server.http.links import Links
-from cmpapi.server.http.responses import wire_response
+from cmpapi.server.http.responses import checked_response
 from cmpapi.wire import Pagination
 
 
@@ -40,5 +40,17 @@ def page_response(
     data: list[Any],
     **extra: Any,
 ) -> Response:
-    """A list operation's answer: ``envelope(data=..., pagination=..., **extra)`` as JSON."""
-    return wire_response(envelope(data=data, pagination=pagination(request, links, page), **extra))
+    """A list operation's answer: ``envelope(data=..., pagination=..., **extra)`` as JSON.
+    The items may be plain data (dicts shaped as the envelope's item model): they are
+    checked against it where ``check_responses`` is on (``responses.checked_response``)."""
+    nxt = page_url(request, links, page.offset + page.page_size, page.page_size)
+    prev = page_url(request, links, max(page.offset - page.page_size, 0), page.page_size)
+    content = {
+        "data": data,
+        "pagination": {
+            "next": nxt if page.has_next else None,
+            "previous": prev if page.has_previous else None,
+        },
+        **extra,
+    }
+    return checked_response(envelope, content, request.app.state.settings.check_responses)

@@ -20,6 +20,42 @@ def wire_response(
     return Response(body, status_code=status_code, headers=headers, media_type=JSON)
 
 
+class AnswerMismatch(AssertionError):
+    """An answer built from plain data is not what its wire model would send."""
+
+
+def _model_json(value: Any) -> Any:
+    """orjson's fallback: a wire model inside plain data, as the model sends itself."""
+    if isinstance(value, BaseModel):
+        return value.__pydantic_serializer__.to_python(value, mode="json", by_alias=True)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _canonical(body: bytes) -> bytes:
+    """The JSON with sorted keys: key order aside, equal only if the values are (1 and 1.0
+    differ here, not in a comparison of parsed values)."""
+    return orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS)
+
+
+def checked_response(
+    model: type[BaseModel], content: dict[str, Any], check: bool, status_code: int = 200
+) -> Response:
+    """``content`` (plain data shaped as ``model``, wire models allowed inside) as JSON,
+    without validating it: a page's items are not validated one by one.
+
+    With ``check`` (the ``check_responses`` setting, on in the tests) the content is validated
+    as ``model`` first, and the JSON sent must equal the model's own: a mapping that drifts
+    from the wire model fails the test that calls it, as if it were validated each time.
+    """
+    body = orjson.dumps(content, default=_model_json, option=orjson.OPT_UTC_Z)
+    if check:
+        validated = model.model_validate(content)
+        expected = validated.__pydantic_serializer__.to_json(validated, by_alias=True)
+        if _canonical(body) != _canonical(expected):
+            raise AnswerMismatch(f"{model.__name__}: sent {body!r}, the model says {expected!r}")
+    return Response(body, status_code=status_code, media_type=JSON)
+
+
 def json_response(
     content: Any, status_code: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:

@@ -101,8 +101,11 @@ class OperationRoute(APIRoute):
     allows (routers include no dependencies of their own, so the route's ``dependant`` is
     the whole tree), FastAPI's handler otherwise."""
 
+    direct: Handler | None = None  # also called by ``http/dispatch.py`` without FastAPI
+
     def get_route_handler(self) -> Handler:
-        return direct_handler(self.dependant) or super().get_route_handler()
+        self.direct = direct_handler(self.dependant)
+        return self.direct or super().get_route_handler()
 
 
 class Router(APIRouter):
@@ -124,6 +127,7 @@ class Router(APIRouter):
         super().__init__(*args, **kwargs)
         self.linked = linked
         self.error_shape = error_shape
+        self.included: list[tuple[str, APIRouter]] = []  # (prefix, router), in order
         self._literals: tuple[str, ...] = ()
         self._literals_of = -1  # len(self.routes) the prefixes were computed for
 
@@ -149,6 +153,11 @@ class Router(APIRouter):
         operation_id = kwargs.get("operation_id")
         if operation_id and self.linked:
             links.register(operation_id, self.prefix + path)
+
+    def include_router(self, router: APIRouter, *args: Any, **kwargs: Any) -> None:
+        """Kept in ``included`` too: ``http/dispatch.py`` walks the routes in order."""
+        self.included.append((str(kwargs.get("prefix", "")), router))
+        super().include_router(router, *args, **kwargs)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         path = scope.get("path", "")

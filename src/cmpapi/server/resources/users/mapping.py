@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row
-
 from cmpapi.server.http.links import Links
 from cmpapi.server.identity.tables import User
-from cmpapi.wire import UserListResponseDataItem, UserResponse
+from cmpapi.wire import UserResponse
 
 ROLE_NAMES = {"admin": "Admin", "member": "Member", "viewer": "Viewer"}
 
@@ -17,19 +15,18 @@ def full_name(first: str, last: str) -> str:
     return f"{first} {last}" if first and last else first or last
 
 
-def user_list_item(user: Row[Any] | User, links: Links) -> UserListResponseDataItem:
-    """A list item from a ``service.LIST_COLUMNS`` row (or a User)."""
-    return UserListResponseDataItem.model_validate(
-        {
-            "id": user.id,
-            "first_name": user.first_name,
-            "last_name": user.last_name,
-            "full_name": full_name(user.first_name, user.last_name),
-            "image_url": user.image_url,
-            "roles": [{"name": ROLE_NAMES.get(user.role, user.role)}],
-            "links": {"self": links.to("getUser", id=user.id)},
-        }
-    )
+def user_list_item(user: Any, links: Links) -> dict[str, Any]:
+    """A ``UserListResponseDataItem``, as plain data (``page_response`` checks it), from a
+    ``service.LIST_COLUMNS`` row or a User."""
+    return {
+        "id": user.id,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "full_name": full_name(user.first_name, user.last_name),
+        "image_url": user.image_url,
+        "roles": [{"name": ROLE_NAMES.get(user.role, user.role)}],
+        "links": {"self": links.to("getUser", id=user.id)},
+    }
 
 
 def user_response(user: User, links: Links, expose_email: bool) -> UserResponse:
