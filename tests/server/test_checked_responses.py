@@ -83,6 +83,18 @@ def test_checked_answers_must_be_sent_as_the_model_sends_them(
     assert orjson.loads(sent.body)["data"][0]["count"] == changed.get("count", 1)
 
 
+class Counted(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    total_count: float  # the spec's "number"
+
+
+def test_a_whole_number_goes_as_an_integer_where_the_model_says_float() -> None:
+    for count in (0, 42):
+        sent = checked_response(Counted, {"total_count": count}, True).body
+        assert sent == b'{"total_count":%d}' % count
+    assert checked_response(Counted, {"total_count": 2.5}, True).body == b'{"total_count":2.5}'
+
+
 def test_offsets_are_kept_as_the_model_keeps_them() -> None:
     at = datetime(2026, 1, 2, 4, 4, 5, tzinfo=timezone(timedelta(hours=1)))
     content = {"data": [{**item(), "at": at}], "pagination": PAGINATION}
