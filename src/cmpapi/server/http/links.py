@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import Request
@@ -113,7 +114,24 @@ class Links:
         return f"{self.base}{path}?{qs}" if qs else f"{self.base}{path}"
 
 
+# Links per (scheme, server, root path, Host header): working the base URL out of the
+# request cost ~4 % of a small list request. Bounded: the Host header is the client's.
+_BY_ORIGIN: dict[tuple[Any, ...], Links] = {}
+_BY_ORIGIN_MAX = 256
+
+
 def get_links(request: Request) -> Links:
     """The links builder for this request."""
     configured: str | None = request.app.state.settings.public_base_url
-    return Links(configured or str(request.base_url))
+    if configured:
+        return Links(configured)
+    scope = request.scope
+    host = next((v for k, v in scope["headers"] if k == b"host"), None)
+    server = scope.get("server")
+    key = (scope.get("scheme"), server and tuple(server), scope.get("root_path"), host)
+    links = _BY_ORIGIN.get(key)
+    if links is None:
+        if len(_BY_ORIGIN) >= _BY_ORIGIN_MAX:
+            _BY_ORIGIN.clear()
+        links = _BY_ORIGIN[key] = Links(str(request.base_url))
+    return links
