@@ -269,8 +269,14 @@ def main(argv: list[str] | None = None) -> int:
         "--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "cmpapi-bench-cache"
     )
     ap.add_argument("--rebuild", action="store_true", help="rebuild the cached databases")
+    ap.add_argument(
+        "--pg-prefix",
+        default=data.PG_PREFIX,
+        help="PostgreSQL databases are <prefix>_<size> (another prefix per worktree)",
+    )
     ap.add_argument("--no-plot", action="store_true")
     args = ap.parse_args(argv)
+    data.PG_PREFIX = args.pg_prefix
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",")]
     backends = [b.strip() for b in args.backends.split(",")]
     if set(backends) - {"sqlite", "postgresql"}:

@@ -26,10 +26,15 @@ FULL = LEVELS["delete"]
 
 def accessor_ids(session: Session, principal: Principal) -> list[str]:
     """The user's id and the ids of the user's teams."""
+    return [i for i, _ in accessors(session, principal)]
+
+
+def accessors(session: Session, principal: Principal) -> list[tuple[str, str]]:
+    """(id, accessor type) of the user and of the user's teams."""
     teams = session.scalars(
         select(TeamMember.team_id).where(TeamMember.user_id == principal.user_id)
     )
-    return [principal.user_id, *teams]
+    return [(principal.user_id, "user"), *((t, "team") for t in teams)]
 
 
 def ancestor_ids(id_path: str) -> list[str]:
@@ -113,12 +118,9 @@ def materialised(session: Session, ids: Select[Any]) -> FolderIds:
     return found if len(found) <= FEW else ids
 
 
-def visible_folder_ids(session: Session, principal: Principal) -> FolderIds | None:
-    """The ids of the folders the caller may view, as a subquery (None: all).
-
-    The granted folders' paths are read first (a few rows), so the subtree test compares
-    each folder with constant prefixes: one pass over the folders, where a join of the
-    folders with themselves on ``LIKE path || '%'`` compared every pair."""
+def granted_roots(session: Session, principal: Principal) -> list[str] | None:
+    """The paths of the folders granted to the caller (or a team of the caller), none below
+    another: the caller views these subtrees (None: an admin views everything)."""
     if principal.is_admin:
         return None
     paths = session.scalars(
@@ -134,6 +136,18 @@ def visible_folder_ids(session: Session, principal: Principal) -> FolderIds | No
     for path in sorted(set(paths)):
         if not roots or not path.startswith(roots[-1]):
             roots.append(path)
+    return roots
+
+
+def visible_folder_ids(session: Session, principal: Principal) -> FolderIds | None:
+    """The ids of the folders the caller may view, as a subquery (None: all).
+
+    The granted folders' paths are read first (a few rows), so the subtree test compares
+    each folder with constant prefixes: one pass over the folders, where a join of the
+    folders with themselves on ``LIKE path || '%'`` compared every pair."""
+    roots = granted_roots(session, principal)
+    if roots is None:
+        return None
     if not roots:
         return []
     # The paths are the organization's folders' (read above), so every folder under them

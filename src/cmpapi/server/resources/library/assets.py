@@ -22,12 +22,13 @@ from cmpapi.server.resources.fields import values
 from cmpapi.server.resources.fields.tables import Field as FieldDefinition
 from cmpapi.server.resources.fields.tables import FieldValue
 from cmpapi.server.resources.labels import service as labels
-from cmpapi.server.resources.library import acl, counts, folders, permissions
+from cmpapi.server.resources.library import acl, counts, folders, keyed, permissions
 from cmpapi.server.resources.library.acl import FolderIds
 from cmpapi.server.resources.library.events import record_asset_event
 from cmpapi.server.resources.library.tables import (
     AclEntry,
     Asset,
+    AssetKey,
     AssetLabel,
     AssetVersion,
     Folder,
@@ -250,63 +251,70 @@ def list_assets(
     # reads every row instead of an index; 52 vs 5 ms on 100,000 assets).
     types = frozenset(filters.types) if filters.types else None
     types = None if types is None or types >= ALL_TYPES else types
-    folders = None
+    folder, folder_ids = None, None
     if filters.folder_id is not None:
-        folders = _folder_ids(session, principal, filters.folder_id, filters.include_subfolders)
-    where = _conditions(session, principal, filters, types, folders)
+        folder = folders.filter_folder(session, principal, filters.folder_id, "folder_id")
+        folder_ids = _folder_ids(session, folder, filters.include_subfolders)
     repo = _repo(session, principal)
-    value_id = _only_label(principal, filters, types, folders)
-    if value_id is not None:
-        page = _label_page(session, principal, value_id, offset, size)
+    where: list[ColumnElement[bool]] | None = None
+    walks = _key_filters(session, principal, filters, types, folder, folder_ids)
+    if walks is not None:
+        page = keyed.page(session, principal.org_id, walks, offset, size)
     else:
+        where = _conditions(session, principal, filters, types, folder_ids)
         page = repo.list(*where, order_by=NEWEST_FIRST, offset=offset, page_size=size)
-    total = counts.total(session, principal, filters, types, folders)
-    page = replace(page, total=repo.count(*where) if total is None else total)
+    total = counts.total(session, principal, filters, types, folder_ids)
+    if total is None:
+        if where is None:
+            where = _conditions(session, principal, filters, types, folder_ids)
+        total = repo.count(*where)
+    page = replace(page, total=total)
     return page, views(session, list(page.items))
 
 
-def _only_label(
+def _key_filters(
+    session: Session,
     principal: Principal,
     f: AssetFilters,
     types: frozenset[str] | None,
-    folders: FolderIds | None,
-) -> str | None:
-    """The label value when it is an admin's only filter, else None."""
-    if not principal.is_admin or types is not None or folders is not None:
-        return None
-    if len(f.label_values) != 1 or len(f.label_values[0]) != 1:
-        return None
+    folder: Folder | None,
+    folder_ids: FolderIds | None,
+) -> list[keyed.KeyFilter] | None:
+    """The filters as walks of their own index rows (``keyed``), or None when one of them
+    has none: a type, dates, search text, a campaign, one folder without its subfolders, a
+    long field value. (Those walk the organization's order, probing each asset.)"""
     others = (f.created_from, f.created_to, f.modified_from, f.modified_to, f.campaign_id)
-    if f.search_text or f.field_values or any(v is not None for v in others):
+    if types is not None or f.search_text or any(v is not None for v in others):
         return None
-    return f.label_values[0][0]
+    if folder is not None and not f.include_subfolders:
+        return None
+    org_id = principal.org_id
+    out = [keyed.label_filter(session, org_id, values) for values in f.label_values]
+    for field_id, wanted in f.field_values:
+        if not _own_field(session, org_id, field_id):
+            continue  # the spec: unknown fields are ignored
+        if not all(_keyed_value(v) for v in wanted):
+            return None
+        out.append(keyed.field_filter(field_id, wanted))
+    if folder is not None:
+        out.append(keyed.folder_filter(org_id, folder.id, folder_ids))
+    roots = acl.granted_roots(session, principal)
+    # A folder filter inside a granted folder needs no visibility test: all of it is seen.
+    if roots is not None and not (folder and any(folder.id_path.startswith(r) for r in roots)):
+        granted = [acl.ancestor_ids(r)[-1] for r in roots]
+        out.append(keyed.visible_filter(granted, acl.accessors(session, principal)))
+    return out or None
 
 
-def _label_page(
-    session: Session, principal: Principal, value_id: str, offset: int, size: int
-) -> Page[Asset]:
-    """A label filter's page from the label's own index, which holds each asset's
-    ``modified_at`` in listAssets' order: 830 ms -> a few ms at offset 10,000 of
-    1,000,000 assets, where the asset order's walk probed 100,000 assets' labels."""
-    ids = (
-        select(AssetLabel.asset_id)
-        .where(AssetLabel.value_id == value_id)
-        .order_by(AssetLabel.modified_at.desc(), AssetLabel.asset_id.desc())
-        .offset(offset)
-        .limit(size + 1)
-    )
-    # The organization is checked on the page's rows, not in SQL: with an org_id term
-    # SQLite (no statistics) walked the org's assets instead of looking up the page's ids
-    # (100,000 assets: 35 -> ~1 ms). A label value is the organization's (the filter
-    # resolved it), so the check never drops a row; it only keeps the query honest.
-    rows = [
-        asset
-        for asset in session.scalars(
-            select(Asset).where(Asset.id.in_(ids)).order_by(*NEWEST_FIRST, Asset.id.desc())
-        )
-        if asset.org_id == principal.org_id
-    ]
-    return Page(rows[:size], offset, size, len(rows) > size)
+def _keyed_value(value: str) -> bool:
+    """A field value with key rows: short text. (A value starting with ``{`` may be meant
+    to match a file object's JSON, which the value-list probe compares on SQLite.)"""
+    return len(value) <= counts.SHORT and not value.startswith("{")
+
+
+def _own_field(session: Session, org_id: str, field_id: str) -> bool:
+    definition = session.get(FieldDefinition, field_id)
+    return definition is not None and definition.org_id == org_id
 
 
 def _conditions(
@@ -349,11 +357,19 @@ def _with_field_values(
     session: Session, org_id: str, field_id: str, wanted: set[str]
 ) -> ColumnElement[bool] | None:
     """Assets holding any of ``wanted`` in the field; None for an unknown field (the spec:
-    unknown fields are ignored). A probe of the asset's value list per asset the page
-    walks: reading every value of the field into Python cost seconds at 1,000,000 assets."""
-    definition = session.get(FieldDefinition, field_id)
-    if definition is None or definition.org_id != org_id:
+    unknown fields are ignored). A probe per asset the page walks: reading every value of
+    the field into Python cost seconds at 1,000,000 assets. Short values are looked up in
+    the asset's key rows; others in the asset's value list (``json_each`` /
+    ``jsonb_array_elements_text``)."""
+    if not _own_field(session, org_id, field_id):
         return None
+    if all(_keyed_value(v) for v in wanted):
+        return exists().where(
+            AssetKey.asset_id == Asset.id,
+            AssetKey.kind == "field",
+            AssetKey.key == field_id,
+            AssetKey.sub.in_(sorted(wanted)),
+        )
     postgresql = session.get_bind().dialect.name == "postgresql"
     elements = func.jsonb_array_elements_text if postgresql else func.json_each
     element = elements(FieldValue.value).table_valued("value").alias("element")
@@ -371,11 +387,8 @@ def _with_field_values(
     )
 
 
-def _folder_ids(
-    session: Session, principal: Principal, folder_id: str, subfolders: bool
-) -> FolderIds:
+def _folder_ids(session: Session, folder: Folder, subfolders: bool) -> FolderIds:
     """The ids of the filtered folder and, with ``subfolders``, of every folder under it."""
-    folder = folders.filter_folder(session, principal, folder_id, "folder_id")
     if not subfolders:
         return [folder.id]
     subtree = select(Folder.id).where(acl.under(session, folder.id_path))
