@@ -87,6 +87,8 @@ def load_asset(
 
 def views(session: Session, assets: list[Asset]) -> list[AssetView]:
     """Attach folder paths (``file_location``) and labels to a page of assets."""
+    if not assets:
+        return []
     folder_ids = {a.folder_id for a in assets if a.folder_id}
     rows = list(session.scalars(select(Folder).where(Folder.id.in_(folder_ids))))
     paths = {v.row.id: v.path for v in folders.views(session, rows)}
@@ -256,17 +258,18 @@ def list_assets(
         folder = folders.filter_folder(session, principal, filters.folder_id, "folder_id")
         folder_ids = _folder_ids(session, folder, filters.include_subfolders)
     repo = _repo(session, principal)
+    granted = acl.grants(session, principal)
     where: list[ColumnElement[bool]] | None = None
-    walks = _key_filters(session, principal, filters, types, folder, folder_ids)
+    walks = _key_filters(session, principal.org_id, filters, types, folder, folder_ids, granted)
     if walks is not None:
         page = keyed.page(session, principal.org_id, walks, offset, size)
     else:
-        where = _conditions(session, principal, filters, types, folder_ids)
+        where = _conditions(session, principal, filters, types, folder_ids, granted)
         page = repo.list(*where, order_by=NEWEST_FIRST, offset=offset, page_size=size)
-    total = counts.total(session, principal, filters, types, folder_ids)
+    total = counts.total(session, principal, filters, types, folder_ids, granted)
     if total is None:
         if where is None:
-            where = _conditions(session, principal, filters, types, folder_ids)
+            where = _conditions(session, principal, filters, types, folder_ids, granted)
         total = repo.count(*where)
     page = replace(page, total=total)
     return page, views(session, list(page.items))
@@ -274,11 +277,12 @@ def list_assets(
 
 def _key_filters(
     session: Session,
-    principal: Principal,
+    org_id: str,
     f: AssetFilters,
     types: frozenset[str] | None,
     folder: Folder | None,
     folder_ids: FolderIds | None,
+    granted: acl.Grants | None,
 ) -> list[keyed.KeyFilter] | None:
     """The filters as walks of their own index rows (``keyed``), or None when one of them
     has none: a type, dates, search text, a campaign, one folder without its subfolders, a
@@ -288,7 +292,6 @@ def _key_filters(
         return None
     if folder is not None and not f.include_subfolders:
         return None
-    org_id = principal.org_id
     out = [keyed.label_filter(session, org_id, values) for values in f.label_values]
     for field_id, wanted in f.field_values:
         if not _own_field(session, org_id, field_id):
@@ -298,11 +301,12 @@ def _key_filters(
         out.append(keyed.field_filter(field_id, wanted))
     if folder is not None:
         out.append(keyed.folder_filter(org_id, folder.id, folder_ids))
-    roots = acl.granted_roots(session, principal)
     # A folder filter inside a granted folder needs no visibility test: all of it is seen.
-    if roots is not None and not (folder and any(folder.id_path.startswith(r) for r in roots)):
-        granted = [acl.ancestor_ids(r)[-1] for r in roots]
-        out.append(keyed.visible_filter(granted, acl.accessors(session, principal)))
+    if granted is not None and not (
+        folder and any(folder.id_path.startswith(r) for r in granted.roots)
+    ):
+        roots = [acl.ancestor_ids(r)[-1] for r in granted.roots]
+        out.append(keyed.visible_filter(roots, granted.accessors))
     return out or None
 
 
@@ -323,6 +327,7 @@ def _conditions(
     f: AssetFilters,
     types: frozenset[str] | None,
     folders: FolderIds | None,
+    granted: acl.Grants | None,
 ) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = [] if types is None else [Asset.type.in_(types)]
     for column, low, high in (
@@ -349,7 +354,7 @@ def _conditions(
         matching = _with_field_values(session, principal.org_id, field_id, set(wanted))
         if matching is not None:
             where.append(matching)
-    visible = acl.visible_assets(session, principal)
+    visible = acl.visible_assets(session, principal, granted)
     return [*where, visible] if visible is not None else where
 
 
