@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, exists, false, func, or_, select, union_all
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from cmpapi.server.db.repository import Page
 from cmpapi.server.resources.labels.tables import LabelValue
@@ -67,15 +67,16 @@ def page(
     """The page of assets under every filter, newest change first."""
     ordered = sorted(filters, key=lambda f: f.size(session)) if len(filters) > 1 else filters
     driver, probes = ordered[0], ordered[1:]
-    if not driver.arms:  # e.g. label values of no group of the organization
+    arms = _nonempty(session, driver.arms)
+    if not arms:  # no asset holds any of its keys
         return Page([], offset, size, False)
     walks: list[Walk] = []
-    for n, arm in enumerate(driver.arms):
+    for n, arm in enumerate(arms):
         walk = _walk(arm)
         asset_id = walk.selected_columns.asset_id
         walk = walk.where(*(_holds(p.arms, asset_id) for p in probes))
         if n:  # an asset of an earlier arm was listed there
-            walk = walk.where(~_holds(driver.arms[:n], asset_id))
+            walk = walk.where(~_holds(arms[:n], asset_id))
         walks.append(walk)
     if len(walks) == 1:
         ids = _newest_first(walks[0]).offset(offset).limit(size + 1).subquery()
@@ -103,19 +104,30 @@ def page(
     return Page(rows[:size], offset, size, len(rows) > size)
 
 
+def _nonempty(session: Session, arms: tuple[Arm, ...]) -> tuple[Arm, ...]:
+    """The arms holding any row (one index seek each, in one query): a member's teams and
+    own grants are often empty, and one walk costs less than a merge (SQLite, offset
+    10,000 of 100,000 assets: 0.9 against 3.2 ms)."""
+    if len(arms) < 2:
+        return arms
+    held = session.execute(select(*(exists(_walk(a)) for a in arms))).one()
+    return tuple(a for a, h in zip(arms, held, strict=True) if h)
+
+
 def _newest_first(walk: Walk) -> Walk:
     columns = walk.selected_columns
     return walk.order_by(columns.modified_at.desc(), columns.asset_id.desc())
 
 
+# Core aliases, not ORM ones: aliased() cost ~2 ms per arm and probe to build.
 def _walk(arm: Arm) -> Walk:
     """The arm's rows as ``(modified_at, asset_id)``."""
     if arm.kind == LABEL:
-        label = aliased(AssetLabel)
-        return select(label.modified_at, label.asset_id).where(label.value_id == arm.key)
-    key = aliased(AssetKey)
-    return select(key.modified_at, key.asset_id).where(
-        key.kind == arm.kind, key.key == arm.key, key.sub == arm.sub
+        label = AssetLabel.__table__.alias()
+        return select(label.c.modified_at, label.c.asset_id).where(label.c.value_id == arm.key)
+    key = AssetKey.__table__.alias()
+    return select(key.c.modified_at, key.c.asset_id).where(
+        key.c.kind == arm.kind, key.c.key == arm.key, key.c.sub == arm.sub
     )
 
 
@@ -126,8 +138,8 @@ def _holds(arms: Iterable[Arm], asset_id: ColumnElement[Any]) -> ColumnElement[b
     labels = [a.key for a in arms if a.kind == LABEL]
     terms: list[ColumnElement[bool]] = []
     if labels:
-        label = aliased(AssetLabel)
-        terms.append(exists().where(label.asset_id == asset_id, label.value_id.in_(labels)))
+        label = AssetLabel.__table__.alias()
+        terms.append(exists().where(label.c.asset_id == asset_id, label.c.value_id.in_(labels)))
     for kind, pairs in _by_kind(a for a in arms if a.kind != LABEL).items():
         by_key: dict[str, list[str]] = {}
         by_sub: dict[str, list[str]] = {}
@@ -135,13 +147,15 @@ def _holds(arms: Iterable[Arm], asset_id: ColumnElement[Any]) -> ColumnElement[b
             by_key.setdefault(key_, []).append(sub)
             by_sub.setdefault(sub, []).append(key_)
         # Each group is exact: one key with any of its subs, or one sub with any of its keys.
-        key = aliased(AssetKey)
+        key = AssetKey.__table__.alias()
         if len(by_key) <= len(by_sub):
-            groups = [(key.key == k, key.sub.in_(subs)) for k, subs in by_key.items()]
+            groups = [(key.c.key == k, key.c.sub.in_(subs)) for k, subs in by_key.items()]
         else:
-            groups = [(key.sub == s, key.key.in_(keys)) for s, keys in by_sub.items()]
+            groups = [(key.c.sub == s, key.c.key.in_(keys)) for s, keys in by_sub.items()]
         for first, second in groups:
-            terms.append(exists().where(key.asset_id == asset_id, key.kind == kind, first, second))
+            terms.append(
+                exists().where(key.c.asset_id == asset_id, key.c.kind == kind, first, second)
+            )
     return or_(*terms) if terms else false()
 
 
