@@ -397,3 +397,55 @@ def test_keyed_pages_are_in_the_organizations_order(client, db, app: FastAPI, wo
     with app.state.engine.begin() as conn:
         conn.execute(Asset.__table__.update().values(modified_at=stamp))
     check(client, app.state.engine, world, lib)
+
+
+def test_search_pages_walked_or_sought_are_the_same(client, db, app: FastAPI, world: World) -> None:
+    """A title search's pages equal a plain filter of every title, at every depth, whether
+    the page walks the page order (a common word's first pages) or reads and sorts every
+    match (a rare word, a deep page: db/search.py, TitleMatch.seek), for an admin and a
+    member. 130 titles hold "harbor" (more than search.FEW, so both plans run on SQLite)."""
+    from cmpapi.server.db.search import FEW, title_match
+    from cmpapi.server.http.links import Links
+    from cmpapi.server.resources.library import assets
+    from cmpapi.server.storage.inspect import UploadedFile
+
+    folder = ok(client.post("/v3/folders", json={"name": "port"}, headers=world.auth()), 201)["id"]
+    grant(client, world, "folders", folder, "user", world.users["member"].id, "view")
+    pdf = UploadedFile("assets/none", 10, "application/pdf", "pdf", "raw_file")
+    links = Links("https://testserver")
+    titles = [f"{'Harbor' if n % 3 else 'harbour'} {n:03d}" for n in range(200)]
+    titles += ['Quote "harbor" 100%_', "HARBOR upper"]
+    for n, title in enumerate(titles):
+        where = folder if n % 2 else None
+        assets.create_asset(db, world.principal(), links, title, where, pdf)
+    engine: Engine = app.state.engine
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Asset.id, Asset.title, Asset.modified_at, Asset.folder_id).where(
+                Asset.org_id == world.org.id
+            )
+        ).all()
+    rows = sorted(rows, key=lambda r: (r.modified_at, r.id), reverse=True)
+    if db.get_bind().dialect.name == "sqlite":  # both plans are taken below
+        common = title_match(db, Asset.title, "harbor")
+        assert not common.seek(len(rows), 10) and common.seek(len(rows), 10_000)
+        assert title_match(db, Asset.title, '"harbor" 100%_').seek(len(rows), 10)
+    for who, text in (
+        ("admin", "harbor"),
+        ("admin", "rbour 1"),
+        ("admin", '"harbor" 100%_'),
+        ("admin", "nothing"),
+        ("member", "harbor"),
+        ("admin", "ha"),
+    ):  # the last: under three characters, no trigram
+        want = [
+            r.id
+            for r in rows
+            if text.lower() in r.title.lower() and (who == "admin" or r.folder_id == folder)
+        ]
+        assert len(want) > FEW or (who, text) != ("admin", "harbor")
+        for offset in (0, 10, 120, len(want) - 5, len(want) + 3):
+            query = {"search_text": text, "offset": max(offset, 0), "page_size": 10}
+            body = ok(client.get("/v3/assets", params=query, headers=world.auth(who)))
+            assert body["total_count"] == len(want), (who, text)
+            assert [a["id"] for a in body["data"]] == want[max(offset, 0) : max(offset, 0) + 10]

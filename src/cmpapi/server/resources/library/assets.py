@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from cmpapi.server.authz import Principal, require
 from cmpapi.server.db.base import new_id, utcnow
 from cmpapi.server.db.repository import Page, Repository
-from cmpapi.server.db.search import title_contains
+from cmpapi.server.db.search import TitleMatch, title_match, unindexed
 from cmpapi.server.errors import Forbidden, Invalid, NotFound
 from cmpapi.server.http.links import Links
 from cmpapi.server.resources.campaigns import service as campaigns
@@ -260,19 +260,42 @@ def list_assets(
     repo = _repo(session, principal)
     granted = acl.grants(session, principal)
     where: list[ColumnElement[bool]] | None = None
-    walks = _key_filters(session, principal.org_id, filters, types, folder, folder_ids, granted)
+    org_id = principal.org_id
+    walks = _key_filters(session, org_id, filters, types, folder, folder_ids, granted)
+    search = title_match(session, Asset.title, filters.search_text) if filters.search_text else None
     if walks is not None:
-        page = keyed.page(session, principal.org_id, walks, offset, size)
+        page = keyed.page(session, org_id, walks, offset, size)
     else:
-        where = _conditions(session, principal, filters, types, folder_ids, granted)
-        page = repo.list(*where, order_by=NEWEST_FIRST, offset=offset, page_size=size)
+        where = _conditions(session, principal, filters, types, folder_ids, granted, search)
+        if search is not None and search.seek(counts.assets(session, org_id), offset + size):
+            page = _seek_page(session, org_id, where, offset, size)
+        else:
+            page = repo.list(*where, order_by=NEWEST_FIRST, offset=offset, page_size=size)
     total = counts.total(session, principal, filters, types, folder_ids, granted)
-    if total is None:
+    if total is None:  # e.g. a search: a count of its matches, O(matches) (rowid seeks)
         if where is None:
-            where = _conditions(session, principal, filters, types, folder_ids, granted)
+            where = _conditions(session, principal, filters, types, folder_ids, granted, search)
         total = repo.count(*where)
     page = replace(page, total=total)
     return page, views(session, list(page.items))
+
+
+def _seek_page(
+    session: Session, org_id: str, where: list[ColumnElement[bool]], offset: int, size: int
+) -> Page[Asset]:
+    """A search's page from its matches, sorted (db/search.py, ``TitleMatch.seek``): the
+    organization and the order are written so that no index serves them, and SQLite
+    seeks the matching rowids instead of walking the organization's page order."""
+    ids = (
+        select(Asset.id)
+        .where(unindexed(Asset.org_id) == org_id, *where)
+        .order_by(unindexed(Asset.modified_at).desc(), Asset.id.desc())
+        .offset(offset)
+        .limit(size + 1)
+    )
+    stmt = select(Asset).where(Asset.id.in_(ids)).order_by(*NEWEST_FIRST, Asset.id.desc())
+    rows = list(session.scalars(stmt))
+    return Page(rows[:size], offset, size, len(rows) > size)
 
 
 def _key_filters(
@@ -328,6 +351,7 @@ def _conditions(
     types: frozenset[str] | None,
     folders: FolderIds | None,
     granted: acl.Grants | None,
+    search: TitleMatch | None,
 ) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = [] if types is None else [Asset.type.in_(types)]
     for column, low, high in (
@@ -338,8 +362,8 @@ def _conditions(
             where.append(column >= low)
         if high is not None:
             where.append(column <= high)
-    if f.search_text:
-        where.append(title_contains(session, Asset.title, f.search_text))
+    if search is not None:
+        where.append(search.condition)
     if folders is not None:
         where.append(Asset.folder_id.in_(folders))
     # A probe per asset the page walks, not the list of every labelled asset: the first

@@ -90,6 +90,11 @@ def _field_total(
     )
 
 
+def assets(session: Session, org_id: str) -> int:
+    """How many assets the organization holds."""
+    return _sum(session, AssetCount.kind == "asset", AssetCount.org_id == org_id)
+
+
 def _sum(session: Session, *where: ColumnElement[bool]) -> int:
     return int(session.scalar(select(func.sum(AssetCount.n)).where(*where)) or 0)
 
