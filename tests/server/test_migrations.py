@@ -37,7 +37,8 @@ def test_history_is_linear_and_reversible(tmp_path) -> None:
 
 def test_the_triggers_behind_counts_and_search_exist_at_head(database_url: str) -> None:
     """A batch migration that recreates one of these tables on SQLite drops its triggers:
-    the counts (library/counts.py) and the title search (db/search.py) would go stale."""
+    the counts (library/counts.py), the title search (db/search.py) and the asset keys
+    (library/keyed.py) would go stale."""
     engine = create_engine(database_url)
     with engine.connect() as conn:
         if conn.dialect.name == "sqlite":
@@ -56,6 +57,15 @@ def test_the_triggers_behind_counts_and_search_exist_at_head(database_url: str) 
                 for t in ("library_assets", "tasks")
                 for e in ("insert", "delete", "update")
             }
+            expected |= {
+                f"library_assets_keyed_{e}" for e in ("insert", "delete", "move", "modified")
+            }
+            expected |= {
+                f"{t}_keyed_{e}"
+                for t in ("library_acl", "field_values")
+                for e in ("insert", "delete", "update")
+            }
+            expected.add("library_folders_keyed_path")
         else:
             names = set(
                 conn.exec_driver_sql(
@@ -69,6 +79,10 @@ def test_the_triggers_behind_counts_and_search_exist_at_head(database_url: str) 
                 for s in ("", "_update")
             }
             expected |= {f"ix_{t}_title_trgm" for t in ("library_assets", "tasks")}
+            expected |= {
+                f"{t}_keyed"
+                for t in ("library_assets", "library_folders", "library_acl", "field_values")
+            }
     engine.dispose()
     assert expected <= names, expected - names
 
