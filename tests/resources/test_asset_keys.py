@@ -345,6 +345,13 @@ def test_pages_and_totals_follow_every_change(client, db, app: FastAPI, world: W
     body = {"parent_folder_id": lib.folders["other"]}
     ok(client.patch(f"/v3/folders/{lib.folders['sub']}", json=body, headers=auth))
     check(client, engine, world, lib)
+    # Out to the root, and back in under another parent.
+    body = {"parent_folder_id": None}
+    ok(client.patch(f"/v3/folders/{lib.folders['deep']}", json=body, headers=auth))
+    check(client, engine, world, lib)
+    body = {"parent_folder_id": lib.folders["top"]}
+    ok(client.patch(f"/v3/folders/{lib.folders['deep']}", json=body, headers=auth))
+    check(client, engine, world, lib)
 
     # Field values: replaced, one field set, a choice deleted from every value; labels.
     c = lib.choices

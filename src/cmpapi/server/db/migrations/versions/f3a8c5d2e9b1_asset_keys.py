@@ -86,14 +86,25 @@ FORGET_ASSET = f"DELETE FROM {KEYS} WHERE asset_id = OLD.id"
 
 
 def _folder_moved(pg: bool) -> list[str]:
-    """A folder's path changed (it or a folder above it moved): its own assets' folder
-    keys again. Moving a subtree updates each folder of it, so each does its own assets."""
+    """A folder's path changed (it or a folder above it moved): its own assets lose the
+    folders above that are no longer above, and gain the new ones (those inside the moved
+    subtree stay). Moving a subtree updates each folder of it, so each does its own
+    assets: a move of 20,000 assets rewrites their keys, seconds on SQLite."""
     into, tail = _ignore(pg)
     assets = "library_assets a WHERE a.org_id = NEW.org_id AND a.folder_id = NEW.id"
+
+    def only(path: str, other: str) -> str:  # the ids of one path not in the other
+        return (
+            f"SELECT anc.value FROM {_ancestors(path, pg)}"
+            f" EXCEPT SELECT anc.value FROM {_ancestors(other, pg)}"
+        )
+
+    lost = only("OLD.id_path", "NEW.id_path")
     return [
-        f"DELETE FROM {KEYS} WHERE kind = 'folder' AND asset_id IN (SELECT a.id FROM {assets})",
-        f"{into} SELECT a.id, 'folder', anc.value, '', a.modified_at"
-        f" FROM {_ancestors('NEW.id_path', pg)}, {assets}{tail}",
+        f"DELETE FROM {KEYS} WHERE kind = 'folder' AND key IN ({lost})"
+        f" AND asset_id IN (SELECT a.id FROM {assets})",
+        f"{into} SELECT a.id, 'folder', gained.value, '', a.modified_at"
+        f" FROM ({only('NEW.id_path', 'OLD.id_path')}) AS gained, {assets}{tail}",
     ]
 
 
