@@ -435,8 +435,8 @@ def test_search_pages_walked_or_sought_are_the_same(client, db, app: FastAPI, wo
     rows = sorted(rows, key=lambda r: (r.modified_at, r.id), reverse=True)
     if db.get_bind().dialect.name == "sqlite":  # both plans are taken below
         common = title_match(db, Asset.title, "harbor")
-        assert not common.seek(len(rows), 10) and common.seek(len(rows), 10_000)
-        assert title_match(db, Asset.title, '"harbor" 100%_').seek(len(rows), 10)
+        assert not common.seek(db, len(rows), 10) and common.seek(db, len(rows), 10_000)
+        assert title_match(db, Asset.title, '"harbor" 100%_').seek(db, len(rows), 10)
     for who, text in (
         ("admin", "harbor"),
         ("admin", "rbour 1"),

@@ -267,7 +267,8 @@ def list_assets(
         page = keyed.page(session, org_id, walks, offset, size)
     else:
         where = _conditions(session, principal, filters, types, folder_ids, granted, search)
-        if search is not None and search.seek(counts.assets(session, org_id), offset + size):
+        depth = offset + size
+        if search is not None and search.seek(session, counts.assets(session, org_id), depth):
             page = _seek_page(session, org_id, where, offset, size)
         else:
             page = repo.list(*where, order_by=NEWEST_FIRST, offset=offset, page_size=size)
