@@ -1,8 +1,9 @@
 """listAssets pages walked in the order of the filter's own index rows.
 
-A label value's rows (``AssetLabel``) and an asset key's rows (``AssetKey``: a folder and
-the folders below it, a user's or team's ACL entries, a field's short value) carry their
-asset's ``modified_at``, so each one is an index walked in listAssets' order (an *arm*).
+A label value's rows (``AssetLabel``) and an asset key's rows (``AssetKey``: the assets of a
+folder and of the folders below it, a user's or team's ACL entries, a field's short value)
+carry their asset's ``modified_at``, so each is an index walked in listAssets' order (an
+*arm*).
 A filter is a union of arms (a label group's values, a field's values, a member's granted
 folders and grants), and the filters of a request are intersected:
 
@@ -31,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from cmpapi.server.db.repository import Page
 from cmpapi.server.resources.labels.tables import LabelValue
+from cmpapi.server.resources.library.acl import FolderIds
 from cmpapi.server.resources.library.tables import Asset, AssetCount, AssetKey, AssetLabel
 
 LABEL = "label"  # an arm of AssetLabel rows; the other kinds are AssetKey's
@@ -55,10 +57,10 @@ class KeyFilter:
     counted: tuple[ColumnElement[bool], ...] | None = None
 
     def size(self, session: Session) -> float:
+        """How many assets it holds at most (infinite when not counted)."""
         if self.counted is None:
             return float("inf")
-        where = self.counted
-        return int(session.scalar(select(func.sum(AssetCount.n)).where(*where)) or 0)
+        return int(session.scalar(select(func.sum(AssetCount.n)).where(*self.counted)) or 0)
 
 
 def page(
@@ -184,7 +186,7 @@ def field_filter(field_id: str, values: Sequence[str]) -> KeyFilter:
     return KeyFilter(tuple(Arm("field", field_id, v) for v in unique), counted)
 
 
-def folder_filter(org_id: str, folder_id: str, subtree: Any) -> KeyFilter:
+def folder_filter(org_id: str, folder_id: str, subtree: FolderIds) -> KeyFilter:
     """Assets in the folder or below it; ``subtree``: the ids of those folders."""
     counted = (
         AssetCount.kind == "asset",
