@@ -323,7 +323,7 @@ def _key_filters(
         if not all(_keyed_value(v) for v in wanted):
             return None
         out.append(keyed.field_filter(field_id, wanted))
-    if folder is not None:
+    if folder is not None and folder_ids is not None:
         out.append(keyed.folder_filter(org_id, folder.id, folder_ids))
     # A folder filter inside a granted folder needs no visibility test: all of it is seen.
     if granted is not None and not (
