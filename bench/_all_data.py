@@ -197,13 +197,19 @@ def _build(backend: str, size: int, head: str, data_dir: Path, url: str | None) 
         timings["migrate_seed_setup"] = time.perf_counter() - t0
     finally:
         engine.dispose()
+    db_url = url or f"sqlite:///{data_dir / 'cmpapi.db'}"
+    before = _side_rows(db_url, meta)
     t1 = time.perf_counter()
     if url is None:
         _load_sqlite(data_dir / "cmpapi.db", meta)
     else:
         _load_pg(url, meta)
     timings["bulk_load"] = time.perf_counter() - t1
-    meta.filled = _filled_by_triggers(url or f"sqlite:///{data_dir / 'cmpapi.db'}", meta)
+    # Tables no generated row went to that grew: the database's triggers filled them from
+    # the rows that did (counts, search and key indexes), as for the create operations.
+    after = _side_rows(db_url, meta)
+    grown = (t for t, n in after.items() if n > before.get(t, 0) and t not in meta.counts)
+    meta.filled = sorted(grown)
     t_compact = time.perf_counter()
     _compact_counts(settings)
     timings["compact_counts"] = time.perf_counter() - t_compact
@@ -233,19 +239,18 @@ def _compact_counts(settings: Any) -> None:
         engine.dispose()
 
 
-def _filled_by_triggers(url: str, meta: Meta) -> list[str]:
-    """The tables a create operation writes that hold rows after the load though no
-    generated row went to them: the database's triggers filled them from the rows that did
-    (counts, search and key indexes), as they do for the create operations."""
+def _side_rows(url: str, meta: Meta) -> dict[str, int]:
+    """Rows of each table a create operation writes (``meta.writes``)."""
     from sqlalchemy import create_engine, text
 
-    wanted = {t for tables in meta.writes.values() for t in tables} - set(meta.counts)
+    names = sorted({t for tables in meta.writes.values() for t in tables})
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            return sorted(
-                t for t in wanted if conn.execute(text(f'SELECT 1 FROM "{t}" LIMIT 1')).first()
-            )
+            return {
+                t: int(conn.execute(text(f'SELECT count(*) FROM "{t}"')).scalar() or 0)
+                for t in names
+            }
     finally:
         engine.dispose()
 
