@@ -56,16 +56,17 @@ def build(
 ) -> TasksData:
     """The database with ``rows`` tasks in the demo organization, plus ``sum(slices)`` Not
     Started tasks in a second organization for the update runs (one slice per run)."""
-    from sqlalchemy import insert, select, text
+    from sqlalchemy import delete, insert, select, text
     from sqlalchemy.orm import Session
 
     from cmpapi.server import demo
+    from cmpapi.server.db.counters import Counter
     from cmpapi.server.db.engine import make_engine
     from cmpapi.server.db.migrate import upgrade
     from cmpapi.server.identity import service as identity
     from cmpapi.server.oauth import store as oauth
     from cmpapi.server.oauth.tables import OAuthApp
-    from cmpapi.server.resources.tasks.tables import Counter, Task, TaskStep, TaskSubStep
+    from cmpapi.server.resources.tasks.tables import Task, TaskStep, TaskSubStep
     from cmpapi.server.resources.workflows import service as workflows
     from cmpapi.server.resources.workflows.tables import Workflow
 
@@ -96,6 +97,11 @@ def build(
             update_token = str(oauth.issue_token(session, upd_app, upd_admin.id, kind="access",
                                                  ttl_seconds=TOKEN_TTL).raw)  # fmt: skip
             ids = (workflow.id, upd_flow.id, upd_org.id, upd_admin.id)
+            # The demo seeds a few tasks of its own: the bench tasks are numbered after them.
+            seeded = session.scalar(
+                select(Counter.value).where(Counter.org_id == demo.ORG_ID, Counter.name == "task")
+            )
+            seeded = seeded or 0
             session.commit()
         workflow_id, upd_workflow_id, upd_org_id, upd_admin_id = ids
         timings["migrate_seed_tokens"] = time.perf_counter() - t0
@@ -103,7 +109,9 @@ def build(
         t1 = time.perf_counter()
         rng = random.Random(seed)
         now = datetime.now(UTC).replace(microsecond=0)
-        demo_rows = _tasks(rows, rng, now, demo.ORG_ID, admin_id, workflow_id, definition)
+        demo_rows = _tasks(
+            rows, rng, now, demo.ORG_ID, admin_id, workflow_id, definition, first_number=seeded + 1
+        )
         n_updates = sum(slices)
         upd_rows = _tasks(n_updates, rng, now, upd_org_id, upd_admin_id, upd_workflow_id,
                           definition, status="Not Started")  # fmt: skip
@@ -127,7 +135,10 @@ def build(
                                            f"/sub-steps/{first['id']}")  # fmt: skip
                     for table, batch in zip(tables, batches, strict=True):
                         _insert_many(conn, table, batch)
-            for org, count in ((demo.ORG_ID, rows), (upd_org_id, n_updates)):
+            conn.execute(
+                delete(Counter).where(Counter.org_id == demo.ORG_ID, Counter.name == "task")
+            )
+            for org, count in ((demo.ORG_ID, seeded + rows), (upd_org_id, n_updates)):
                 conn.execute(insert(Counter).values(org_id=org, name="task", value=count))
         timings["bulk_insert"] = time.perf_counter() - t1
         timings["total"] = time.perf_counter() - t0
@@ -198,7 +209,7 @@ def _pick_status(rng: random.Random) -> str:
 
 def _tasks(
     n: int, rng: random.Random, now: datetime, org: str, owner: str, workflow_id: str,
-    definition: list[dict[str, Any]], status: str | None = None,
+    definition: list[dict[str, Any]], status: str | None = None, first_number: int = 1,
 ) -> Iterator[tuple[Row, list[Row], list[Row]]]:  # fmt: skip
     """(task, steps, sub-steps) per task. Tasks were created over the past 60 days and
     last modified at a random later time, so ``modified_at`` order is not insertion
@@ -217,7 +228,8 @@ def _tasks(
             days = -rng.randrange(1, 10) if late else rng.randrange(1, 30)
             overdue_at = now + timedelta(days=days)
         task = {
-            "id": task_id, "org_id": org, "number": i + 1, "title": f"Bench task {i:06d}",
+            "id": task_id, "org_id": org, "number": first_number + i,
+            "title": f"Bench task {i:06d}",
             "workflow_id": workflow_id, "campaign_id": None, "milestone_id": None,
             "owner_id": owner, "start_at": None, "due_at": overdue_at, "overdue_at": overdue_at,
             "status": st, "is_started": st != "Not Started", "is_completed": st == "Completed",
