@@ -170,9 +170,11 @@ def field_errors(
         loc = list(err.get("loc", ()))
         if skip_root and loc and loc[0] in ("body", "query", "path", "header"):
             loc = loc[1:]
-        parts = _input_path(loc, data) if data is not None else [
-            str(p) for p in loc if not str(p)[:1].isupper() and "[" not in str(p)
-        ]  # fmt: skip
+        parts = (
+            _input_path(loc, data)
+            if data is not None
+            else [str(p) for p in loc if not str(p)[:1].isupper() and "[" not in str(p)]
+        )
         msg = "Unknown field" if err.get("type") == "extra_forbidden" else err.get("msg", "")
         out.setdefault(".".join(parts) or "body", msg)
     return out

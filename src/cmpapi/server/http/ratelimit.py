@@ -50,8 +50,11 @@ class RateLimiter:
 
     def _forget_full(self, now: float) -> None:
         """Drop buckets that have refilled: they would start full anyway."""
-        full = [k for k, (tokens, at) in self._buckets.items()
-                if tokens + (now - at) * self.rate >= self.burst]  # fmt: skip
+        full = [
+            k
+            for k, (tokens, at) in self._buckets.items()
+            if tokens + (now - at) * self.rate >= self.burst
+        ]
         for key in full:
             del self._buckets[key]
 

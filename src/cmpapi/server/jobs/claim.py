@@ -185,8 +185,10 @@ def claim(
     attempt and leases each job for ``lease_seconds``."""
     at = now()
     params: dict[str, Any] = {
-        "c_at": at, "c_worker": worker_id, "c_lease": at + timedelta(seconds=lease_seconds)
-    }  # fmt: skip
+        "c_at": at,
+        "c_worker": worker_id,
+        "c_lease": at + timedelta(seconds=lease_seconds),
+    }
     rows: list[Any] = []
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":

@@ -199,8 +199,11 @@ def record(engine: Engine, worker_id: str, results: Collection[Result]) -> set[s
         for r in results:
             if r.status == SUCCEEDED:
                 continue
-            values: dict[str, Any] = {"status": r.status, "lease_until": None,
-                                      "last_error": truncate_error(r.error or "")}  # fmt: skip
+            values: dict[str, Any] = {
+                "status": r.status,
+                "lease_until": None,
+                "last_error": truncate_error(r.error or ""),
+            }
             if r.status == QUEUED:
                 values |= {"locked_by": None, "run_at": at + timedelta(seconds=r.delay)}
             else:

@@ -113,8 +113,7 @@ def _take() -> Update:
 def claim(engine: Engine, worker_id: str, wants: Mapping[str, int], lease_seconds: float) -> Batch:
     """Lease up to ``wants[webhook_id]`` due deliveries of each webhook, oldest first."""
     at = now()
-    params = {"c_at": at, "c_worker": worker_id,
-              "c_lease": at + timedelta(seconds=lease_seconds)}  # fmt: skip
+    params = {"c_at": at, "c_worker": worker_id, "c_lease": at + timedelta(seconds=lease_seconds)}
     rows: list[Any] = []
     with engine.begin() as conn:
         for webhook_id, limit in wants.items():

@@ -77,7 +77,10 @@ class Endpoint:
             raise ValueError(f"not an absolute http(s) URL: {url!r}")
         port = parsed.port or (443 if parsed.scheme == "https" else 80)
         head = b"POST %s HTTP/1.1\r\nhost: %s\r\nuser-agent: %s\r\n" % (
-            parsed.raw_path, parsed.netloc, USER_AGENT.encode())  # fmt: skip
+            parsed.raw_path,
+            parsed.netloc,
+            USER_AGENT.encode(),
+        )
         return cls(parsed.scheme, parsed.raw_host.decode("ascii"), port, head)
 
     @property
@@ -282,8 +285,7 @@ class DeliveryClient:
         """A connection to the first vetted address that answers."""
         tls = endpoint.scheme == "https"
         try:
-            addresses = await vet_host(endpoint.host, endpoint.port, self._allowed,
-                                       self._resolver)  # fmt: skip
+            addresses = await vet_host(endpoint.host, endpoint.port, self._allowed, self._resolver)
         except Blocked as exc:
             raise ConnectError(str(exc)) from exc
         except OSError as exc:  # name resolution
@@ -293,10 +295,12 @@ class DeliveryClient:
         for ip in addresses:
             try:
                 _, conn = await loop.create_connection(
-                    _Connection, str(ip), endpoint.port,
+                    _Connection,
+                    str(ip),
+                    endpoint.port,
                     ssl=self._ssl if tls else None,
                     server_hostname=endpoint.host if tls else None,
-                )  # fmt: skip
+                )
                 return conn
             except OSError as exc:  # refused, unreachable, TLS (ssl.SSLError is one)
                 error = exc

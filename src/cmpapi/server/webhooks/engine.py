@@ -207,8 +207,9 @@ class DeliveryEngine:
             task.cancel()
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)
         await self._results.close()
-        released = await self._db.run(queue.release, self.engine, self.worker_id,
-                                      held + interrupted)  # fmt: skip
+        released = await self._db.run(
+            queue.release, self.engine, self.worker_id, held + interrupted
+        )
         if graceful and (released or await self._db.run(self._work_left)):
             # The worker is stopping: leave a job so the next worker start resumes.
             await self._db.run(trigger.schedule_dispatch, self.engine, "resume")
@@ -239,9 +240,13 @@ class DeliveryEngine:
         """Dispatch new events; the deliveries leased to us start at once (latency)."""
         found = False
         for _ in range(4):  # a bounded burst: results and claims must get their turn
-            offer = fanout.Offer(self.worker_id, self.settings.webhook_lease_seconds,
-                                 self._room(), self._hold_per_webhook,
-                                 {w: self._holding(w) for w in self._queues})  # fmt: skip
+            offer = fanout.Offer(
+                self.worker_id,
+                self.settings.webhook_lease_seconds,
+                self._room(),
+                self._hold_per_webhook,
+                {w: self._holding(w) for w in self._queues},
+            )
             taken, batch = await self._db.run(
                 fanout.fan_out, self.engine, FANOUT_BATCH, self._max_attempts, offer
             )
@@ -308,11 +313,17 @@ class DeliveryEngine:
             queued = {d.id for q in self._queues.values() for d in q}
             ids = queued | set(self._tasks) | self._unrecorded
             try:
-                held = await self._db.run(queue.extend_leases, self.engine, self.worker_id, ids,
-                                          self.settings.webhook_lease_seconds)  # fmt: skip
+                held = await self._db.run(
+                    queue.extend_leases,
+                    self.engine,
+                    self.worker_id,
+                    ids,
+                    self.settings.webhook_lease_seconds,
+                )
             except Exception:
-                log.warning("webhook engine %s: renewing leases failed", self.worker_id,
-                            exc_info=True)  # fmt: skip
+                log.warning(
+                    "webhook engine %s: renewing leases failed", self.worker_id, exc_info=True
+                )
                 continue
             lost = queued - held
             for webhook_id, deliveries in self._queues.items():  # another worker has them
@@ -353,8 +364,9 @@ class DeliveryEngine:
         finally:
             self._tasks.pop(delivery.id, None)
             self._active[delivery.webhook_id] -= 1
-        result = queue.decide(delivery, outcome, self._schedule,
-                              self.settings.webhook_retry_after_max)  # fmt: skip
+        result = queue.decide(
+            delivery, outcome, self._schedule, self.settings.webhook_retry_after_max
+        )
         _observe(delivery, result)
         self._unrecorded.add(delivery.id)
         self._results.add(result)
@@ -397,12 +409,18 @@ class DeliveryEngine:
     async def _write_results(self, results: list[Result]) -> None:
         for attempt in range(1, WRITE_TRIES + 1):
             try:
-                disabled = await self._db.run(record_results, self.engine, self.worker_id,
-                                              results, self._disable_after)  # fmt: skip
+                disabled = await self._db.run(
+                    record_results, self.engine, self.worker_id, results, self._disable_after
+                )
                 break
             except Exception:
-                log.warning("webhook engine %s: writing %d results failed (try %d)",
-                            self.worker_id, len(results), attempt, exc_info=True)  # fmt: skip
+                log.warning(
+                    "webhook engine %s: writing %d results failed (try %d)",
+                    self.worker_id,
+                    len(results),
+                    attempt,
+                    exc_info=True,
+                )
                 await asyncio.sleep(0.2 * attempt)
         else:  # their leases lapse and they are sent again: duplicates, not losses
             disabled = set()
@@ -415,8 +433,7 @@ class DeliveryEngine:
         held = [d.id for w in webhook_ids for d in self._queues.pop(w, ())]
         for webhook_id in webhook_ids:
             self._targets.pop(webhook_id, None)
-        await self._db.run(queue.fail_held, self.engine, self.worker_id, held,
-                           "webhook disabled")  # fmt: skip
+        await self._db.run(queue.fail_held, self.engine, self.worker_id, held, "webhook disabled")
 
 
 def _observe(delivery: Claimed, result: Result) -> None:
@@ -443,8 +460,9 @@ async def dispatch(ctx: JobContext, payload: Any) -> None:
     def should_stop() -> bool:
         return ctx.lease_lost or ctx.stopping.is_set()
 
-    runner = DeliveryEngine(ctx.settings, ctx.resources.engine, ctx.worker_id,
-                            should_stop=should_stop)  # fmt: skip
+    runner = DeliveryEngine(
+        ctx.settings, ctx.resources.engine, ctx.worker_id, should_stop=should_stop
+    )
 
     async def wake_on_stop() -> None:
         await ctx.stopping.wait()

@@ -85,8 +85,9 @@ def fan_out(
     leased to the caller under ``offer``."""
     at = now()
     with engine.begin() as conn:
-        events = sorted(conn.execute(_take_events(), {"f_limit": limit, "f_at": at}),
-                        key=lambda e: e.created_at)  # fmt: skip
+        events = sorted(
+            conn.execute(_take_events(), {"f_limit": limit, "f_at": at}), key=lambda e: e.created_at
+        )
         if not events:
             return 0, Batch()
         rows = _delivery_rows(conn, events, at, max_attempts, offer)
@@ -122,13 +123,24 @@ def _delivery_rows(
             continue
         body = body_of(event.event_name, event.data)
         rows += [
-            {"id": new_id(), "org_id": event.org_id, "webhook_id": webhook_id,
-             "event_id": event.id, "event_name": event.event_name, "body": body,
-             "status": PENDING, "attempts": 0, "max_attempts": max_attempts,
-             "next_attempt_at": at, "created_at": at, "lease_until": None, "locked_by": None,
-             "request_id": event.request_id}
+            {
+                "id": new_id(),
+                "org_id": event.org_id,
+                "webhook_id": webhook_id,
+                "event_id": event.id,
+                "event_name": event.event_name,
+                "body": body,
+                "status": PENDING,
+                "attempts": 0,
+                "max_attempts": max_attempts,
+                "next_attempt_at": at,
+                "created_at": at,
+                "lease_until": None,
+                "locked_by": None,
+                "request_id": event.request_id,
+            }
             for webhook_id in subscribed
-        ]  # fmt: skip
+        ]
     if offer is not None:
         _lease(rows, offer, at)
     return rows
@@ -138,8 +150,12 @@ def _lease(rows: list[dict[str, Any]], offer: Offer, at: datetime) -> None:
     """Mark as many rows leased to the offering worker as its room allows."""
     taken: dict[str, int] = defaultdict(int)
     left = offer.total
-    lease = {"status": DELIVERING, "attempts": 1, "locked_by": offer.worker_id,
-             "lease_until": at + timedelta(seconds=offer.lease_seconds)}  # fmt: skip
+    lease = {
+        "status": DELIVERING,
+        "attempts": 1,
+        "locked_by": offer.worker_id,
+        "lease_until": at + timedelta(seconds=offer.lease_seconds),
+    }
     for row in rows:
         if left <= 0:
             return

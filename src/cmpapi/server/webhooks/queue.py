@@ -121,10 +121,15 @@ def load_targets(conn: Connection, webhook_ids: Iterable[str]) -> dict[str, Targ
         ).where(WEBHOOKS.c.id.in_(list(webhook_ids)), WEBHOOKS.c.is_active.is_(True))
     )
     return {
-        r.id: Target(r.id, r.callback_url, r.secret, signing.key_bytes(r.signing_key),
-                     _endpoint(r.callback_url))
+        r.id: Target(
+            r.id,
+            r.callback_url,
+            r.secret,
+            signing.key_bytes(r.signing_key),
+            _endpoint(r.callback_url),
+        )
         for r in rows
-    }  # fmt: skip
+    }
 
 
 def _endpoint(url: str) -> Endpoint | None:
@@ -195,26 +200,48 @@ def reap(engine: Engine) -> int:
             return 0
     with engine.begin() as conn:
         rows = conn.execute(
-            select(DELIVERIES.c.id, DELIVERIES.c.webhook_id, DELIVERIES.c.attempts,
-                   DELIVERIES.c.max_attempts).where(expired).with_for_update(skip_locked=True)
-        ).all()  # fmt: skip
+            select(
+                DELIVERIES.c.id,
+                DELIVERIES.c.webhook_id,
+                DELIVERIES.c.attempts,
+                DELIVERIES.c.max_attempts,
+            )
+            .where(expired)
+            .with_for_update(skip_locked=True)
+        ).all()
         error = "worker lost during the attempt (its lease expired)"
         if rows:
-            conn.execute(ATTEMPTS.insert(), [
-                {"id": new_id(), "delivery_id": r.id, "webhook_id": r.webhook_id,
-                 "attempt": r.attempts, "started_at": at, "succeeded": False, "error": error}
-                for r in rows
-            ])  # fmt: skip
+            conn.execute(
+                ATTEMPTS.insert(),
+                [
+                    {
+                        "id": new_id(),
+                        "delivery_id": r.id,
+                        "webhook_id": r.webhook_id,
+                        "attempt": r.attempts,
+                        "started_at": at,
+                        "succeeded": False,
+                        "error": error,
+                    }
+                    for r in rows
+                ],
+            )
         last = [r.id for r in rows if r.attempts >= r.max_attempts]
         again = [r.id for r in rows if r.attempts < r.max_attempts]
         if last:
             fail_deliveries(conn, last, error, at)
         if again:
             conn.execute(
-                update(DELIVERIES).where(DELIVERIES.c.id.in_(again))
-                .values(status=PENDING, next_attempt_at=at, lease_until=None, locked_by=None,
-                        last_error=error)
-            )  # fmt: skip
+                update(DELIVERIES)
+                .where(DELIVERIES.c.id.in_(again))
+                .values(
+                    status=PENDING,
+                    next_attempt_at=at,
+                    lease_until=None,
+                    locked_by=None,
+                    last_error=error,
+                )
+            )
     return len(rows)
 
 

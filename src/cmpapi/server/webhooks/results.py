@@ -129,8 +129,11 @@ def _update_health(
             gone[webhook_id] = started
     if ok:  # rewriting a busy webhook's row for every batch would only churn it
         stale = at - timedelta(seconds=1)
-        changed = or_(WEBHOOKS.c.failing_since.is_not(None), WEBHOOKS.c.last_success_at.is_(None),
-                      WEBHOOKS.c.last_success_at < stale)  # fmt: skip
+        changed = or_(
+            WEBHOOKS.c.failing_since.is_not(None),
+            WEBHOOKS.c.last_success_at.is_(None),
+            WEBHOOKS.c.last_success_at < stale,
+        )
         healthy = update(WEBHOOKS).where(WEBHOOKS.c.id.in_(sorted(ok)), changed)
         conn.execute(healthy.values(failing_since=None, last_success_at=at))
     failing = {k: v for k, v in sorted(first_failure.items()) if k not in ok}

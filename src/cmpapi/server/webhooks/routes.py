@@ -164,8 +164,7 @@ async def update_webhook(
     )
 
 
-@router.post("/webhooks/{webhook_id}/disable", operation_id="extDisableWebhook",
-             responses=ERRORS)  # fmt: skip
+@router.post("/webhooks/{webhook_id}/disable", operation_id="extDisableWebhook", responses=ERRORS)
 async def disable_webhook(
     webhook_id: str, api: ApiDep, body: DisableBody | None = None
 ) -> Response:
@@ -189,8 +188,13 @@ async def enable_webhook(webhook_id: str, api: ApiDep) -> Response:
     )
 
 
-@router.delete("/webhooks/{webhook_id}", operation_id="extDeleteWebhook", status_code=204,
-               response_class=Response, responses=ERRORS)  # fmt: skip
+@router.delete(
+    "/webhooks/{webhook_id}",
+    operation_id="extDeleteWebhook",
+    status_code=204,
+    response_class=Response,
+    responses=ERRORS,
+)
 async def delete_webhook(webhook_id: str, api: ApiDep) -> Response:
     """Delete a webhook with its delivery log."""
     await api.call(_admin(service.delete_webhook), webhook_id)
@@ -200,16 +204,23 @@ async def delete_webhook(webhook_id: str, api: ApiDep) -> Response:
 def _deliveries(params: DeliveryQuery, links: Links, **where: Any) -> Callable[..., Any]:
     def work(session: Session, principal: Principal) -> tuple[Page[Any], list[Any]]:
         page = _admin(service.list_deliveries)(
-            session, principal, **where, status=params.status, event_name=params.event_name,
-            since=params.since, offset=params.offset, page_size=params.page_size,
-        )  # fmt: skip
+            session,
+            principal,
+            **where,
+            status=params.status,
+            event_name=params.event_name,
+            since=params.since,
+            offset=params.offset,
+            page_size=params.page_size,
+        )
         return page, [delivery_view(d, links) for d in page.items]
 
     return work
 
 
-@router.get("/webhooks/{webhook_id}/deliveries", operation_id="extListWebhookDeliveries",
-            responses=ERRORS)  # fmt: skip
+@router.get(
+    "/webhooks/{webhook_id}/deliveries", operation_id="extListWebhookDeliveries", responses=ERRORS
+)
 async def list_deliveries(
     request: Request, webhook_id: str, api: ApiDep, params: Deliveries
 ) -> Response:
@@ -218,8 +229,9 @@ async def list_deliveries(
     return _page(request, api.links, page, data)
 
 
-@router.get("/events/{event_id}/deliveries", operation_id="extListEventDeliveries",
-            responses=ERRORS)  # fmt: skip
+@router.get(
+    "/events/{event_id}/deliveries", operation_id="extListEventDeliveries", responses=ERRORS
+)
 async def list_event_deliveries(
     request: Request, event_id: str, api: ApiDep, params: Deliveries
 ) -> Response:
@@ -228,8 +240,9 @@ async def list_event_deliveries(
     return _page(request, api.links, page, data)
 
 
-@router.get("/webhooks/{webhook_id}/attempts", operation_id="extListWebhookAttempts",
-            responses=ERRORS)  # fmt: skip
+@router.get(
+    "/webhooks/{webhook_id}/attempts", operation_id="extListWebhookAttempts", responses=ERRORS
+)
 async def list_attempts(request: Request, webhook_id: str, api: ApiDep, params: Pages) -> Response:
     """Every attempt to the webhook, newest first."""
 
@@ -241,14 +254,17 @@ async def list_attempts(request: Request, webhook_id: str, api: ApiDep, params: 
             offset=params.offset,
             page_size=params.page_size,
         )
-        return page, [attempt_view(a) for a in page.items]  # fmt: skip
+        return page, [attempt_view(a) for a in page.items]
 
     page, data = await api.call(work)
     return _page(request, api.links, page, data)
 
 
-@router.get("/webhooks/{webhook_id}/deliveries/{delivery_id}", operation_id="extGetDelivery",
-            responses=ERRORS)  # fmt: skip
+@router.get(
+    "/webhooks/{webhook_id}/deliveries/{delivery_id}",
+    operation_id="extGetDelivery",
+    responses=ERRORS,
+)
 async def get_delivery(webhook_id: str, delivery_id: str, api: ApiDep) -> Response:
     """One delivery with its body and every attempt (newest first, up to 100)."""
 
@@ -256,16 +272,21 @@ async def get_delivery(webhook_id: str, delivery_id: str, api: ApiDep) -> Respon
         delivery = _admin(service.get_delivery)(session, principal, delivery_id)
         if delivery.webhook_id != webhook_id:
             raise NotFound()
-        attempts = _admin(service.list_attempts)(session, principal, delivery_id=delivery_id,
-                                                 page_size=100)  # fmt: skip
+        attempts = _admin(service.list_attempts)(
+            session, principal, delivery_id=delivery_id, page_size=100
+        )
         view = delivery_view(delivery, api.links, body=True)
         return view | {"attempt_log": [attempt_view(a) for a in attempts.items]}
 
     return json_response(await api.call(work))
 
 
-@router.post("/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
-             operation_id="extRedeliver", status_code=202, responses=ERRORS)  # fmt: skip
+@router.post(
+    "/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
+    operation_id="extRedeliver",
+    status_code=202,
+    responses=ERRORS,
+)
 async def redeliver(request: Request, webhook_id: str, delivery_id: str, api: ApiDep) -> Response:
     """Send a delivery again (same body and webhook-id, fresh retry schedule)."""
 
@@ -279,8 +300,12 @@ async def redeliver(request: Request, webhook_id: str, delivery_id: str, api: Ap
     return await api.answer(lambda view: json_response(view, 202), work)
 
 
-@router.post("/webhooks/{webhook_id}/redeliver-failed", operation_id="extRedeliverFailed",
-             status_code=202, responses=ERRORS)  # fmt: skip
+@router.post(
+    "/webhooks/{webhook_id}/redeliver-failed",
+    operation_id="extRedeliverFailed",
+    status_code=202,
+    responses=ERRORS,
+)
 async def redeliver_failed(
     request: Request, webhook_id: str, body: RedeliverFailedBody, api: ApiDep
 ) -> Response:
@@ -294,8 +319,9 @@ async def redeliver_failed(
     )
 
 
-@router.post("/webhooks/{webhook_id}/ping", operation_id="extPingWebhook", status_code=202,
-             responses=ERRORS)  # fmt: skip
+@router.post(
+    "/webhooks/{webhook_id}/ping", operation_id="extPingWebhook", status_code=202, responses=ERRORS
+)
 async def ping(webhook_id: str, api: ApiDep) -> Response:
     """Queue a test delivery (event name ``ping``) and return it."""
     return await api.answer(

@@ -61,8 +61,9 @@ async def send(
     try:
         if target.endpoint is None:
             raise ValueError(f"not a URL: {target.url!r}")
-        headers = signing.headers(target.key, delivery.id, int(time.time()), delivery.body,
-                                  target.secret)  # fmt: skip
+        headers = signing.headers(
+            target.key, delivery.id, int(time.time()), delivery.body, target.secret
+        )
         async with asyncio.timeout(timeout):
             response = await client.post(target.endpoint, headers, delivery.body)
         code = response.status_code

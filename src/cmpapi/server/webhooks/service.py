@@ -138,10 +138,16 @@ def create_webhook(
     commit: bool = True,
 ) -> Webhook:
     """Register a webhook with a fresh signing key."""
-    values = _check({"name": name, "callback_url": callback_url, "event_names": event_names,
-                     "secret": secret}, settings or _STRICT)  # fmt: skip
-    webhook = Webhook(**values, description=description or "",
-                      signing_key=signing.new_signing_key(), is_active=True)  # fmt: skip
+    values = _check(
+        {"name": name, "callback_url": callback_url, "event_names": event_names, "secret": secret},
+        settings or _STRICT,
+    )
+    webhook = Webhook(
+        **values,
+        description=description or "",
+        signing_key=signing.new_signing_key(),
+        is_active=True,
+    )
     Repository(Webhook, session, org_id).add(webhook)
     if commit:
         session.commit()
@@ -222,9 +228,16 @@ def merge_webhook_by_name(
     ).all()
     if len(same) != 1:
         created = create_webhook(
-            session, org_id, name=name, callback_url=callback_url or "", event_names=event_names,
-            secret=secret, description=description or "", settings=settings, commit=False,
-        )  # fmt: skip
+            session,
+            org_id,
+            name=name,
+            callback_url=callback_url or "",
+            event_names=event_names,
+            secret=secret,
+            description=description or "",
+            settings=settings,
+            commit=False,
+        )
         return MergeResult(created, True, list(created.event_names), [])
     webhook = same[0]
     changes: dict[str, Any] = {}
@@ -268,7 +281,7 @@ def list_deliveries(
         (Delivery.event_name, event_name),
     ):
         if value is not None:
-            where.append(column == value)  # fmt: skip
+            where.append(column == value)
     if since is not None:
         where.append(Delivery.created_at >= since)
     return Repository(Delivery, session, org_id).list(
@@ -343,8 +356,10 @@ def _requeue(session: Session, deliveries: Sequence[Delivery], settings: Setting
 
 def _active(webhook: Webhook) -> None:
     if not webhook.is_active:
-        raise Conflict("The webhook is disabled; enable it first",
-                       {"webhook": webhook.disabled_reason or "disabled"})  # fmt: skip
+        raise Conflict(
+            "The webhook is disabled; enable it first",
+            {"webhook": webhook.disabled_reason or "disabled"},
+        )
 
 
 def redeliver(
@@ -369,9 +384,13 @@ def redeliver_failed(
     """Send again every failed delivery of the webhook created at or after ``since``."""
     _active(get_webhook(session, org_id, webhook_id))
     failed = session.scalars(
-        select(Delivery).where(Delivery.org_id == org_id, Delivery.webhook_id == webhook_id,
-                               Delivery.status == FAILED, Delivery.created_at >= since)
-    ).all()  # fmt: skip
+        select(Delivery).where(
+            Delivery.org_id == org_id,
+            Delivery.webhook_id == webhook_id,
+            Delivery.status == FAILED,
+            Delivery.created_at >= since,
+        )
+    ).all()
     _requeue(session, failed, settings)
     return len(failed)
 

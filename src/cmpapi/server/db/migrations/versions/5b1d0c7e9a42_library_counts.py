@@ -18,10 +18,16 @@ SHORT = 64  # longest field value counted (library_counts.sub)
 
 # (trigger table, kind, org expression, key expression, sub expression, watched columns)
 _SOURCES = (
-    ("library_assets", "asset", "{r}.org_id", "COALESCE({r}.folder_id, '')", "{r}.type",
-     ("org_id", "folder_id", "type")),
+    (
+        "library_assets",
+        "asset",
+        "{r}.org_id",
+        "COALESCE({r}.folder_id, '')",
+        "{r}.type",
+        ("org_id", "folder_id", "type"),
+    ),
     ("library_asset_labels", "label", "''", "{r}.value_id", "''", ("value_id",)),
-)  # fmt: skip
+)
 
 
 def _delta(kind: str, org: str, key: str, sub: str, row: str, n: int) -> str:
