@@ -31,7 +31,6 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
 CMPAPI = Path(sys.executable).parent / "cmpapi"
 READY_TIMEOUT_S = 120.0
 POLL_S = 0.002
@@ -85,9 +84,7 @@ def start(data_dir: Path, prefix: list[str], log: Path) -> tuple[float, float, P
 
 
 def summary(name: str, values: list[float], unit: str) -> str:
-    return (
-        f"{name}: min {min(values):,.0f} {unit}, median {statistics.median(values):,.0f} {unit}"
-    )
+    return f"{name}: min {min(values):,.0f} {unit}, median {statistics.median(values):,.0f} {unit}"
 
 
 def instructions(data_dir: Path, work: Path, runs: int) -> list[float]:
@@ -112,7 +109,12 @@ def main() -> None:
     args = parser.parse_args()
     if not CMPAPI.exists():
         raise SystemExit(f"{CMPAPI} missing: run with the project venv's python")
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src")], check=True)
+    # The sources the entry point imports (another checkout's venv measures that checkout).
+    import cmpapi
+
+    src = Path(cmpapi.__file__).parent
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(src)], check=True)
+    print(f"server: {CMPAPI} ({src})")
     work = Path(tempfile.mkdtemp(prefix="cmpapi-startup-"))
     try:
         data_dir = work / "data"
