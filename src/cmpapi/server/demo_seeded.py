@@ -7,7 +7,9 @@ data directory then paid before it could answer (issue 15). The first request pa
 
 from __future__ import annotations
 
-from sqlalchemy import literal, select
+from typing import cast
+
+from sqlalchemy import Table, literal, select
 from sqlalchemy.orm import Session
 
 from cmpapi.server.db.base import Base
@@ -15,6 +17,6 @@ from cmpapi.server.db.base import Base
 
 def seeded(session: Session, model: type[Base], id_: str) -> bool:
     """Whether ``model``'s table has the row ``id_`` (its one-column primary key)."""
-    (key,) = model.__table__.primary_key.columns
+    (key,) = cast(Table, model.__table__).primary_key.columns
     found = session.execute(select(literal(1)).where(key == id_).limit(1)).first()
     return found is not None
