@@ -21,6 +21,12 @@ Normalisation and configuration follow ``shared/reference/wire-codegen-notes.md`
   (the list is derived from the spec on every run).
 * ``scripts/wire/model_name_map.json`` gives stable names to the classes the tool would
   otherwise number or mangle; a key that matches no generated model fails the run.
+
+Every model inherits ``cmpapi.wire.base.WireModel`` or ``WireRootModel`` (``--base-class``,
+then :func:`defer_builds` for the root models, which the tool derives from ``RootModel``
+whatever the base class), and the tool's trailing ``X.model_rebuild()`` calls are dropped:
+the models are built on first use, not at import (issue 15: ~700 models, a few dozen used
+by a start). Forward references resolve then, from the module's namespace.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -82,7 +89,14 @@ CODEGEN_ARGS = [
     "--enable-version-header",
     "--formatters", "builtin",
     "--use-double-quotes",
+    "--base-class", "cmpapi.wire.base.WireModel",
+    "--disable-future-imports",
 ]  # fmt: skip
+
+BASE_IMPORT = "from cmpapi.wire.base import WireModel\n"
+ROOT_BASE = re.compile(r"(?<![\w.])RootModel\[")
+REBUILD_CALL = re.compile(r"^\w+\.model_rebuild\(\)\n", re.M)
+PYDANTIC_ROOT_IMPORT = re.compile(r"^(from pydantic import [^(\n]*?), RootModel\n", re.M)
 
 
 class GenerationError(Exception):
@@ -226,6 +240,22 @@ def open_union_branches(spec: dict[str, Any]) -> list[str]:
 # --------------------------------------------------------------------------- generation
 
 
+def defer_builds(text: str) -> str:
+    """The tool's module with every root model on ``WireRootModel`` and no
+    ``model_rebuild()`` calls (each would build its model at import)."""
+    if BASE_IMPORT not in text:
+        raise GenerationError(f"the generated module lacks {BASE_IMPORT.strip()!r}")
+    text = text.replace(BASE_IMPORT, "from cmpapi.wire.base import WireModel, WireRootModel\n")
+    text, imports = PYDANTIC_ROOT_IMPORT.subn(r"\1\n", text)
+    if imports != 1:
+        raise GenerationError("the generated module's pydantic import changed shape")
+    text = ROOT_BASE.sub("WireRootModel[", text)
+    text = REBUILD_CALL.sub("", text)
+    if re.search(r"\bRootModel\b(?<!WireRootModel)|model_rebuild", text):
+        raise GenerationError("the generated module still uses RootModel or model_rebuild")
+    return text.rstrip("\n") + "\n"
+
+
 def _display(path: Path) -> str:
     try:
         return str(path.relative_to(REPO_ROOT))
@@ -303,7 +333,7 @@ def generate(spec_path: Path) -> tuple[str, dict[str, Any]]:
             raise GenerationError(
                 f"{_display(NAME_MAP)} has stale keys; datamodel-codegen said:\n" + "\n".join(stale)
             )
-        text = (tmp / GENERATED_NAME).read_text(encoding="utf-8")
+        text = defer_builds((tmp / GENERATED_NAME).read_text(encoding="utf-8"))
 
     stats = {
         "collapsed": len(collapsed),

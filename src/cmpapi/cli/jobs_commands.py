@@ -46,17 +46,20 @@ def worker(
     A first signal drains gracefully (docs/jobs.md); a second exits at once.
     """
     from cmpapi.cli.access_log import configure_worker_logging
-    from cmpapi.server.db.engine import make_engine
-    from cmpapi.server.db.migrate import upgrade
-    from cmpapi.server.jobs.registry import import_handlers
-    from cmpapi.server.jobs.worker import Worker
+    from cmpapi.cli.startup import startup_objects
 
-    settings = local_settings(data_dir=data_dir, database_url=database_url)
-    configure_worker_logging(settings.log_format)
-    engine = make_engine(settings)
-    upgrade(engine)
-    engine.dispose()
-    registry = import_handlers([*settings.worker_imports.split(","), *(imports or [])])
+    with startup_objects():
+        from cmpapi.server.db.engine import make_engine
+        from cmpapi.server.db.migrate import upgrade
+        from cmpapi.server.jobs.registry import import_handlers
+        from cmpapi.server.jobs.worker import Worker
+
+        settings = local_settings(data_dir=data_dir, database_url=database_url)
+        configure_worker_logging(settings.log_format)
+        engine = make_engine(settings)
+        upgrade(engine)
+        engine.dispose()
+        registry = import_handlers([*settings.worker_imports.split(","), *(imports or [])])
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         runner.run(_run(Worker(settings, concurrency=concurrency, registry=registry), parent_pid))
 

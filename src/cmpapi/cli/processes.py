@@ -104,7 +104,7 @@ def api_app() -> Any:
     """The app of one API process (uvicorn's factory): ``create_app`` with the settings of
     the environment. The process stops gracefully if serve is killed (SIGKILL leaves it no
     chance to stop its children), instead of serving on unsupervised."""
-    from cmpapi.server.app import create_app
+    from cmpapi.cli.startup import startup_objects
 
     parent = multiprocessing.parent_process()
     if parent is not None:
@@ -114,7 +114,10 @@ def api_app() -> Any:
 
         # Its gauges (database pool use) stop counting once it is gone.
         atexit.register(multiprocess.mark_process_dead, os.getpid())
-    return create_app()
+    with startup_objects():
+        from cmpapi.server.app import create_app
+
+        return create_app()
 
 
 def _stop_after(parent: Any) -> None:

@@ -5,9 +5,6 @@ directly (remote commands use the SDK).
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
@@ -21,6 +18,7 @@ from cmpapi.cli.local import (
     open_db,
     resolve_org,
 )
+from cmpapi.cli.startup import startup_objects
 
 
 def serve(
@@ -70,23 +68,6 @@ def serve(
     _run(app, settings)
 
 
-@contextmanager
-def startup_objects() -> Iterator[None]:
-    """Start-up without the cyclic garbage collector, whose objects are then frozen.
-
-    Importing the server makes ~a million objects that live as long as the process (the
-    route table, the wire models, the tables); the collector walked them again and again
-    while they were being made: a fifth of the start (2.5 -> 1.9 s of CPU on the 2-core
-    box). Frozen, later collections skip them too.
-    """
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        gc.enable()
-
-
 def _prepared_app(settings: Any) -> Any:
     """The app, its database migrated and, in demo mode, seeded (and the banner printed)."""
     from cmpapi.server.app import create_app
@@ -122,6 +103,8 @@ def _run(app: Any, settings: Any) -> None:
         "log_level": "info",
         "server_header": False,
         "loop": EVENT_LOOP,
+        # No websockets are served: uvicorn then imports no websockets library (issue 15).
+        "ws": "none",
     }
     if settings.workers > 1:
         # The children build their own apps; this one was for the migrations and the seed.

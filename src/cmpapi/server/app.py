@@ -13,6 +13,7 @@ from cmpapi.server.db.engine import make_engine, make_sessionmaker
 from cmpapi.server.db.runner import DbRunner
 from cmpapi.server.db.session import UnitSessions
 from cmpapi.server.http import dispatch, errors, principals
+from cmpapi.server.http.deferred import FieldsBuiltRoute
 from cmpapi.server.http.limits import RequestLimits
 from cmpapi.server.http.ratelimit import make_limiter
 from cmpapi.server.identity import passwords
@@ -63,6 +64,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry=None if settings.otel else OTEL_OFF,
     )
     app.log_requests = settings.request_log
+    # Routes added to the app itself (the health checks, tests' probes) build their request
+    # validators when made, as the operations do (the wire models are built on first use).
+    app.router.route_class = FieldsBuiltRoute
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)

@@ -6,7 +6,7 @@ planning objects; then, when an object store is given, the library (real images 
 their renditions, raw files, an article, labels and field values) and the work (tasks in
 several states, comments, drafts, a milestone). A part already there is left alone, so a
 data directory made by an older version gains the newer parts at its next start, and a
-start on a seeded directory costs two primary-key lookups.
+start on a seeded directory costs three primary-key lookups (``demo_seeded``).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from cmpapi.server.demo_library import seed_library
 from cmpapi.server.demo_planning import seed_planning
 from cmpapi.server.demo_publishing import seed_publishing
+from cmpapi.server.demo_seeded import seeded
 from cmpapi.server.demo_structured import seed_structured_content
 from cmpapi.server.demo_task_content import seed_task_content
 from cmpapi.server.demo_work import seed_work
@@ -124,7 +125,7 @@ def seed(session: Session, store: ObjectStore | None = None) -> DemoCredentials:
 
 
 def _seed_organization(session: Session) -> None:
-    if session.get(Organization, ORG_ID) is None:
+    if not seeded(session, Organization, ORG_ID):
         identity.create_organization(session, "Demo Organization", id_=ORG_ID)
         for local, name, role in USERS:
             identity.create_user(

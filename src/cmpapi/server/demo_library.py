@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cmpapi.server.demo_files import images, raw_files
+from cmpapi.server.demo_seeded import seeded
 from cmpapi.server.resources.fields import values
 from cmpapi.server.resources.library import acl, imaging
 from cmpapi.server.resources.library.tables import (
@@ -75,8 +75,10 @@ class DemoAsset:
 
 def seed_library(session: Session, store: ObjectStore, org_id: str, demo_id: DemoId) -> None:
     """Seed the library once (the "Spring photos" folder marks it done)."""
-    if session.get(Folder, demo_id(f"folder:{PHOTOS}")) is not None:
+    if seeded(session, Folder, demo_id(f"folder:{PHOTOS}")):
         return
+    from cmpapi.server.demo_files import images, raw_files  # Pillow: only when seeding
+
     files = [DemoAsset(t, PHOTOS, "dan.designer", d) for t, d in images().items()]
     files += [DemoAsset(t, BRAND_KIT, "mia.marketer", d) for t, d in raw_files().items()]
     configs = session.scalars(

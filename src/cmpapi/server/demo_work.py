@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from cmpapi.server.authz import Principal
 from cmpapi.server.db.base import utcnow
 from cmpapi.server.db.session import one_unit
-from cmpapi.server.demo_files import drafts
+from cmpapi.server.demo_seeded import seeded
 from cmpapi.server.http.links import Links
 from cmpapi.server.oauth.tables import OAuthApp
 from cmpapi.server.resources.milestones.tables import Milestone
@@ -58,8 +58,10 @@ def seed_work(
 ) -> None:
     """Seed the tasks and the milestone once (the milestone marks it done); the Jira app
     (``jira_client_id``) links the waiting task's ticket."""
-    if session.get(Milestone, demo_id(f"milestone:{MILESTONE}")) is not None:
+    if seeded(session, Milestone, demo_id(f"milestone:{MILESTONE}")):
         return
+    from cmpapi.server.demo_files import drafts  # Pillow: only when seeding
+
     files = {title: _file(demo_id(f"task-draft:{title}"), data) for title, data in drafts().items()}
     asyncio.run(_write(store, {files[title].key: data for title, data in drafts().items()}))
     people = {

@@ -2,24 +2,15 @@
 #   filename:  cmp-openapi-v3.json
 #   version:   0.89.0
 
-from __future__ import annotations
-
 from datetime import date as date_aliased
 from enum import IntEnum, StrEnum
-from typing import Annotated, Any, Dict, Literal
+from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import (
-    MISSING,
-    AnyUrl,
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    RootModel,
-)
+from cmpapi.wire.base import WireModel, WireRootModel
+from pydantic import MISSING, AnyUrl, AwareDatetime, ConfigDict, Field
 
 
-class AddUrlToTaskRequest(BaseModel):
+class AddUrlToTaskRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -35,12 +26,12 @@ class AddUrlToTaskRequest(BaseModel):
     ]
 
 
-class AllowedContentTypeItem(BaseModel):
+class AllowedContentTypeItem(WireModel):
     name: Annotated[str, Field(description="Name of the item")]
     url: Annotated[str, Field(description="URL of the item")]
 
 
-class ArticleAuthorResponse(BaseModel):
+class ArticleAuthorResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -55,7 +46,7 @@ class AssetContentType(StrEnum):
     html_body = "html_body"
 
 
-class AssetContent(BaseModel):
+class AssetContent(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -75,7 +66,7 @@ class AssetContent(BaseModel):
     ]
 
 
-class AssetFieldTypeCheckboxChoice(BaseModel):
+class AssetFieldTypeCheckboxChoice(WireModel):
     id: Annotated[
         str,
         Field(
@@ -88,7 +79,7 @@ class AssetFieldTypeCheckboxChoice(BaseModel):
     ]
 
 
-class AssetFieldTypeDropdownChoice(BaseModel):
+class AssetFieldTypeDropdownChoice(WireModel):
     id: Annotated[
         str,
         Field(
@@ -101,7 +92,7 @@ class AssetFieldTypeDropdownChoice(BaseModel):
     ]
 
 
-class AssetFieldTypeLabelChoice(BaseModel):
+class AssetFieldTypeLabelChoice(WireModel):
     id: Annotated[
         str,
         Field(
@@ -114,7 +105,7 @@ class AssetFieldTypeLabelChoice(BaseModel):
     ]
 
 
-class AssetFieldTypeRadioChoice(BaseModel):
+class AssetFieldTypeRadioChoice(WireModel):
     id: Annotated[
         str,
         Field(
@@ -141,7 +132,7 @@ class AssetFieldTypes(StrEnum):
     text = "text"
 
 
-class AssetFieldUpdateResponseLinks(BaseModel):
+class AssetFieldUpdateResponseLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -161,7 +152,7 @@ class AssetFieldUpdateResponseLinks(BaseModel):
     ]
 
 
-class AssetFieldUpdateResponse(BaseModel):
+class AssetFieldUpdateResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -182,7 +173,7 @@ class AssetFieldUpdateResponse(BaseModel):
     ]
 
 
-class AssetLineageCreateRequest(BaseModel):
+class AssetLineageCreateRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -212,7 +203,7 @@ class AssetLineageCreateRequest(BaseModel):
     ]
 
 
-class AssetLineageResponseLinks(BaseModel):
+class AssetLineageResponseLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -232,7 +223,7 @@ class AssetLineageResponseLinks(BaseModel):
     ]
 
 
-class AssetLineageResponse(BaseModel):
+class AssetLineageResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -302,7 +293,7 @@ class AssetPermissionBulkCreateRequestPermissionAccessType(StrEnum):
     edit = "edit"
 
 
-class AssetPermissionBulkCreateRequestPermission(BaseModel):
+class AssetPermissionBulkCreateRequestPermission(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -334,7 +325,7 @@ class AssetPermissionBulkCreateRequestType(StrEnum):
     team = "team"
 
 
-class AssetPermissionBulkCreateRequest(BaseModel):
+class AssetPermissionBulkCreateRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -353,7 +344,7 @@ class AssetPermissionUpdateRequestAccessType(StrEnum):
     edit = "edit"
 
 
-class AssetPermissionUpdateRequest(BaseModel):
+class AssetPermissionUpdateRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -373,7 +364,7 @@ class AssetPermissionUpdateRequest(BaseModel):
     ] = MISSING
 
 
-class AssetResponseLinks(BaseModel):
+class AssetResponseLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -394,7 +385,7 @@ class AssetResponseType(StrEnum):
     structured_content = "structured_content"
 
 
-class AssetTypeObjectFieldUpdatePayloadValue(BaseModel):
+class AssetTypeObjectFieldUpdatePayloadValue(WireModel):
     key: Annotated[
         str,
         Field(
@@ -412,7 +403,7 @@ class AssetTypeObjectFieldUpdatePayloadValue(BaseModel):
     ]
 
 
-class AssetVersionCreateRequest(BaseModel):
+class AssetVersionCreateRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -434,7 +425,7 @@ class AssetVersionCreateRequest(BaseModel):
     ]
 
 
-class AttachmentRequest(BaseModel):
+class AttachmentRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -457,7 +448,7 @@ class AttachmentRequest(BaseModel):
     ]
 
 
-class AttachmentResponse(BaseModel):
+class AttachmentResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -481,7 +472,7 @@ class AttachmentResponse(BaseModel):
     ]
 
 
-class BaseAssetField(BaseModel):
+class BaseAssetField(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -500,7 +491,7 @@ class BaseAssetField(BaseModel):
     ]
 
 
-class BaseAssetRenditionResponse(BaseModel):
+class BaseAssetRenditionResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -533,7 +524,7 @@ class BaseAssetRenditionResponse(BaseModel):
     ]
 
 
-class BaseContentTypeModelLinks(BaseModel):
+class BaseContentTypeModelLinks(WireModel):
     self: Annotated[
         str | MISSING,
         Field(
@@ -550,7 +541,7 @@ class BaseContentTypeModelLinks(BaseModel):
     ] = MISSING
 
 
-class BaseContentTypeModel(BaseModel):
+class BaseContentTypeModel(WireModel):
     component: Annotated[
         bool,
         Field(description="Status determining whether the content type is a component"),
@@ -602,7 +593,7 @@ class BaseContentTypeModel(BaseModel):
     ]
 
 
-class BaseContentTypeVersionModelLinks(BaseModel):
+class BaseContentTypeVersionModelLinks(WireModel):
     content_type: Annotated[
         str | MISSING,
         Field(
@@ -619,7 +610,7 @@ class BaseContentTypeVersionModelLinks(BaseModel):
     ] = MISSING
 
 
-class BaseContentTypeVersionModel(BaseModel):
+class BaseContentTypeVersionModel(WireModel):
     created_at: Annotated[
         AwareDatetime,
         Field(
@@ -639,7 +630,7 @@ class BaseContentTypeVersionModel(BaseModel):
     version_guid: Annotated[str, Field(description="Unique identifier of the version")]
 
 
-class BaseFieldDefinitionDefaultValues(RootModel[AnyUrl]):
+class BaseFieldDefinitionDefaultValues(WireRootModel[AnyUrl]):
     root: AnyUrl
 
 
@@ -650,7 +641,7 @@ class BaseFieldDefinitionType(StrEnum):
     location = "location"
 
 
-class BaseFormFieldRequest(BaseModel):
+class BaseFormFieldRequest(WireModel):
     identifier: Annotated[
         str,
         Field(
@@ -667,7 +658,7 @@ class BaseFormFieldRequest(BaseModel):
     ]
 
 
-class BaseFormFieldResponse(BaseModel):
+class BaseFormFieldResponse(WireModel):
     identifier: Annotated[
         str,
         Field(
@@ -688,7 +679,7 @@ class BaseFormFieldResponse(BaseModel):
     values: Annotated[list[Any], Field(description="Values of the form field")]
 
 
-class BaseObjectFieldUpdatePayload(BaseModel):
+class BaseObjectFieldUpdatePayload(WireModel):
     type: Annotated[str, Field(description="Type of the field", examples=["checkbox"])]
     values: Annotated[list[Any], Field(description="Values for the campaign field")]
 
@@ -700,7 +691,7 @@ class BasePermissionsResponseSchemaAccessType(StrEnum):
     delete = "delete"
 
 
-class BasePermissionsResponseSchemaLinks(BaseModel):
+class BasePermissionsResponseSchemaLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -719,7 +710,7 @@ class BasePermissionsResponseSchemaType(StrEnum):
     organization = "organization"
 
 
-class BasePermissionsResponseSchema(BaseModel):
+class BasePermissionsResponseSchema(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -754,7 +745,7 @@ class BasePermissionsResponseSchema(BaseModel):
     ]
 
 
-class BaseSettingsFieldCreatePayload(BaseModel):
+class BaseSettingsFieldCreatePayload(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -785,7 +776,7 @@ class BaseSettingsFieldCreatePayload(BaseModel):
     ]
 
 
-class BaseSettingsFieldUpdatePayload(BaseModel):
+class BaseSettingsFieldUpdatePayload(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -816,7 +807,7 @@ class BaseSettingsFieldUpdatePayload(BaseModel):
     ]
 
 
-class BaseSettingsFieldsResponseLinks(BaseModel):
+class BaseSettingsFieldsResponseLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -829,7 +820,7 @@ class BaseSettingsFieldsResponseLinks(BaseModel):
     ]
 
 
-class BaseSettingsFieldsResponse(BaseModel):
+class BaseSettingsFieldsResponse(WireModel):
     helper_text: Annotated[
         str,
         Field(
@@ -879,7 +870,7 @@ class BaseTemplateFormFieldType(StrEnum):
     text_area = "text_area"
 
 
-class BaseTemplateFormField(BaseModel):
+class BaseTemplateFormField(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -926,7 +917,7 @@ class BaseTemplateResponseApplicableToEnum(StrEnum):
     campaign_brief = "campaign_brief"
 
 
-class BaseTemplateResponse(BaseModel):
+class BaseTemplateResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -956,7 +947,7 @@ class BaseTemplateResponse(BaseModel):
     ]
 
 
-class BatchFileUrlResponse(BaseModel):
+class BatchFileUrlResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -969,14 +960,14 @@ class BatchFileUrlResponse(BaseModel):
     ]
 
 
-class BooleanFieldValueModel(BaseModel):
+class BooleanFieldValueModel(WireModel):
     bool_value: Annotated[bool, Field(description="Value of the field value")]
     order_index: Annotated[
         int | MISSING, Field(description="Order index of the field value")
     ] = MISSING
 
 
-class BrandComplianceCategoriesResponseCriterion(BaseModel):
+class BrandComplianceCategoriesResponseCriterion(WireModel):
     description: Annotated[
         str | MISSING,
         Field(description="Details about the criteria", examples=["Description-1A"]),
@@ -994,7 +985,7 @@ class BrandComplianceCategoriesResponseCriterion(BaseModel):
     ] = MISSING
 
 
-class BrandComplianceCategoriesResponse(BaseModel):
+class BrandComplianceCategoriesResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -1017,7 +1008,7 @@ class BriefTypeFormFieldResponse(BaseFormFieldResponse):
     type: Literal["brief"]
 
 
-class BudgetResponse(BaseModel):
+class BudgetResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -1029,7 +1020,7 @@ class BudgetResponse(BaseModel):
     ]
 
 
-class CampaignBriefResponseField(BaseModel):
+class CampaignBriefResponseField(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -1041,7 +1032,7 @@ class CampaignBriefResponseField(BaseModel):
     ]
 
 
-class CampaignBriefResponseLinks(BaseModel):
+class CampaignBriefResponseLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -1067,7 +1058,7 @@ class CampaignBriefResponseType(StrEnum):
     text = "text"
 
 
-class CampaignBriefTemplateValue(BaseModel):
+class CampaignBriefTemplateValue(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -1083,7 +1074,7 @@ class CampaignBriefTemplateValue(BaseModel):
     ]
 
 
-class CampaignCommentResponseLinks(BaseModel):
+class CampaignCommentResponseLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -1103,7 +1094,7 @@ class CampaignCommentResponseLinks(BaseModel):
     ]
 
 
-class CampaignCommentResponse(BaseModel):
+class CampaignCommentResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -1247,7 +1238,7 @@ class CampaignCreateRequestColor(StrEnum):
     ccccdc = "#ccccdc"
 
 
-class CampaignCreateRequest(BaseModel):
+class CampaignCreateRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -1310,7 +1301,7 @@ class CampaignFieldTypes(StrEnum):
     video = "video"
 
 
-class CampaignFieldUpdateResponseLinks(BaseModel):
+class CampaignFieldUpdateResponseLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -1330,7 +1321,7 @@ class CampaignFieldUpdateResponseLinks(BaseModel):
     ]
 
 
-class CampaignFieldUpdateResponse(BaseModel):
+class CampaignFieldUpdateResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -1351,7 +1342,7 @@ class CampaignFieldUpdateResponse(BaseModel):
     ]
 
 
-class CampaignListResponseItemLinks(BaseModel):
+class CampaignListResponseItemLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -1364,7 +1355,7 @@ class CampaignListResponseItemLinks(BaseModel):
     ]
 
 
-class CampaignListResponseItemOwner(BaseModel):
+class CampaignListResponseItemOwner(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -1377,7 +1368,7 @@ class CampaignListResponseItemOwner(BaseModel):
     ] = MISSING
 
 
-class CampaignListResponseItem(BaseModel):
+class CampaignListResponseItem(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -1430,7 +1421,7 @@ class CampaignListResponseItem(BaseModel):
     ]
 
 
-class CampaignResponseLinks(BaseModel):
+class CampaignResponseLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -1475,7 +1466,7 @@ class CampaignResponseStatus(StrEnum):
     At_Risk = "At Risk"
 
 
-class CampaignUpdateRequest(BaseModel):
+class CampaignUpdateRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -1506,7 +1497,7 @@ class CampaignUpdateRequest(BaseModel):
     ] = MISSING
 
 
-class Choice(BaseModel):
+class Choice(WireModel):
     name: Annotated[
         str,
         Field(description="Name of the choice", examples=["Choice 1"], min_length=1),
@@ -1523,7 +1514,7 @@ class CheckboxAndRadioTypeSettingsFieldCreatePayload(BaseSettingsFieldCreatePayl
     type: Literal["checkbox", "radio_button"]
 
 
-class CheckboxAndRadioTypeSettingsFieldResponseChoice(BaseModel):
+class CheckboxAndRadioTypeSettingsFieldResponseChoice(WireModel):
     id: Annotated[
         str,
         Field(
@@ -1549,14 +1540,14 @@ class ChoiceDisplayOption(StrEnum):
     checkbox = "checkbox"
 
 
-class ChoiceFieldValueModel(BaseModel):
+class ChoiceFieldValueModel(WireModel):
     choice_key: Annotated[str, Field(description="Choice key of the field value")]
     order_index: Annotated[
         int | MISSING, Field(description="Order index of the field value")
     ] = MISSING
 
 
-class CommentCreateRequest(BaseModel):
+class CommentCreateRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -1574,7 +1565,7 @@ class CommentCreateRequest(BaseModel):
     ]
 
 
-class CommentWithReplyCreateRequest(BaseModel):
+class CommentWithReplyCreateRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -1599,7 +1590,7 @@ class CommentWithReplyCreateRequest(BaseModel):
     ]
 
 
-class ContentDetailsModelLinks(BaseModel):
+class ContentDetailsModelLinks(WireModel):
     definition: Annotated[
         str | MISSING,
         Field(
@@ -1616,7 +1607,7 @@ class ContentDetailsModelLinks(BaseModel):
     ] = MISSING
 
 
-class ContentFieldValueModel(BaseModel):
+class ContentFieldValueModel(WireModel):
     content_guid: Annotated[str, Field(description="Content GUID of the field value")]
     content_url: Annotated[
         str | MISSING, Field(description="Content URL of the field value")
@@ -1629,7 +1620,7 @@ class ContentFieldValueModel(BaseModel):
     ] = MISSING
 
 
-class ContentMigrationSummary(BaseModel):
+class ContentMigrationSummary(WireModel):
     errored: Annotated[
         int | MISSING,
         Field(description="The number of content items that failed to migrate."),
@@ -1667,7 +1658,7 @@ class ContentTypeListingOption(StrEnum):
     field_3 = "3"
 
 
-class CoreContentType(BaseModel):
+class CoreContentType(WireModel):
     component: Annotated[
         bool, Field(description="Indicates whether the content type is a component")
     ]
@@ -1683,7 +1674,7 @@ class CoreContentType(BaseModel):
     ] = MISSING
 
 
-class CreativeAssetRequest(BaseModel):
+class CreativeAssetRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -1706,7 +1697,7 @@ class CreativeAssetRequest(BaseModel):
     ]
 
 
-class CreativeAssetResponse(BaseModel):
+class CreativeAssetResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -1732,7 +1723,7 @@ class CreativeAssetResponse(BaseModel):
     ]
 
 
-class CurrencyCustomField(BaseModel):
+class CurrencyCustomField(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -1788,7 +1779,7 @@ class DateTypeObjectFieldUpdatePayload(BaseObjectFieldUpdatePayload):
     type: Literal["date"]
 
 
-class DatetimeFieldValueModel(BaseModel):
+class DatetimeFieldValueModel(WireModel):
     datetime_value: Annotated[
         AwareDatetime, Field(description="Value of the field value")
     ]
@@ -1797,7 +1788,7 @@ class DatetimeFieldValueModel(BaseModel):
     ] = MISSING
 
 
-class DeleteFieldValueModel(BaseModel):
+class DeleteFieldValueModel(WireModel):
     delete: Annotated[
         bool, Field(description="Should be true if the field value needs to be deleted")
     ]
@@ -1806,7 +1797,7 @@ class DeleteFieldValueModel(BaseModel):
     ] = MISSING
 
 
-class DeleteLocaleFieldValueModel(BaseModel):
+class DeleteLocaleFieldValueModel(WireModel):
     delete: Annotated[
         bool,
         Field(
@@ -1882,7 +1873,7 @@ class DropdownTypeObjectFieldUpdatePayload(BaseObjectFieldUpdatePayload):
     type: Literal["dropdown"]
 
 
-class DropdownTypeSettingsFieldCreatePayloadChoice(BaseModel):
+class DropdownTypeSettingsFieldCreatePayloadChoice(WireModel):
     name: Annotated[
         str,
         Field(description="Name of the choice", examples=["Choice 1"], min_length=1),
@@ -1903,7 +1894,7 @@ class DropdownTypeSettingsFieldCreatePayload(BaseSettingsFieldCreatePayload):
     type: Literal["dropdown"]
 
 
-class DropdownTypeSettingsFieldResponseChoice(BaseModel):
+class DropdownTypeSettingsFieldResponseChoice(WireModel):
     id: Annotated[
         str,
         Field(
@@ -1925,7 +1916,7 @@ class DropdownTypeSettingsFieldResponse(BaseSettingsFieldsResponse):
     type: Literal["dropdown"]
 
 
-class Error(BaseModel):
+class Error(WireModel):
     model_config = ConfigDict(
         extra="allow",
     )
@@ -1937,7 +1928,7 @@ class Error(BaseModel):
     ]
 
 
-class EventResponseLinks(BaseModel):
+class EventResponseLinks(WireModel):
     campaign: Annotated[
         str | None,
         Field(
@@ -1954,7 +1945,7 @@ class EventResponseLinks(BaseModel):
     ]
 
 
-class EventResponse(BaseModel):
+class EventResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -2019,7 +2010,7 @@ class EventResponse(BaseModel):
     ]
 
 
-class EventUpdateRequest(BaseModel):
+class EventUpdateRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -2054,7 +2045,7 @@ class EventUpdateRequest(BaseModel):
     ] = MISSING
 
 
-class FeaturedImageResponseSource(BaseModel):
+class FeaturedImageResponseSource(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -2067,7 +2058,7 @@ class FeaturedImageResponseSource(BaseModel):
     ]
 
 
-class FeaturedImageResponse(BaseModel):
+class FeaturedImageResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -2121,7 +2112,7 @@ class FeaturedImageResponse(BaseModel):
     ]
 
 
-class FieldBaseType(BaseModel):
+class FieldBaseType(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -2154,7 +2145,7 @@ class FieldType(StrEnum):
     location = "location"
 
 
-class FieldTypeCheckboxChoice(BaseModel):
+class FieldTypeCheckboxChoice(WireModel):
     id: Annotated[
         str,
         Field(
@@ -2196,7 +2187,7 @@ class FieldTypeCurrencyNumber(FieldBaseType):
     type: Literal["currency_number"]
 
 
-class FieldTypeDropdownChoice(BaseModel):
+class FieldTypeDropdownChoice(WireModel):
     id: Annotated[
         str,
         Field(
@@ -2219,7 +2210,7 @@ class FieldTypeDropdown(FieldBaseType):
     type: Literal["dropdown"]
 
 
-class FieldTypeLabelChoice(BaseModel):
+class FieldTypeLabelChoice(WireModel):
     id: Annotated[
         str,
         Field(
@@ -2250,7 +2241,7 @@ class FieldTypePercentageNumber(FieldBaseType):
     type: Literal["percentage_number"]
 
 
-class FieldTypeRadioChoice(BaseModel):
+class FieldTypeRadioChoice(WireModel):
     id: Annotated[
         str,
         Field(
@@ -2297,7 +2288,7 @@ class FileTypeFormFieldResponse(BaseFormFieldResponse):
     type: Literal["file"]
 
 
-class FileTypeFormFieldValueRequest(BaseModel):
+class FileTypeFormFieldValueRequest(WireModel):
     key: Annotated[
         str,
         Field(
@@ -2308,7 +2299,7 @@ class FileTypeFormFieldValueRequest(BaseModel):
     name: Annotated[str, Field(description="Name of the file")]
 
 
-class FileTypeFormFieldValueResponse(BaseModel):
+class FileTypeFormFieldValueResponse(WireModel):
     id: Annotated[
         str,
         Field(
@@ -2328,7 +2319,7 @@ class FileTypeFormFieldValueResponse(BaseModel):
     ]
 
 
-class FileUrlBulkCreateRequest(BaseModel):
+class FileUrlBulkCreateRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -2341,7 +2332,7 @@ class FileUrlBulkCreateRequest(BaseModel):
     ]
 
 
-class FolderCreateRequest(BaseModel):
+class FolderCreateRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -2367,7 +2358,7 @@ class FolderPermissionBulkCreateRequestPermissionAccessType(StrEnum):
     edit = "edit"
 
 
-class FolderPermissionBulkCreateRequestPermission(BaseModel):
+class FolderPermissionBulkCreateRequestPermission(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -2399,7 +2390,7 @@ class FolderPermissionBulkCreateRequestType(StrEnum):
     team = "team"
 
 
-class FolderPermissionBulkCreateRequest(BaseModel):
+class FolderPermissionBulkCreateRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -2418,7 +2409,7 @@ class FolderPermissionUpdateRequestAccessType(StrEnum):
     edit = "edit"
 
 
-class FolderPermissionUpdateRequest(BaseModel):
+class FolderPermissionUpdateRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -2438,7 +2429,7 @@ class FolderPermissionUpdateRequest(BaseModel):
     ] = MISSING
 
 
-class FolderResponseLinks(BaseModel):
+class FolderResponseLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -2472,7 +2463,7 @@ class FolderResponseLinks(BaseModel):
     ]
 
 
-class FolderResponse(BaseModel):
+class FolderResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -2511,7 +2502,7 @@ class FolderResponse(BaseModel):
     ]
 
 
-class FolderUpdateRequestByName(BaseModel):
+class FolderUpdateRequestByName(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -2532,7 +2523,7 @@ class FolderUpdateRequestByName(BaseModel):
     ] = MISSING
 
 
-class FolderUpdateRequestByParent(BaseModel):
+class FolderUpdateRequestByParent(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -2554,7 +2545,7 @@ class FolderUpdateRequestByParent(BaseModel):
 
 
 class FolderUpdateRequest(
-    RootModel[FolderUpdateRequestByName | FolderUpdateRequestByParent]
+    WireRootModel[FolderUpdateRequestByName | FolderUpdateRequestByParent]
 ):
     root: FolderUpdateRequestByName | FolderUpdateRequestByParent
 
@@ -2615,14 +2606,14 @@ class GenericNumberTypeSettingsFieldUpdatePayload(BaseSettingsFieldUpdatePayload
     type: Literal["percentage_number", "simple_number"]
 
 
-class GenericSettingsFieldChoiceCreatePayload(BaseModel):
+class GenericSettingsFieldChoiceCreatePayload(WireModel):
     name: Annotated[
         str,
         Field(description="Name of the choice", examples=["Choice 1"], min_length=1),
     ]
 
 
-class GenericSettingsFieldChoiceUpdatePayload(BaseModel):
+class GenericSettingsFieldChoiceUpdatePayload(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -2632,13 +2623,13 @@ class GenericSettingsFieldChoiceUpdatePayload(BaseModel):
     ]
 
 
-class HTTPException(BaseModel):
+class HTTPException(WireModel):
     detail: Annotated[str | MISSING, Field(description="Error message details.")] = (
         MISSING
     )
 
 
-class Instruction(BaseModel):
+class Instruction(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -2658,7 +2649,7 @@ class Instruction(BaseModel):
     ]
 
 
-class JSONFieldValueModel(BaseModel):
+class JSONFieldValueModel(WireModel):
     json_value: Annotated[
         dict[str, Any] | list[Any], Field(description="Value of the field value")
     ]
@@ -2667,7 +2658,7 @@ class JSONFieldValueModel(BaseModel):
     ] = MISSING
 
 
-class KeyedPreviewCompletedModel(BaseModel):
+class KeyedPreviewCompletedModel(WireModel):
     completed: Annotated[AnyUrl, Field(description="URL for completed preview.")]
     locale: Annotated[
         str,
@@ -2695,7 +2686,7 @@ class KeyedPreviewCompletedModel(BaseModel):
     ] = 0
 
 
-class KeyedPreviewErrorModel(BaseModel):
+class KeyedPreviewErrorModel(WireModel):
     error: Annotated[AnyUrl, Field(description="URL for error preview.")]
     locale: Annotated[
         str,
@@ -2738,7 +2729,7 @@ class LabelGroupSourceOrgType(StrEnum):
     related = "related"
 
 
-class LabelGroupValue(BaseModel):
+class LabelGroupValue(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -2754,7 +2745,7 @@ class LabelGroupValue(BaseModel):
     ]
 
 
-class LabelOnlyCustomField(BaseModel):
+class LabelOnlyCustomField(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -2773,7 +2764,7 @@ class LabelTypeSettingsFieldChoiceCreatePayload(GenericSettingsFieldChoiceCreate
     ]
 
 
-class LabelTypeSettingsFieldChoiceUpdatePayload(BaseModel):
+class LabelTypeSettingsFieldChoiceUpdatePayload(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -2790,7 +2781,7 @@ class LabelTypeSettingsFieldChoiceUpdatePayload(BaseModel):
     ] = MISSING
 
 
-class LabelTypeSettingsFieldCreatePayloadChoice(BaseModel):
+class LabelTypeSettingsFieldCreatePayloadChoice(WireModel):
     color: Annotated[
         str,
         Field(
@@ -2818,7 +2809,7 @@ class LabelTypeSettingsFieldCreatePayload(BaseSettingsFieldCreatePayload):
     type: Literal["label"]
 
 
-class LabelTypeSettingsFieldResponseChoice(BaseModel):
+class LabelTypeSettingsFieldResponseChoice(WireModel):
     color: Annotated[
         str | None,
         Field(
@@ -2847,7 +2838,7 @@ class LabelTypeSettingsFieldResponse(BaseSettingsFieldsResponse):
     type: Literal["label"]
 
 
-class LibraryAssetCreateRequest(BaseModel):
+class LibraryAssetCreateRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -2884,7 +2875,7 @@ class LibraryAssetType(StrEnum):
     structured_content = "structured_content"
 
 
-class LibraryAssetVersionResponseContent(BaseModel):
+class LibraryAssetVersionResponseContent(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -2900,7 +2891,7 @@ class LibraryAssetVersionResponseContent(BaseModel):
     ]
 
 
-class LibraryAssetVersionResponseLinks(BaseModel):
+class LibraryAssetVersionResponseLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -2919,7 +2910,7 @@ class LibraryAssetVersionResponseType(StrEnum):
     raw_file = "raw_file"
 
 
-class LibraryAssetVersionResponse(BaseModel):
+class LibraryAssetVersionResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -2956,7 +2947,7 @@ class LibraryAssetVersionResponse(BaseModel):
     ]
 
 
-class LibraryImageFocalPoint(BaseModel):
+class LibraryImageFocalPoint(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -2968,7 +2959,7 @@ class LibraryImageFocalPoint(BaseModel):
     ]
 
 
-class LibraryImageImageResolution(BaseModel):
+class LibraryImageImageResolution(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -2980,15 +2971,15 @@ class LibraryImageImageResolution(BaseModel):
     ]
 
 
-class LibraryImageUpdateRequestTag(RootModel[str]):
+class LibraryImageUpdateRequestTag(WireRootModel[str]):
     root: Annotated[str, Field(max_length=100, min_length=1)]
 
 
-class LibraryRawFileUpdateRequestTag(RootModel[str]):
+class LibraryRawFileUpdateRequestTag(WireRootModel[str]):
     root: Annotated[str, Field(max_length=100, min_length=1)]
 
 
-class LibraryStructuredContentLinks(BaseModel):
+class LibraryStructuredContentLinks(WireModel):
     self: Annotated[
         str,
         Field(
@@ -2998,16 +2989,16 @@ class LibraryStructuredContentLinks(BaseModel):
     ]
 
 
-class LibraryVideoUpdateRequestTag(RootModel[str]):
+class LibraryVideoUpdateRequestTag(WireRootModel[str]):
     root: Annotated[str, Field(max_length=100, min_length=1)]
 
 
-class LocationDefaultValue(BaseModel):
+class LocationDefaultValue(WireModel):
     latitude: Annotated[float, Field(description="Latitude of the location")]
     longitude: Annotated[float, Field(description="Longitude of the location")]
 
 
-class LocationFieldValueModel(BaseModel):
+class LocationFieldValueModel(WireModel):
     latitude: Annotated[float, Field(description="Longitude of the field value")]
     longitude: Annotated[float, Field(description="Longitude of the field value")]
     order_index: Annotated[
@@ -3015,7 +3006,7 @@ class LocationFieldValueModel(BaseModel):
     ] = MISSING
 
 
-class LogicRuleActionTargetField(BaseModel):
+class LogicRuleActionTargetField(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -3040,7 +3031,7 @@ class LogicRuleActionTargetField(BaseModel):
     ]
 
 
-class LogicRuleAction(BaseModel):
+class LogicRuleAction(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -3057,7 +3048,7 @@ class LogicRuleAction(BaseModel):
     ]
 
 
-class LogicRuleCondition(BaseModel):
+class LogicRuleCondition(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -3072,7 +3063,7 @@ class LogicRuleCondition(BaseModel):
     ]
 
 
-class LogicRule(BaseModel):
+class LogicRule(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -3082,7 +3073,7 @@ class LogicRule(BaseModel):
     ]
 
 
-class LogicRuleTargetField(BaseModel):
+class LogicRuleTargetField(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -3107,11 +3098,11 @@ class LogicRuleTargetField(BaseModel):
     ]
 
 
-class MilestoneCreateRequestTask(BaseModel):
+class MilestoneCreateRequestTask(WireModel):
     id: Annotated[str, Field(description="Task ID")]
 
 
-class MilestoneCreateRequest(BaseModel):
+class MilestoneCreateRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -3162,7 +3153,7 @@ class MilestoneCreateRequest(BaseModel):
     ]
 
 
-class MilestoneResponseCampaign(BaseModel):
+class MilestoneResponseCampaign(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -3175,7 +3166,7 @@ class MilestoneResponseCampaign(BaseModel):
     ]
 
 
-class MilestoneResponseLinks(BaseModel):
+class MilestoneResponseLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -3188,7 +3179,7 @@ class MilestoneResponseLinks(BaseModel):
     ]
 
 
-class MilestoneResponse(BaseModel):
+class MilestoneResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -3225,11 +3216,11 @@ class MilestoneResponse(BaseModel):
     ]
 
 
-class MilestoneUpdateRequestTask(BaseModel):
+class MilestoneUpdateRequestTask(WireModel):
     id: Annotated[str, Field(description="Task ID")]
 
 
-class MilestoneUpdateRequest(BaseModel):
+class MilestoneUpdateRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -3298,7 +3289,7 @@ class MultiChoiceTypeObjectFieldUpdatePayload(BaseObjectFieldUpdatePayload):
     type: Literal["checkbox", "label"]
 
 
-class MultipleOptionCustomField(BaseModel):
+class MultipleOptionCustomField(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -3315,7 +3306,7 @@ class MultipleOptionCustomField(BaseModel):
     ]
 
 
-class NumberCustomField(BaseModel):
+class NumberCustomField(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -3333,14 +3324,14 @@ class NumberCustomField(BaseModel):
     ]
 
 
-class NumberFieldValueModel(BaseModel):
+class NumberFieldValueModel(WireModel):
     num_value: Annotated[float, Field(description="Value of the field value")]
     order_index: Annotated[
         int | MISSING, Field(description="Order index of the field value")
     ] = MISSING
 
 
-class Value(RootModel[float]):
+class Value(WireRootModel[float]):
     root: Annotated[float, Field(description="A number", examples=[123.5], ge=0.0)]
 
 
@@ -3365,7 +3356,7 @@ class NumberTypeObjectFieldUpdatePayload(BaseObjectFieldUpdatePayload):
 
 
 class ObjectFieldCreateResponse(
-    RootModel[
+    WireRootModel[
         FieldTypeCommon
         | FieldTypeLabel
         | FieldTypeDropdown
@@ -3382,7 +3373,7 @@ class ObjectFieldCreateResponse(
     ]
 
 
-class Pagination(BaseModel):
+class Pagination(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -3398,7 +3389,7 @@ class Pagination(BaseModel):
     ]
 
 
-class PercentageCustomField(BaseModel):
+class PercentageCustomField(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -3414,7 +3405,7 @@ class PercentageCustomField(BaseModel):
     ]
 
 
-class PublishingChannelResponse(BaseModel):
+class PublishingChannelResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -3441,7 +3432,7 @@ class PublishingChannelResponse(BaseModel):
     ]
 
 
-class PublishingEventAssetsLinks(BaseModel):
+class PublishingEventAssetsLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -3454,7 +3445,7 @@ class PublishingEventAssetsLinks(BaseModel):
     ]
 
 
-class PublishingEventAssetsPublishingMetadatumLinks(BaseModel):
+class PublishingEventAssetsPublishingMetadatumLinks(WireModel):
     self: Annotated[
         str,
         Field(
@@ -3464,7 +3455,7 @@ class PublishingEventAssetsPublishingMetadatumLinks(BaseModel):
     ]
 
 
-class PublishingEventAssetsPublishingMetadatum(BaseModel):
+class PublishingEventAssetsPublishingMetadatum(WireModel):
     id: Annotated[
         str,
         Field(
@@ -3477,7 +3468,7 @@ class PublishingEventAssetsPublishingMetadatum(BaseModel):
     ]
 
 
-class PublishingEventAssets(BaseModel):
+class PublishingEventAssets(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -3519,7 +3510,7 @@ class PublishingEventMetadataBulkCreateResponseErrorErrorCode(StrEnum):
     locale_not_allowed = "locale-not-allowed"
 
 
-class PublishingEventMetadataBulkCreateResponseError(BaseModel):
+class PublishingEventMetadataBulkCreateResponseError(WireModel):
     asset_id: Annotated[
         str,
         Field(
@@ -3550,7 +3541,7 @@ class PublishingEventMetadataCreateRequestStatus(StrEnum):
     failed = "failed"
 
 
-class PublishingEventMetadataCreateRequest(BaseModel):
+class PublishingEventMetadataCreateRequest(WireModel):
     asset_id: Annotated[
         str,
         Field(
@@ -3597,7 +3588,7 @@ class PublishingEventMetadataResponseAssetType(StrEnum):
     structured_content = "structured_content"
 
 
-class PublishingEventMetadataResponseLinks(BaseModel):
+class PublishingEventMetadataResponseLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -3632,7 +3623,7 @@ class PublishingEventMetadataResponseStatusEnum(StrEnum):
 
 
 class PublishingEventMetadataResponseStatus(
-    RootModel[PublishingEventMetadataResponseStatusEnum | None | MISSING]
+    WireRootModel[PublishingEventMetadataResponseStatusEnum | None | MISSING]
 ):
     root: Annotated[
         PublishingEventMetadataResponseStatusEnum | None | MISSING,
@@ -3640,7 +3631,7 @@ class PublishingEventMetadataResponseStatus(
     ] = MISSING
 
 
-class PublishingEventMetadataResponse(BaseModel):
+class PublishingEventMetadataResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -3698,7 +3689,7 @@ class PublishingEventMetadataResponse(BaseModel):
     ]
 
 
-class PublishingEventResponseLinks(BaseModel):
+class PublishingEventResponseLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -3718,7 +3709,7 @@ class PublishingEventResponseLinks(BaseModel):
     ]
 
 
-class PublishingEventResponse(BaseModel):
+class PublishingEventResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -3741,7 +3732,7 @@ class RadioButtonTypeFormFieldRequest(BaseFormFieldRequest):
     type: Literal["radio_button"]
 
 
-class RadioButtonTypeFormFieldResponseValue(BaseModel):
+class RadioButtonTypeFormFieldResponseValue(WireModel):
     id: Annotated[
         str,
         Field(
@@ -3776,7 +3767,7 @@ class RelatedAssetItemContentType(StrEnum):
     html_body = "html_body"
 
 
-class RelatedAssetItemContent(BaseModel):
+class RelatedAssetItemContent(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -3795,7 +3786,7 @@ class RelatedAssetItemContent(BaseModel):
     ]
 
 
-class RelatedAssetItemLinks(BaseModel):
+class RelatedAssetItemLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -3816,7 +3807,7 @@ class RelatedAssetItemType(StrEnum):
     structured_content = "structured_content"
 
 
-class RelatedAssetItem(BaseModel):
+class RelatedAssetItem(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -3843,7 +3834,7 @@ class RelatedAssetItem(BaseModel):
     ]
 
 
-class RelatedAssetsListResponse(BaseModel):
+class RelatedAssetsListResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -3851,7 +3842,7 @@ class RelatedAssetsListResponse(BaseModel):
     pagination: Pagination
 
 
-class RenditionConfigResponse(BaseModel):
+class RenditionConfigResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -3902,7 +3893,7 @@ class RenditionConfigResponse(BaseModel):
     ]
 
 
-class ReplaceRelatedAssetsRequestRelatedAsset(BaseModel):
+class ReplaceRelatedAssetsRequestRelatedAsset(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -3915,14 +3906,14 @@ class ReplaceRelatedAssetsRequestRelatedAsset(BaseModel):
     ]
 
 
-class ReplaceRelatedAssetsRequest(BaseModel):
+class ReplaceRelatedAssetsRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
     related_assets: list[ReplaceRelatedAssetsRequestRelatedAsset]
 
 
-class ReplaceRelatedAssetsResponseRelatedAsset(BaseModel):
+class ReplaceRelatedAssetsResponseRelatedAsset(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -3935,7 +3926,7 @@ class ReplaceRelatedAssetsResponseRelatedAsset(BaseModel):
     ]
 
 
-class ReplaceRelatedAssetsResponse(BaseModel):
+class ReplaceRelatedAssetsResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -3949,7 +3940,7 @@ class ReplaceRelatedAssetsResponse(BaseModel):
     related_assets: list[ReplaceRelatedAssetsResponseRelatedAsset]
 
 
-class ResourceChoiceResponse(BaseModel):
+class ResourceChoiceResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -3965,7 +3956,7 @@ class ResourceChoiceResponse(BaseModel):
     ]
 
 
-class ResourceLabelRequestValue(RootModel[str]):
+class ResourceLabelRequestValue(WireRootModel[str]):
     root: Annotated[
         str,
         Field(
@@ -3974,7 +3965,7 @@ class ResourceLabelRequestValue(RootModel[str]):
     ]
 
 
-class ResourceLabelRequest(BaseModel):
+class ResourceLabelRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -3993,7 +3984,7 @@ class ResourceLabelRequest(BaseModel):
     ]
 
 
-class ResourceLabelResponseGroup(BaseModel):
+class ResourceLabelResponseGroup(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -4009,7 +4000,7 @@ class ResourceLabelResponseGroup(BaseModel):
     ]
 
 
-class ResourceLabelResponseValue(BaseModel):
+class ResourceLabelResponseValue(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -4025,7 +4016,7 @@ class ResourceLabelResponseValue(BaseModel):
     ]
 
 
-class ResourceLabelResponse(BaseModel):
+class ResourceLabelResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -4036,14 +4027,14 @@ class ResourceLabelResponse(BaseModel):
     ]
 
 
-class RichTextFieldValueModel(BaseModel):
+class RichTextFieldValueModel(WireModel):
     order_index: Annotated[
         int | MISSING, Field(description="Order index of the field value")
     ] = MISSING
     rich_text_value: Annotated[str, Field(description="Value of the field value")]
 
 
-class SCContentPreviewAcknowledgeRequest(BaseModel):
+class SCContentPreviewAcknowledgeRequest(WireModel):
     acknowledged_by: Annotated[
         str,
         Field(
@@ -4055,15 +4046,15 @@ class SCContentPreviewAcknowledgeRequest(BaseModel):
     ]
 
 
-class SCContentPreviewCompleteRequestKeyedPreviews(RootModel[AnyUrl]):
+class SCContentPreviewCompleteRequestKeyedPreviews(WireRootModel[AnyUrl]):
     root: AnyUrl
 
 
-class SCContentPreviewCompleteRequest(BaseModel):
+class SCContentPreviewCompleteRequest(WireModel):
     keyed_previews: dict[str, SCContentPreviewCompleteRequestKeyedPreviews | KeyedPreviewCompletedModel | KeyedPreviewErrorModel]
 
 
-class SCContentTypeCreateResponse(BaseModel):
+class SCContentTypeCreateResponse(WireModel):
     content_type_guid: Annotated[
         str | MISSING, Field(description="Unique identifier of the content type")
     ] = MISSING
@@ -4076,7 +4067,7 @@ class SCContentTypeCreateResponse(BaseModel):
     ]
 
 
-class SCContentTypeManagedMigrationResponseContentMigrationSummary(BaseModel):
+class SCContentTypeManagedMigrationResponseContentMigrationSummary(WireModel):
     errored: Annotated[
         int | MISSING,
         Field(description="The number of content items that failed to migrate."),
@@ -4109,7 +4100,7 @@ class SCContentTypeManagedMigrationResponseStatus(StrEnum):
     error = "error"
 
 
-class SCContentTypeManagedMigrationResponse(BaseModel):
+class SCContentTypeManagedMigrationResponse(WireModel):
     content_migration_summary: (
         SCContentTypeManagedMigrationResponseContentMigrationSummary | MISSING
     ) = MISSING
@@ -4152,7 +4143,7 @@ class SCContentTypeManagedMigrationResponse(BaseModel):
     ] = MISSING
 
 
-class SCContentTypeManagedMigrationStartResponse(BaseModel):
+class SCContentTypeManagedMigrationStartResponse(WireModel):
     job_id: Annotated[
         str | MISSING, Field(description="The unique identifier of job.")
     ] = MISSING
@@ -4161,7 +4152,7 @@ class SCContentTypeManagedMigrationStartResponse(BaseModel):
     ] = MISSING
 
 
-class SCContentTypeUpdateRequest(BaseModel):
+class SCContentTypeUpdateRequest(WireModel):
     details: CoreContentType
     source_metadata: Annotated[
         str | MISSING, Field(description="Source metadata of the content type")
@@ -4172,11 +4163,11 @@ class SCContentTypeUpdateRequest(BaseModel):
     ]
 
 
-class SCContentTypeUpdateResponse(BaseModel):
+class SCContentTypeUpdateResponse(WireModel):
     updated: Annotated[bool, Field(description="Updated status of the request")]
 
 
-class Section(BaseModel):
+class Section(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -4193,7 +4184,7 @@ class Section(BaseModel):
     ]
 
 
-class SettingsResourcesCustomFields(BaseModel):
+class SettingsResourcesCustomFields(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -4243,7 +4234,7 @@ class SettingsResourcesCustomFields(BaseModel):
     ]
 
 
-class SettingsApp(BaseModel):
+class SettingsApp(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -4275,7 +4266,7 @@ class SettingsApp(BaseModel):
     name: Annotated[str, Field(description="Name of the app", examples=["App 1"])]
 
 
-class SettingsChangesetCreate(BaseModel):
+class SettingsChangesetCreate(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -4312,7 +4303,7 @@ class SettingsChangesetCreate(BaseModel):
     ]
 
 
-class SettingsChangesetUpdate(BaseModel):
+class SettingsChangesetUpdate(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -4349,7 +4340,7 @@ class SettingsChangesetUpdate(BaseModel):
     ]
 
 
-class SettingsChangeset(BaseModel):
+class SettingsChangeset(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -4357,7 +4348,7 @@ class SettingsChangeset(BaseModel):
     update: Annotated[SettingsChangesetUpdate, Field(description="Updated settings")]
 
 
-class SettingsChangesetBase(BaseModel):
+class SettingsChangesetBase(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -4394,7 +4385,7 @@ class SettingsChangesetBase(BaseModel):
     ]
 
 
-class SettingsCustomField(BaseModel):
+class SettingsCustomField(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -4445,7 +4436,7 @@ class SettingsCustomField(BaseModel):
 
 
 class SettingsFieldChoiceCreateRequest(
-    RootModel[list[GenericSettingsFieldChoiceCreatePayload | LabelTypeSettingsFieldChoiceCreatePayload]]
+    WireRootModel[list[GenericSettingsFieldChoiceCreatePayload | LabelTypeSettingsFieldChoiceCreatePayload]]
 ):
     root: Annotated[
         list[GenericSettingsFieldChoiceCreatePayload | LabelTypeSettingsFieldChoiceCreatePayload],
@@ -4453,7 +4444,7 @@ class SettingsFieldChoiceCreateRequest(
     ]
 
 
-class SettingsFieldChoiceCreateResponseItem(BaseModel):
+class SettingsFieldChoiceCreateResponseItem(WireModel):
     id: Annotated[
         str,
         Field(
@@ -4468,7 +4459,7 @@ class SettingsFieldChoiceCreateResponseItem(BaseModel):
 
 
 class SettingsFieldChoiceCreateResponse(
-    RootModel[list[SettingsFieldChoiceCreateResponseItem]]
+    WireRootModel[list[SettingsFieldChoiceCreateResponseItem]]
 ):
     root: Annotated[
         list[SettingsFieldChoiceCreateResponseItem],
@@ -4477,7 +4468,7 @@ class SettingsFieldChoiceCreateResponse(
 
 
 class SettingsFieldChoiceUpdateRequest(
-    RootModel[
+    WireRootModel[
         GenericSettingsFieldChoiceUpdatePayload
         | LabelTypeSettingsFieldChoiceUpdatePayload
     ]
@@ -4488,7 +4479,7 @@ class SettingsFieldChoiceUpdateRequest(
     ]
 
 
-class SettingsLabelGroupLabel(BaseModel):
+class SettingsLabelGroupLabel(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -4506,7 +4497,7 @@ class SettingsRoutingRuleRuleUnitEnum(StrEnum):
 
 
 class SettingsRoutingRuleRuleUnit(
-    RootModel[SettingsRoutingRuleRuleUnitEnum | None | MISSING]
+    WireRootModel[SettingsRoutingRuleRuleUnitEnum | None | MISSING]
 ):
     root: Annotated[
         SettingsRoutingRuleRuleUnitEnum | None | MISSING,
@@ -4517,7 +4508,7 @@ class SettingsRoutingRuleRuleUnit(
     ] = MISSING
 
 
-class SettingsRoutingRuleRule(BaseModel):
+class SettingsRoutingRuleRule(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -4553,7 +4544,7 @@ class SettingsRoutingRuleRule(BaseModel):
     ]
 
 
-class SettingsRoutingRule(BaseModel):
+class SettingsRoutingRule(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -4589,7 +4580,7 @@ class SettingsRoutingRule(BaseModel):
     ]
 
 
-class SettingsUpdateResponseChangesetCreate(BaseModel):
+class SettingsUpdateResponseChangesetCreate(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -4626,7 +4617,7 @@ class SettingsUpdateResponseChangesetCreate(BaseModel):
     ]
 
 
-class SettingsUpdateResponseChangesetUpdate(BaseModel):
+class SettingsUpdateResponseChangesetUpdate(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -4663,7 +4654,7 @@ class SettingsUpdateResponseChangesetUpdate(BaseModel):
     ]
 
 
-class SettingsUpdateResponseChangeset(BaseModel):
+class SettingsUpdateResponseChangeset(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -4675,7 +4666,7 @@ class SettingsUpdateResponseChangeset(BaseModel):
     ]
 
 
-class SettingsUpdateResponseResourcesCustomFields(BaseModel):
+class SettingsUpdateResponseResourcesCustomFields(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -4725,7 +4716,7 @@ class SettingsUpdateResponseResourcesCustomFields(BaseModel):
     ]
 
 
-class SettingsWebhook(BaseModel):
+class SettingsWebhook(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -4765,7 +4756,7 @@ class StringTypeObjectFieldUpdatePayload(BaseObjectFieldUpdatePayload):
     type: Literal["rich_text", "text", "text_area"]
 
 
-class Tag(BaseModel):
+class Tag(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -4779,7 +4770,7 @@ class Tag(BaseModel):
     name: Annotated[str, Field(description="Name of the tag", examples=["Sample Tag"])]
 
 
-class TaskArticleLinksWebUrls(BaseModel):
+class TaskArticleLinksWebUrls(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -4806,7 +4797,7 @@ class TaskArticleLinksWebUrls(BaseModel):
     ]
 
 
-class TaskArticleLinks(BaseModel):
+class TaskArticleLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -4834,7 +4825,7 @@ class TaskArticleLinks(BaseModel):
     web_urls: Annotated[TaskArticleLinksWebUrls, Field(description="Web URLs")]
 
 
-class TaskArticle(BaseModel):
+class TaskArticle(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -4891,7 +4882,7 @@ class TaskArticle(BaseModel):
     ]
 
 
-class TaskAssetCommentResponseLinks(BaseModel):
+class TaskAssetCommentResponseLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -4911,7 +4902,7 @@ class TaskAssetCommentResponseLinks(BaseModel):
     ]
 
 
-class TaskAssetCommentResponse(BaseModel):
+class TaskAssetCommentResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -4956,7 +4947,7 @@ class TaskAssetCommentResponse(BaseModel):
     ]
 
 
-class TaskAssetDraftBrandComplianceRequestCategoryCriterion(BaseModel):
+class TaskAssetDraftBrandComplianceRequestCategoryCriterion(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -4987,7 +4978,7 @@ class TaskAssetDraftBrandComplianceRequestCategoryStatusEnum(StrEnum):
 
 
 class TaskAssetDraftBrandComplianceRequestCategoryStatus(
-    RootModel[TaskAssetDraftBrandComplianceRequestCategoryStatusEnum | None | MISSING]
+    WireRootModel[TaskAssetDraftBrandComplianceRequestCategoryStatusEnum | None | MISSING]
 ):
     root: Annotated[
         TaskAssetDraftBrandComplianceRequestCategoryStatusEnum | None | MISSING,
@@ -4998,7 +4989,7 @@ class TaskAssetDraftBrandComplianceRequestCategoryStatus(
     ] = MISSING
 
 
-class TaskAssetDraftBrandComplianceRequestCategory(BaseModel):
+class TaskAssetDraftBrandComplianceRequestCategory(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5035,7 +5026,7 @@ class TaskAssetDraftBrandComplianceRequestStatus(StrEnum):
     not_reviewed = "not_reviewed"
 
 
-class TaskAssetDraftBrandComplianceRequest(BaseModel):
+class TaskAssetDraftBrandComplianceRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5051,7 +5042,7 @@ class TaskAssetDraftBrandComplianceRequest(BaseModel):
     ]
 
 
-class TaskAssetDraftBrandComplianceResponseCategoryCriterion(BaseModel):
+class TaskAssetDraftBrandComplianceResponseCategoryCriterion(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5085,7 +5076,7 @@ class TaskAssetDraftBrandComplianceResponseCategoryStatusEnum(StrEnum):
 
 
 class TaskAssetDraftBrandComplianceResponseCategoryStatus(
-    RootModel[TaskAssetDraftBrandComplianceResponseCategoryStatusEnum | None | MISSING]
+    WireRootModel[TaskAssetDraftBrandComplianceResponseCategoryStatusEnum | None | MISSING]
 ):
     root: Annotated[
         TaskAssetDraftBrandComplianceResponseCategoryStatusEnum | None | MISSING,
@@ -5096,7 +5087,7 @@ class TaskAssetDraftBrandComplianceResponseCategoryStatus(
     ] = MISSING
 
 
-class TaskAssetDraftBrandComplianceResponseCategory(BaseModel):
+class TaskAssetDraftBrandComplianceResponseCategory(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5136,7 +5127,7 @@ class TaskAssetDraftBrandComplianceResponseStatus(StrEnum):
     not_reviewed = "not_reviewed"
 
 
-class TaskAssetDraftBrandComplianceResponse(BaseModel):
+class TaskAssetDraftBrandComplianceResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5166,7 +5157,7 @@ class TaskAssetDraftBrandComplianceResponse(BaseModel):
     ]
 
 
-class TaskAssetDraftListResponseItemContent(BaseModel):
+class TaskAssetDraftListResponseItemContent(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5182,7 +5173,7 @@ class TaskAssetDraftListResponseItemContent(BaseModel):
     ]
 
 
-class TaskAssetDraftListResponseItemLinks(BaseModel):
+class TaskAssetDraftListResponseItemLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5208,7 +5199,7 @@ class TaskAssetDraftListResponseItemType(StrEnum):
     raw_file = "raw_file"
 
 
-class TaskAssetDraftListResponseItem(BaseModel):
+class TaskAssetDraftListResponseItem(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5247,7 +5238,7 @@ class TaskAssetDraftListResponseItem(BaseModel):
     ]
 
 
-class TaskAssetDraftResponseContent(BaseModel):
+class TaskAssetDraftResponseContent(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5263,7 +5254,7 @@ class TaskAssetDraftResponseContent(BaseModel):
     ]
 
 
-class TaskAssetDraftResponseLinks(BaseModel):
+class TaskAssetDraftResponseLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5289,7 +5280,7 @@ class TaskAssetDraftResponseType(StrEnum):
     raw_file = "raw_file"
 
 
-class TaskAssetDraftResponse(BaseModel):
+class TaskAssetDraftResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5326,7 +5317,7 @@ class TaskAssetDraftResponse(BaseModel):
     ]
 
 
-class TaskAssetRequestForDirectUpload(BaseModel):
+class TaskAssetRequestForDirectUpload(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5363,7 +5354,7 @@ class TaskAssetRequestForLibraryContentType(StrEnum):
     video = "video"
 
 
-class TaskAssetRequestForLibrary(BaseModel):
+class TaskAssetRequestForLibrary(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5387,7 +5378,7 @@ class TaskAssetRequestForLibrary(BaseModel):
     ]
 
 
-class TaskAssetResponseLinksWebUrls(BaseModel):
+class TaskAssetResponseLinksWebUrls(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5414,7 +5405,7 @@ class TaskAssetResponseLinksWebUrls(BaseModel):
     ]
 
 
-class TaskAssetResponseLinks(BaseModel):
+class TaskAssetResponseLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5450,7 +5441,7 @@ class TaskAssetResponseType(StrEnum):
     structured_content = "structured_content"
 
 
-class TaskAssetResponse(BaseModel):
+class TaskAssetResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5493,7 +5484,7 @@ class TaskAssetResponse(BaseModel):
     ]
 
 
-class TaskBriefResponseField(BaseModel):
+class TaskBriefResponseField(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5512,7 +5503,7 @@ class TaskBriefResponseField(BaseModel):
     ]
 
 
-class TaskBriefResponseLinks(BaseModel):
+class TaskBriefResponseLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5538,7 +5529,7 @@ class TaskBriefResponseType(StrEnum):
     text = "text"
 
 
-class TaskBriefTemplateValue(BaseModel):
+class TaskBriefTemplateValue(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5554,7 +5545,7 @@ class TaskBriefTemplateValue(BaseModel):
     ]
 
 
-class TaskCommentResponseLinks(BaseModel):
+class TaskCommentResponseLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5574,7 +5565,7 @@ class TaskCommentResponseLinks(BaseModel):
     ]
 
 
-class TaskCommentResponse(BaseModel):
+class TaskCommentResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5633,7 +5624,7 @@ class TaskCommentResponse(BaseModel):
     ]
 
 
-class TaskCreateRequest(BaseModel):
+class TaskCreateRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5677,7 +5668,7 @@ class TaskCreateRequest(BaseModel):
     ] = MISSING
 
 
-class TaskCustomFieldLinks(BaseModel):
+class TaskCustomFieldLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5710,7 +5701,7 @@ class TaskCustomFieldType(StrEnum):
     rich_text_field = "rich_text_field"
 
 
-class TaskCustomFieldValue(BaseModel):
+class TaskCustomFieldValue(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5726,7 +5717,7 @@ class TaskCustomFieldValue(BaseModel):
     ]
 
 
-class TaskCustomField(BaseModel):
+class TaskCustomField(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5751,7 +5742,7 @@ class TaskCustomField(BaseModel):
     ]
 
 
-class TaskCustomFieldChoiceListResponseItem(BaseModel):
+class TaskCustomFieldChoiceListResponseItem(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5768,7 +5759,7 @@ class TaskCustomFieldChoiceListResponseItem(BaseModel):
     ]
 
 
-class TaskCustomFieldUpdateRequest(BaseModel):
+class TaskCustomFieldUpdateRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5781,7 +5772,7 @@ class TaskCustomFieldUpdateRequest(BaseModel):
     ]
 
 
-class TaskExternalWorkRequest(BaseModel):
+class TaskExternalWorkRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5822,7 +5813,7 @@ class TaskExternalWorkRequest(BaseModel):
     ] = MISSING
 
 
-class TaskExternalWorkResponseLinks(BaseModel):
+class TaskExternalWorkResponseLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5835,7 +5826,7 @@ class TaskExternalWorkResponseLinks(BaseModel):
     ]
 
 
-class TaskExternalWorkResponse(BaseModel):
+class TaskExternalWorkResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5867,7 +5858,7 @@ class TaskExternalWorkResponse(BaseModel):
     ]
 
 
-class TaskImageImageResolution(BaseModel):
+class TaskImageImageResolution(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5879,7 +5870,7 @@ class TaskImageImageResolution(BaseModel):
     ]
 
 
-class TaskImageLinksWebUrls(BaseModel):
+class TaskImageLinksWebUrls(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5906,7 +5897,7 @@ class TaskImageLinksWebUrls(BaseModel):
     ]
 
 
-class TaskImageLinks(BaseModel):
+class TaskImageLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5934,7 +5925,7 @@ class TaskImageLinks(BaseModel):
     web_urls: Annotated[TaskImageLinksWebUrls, Field(description="Web URLs")]
 
 
-class TaskImage(BaseModel):
+class TaskImage(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -5993,7 +5984,7 @@ class TaskImage(BaseModel):
     ]
 
 
-class TaskListResponseItemLinksWebUrls(BaseModel):
+class TaskListResponseItemLinksWebUrls(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -6006,7 +5997,7 @@ class TaskListResponseItemLinksWebUrls(BaseModel):
     ]
 
 
-class TaskListResponseItemLinks(BaseModel):
+class TaskListResponseItemLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -6050,7 +6041,7 @@ class TaskListResponseItemStatus(StrEnum):
     On_Hold = "On Hold"
 
 
-class TaskListResponseItem(BaseModel):
+class TaskListResponseItem(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -6124,7 +6115,7 @@ class TaskListResponseItem(BaseModel):
     ]
 
 
-class TaskPublishingIntentCreateRequest(BaseModel):
+class TaskPublishingIntentCreateRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -6137,7 +6128,7 @@ class TaskPublishingIntentCreateRequest(BaseModel):
     ]
 
 
-class TaskPublishingIntentResponse(BaseModel):
+class TaskPublishingIntentResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -6150,7 +6141,7 @@ class TaskPublishingIntentResponse(BaseModel):
     ]
 
 
-class TaskRawFileLinksWebUrls(BaseModel):
+class TaskRawFileLinksWebUrls(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -6177,7 +6168,7 @@ class TaskRawFileLinksWebUrls(BaseModel):
     ]
 
 
-class TaskRawFileLinks(BaseModel):
+class TaskRawFileLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -6205,7 +6196,7 @@ class TaskRawFileLinks(BaseModel):
     web_urls: Annotated[TaskRawFileLinksWebUrls, Field(description="Web URLs")]
 
 
-class TaskRawFile(BaseModel):
+class TaskRawFile(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -6261,7 +6252,7 @@ class TaskRawFile(BaseModel):
     ]
 
 
-class TaskResponseLinksWebUrls(BaseModel):
+class TaskResponseLinksWebUrls(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -6281,7 +6272,7 @@ class TaskResponseLinksWebUrls(BaseModel):
     ]
 
 
-class TaskResponseLinks(BaseModel):
+class TaskResponseLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -6346,7 +6337,7 @@ class TaskResponseStatus(StrEnum):
     On_Hold = "On Hold"
 
 
-class TaskStepRequest(BaseModel):
+class TaskStepRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -6364,7 +6355,7 @@ class TaskSubStepAssigneeType(StrEnum):
     team = "team"
 
 
-class TaskSubStepLinks(BaseModel):
+class TaskSubStepLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -6398,7 +6389,7 @@ class TaskSubStepLinks(BaseModel):
     ]
 
 
-class TaskSubStep(BaseModel):
+class TaskSubStep(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -6457,7 +6448,7 @@ class TaskSubStep(BaseModel):
     ]
 
 
-class TaskSubStepCommentResponseLinks(BaseModel):
+class TaskSubStepCommentResponseLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -6491,7 +6482,7 @@ class TaskSubStepCommentResponseLinks(BaseModel):
     ]
 
 
-class TaskSubStepCommentResponse(BaseModel):
+class TaskSubStepCommentResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -6538,7 +6529,7 @@ class TaskSubStepCommentResponse(BaseModel):
     ]
 
 
-class TaskSubStepCommentUpdateRequest(BaseModel):
+class TaskSubStepCommentUpdateRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -6557,7 +6548,7 @@ class TaskSubStepRequestAssigneeType(StrEnum):
     team = "team"
 
 
-class TaskSubStepRequest(BaseModel):
+class TaskSubStepRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -6597,7 +6588,7 @@ class TaskSubStepRequest(BaseModel):
     ] = MISSING
 
 
-class TaskUpdateRequest(BaseModel):
+class TaskUpdateRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -6639,7 +6630,7 @@ class TaskUpdateRequest(BaseModel):
     ] = MISSING
 
 
-class TaskUrlResponse(BaseModel):
+class TaskUrlResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -6659,7 +6650,7 @@ class TaskUrlResponse(BaseModel):
     ]
 
 
-class TaskVideoLinksWebUrls(BaseModel):
+class TaskVideoLinksWebUrls(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -6686,7 +6677,7 @@ class TaskVideoLinksWebUrls(BaseModel):
     ]
 
 
-class TaskVideoLinks(BaseModel):
+class TaskVideoLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -6714,7 +6705,7 @@ class TaskVideoLinks(BaseModel):
     web_urls: Annotated[TaskVideoLinksWebUrls, Field(description="Web URLs")]
 
 
-class TaskVideo(BaseModel):
+class TaskVideo(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -6769,7 +6760,7 @@ class TaskVideo(BaseModel):
     ]
 
 
-class TeamLinks(BaseModel):
+class TeamLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -6782,7 +6773,7 @@ class TeamLinks(BaseModel):
     ]
 
 
-class Team(BaseModel):
+class Team(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -6799,7 +6790,7 @@ class Team(BaseModel):
     ]
 
 
-class TeamWithUsersLinks(BaseModel):
+class TeamWithUsersLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -6812,7 +6803,7 @@ class TeamWithUsersLinks(BaseModel):
     ]
 
 
-class TeamWithUsersUser(BaseModel):
+class TeamWithUsersUser(WireModel):
     email: Annotated[
         str,
         Field(
@@ -6829,7 +6820,7 @@ class TeamWithUsersUser(BaseModel):
     name: Annotated[str, Field(description="Name of the user", examples=["John Doe"])]
 
 
-class TeamWithUsers(BaseModel):
+class TeamWithUsers(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -6849,7 +6840,7 @@ class TeamWithUsers(BaseModel):
     ]
 
 
-class TypeSpecificMeta(BaseModel):
+class TypeSpecificMeta(WireModel):
     choices: Annotated[
         list[ResourceChoiceResponse], Field(description="Choices for the field")
     ]
@@ -6859,7 +6850,7 @@ class TypeSpecificMeta(BaseModel):
     ]
 
 
-class TemplateCurrencyNumberFormFieldTypeSpecificMeta(BaseModel):
+class TemplateCurrencyNumberFormFieldTypeSpecificMeta(WireModel):
     currency_code: Annotated[
         str, Field(description="Currency code of the field", examples=["USD"])
     ]
@@ -6873,7 +6864,7 @@ class TemplateCurrencyNumberFormFieldTypeSpecificMeta(BaseModel):
     ]
 
 
-class TemplateInstructionFormFieldTypeSpecificMeta(BaseModel):
+class TemplateInstructionFormFieldTypeSpecificMeta(WireModel):
     description: Annotated[
         str,
         Field(
@@ -6883,7 +6874,7 @@ class TemplateInstructionFormFieldTypeSpecificMeta(BaseModel):
     ]
 
 
-class TemplateListResponseDataItemLinks(BaseModel):
+class TemplateListResponseDataItemLinks(WireModel):
     self: Annotated[
         str,
         Field(
@@ -6897,7 +6888,7 @@ class TemplateListResponseDataItem(BaseTemplateResponse):
     links: Annotated[TemplateListResponseDataItemLinks, Field(description="Meta links")]
 
 
-class TemplateListResponse(BaseModel):
+class TemplateListResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -6907,7 +6898,7 @@ class TemplateListResponse(BaseModel):
     pagination: Pagination
 
 
-class TemplateLogicRuleActionTargetField(BaseModel):
+class TemplateLogicRuleActionTargetField(WireModel):
     identifier: Annotated[
         str,
         Field(
@@ -6922,7 +6913,7 @@ class TemplateLogicRuleActionType(StrEnum):
     show_values = "show_values"
 
 
-class TemplateLogicRuleAction(BaseModel):
+class TemplateLogicRuleAction(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -6943,7 +6934,7 @@ class TemplateLogicRuleConditionOperator(StrEnum):
     not_equal = "not_equal"
 
 
-class TemplateLogicRuleCondition(BaseModel):
+class TemplateLogicRuleCondition(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -6954,14 +6945,14 @@ class TemplateLogicRuleCondition(BaseModel):
     values: Annotated[list[str], Field(description="Values of the condition")]
 
 
-class TemplatePercentageNumberFormFieldTypeSpecificMeta(BaseModel):
+class TemplatePercentageNumberFormFieldTypeSpecificMeta(WireModel):
     decimal_places: Annotated[
         int | None,
         Field(description="Decimal places allowed for the field", examples=[2]),
     ]
 
 
-class Links(BaseModel):
+class Links(WireModel):
     self: Annotated[
         str,
         Field(
@@ -6971,7 +6962,7 @@ class Links(BaseModel):
     ]
 
 
-class TemplateSimpleNumberFormFieldTypeSpecificMeta(BaseModel):
+class TemplateSimpleNumberFormFieldTypeSpecificMeta(WireModel):
     decimal_places: Annotated[
         int | None,
         Field(description="Decimal places allowed for the field", examples=[2]),
@@ -6982,7 +6973,7 @@ class TemplateSimpleNumberFormFieldTypeSpecificMeta(BaseModel):
     ]
 
 
-class TextFieldValueModel(BaseModel):
+class TextFieldValueModel(WireModel):
     order_index: Annotated[
         int | MISSING, Field(description="Order index of the field value")
     ] = MISSING
@@ -7005,14 +6996,14 @@ class TextTypeFormFieldResponse(BaseFormFieldResponse):
     type: Literal["richtext", "text", "text_area"]
 
 
-class URLFieldValueModel(BaseModel):
+class URLFieldValueModel(WireModel):
     order_index: Annotated[
         int | MISSING, Field(description="Order index of the field value")
     ] = MISSING
     url: Annotated[AnyUrl, Field(description="URL of the field value")]
 
 
-class UserListResponseDataItemLinks(BaseModel):
+class UserListResponseDataItemLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -7025,7 +7016,7 @@ class UserListResponseDataItemLinks(BaseModel):
     ]
 
 
-class UserListResponseItemLinks(BaseModel):
+class UserListResponseItemLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -7038,14 +7029,14 @@ class UserListResponseItemLinks(BaseModel):
     ]
 
 
-class UserListResponseItemRole(BaseModel):
+class UserListResponseItemRole(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
     name: Annotated[str, Field(description="Name of the role", examples=["Creator"])]
 
 
-class UserListResponseItem(BaseModel):
+class UserListResponseItem(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -7079,7 +7070,7 @@ class UserListResponseItem(BaseModel):
     ]
 
 
-class UserResponseLinks(BaseModel):
+class UserResponseLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -7092,7 +7083,7 @@ class UserResponseLinks(BaseModel):
     ] = MISSING
 
 
-class UserResponse(BaseModel):
+class UserResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -7131,13 +7122,13 @@ class UserResponse(BaseModel):
     )
 
 
-class ValidationError(BaseModel):
+class ValidationError(WireModel):
     loc: Annotated[list[str], Field(description="Locations where the error occurred")]
     msg: Annotated[str, Field(description="Message describing the error")]
     type: Annotated[str, Field(description="Type of the error", title="Error Type")]
 
 
-class VersionedContentTypeModelLinks(BaseModel):
+class VersionedContentTypeModelLinks(WireModel):
     self: Annotated[
         str | MISSING,
         Field(
@@ -7159,7 +7150,7 @@ class WorkRequestApprovedAssetResponseContentTypeType(StrEnum):
     url = "url"
 
 
-class WorkRequestApprovedAssetResponseContentType(BaseModel):
+class WorkRequestApprovedAssetResponseContentType(WireModel):
     type: Annotated[
         WorkRequestApprovedAssetResponseContentTypeType,
         Field(
@@ -7183,7 +7174,7 @@ class WorkRequestApprovedAssetResponseType(StrEnum):
     raw_file = "raw_file"
 
 
-class WorkRequestApprovedAssetResponse(BaseModel):
+class WorkRequestApprovedAssetResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -7220,7 +7211,7 @@ class WorkRequestApprovedAssetResponse(BaseModel):
     ]
 
 
-class WorkRequestAttachmentBriefRequestValue(BaseModel):
+class WorkRequestAttachmentBriefRequestValue(WireModel):
     key: Annotated[
         str,
         Field(
@@ -7233,12 +7224,12 @@ class WorkRequestAttachmentBriefRequestValue(BaseModel):
     ]
 
 
-class WorkRequestAttachmentBriefRequest(BaseModel):
+class WorkRequestAttachmentBriefRequest(WireModel):
     type: Annotated[Literal["attachment_brief"], Field(examples=["attachment_brief"])]
     value: WorkRequestAttachmentBriefRequestValue
 
 
-class WorkRequestAttachmentBriefResponseValue(BaseModel):
+class WorkRequestAttachmentBriefResponseValue(WireModel):
     id: Annotated[
         str,
         Field(
@@ -7258,12 +7249,12 @@ class WorkRequestAttachmentBriefResponseValue(BaseModel):
     ]
 
 
-class WorkRequestAttachmentBriefResponse(BaseModel):
+class WorkRequestAttachmentBriefResponse(WireModel):
     type: Annotated[Literal["attachment_brief"], Field(examples=["attachment_brief"])]
     value: WorkRequestAttachmentBriefResponseValue
 
 
-class WorkRequestCampaignRequest(BaseModel):
+class WorkRequestCampaignRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -7308,7 +7299,7 @@ class WorkRequestCampaignRequest(BaseModel):
     ]
 
 
-class WorkRequestCampaignResponseLinks(BaseModel):
+class WorkRequestCampaignResponseLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -7335,7 +7326,7 @@ class WorkRequestCampaignResponseLinks(BaseModel):
     ]
 
 
-class WorkRequestCampaignResponse(BaseModel):
+class WorkRequestCampaignResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -7394,7 +7385,7 @@ class WorkRequestCampaignResponse(BaseModel):
     ]
 
 
-class WorkRequestCommentResponseLinks(BaseModel):
+class WorkRequestCommentResponseLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -7414,7 +7405,7 @@ class WorkRequestCommentResponseLinks(BaseModel):
     ]
 
 
-class WorkRequestCommentResponse(BaseModel):
+class WorkRequestCommentResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -7470,7 +7461,7 @@ class WorkRequestCommentResponse(BaseModel):
     ]
 
 
-class WorkRequestRelatedResourceResponseLinks(BaseModel):
+class WorkRequestRelatedResourceResponseLinks(WireModel):
     self: Annotated[
         str | None,
         Field(
@@ -7485,7 +7476,7 @@ class WorkRequestRelatedResourceResponseRelationType(StrEnum):
     linked = "linked"
 
 
-class WorkRequestRelatedResourceResponse(BaseModel):
+class WorkRequestRelatedResourceResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -7519,7 +7510,7 @@ class WorkRequestRelatedResourceResponse(BaseModel):
     ]
 
 
-class WorkRequestRequestFormFieldCheckboxTypePayload(BaseModel):
+class WorkRequestRequestFormFieldCheckboxTypePayload(WireModel):
     type: Annotated[
         Literal["checkbox"],
         Field(description="Type of the form field", examples=["checkbox"]),
@@ -7533,12 +7524,12 @@ class WorkRequestRequestFormFieldCheckboxTypePayload(BaseModel):
     ]
 
 
-class WorkRequestRequestFormFieldCheckboxTypeResponseValue(BaseModel):
+class WorkRequestRequestFormFieldCheckboxTypeResponseValue(WireModel):
     id: Annotated[str, Field(description="Unique identifier of the choice")]
     name: Annotated[str, Field(description="Name of the choice")]
 
 
-class WorkRequestRequestFormFieldCheckboxTypeResponse(BaseModel):
+class WorkRequestRequestFormFieldCheckboxTypeResponse(WireModel):
     type: Annotated[
         Literal["checkbox"],
         Field(description="Type of the form field", examples=["checkbox"]),
@@ -7552,7 +7543,7 @@ class WorkRequestRequestFormFieldCheckboxTypeResponse(BaseModel):
     ]
 
 
-class WorkRequestRequestFormFieldCurrencyNumberTypePayload(BaseModel):
+class WorkRequestRequestFormFieldCurrencyNumberTypePayload(WireModel):
     type: Annotated[
         Literal["currency_number"],
         Field(description="Type of the form field", examples=["currency_number"]),
@@ -7567,7 +7558,7 @@ class WorkRequestRequestFormFieldCurrencyNumberTypePayload(BaseModel):
     ]
 
 
-class WorkRequestRequestFormFieldDateTypePayload(BaseModel):
+class WorkRequestRequestFormFieldDateTypePayload(WireModel):
     type: Annotated[
         Literal["date"], Field(description="Type of the form field", examples=["date"])
     ]
@@ -7581,7 +7572,7 @@ class WorkRequestRequestFormFieldDateTypePayload(BaseModel):
     ]
 
 
-class WorkRequestRequestFormFieldDropdownTypePayload(BaseModel):
+class WorkRequestRequestFormFieldDropdownTypePayload(WireModel):
     type: Annotated[
         Literal["dropdown"],
         Field(description="Type of the form field", examples=["dropdown"]),
@@ -7595,12 +7586,12 @@ class WorkRequestRequestFormFieldDropdownTypePayload(BaseModel):
     ]
 
 
-class WorkRequestRequestFormFieldDropdownTypeResponseValue(BaseModel):
+class WorkRequestRequestFormFieldDropdownTypeResponseValue(WireModel):
     id: Annotated[str, Field(description="Unique identifier of the choice")]
     name: Annotated[str, Field(description="Name of the choice")]
 
 
-class WorkRequestRequestFormFieldDropdownTypeResponse(BaseModel):
+class WorkRequestRequestFormFieldDropdownTypeResponse(WireModel):
     type: Annotated[
         Literal["dropdown"],
         Field(description="Type of the form field", examples=["dropdown"]),
@@ -7614,7 +7605,7 @@ class WorkRequestRequestFormFieldDropdownTypeResponse(BaseModel):
     ]
 
 
-class WorkRequestRequestFormFieldFileTypePayloadValue(BaseModel):
+class WorkRequestRequestFormFieldFileTypePayloadValue(WireModel):
     key: Annotated[
         str,
         Field(
@@ -7624,7 +7615,7 @@ class WorkRequestRequestFormFieldFileTypePayloadValue(BaseModel):
     name: Annotated[str, Field(description="Name for the file", min_length=1)]
 
 
-class WorkRequestRequestFormFieldFileTypePayload(BaseModel):
+class WorkRequestRequestFormFieldFileTypePayload(WireModel):
     type: Annotated[
         Literal["file"], Field(description="Type of the form field", examples=["file"])
     ]
@@ -7637,13 +7628,13 @@ class WorkRequestRequestFormFieldFileTypePayload(BaseModel):
     ]
 
 
-class WorkRequestRequestFormFieldFileTypeResponseValue(BaseModel):
+class WorkRequestRequestFormFieldFileTypeResponseValue(WireModel):
     id: Annotated[str, Field(description="Unique identifier of the file")]
     name: Annotated[str, Field(description="Name for the file", min_length=1)]
     url: Annotated[str, Field(description="Download URL of the file")]
 
 
-class WorkRequestRequestFormFieldFileTypeResponse(BaseModel):
+class WorkRequestRequestFormFieldFileTypeResponse(WireModel):
     type: Annotated[
         Literal["file"], Field(description="Type of the form field", examples=["file"])
     ]
@@ -7656,7 +7647,7 @@ class WorkRequestRequestFormFieldFileTypeResponse(BaseModel):
     ]
 
 
-class WorkRequestRequestFormFieldLabelTypePayload(BaseModel):
+class WorkRequestRequestFormFieldLabelTypePayload(WireModel):
     type: Annotated[
         Literal["label"],
         Field(description="Type of the form field", examples=["label"]),
@@ -7670,12 +7661,12 @@ class WorkRequestRequestFormFieldLabelTypePayload(BaseModel):
     ]
 
 
-class WorkRequestRequestFormFieldLabelTypeResponseValue(BaseModel):
+class WorkRequestRequestFormFieldLabelTypeResponseValue(WireModel):
     id: Annotated[str, Field(description="Unique identifiers of label value")]
     name: Annotated[str, Field(description="Name of the label value")]
 
 
-class WorkRequestRequestFormFieldLabelTypeResponse(BaseModel):
+class WorkRequestRequestFormFieldLabelTypeResponse(WireModel):
     type: Annotated[
         Literal["label"],
         Field(description="Type of the form field", examples=["label"]),
@@ -7689,7 +7680,7 @@ class WorkRequestRequestFormFieldLabelTypeResponse(BaseModel):
     ]
 
 
-class WorkRequestRequestFormFieldPercentageNumberTypePayload(BaseModel):
+class WorkRequestRequestFormFieldPercentageNumberTypePayload(WireModel):
     type: Annotated[
         Literal["percentage_number"],
         Field(description="Type of the form field", examples=["percentage_number"]),
@@ -7702,7 +7693,7 @@ class WorkRequestRequestFormFieldPercentageNumberTypePayload(BaseModel):
     ]
 
 
-class WorkRequestRequestFormFieldRadioButtonTypePayload(BaseModel):
+class WorkRequestRequestFormFieldRadioButtonTypePayload(WireModel):
     type: Annotated[
         Literal["radio_button"],
         Field(description="Type of the form field", examples=["radio_button"]),
@@ -7717,7 +7708,7 @@ class WorkRequestRequestFormFieldRadioButtonTypePayload(BaseModel):
     ]
 
 
-class WorkRequestRequestFormFieldRadioButtonTypeResponseValue(BaseModel):
+class WorkRequestRequestFormFieldRadioButtonTypeResponseValue(WireModel):
     id: Annotated[
         str | MISSING, Field(description="Unique identifier of the choice")
     ] = MISSING
@@ -7726,7 +7717,7 @@ class WorkRequestRequestFormFieldRadioButtonTypeResponseValue(BaseModel):
     )
 
 
-class WorkRequestRequestFormFieldRadioButtonTypeResponse(BaseModel):
+class WorkRequestRequestFormFieldRadioButtonTypeResponse(WireModel):
     type: Annotated[
         Literal["radio_button"],
         Field(description="Type of the form field", examples=["radio_button"]),
@@ -7741,7 +7732,7 @@ class WorkRequestRequestFormFieldRadioButtonTypeResponse(BaseModel):
     ]
 
 
-class WorkRequestRequestFormFieldRichtextTypePayload(BaseModel):
+class WorkRequestRequestFormFieldRichtextTypePayload(WireModel):
     type: Annotated[
         Literal["richtext"],
         Field(description="Type of the form field", examples=["richtext"]),
@@ -7756,7 +7747,7 @@ class WorkRequestRequestFormFieldRichtextTypePayload(BaseModel):
     ]
 
 
-class WorkRequestRequestFormFieldSimpleNumberTypePayload(BaseModel):
+class WorkRequestRequestFormFieldSimpleNumberTypePayload(WireModel):
     type: Annotated[
         Literal["simple_number"],
         Field(description="Type of the form field", examples=["simple_number"]),
@@ -7769,7 +7760,7 @@ class WorkRequestRequestFormFieldSimpleNumberTypePayload(BaseModel):
     ]
 
 
-class WorkRequestRequestFormFieldTextAreaTypePayload(BaseModel):
+class WorkRequestRequestFormFieldTextAreaTypePayload(WireModel):
     type: Annotated[
         Literal["text_area"],
         Field(description="Type of the form field", examples=["text_area"]),
@@ -7784,7 +7775,7 @@ class WorkRequestRequestFormFieldTextAreaTypePayload(BaseModel):
     ]
 
 
-class WorkRequestRequestFormFieldTextTypePayload(BaseModel):
+class WorkRequestRequestFormFieldTextTypePayload(WireModel):
     type: Annotated[
         Literal["text"], Field(description="Type of the form field", examples=["text"])
     ]
@@ -7798,7 +7789,7 @@ class WorkRequestRequestFormFieldTextTypePayload(BaseModel):
     ]
 
 
-class WorkRequestResponseAssigneeLinks(BaseModel):
+class WorkRequestResponseAssigneeLinks(WireModel):
     self: Annotated[
         str,
         Field(
@@ -7813,7 +7804,7 @@ class WorkRequestResponseAssigneeType(StrEnum):
     team = "team"
 
 
-class WorkRequestResponseAssignee(BaseModel):
+class WorkRequestResponseAssignee(WireModel):
     full_name: Annotated[
         str, Field(description="Full name of the assignee", examples=["John Doe"])
     ]
@@ -7838,7 +7829,7 @@ class WorkRequestResponseAssignee(BaseModel):
     ]
 
 
-class WorkRequestResponseCreatedByLinks(BaseModel):
+class WorkRequestResponseCreatedByLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -7851,7 +7842,7 @@ class WorkRequestResponseCreatedByLinks(BaseModel):
     ]
 
 
-class WorkRequestResponseCreatedBy(BaseModel):
+class WorkRequestResponseCreatedBy(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -7866,7 +7857,7 @@ class WorkRequestResponseCreatedBy(BaseModel):
 
 
 class WorkRequestResponseFormFields(
-    RootModel[
+    WireRootModel[
         BriefTypeFormFieldResponse
         | DateTypeFormFieldResponse
         | FileTypeFormFieldResponse
@@ -7882,7 +7873,7 @@ class WorkRequestResponseFormFields(
     ]
 
 
-class WorkRequestResponseLinks(BaseModel):
+class WorkRequestResponseLinks(WireModel):
     attachments: Annotated[
         str,
         Field(
@@ -7947,7 +7938,7 @@ class WorkRequestResponseStatus(StrEnum):
     Completed = "Completed"
 
 
-class WorkRequestResponseTemplateLinks(BaseModel):
+class WorkRequestResponseTemplateLinks(WireModel):
     self: Annotated[
         str,
         Field(
@@ -7957,7 +7948,7 @@ class WorkRequestResponseTemplateLinks(BaseModel):
     ]
 
 
-class WorkRequestResponseTemplate(BaseModel):
+class WorkRequestResponseTemplate(WireModel):
     id: Annotated[
         str,
         Field(
@@ -7972,7 +7963,7 @@ class WorkRequestResponseTemplate(BaseModel):
     ]
 
 
-class WorkRequestResponse(BaseModel):
+class WorkRequestResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -8032,7 +8023,7 @@ class WorkRequestResponse(BaseModel):
     ]
 
 
-class WorkRequestTaskRequest(BaseModel):
+class WorkRequestTaskRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -8094,7 +8085,7 @@ class WorkRequestTaskRequest(BaseModel):
     ] = MISSING
 
 
-class WorkRequestTaskResponseLinks(BaseModel):
+class WorkRequestTaskResponseLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -8114,7 +8105,7 @@ class WorkRequestTaskResponseLinks(BaseModel):
     ]
 
 
-class WorkRequestTaskResponse(BaseModel):
+class WorkRequestTaskResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -8156,12 +8147,12 @@ class WorkRequestTaskResponse(BaseModel):
     ]
 
 
-class WorkRequestTextBriefRequest(BaseModel):
+class WorkRequestTextBriefRequest(WireModel):
     type: Annotated[Literal["text_brief"], Field(examples=["text_brief"])]
     value: Annotated[str, Field(examples=["<p>Hello</p>"])]
 
 
-class WorkRequestTextBriefResponse(BaseModel):
+class WorkRequestTextBriefResponse(WireModel):
     type: Annotated[Literal["text_brief"], Field(examples=["text_brief"])]
     value: Annotated[str, Field(examples=["<p>Hello</p>"])]
 
@@ -8179,7 +8170,7 @@ class WorkRequestUpdateRequestStatus(StrEnum):
     Completed = "Completed"
 
 
-class WorkRequestUpdateRequest(BaseModel):
+class WorkRequestUpdateRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -8199,7 +8190,7 @@ class WorkRequestUpdateRequest(BaseModel):
     ] = MISSING
 
 
-class WorkflowChannel(BaseModel):
+class WorkflowChannel(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -8209,7 +8200,7 @@ class WorkflowChannel(BaseModel):
     type: Annotated[str, Field(description="Type of channel", examples=["twitter"])]
 
 
-class WorkflowCustomfield(BaseModel):
+class WorkflowCustomfield(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -8233,7 +8224,7 @@ class WorkflowCustomfield(BaseModel):
     type: Annotated[str, Field(description="Type of custom field", examples=["equal"])]
 
 
-class WorkflowLabel(BaseModel):
+class WorkflowLabel(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -8257,7 +8248,7 @@ class WorkflowLabel(BaseModel):
     ]
 
 
-class WorkflowListResponseItem(BaseModel):
+class WorkflowListResponseItem(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -8284,11 +8275,11 @@ class WorkflowListResponseItem(BaseModel):
     ]
 
 
-class WorkflowResponseStepSubStepAction(BaseModel):
+class WorkflowResponseStepSubStepAction(WireModel):
     name: Annotated[str, Field(description="Name of the action", examples=["Approve"])]
 
 
-class WorkflowResponseStepSubStepAssigneeLinks(BaseModel):
+class WorkflowResponseStepSubStepAssigneeLinks(WireModel):
     self: Annotated[
         str,
         Field(
@@ -8303,7 +8294,7 @@ class WorkflowResponseStepSubStepAssigneeType(StrEnum):
     team = "team"
 
 
-class WorkflowResponseStepSubStepAssignee(BaseModel):
+class WorkflowResponseStepSubStepAssignee(WireModel):
     id: Annotated[
         str,
         Field(
@@ -8328,7 +8319,7 @@ class WorkflowResponseStepSubStepType(StrEnum):
     external = "external"
 
 
-class WorkflowResponseStepSubStep(BaseModel):
+class WorkflowResponseStepSubStep(WireModel):
     actions: Annotated[
         list[WorkflowResponseStepSubStepAction],
         Field(
@@ -8356,7 +8347,7 @@ class WorkflowResponseStepSubStep(BaseModel):
     ]
 
 
-class WorkflowResponseStep(BaseModel):
+class WorkflowResponseStep(WireModel):
     id: Annotated[
         str,
         Field(
@@ -8369,7 +8360,7 @@ class WorkflowResponseStep(BaseModel):
     ]
 
 
-class WorkflowResponse(BaseModel):
+class WorkflowResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -8425,7 +8416,7 @@ class WorkflowResponse(BaseModel):
     steps: Annotated[list[WorkflowResponseStep], Field(description="List of steps")]
 
 
-class WorkflowSubStepExternalSubStepConfig(BaseModel):
+class WorkflowSubStepExternalSubStepConfig(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -8438,7 +8429,7 @@ class WorkflowSubStepExternalSubStepConfig(BaseModel):
     ] = False
 
 
-class WorkflowSubStep(BaseModel):
+class WorkflowSubStep(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -8486,7 +8477,7 @@ class ErrorReason(StrEnum):
     PATTERN_ERROR = "PATTERN_ERROR"
 
 
-class ListAssetLineagesParametersQuery(BaseModel):
+class ListAssetLineagesParametersQuery(WireModel):
     asset_id: Annotated[
         str | MISSING,
         Field(
@@ -8503,7 +8494,7 @@ class ListAssetLineagesParametersQuery(BaseModel):
     page_size: Annotated[int, Field(ge=1, le=100)] = 10
 
 
-class ListAssetLineagesResponse(BaseModel):
+class ListAssetLineagesResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -8521,7 +8512,7 @@ class ListAssetsParametersQueryTypeEnum(StrEnum):
     structured_content = "structured_content"
 
 
-class ListAssetsParametersQueryLabelItem(BaseModel):
+class ListAssetsParametersQueryLabelItem(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -8537,7 +8528,7 @@ class ListAssetsParametersQueryLabelItem(BaseModel):
     ]
 
 
-class ListAssetsParametersQueryField(BaseModel):
+class ListAssetsParametersQueryField(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -8553,7 +8544,7 @@ class ListAssetsParametersQueryField(BaseModel):
     ]
 
 
-class ListAssetsParametersQuery(BaseModel):
+class ListAssetsParametersQuery(WireModel):
     type: list[ListAssetsParametersQueryTypeEnum] = [
         ListAssetsParametersQueryTypeEnum.article,
         ListAssetsParametersQueryTypeEnum.image,
@@ -8575,12 +8566,12 @@ class ListAssetsParametersQuery(BaseModel):
     page_size: Annotated[int, Field(ge=1, le=100)] = 10
 
 
-class ListAssetFieldsParametersQuery(BaseModel):
+class ListAssetFieldsParametersQuery(WireModel):
     offset: Annotated[int, Field(ge=0)] = 0
     page_size: Annotated[int, Field(ge=1, le=100)] = 10
 
 
-class UpdateAssetFieldsResponseLinks(BaseModel):
+class UpdateAssetFieldsResponseLinks(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -8621,7 +8612,7 @@ class ListAssetPermissionsParametersQueryMinAccess(StrEnum):
     delete = "delete"
 
 
-class ListAssetPermissionsParametersQuery(BaseModel):
+class ListAssetPermissionsParametersQuery(WireModel):
     access: Annotated[
         ListAssetPermissionsParametersQueryAccess | MISSING,
         Field(
@@ -8642,12 +8633,12 @@ class ListAssetPermissionsParametersQuery(BaseModel):
     ] = MISSING
 
 
-class ListRelatedAssetsParametersQuery(BaseModel):
+class ListRelatedAssetsParametersQuery(WireModel):
     offset: Annotated[int, Field(ge=0)] = 0
     page_size: Annotated[int, Field(ge=1, le=100)] = 10
 
 
-class ListAssetRenditionsResponse(BaseModel):
+class ListAssetRenditionsResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -8657,12 +8648,12 @@ class ListAssetRenditionsResponse(BaseModel):
     pagination: Pagination
 
 
-class ListBrandComplianceCategoriesParametersQuery(BaseModel):
+class ListBrandComplianceCategoriesParametersQuery(WireModel):
     offset: Annotated[int, Field(ge=0)] = 0
     page_size: Annotated[int, Field(ge=1, le=100)] = 10
 
 
-class ListBrandComplianceCategoriesResponse(BaseModel):
+class ListBrandComplianceCategoriesResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -8673,7 +8664,7 @@ class ListBrandComplianceCategoriesResponse(BaseModel):
     pagination: Pagination
 
 
-class ListCampaignsParametersQuery(BaseModel):
+class ListCampaignsParametersQuery(WireModel):
     owner: Annotated[str | MISSING, Field(description="Owner ID of the campaign")] = (
         MISSING
     )
@@ -8689,7 +8680,7 @@ class ListCampaignsParametersQuery(BaseModel):
     page_size: Annotated[int, Field(ge=1, le=100)] = 10
 
 
-class ListCampaignsResponse(BaseModel):
+class ListCampaignsResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -8699,12 +8690,12 @@ class ListCampaignsResponse(BaseModel):
     pagination: Pagination
 
 
-class ListCampaignFieldsParametersQuery(BaseModel):
+class ListCampaignFieldsParametersQuery(WireModel):
     offset: Annotated[int, Field(ge=0)] = 0
     page_size: Annotated[int, Field(ge=1, le=100)] = 10
 
 
-class ListEventsParametersQuery(BaseModel):
+class ListEventsParametersQuery(WireModel):
     start_date: Annotated[
         str | MISSING,
         Field(
@@ -8725,7 +8716,7 @@ class ListEventsParametersQuery(BaseModel):
     page_size: Annotated[int, Field(ge=1, le=100)] = 10
 
 
-class ListEventsResponse(BaseModel):
+class ListEventsResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -8733,12 +8724,12 @@ class ListEventsResponse(BaseModel):
     pagination: Pagination
 
 
-class ListEventFieldsParametersQuery(BaseModel):
+class ListEventFieldsParametersQuery(WireModel):
     offset: Annotated[int, Field(ge=0)] = 0
     page_size: Annotated[int, Field(ge=1, le=100)] = 10
 
 
-class ListFieldsParametersQuery(BaseModel):
+class ListFieldsParametersQuery(WireModel):
     ids: Annotated[
         str | MISSING,
         Field(
@@ -8749,7 +8740,7 @@ class ListFieldsParametersQuery(BaseModel):
     page_size: Annotated[int, Field(ge=1, le=100)] = 10
 
 
-class CreateFieldResponse(BaseModel):
+class CreateFieldResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -8762,13 +8753,13 @@ class CreateFieldResponse(BaseModel):
     ]
 
 
-class ListFoldersParametersQuery(BaseModel):
+class ListFoldersParametersQuery(WireModel):
     parent_folder_id: str | MISSING = MISSING
     offset: Annotated[int, Field(ge=0)] = 0
     page_size: Annotated[int, Field(ge=1, le=100)] = 10
 
 
-class ListFoldersResponse(BaseModel):
+class ListFoldersResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -8797,7 +8788,7 @@ class ListFolderPermissionsParametersQueryMinAccess(StrEnum):
     delete = "delete"
 
 
-class ListFolderPermissionsParametersQuery(BaseModel):
+class ListFolderPermissionsParametersQuery(WireModel):
     access: Annotated[
         ListFolderPermissionsParametersQueryAccess | MISSING,
         Field(
@@ -8823,13 +8814,13 @@ class ListLabelGroupsParametersQuerySourceOrgType(StrEnum):
     related = "related"
 
 
-class ListLabelGroupsParametersQuery(BaseModel):
+class ListLabelGroupsParametersQuery(WireModel):
     source_org_type: ListLabelGroupsParametersQuerySourceOrgType | MISSING = MISSING
     offset: Annotated[int, Field(ge=0)] = 0
     page_size: Annotated[int, Field(ge=1, le=100)] = 10
 
 
-class ListMilestonesParametersQuery(BaseModel):
+class ListMilestonesParametersQuery(WireModel):
     campaign_id: Annotated[
         str | None | MISSING,
         Field(
@@ -8852,7 +8843,7 @@ class ListMilestonesParametersQuery(BaseModel):
     page_size: Annotated[int, Field(ge=1, le=100)] = 10
 
 
-class ListMilestonesResponse(BaseModel):
+class ListMilestonesResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -8860,7 +8851,7 @@ class ListMilestonesResponse(BaseModel):
     pagination: Pagination
 
 
-class CreateMultipartUploadRequest(BaseModel):
+class CreateMultipartUploadRequest(WireModel):
     file_size: Annotated[
         int,
         Field(
@@ -8881,7 +8872,7 @@ class CreateMultipartUploadRequest(BaseModel):
     ] = 5242880
 
 
-class CreateMultipartUploadResponseLinks(BaseModel):
+class CreateMultipartUploadResponseLinks(WireModel):
     complete: Annotated[
         AnyUrl,
         Field(
@@ -8898,7 +8889,7 @@ class CreateMultipartUploadResponseLinks(BaseModel):
     ]
 
 
-class CreateMultipartUploadResponse(BaseModel):
+class CreateMultipartUploadResponse(WireModel):
     expires_at: Annotated[
         AwareDatetime,
         Field(
@@ -8923,7 +8914,7 @@ class CreateMultipartUploadResponse(BaseModel):
     ]
 
 
-class CompleteMultipartUploadResponseLinks(BaseModel):
+class CompleteMultipartUploadResponseLinks(WireModel):
     status: Annotated[
         AnyUrl,
         Field(
@@ -8933,7 +8924,7 @@ class CompleteMultipartUploadResponseLinks(BaseModel):
     ]
 
 
-class CompleteMultipartUploadResponse(BaseModel):
+class CompleteMultipartUploadResponse(WireModel):
     key: Annotated[
         str,
         Field(
@@ -8944,7 +8935,7 @@ class CompleteMultipartUploadResponse(BaseModel):
     links: CompleteMultipartUploadResponseLinks
 
 
-class GetMultipartUploadStatusResponseLinks(BaseModel):
+class GetMultipartUploadStatusResponseLinks(WireModel):
     self: Annotated[
         AnyUrl,
         Field(
@@ -8961,7 +8952,7 @@ class GetMultipartUploadStatusResponseStatus(StrEnum):
     UPLOAD_COMPLETION_FAILED = "UPLOAD_COMPLETION_FAILED"
 
 
-class GetMultipartUploadStatusResponse(BaseModel):
+class GetMultipartUploadStatusResponse(WireModel):
     expires_at: Annotated[
         AwareDatetime,
         Field(
@@ -8997,7 +8988,7 @@ class GetMultipartUploadStatusResponse(BaseModel):
     ]
 
 
-class ListPublishingChannelsParametersQuery(BaseModel):
+class ListPublishingChannelsParametersQuery(WireModel):
     offset: Annotated[int, Field(ge=0)] = 0
     page_size: Annotated[int, Field(ge=1, le=1000)] = 10
 
@@ -9017,19 +9008,19 @@ class ListPublishingEventMetadataParametersQueryAssetType(StrEnum):
     structured_content = "structured_content"
 
 
-class ListPublishingEventMetadataParametersQuery(BaseModel):
+class ListPublishingEventMetadataParametersQuery(WireModel):
     status: ListPublishingEventMetadataParametersQueryStatus | MISSING = MISSING
     asset_type: ListPublishingEventMetadataParametersQueryAssetType | MISSING = MISSING
     asset_id: str | MISSING = MISSING
     locale: str | MISSING = MISSING
 
 
-class UpdateSettingsParametersQuery(BaseModel):
+class UpdateSettingsParametersQuery(WireModel):
     execute: bool | MISSING = MISSING
     overwrite_workflows: bool | MISSING = MISSING
 
 
-class ListSCContentTypesParametersQuery(BaseModel):
+class ListSCContentTypesParametersQuery(WireModel):
     source: Annotated[
         str | MISSING, Field(description="Source of the content type")
     ] = MISSING
@@ -9039,29 +9030,29 @@ class ListSCContentTypesParametersQuery(BaseModel):
     list: ContentTypeListingOption = ContentTypeListingOption.field_3
 
 
-class ListSCContentTypesResponse(RootModel[list[BaseContentTypeModel]]):
+class ListSCContentTypesResponse(WireRootModel[list[BaseContentTypeModel]]):
     root: list[BaseContentTypeModel]
 
 
-class ListSCContentTypeManagedMigrationsParametersQuery(BaseModel):
+class ListSCContentTypeManagedMigrationsParametersQuery(WireModel):
     content_migration_summary: bool = False
     offset: Annotated[int, Field(ge=0)] = 0
     limit: Annotated[int, Field(ge=1)] = 100
 
 
 class ListSCContentTypeManagedMigrationsResponse(
-    RootModel[list[SCContentTypeManagedMigrationResponse]]
+    WireRootModel[list[SCContentTypeManagedMigrationResponse]]
 ):
     root: list[SCContentTypeManagedMigrationResponse]
 
 
-class CreateSCContentTypeManagedMigrationResponse(BaseModel):
+class CreateSCContentTypeManagedMigrationResponse(WireModel):
     created: Annotated[
         bool, Field(description="False if the managed migration job is not created.")
     ]
 
 
-class CreateSCContentTypeManagedMigrationResponse201(BaseModel):
+class CreateSCContentTypeManagedMigrationResponse201(WireModel):
     created: Annotated[
         bool, Field(description="True if the managed migration job is created.")
     ]
@@ -9070,32 +9061,32 @@ class CreateSCContentTypeManagedMigrationResponse201(BaseModel):
     ] = MISSING
 
 
-class ValidateSCContentTypeManagedMigrationResponse(BaseModel):
+class ValidateSCContentTypeManagedMigrationResponse(WireModel):
     is_managed_migration_possible: Annotated[
         bool, Field(description="False if the managed migration not possible")
     ]
 
 
-class ValidateSCContentTypeManagedMigrationResponse404(BaseModel):
+class ValidateSCContentTypeManagedMigrationResponse404(WireModel):
     detail: Annotated[str, Field(description="error message details")]
 
 
-class GetSCContentTypeManagedMigrationResponse(BaseModel):
+class GetSCContentTypeManagedMigrationResponse(WireModel):
     detail: Annotated[str | MISSING, Field(description="The error message.")] = MISSING
 
 
-class UpdateSCContentTypeManagedMigrationResponse(BaseModel):
+class UpdateSCContentTypeManagedMigrationResponse(WireModel):
     updated: Annotated[
         bool | MISSING,
         Field(description="True if the managed migration job is updated."),
     ] = MISSING
 
 
-class ListSCContentTypeVersionsResponse(RootModel[list[BaseContentTypeVersionModel]]):
+class ListSCContentTypeVersionsResponse(WireRootModel[list[BaseContentTypeVersionModel]]):
     root: list[BaseContentTypeVersionModel]
 
 
-class MigrateSCContentResponse(BaseModel):
+class MigrateSCContentResponse(WireModel):
     content_guid: Annotated[
         str | MISSING, Field(description="The identifier of the content")
     ] = MISSING
@@ -9120,7 +9111,7 @@ class ListTasksParametersQueryStatus(StrEnum):
     On_Hold = "On Hold"
 
 
-class ListTasksParametersQuery(BaseModel):
+class ListTasksParametersQuery(WireModel):
     search_key: Annotated[str | MISSING, Field(description="Search for task title")] = (
         MISSING
     )
@@ -9151,7 +9142,7 @@ class ListTasksParametersQuery(BaseModel):
     page_size: Annotated[int, Field(ge=1, le=100)] = 10
 
 
-class ListTasksResponse(BaseModel):
+class ListTasksResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -9159,7 +9150,7 @@ class ListTasksResponse(BaseModel):
     pagination: Pagination
 
 
-class ListTaskAssetsParametersQuery(BaseModel):
+class ListTaskAssetsParametersQuery(WireModel):
     offset: Annotated[int, Field(ge=0)] = 0
     page_size: Annotated[int, Field(ge=1, le=100)] = 10
 
@@ -9174,7 +9165,7 @@ class ListTaskAssetsResponseDataItem(TaskAssetResponse):
     ] = MISSING
 
 
-class ListTaskAssetsResponse(BaseModel):
+class ListTaskAssetsResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -9184,12 +9175,12 @@ class ListTaskAssetsResponse(BaseModel):
     pagination: Pagination
 
 
-class ListTaskAttachmentsParametersQuery(BaseModel):
+class ListTaskAttachmentsParametersQuery(WireModel):
     offset: Annotated[int, Field(ge=0)] = 0
     page_size: Annotated[int, Field(ge=1, le=100)] = 10
 
 
-class ListTaskAttachmentsResponse(BaseModel):
+class ListTaskAttachmentsResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -9197,12 +9188,12 @@ class ListTaskAttachmentsResponse(BaseModel):
     pagination: Pagination
 
 
-class ListTaskCustomFieldsParametersQuery(BaseModel):
+class ListTaskCustomFieldsParametersQuery(WireModel):
     offset: Annotated[int, Field(ge=0)] = 0
     page_size: Annotated[int, Field(ge=1, le=100)] = 10
 
 
-class ListTaskCustomFieldsResponse(BaseModel):
+class ListTaskCustomFieldsResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -9210,7 +9201,7 @@ class ListTaskCustomFieldsResponse(BaseModel):
     pagination: Pagination
 
 
-class ListTaskAssetCommentsResponse(BaseModel):
+class ListTaskAssetCommentsResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -9220,7 +9211,7 @@ class ListTaskAssetCommentsResponse(BaseModel):
     pagination: Pagination | MISSING = MISSING
 
 
-class ListTaskAssetDraftsResponse(BaseModel):
+class ListTaskAssetDraftsResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -9230,12 +9221,12 @@ class ListTaskAssetDraftsResponse(BaseModel):
     pagination: Pagination
 
 
-class ListTaskCustomFieldChoicesParametersQuery(BaseModel):
+class ListTaskCustomFieldChoicesParametersQuery(WireModel):
     offset: Annotated[int, Field(ge=0)] = 0
     page_size: Annotated[int, Field(ge=1, le=100)] = 10
 
 
-class ListTaskCustomFieldChoicesResponse(BaseModel):
+class ListTaskCustomFieldChoicesResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -9246,12 +9237,12 @@ class ListTaskCustomFieldChoicesResponse(BaseModel):
     pagination: Pagination
 
 
-class ListTaskFieldsParametersQuery(BaseModel):
+class ListTaskFieldsParametersQuery(WireModel):
     offset: Annotated[int, Field(ge=0)] = 0
     page_size: Annotated[int, Field(ge=1, le=100)] = 10
 
 
-class ListTaskSubStepCommentsResponse(BaseModel):
+class ListTaskSubStepCommentsResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -9261,13 +9252,13 @@ class ListTaskSubStepCommentsResponse(BaseModel):
     pagination: Pagination
 
 
-class ListTaskSubStepFieldsParametersQuery(BaseModel):
+class ListTaskSubStepFieldsParametersQuery(WireModel):
     offset: Annotated[int, Field(ge=0)] = 0
     page_size: Annotated[int, Field(ge=1, le=100)] = 10
 
 
 class ListTaskSubStepFieldsResponseData(
-    RootModel[FieldTypeLabel | FieldTypeDropdown | FieldTypeRadio | FieldTypeCheckbox]
+    WireRootModel[FieldTypeLabel | FieldTypeDropdown | FieldTypeRadio | FieldTypeCheckbox]
 ):
     root: Annotated[
         FieldTypeLabel | FieldTypeDropdown | FieldTypeRadio | FieldTypeCheckbox,
@@ -9275,7 +9266,7 @@ class ListTaskSubStepFieldsResponseData(
     ]
 
 
-class ListTaskSubStepFieldsResponse(BaseModel):
+class ListTaskSubStepFieldsResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -9285,16 +9276,16 @@ class ListTaskSubStepFieldsResponse(BaseModel):
     pagination: Pagination
 
 
-class CreateTaskStructuredContentDraftResponse(BaseModel):
+class CreateTaskStructuredContentDraftResponse(WireModel):
     pass
 
 
-class ListTeamsParametersQuery(BaseModel):
+class ListTeamsParametersQuery(WireModel):
     offset: Annotated[int, Field(ge=0)] = 0
     page_size: Annotated[int, Field(ge=1, le=100)] = 10
 
 
-class ListTeamsResponse(BaseModel):
+class ListTeamsResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -9308,7 +9299,7 @@ class ListTemplatesParametersQueryApplicableTo(StrEnum):
     campaign_brief = "campaign_brief"
 
 
-class ListTemplatesParametersQuery(BaseModel):
+class ListTemplatesParametersQuery(WireModel):
     search: Annotated[
         str | MISSING,
         Field(
@@ -9329,7 +9320,7 @@ class ListTemplatesParametersQuery(BaseModel):
     page_size: Annotated[int, Field(ge=1, le=100)] = 10
 
 
-class GetUploadUrlResponseUploadMetaFields(BaseModel):
+class GetUploadUrlResponseUploadMetaFields(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -9373,7 +9364,7 @@ class GetUploadUrlResponseUploadMetaFields(BaseModel):
     ]
 
 
-class GetUploadUrlResponse(BaseModel):
+class GetUploadUrlResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -9392,12 +9383,12 @@ class GetUploadUrlResponse(BaseModel):
     ]
 
 
-class ListUsersParametersQuery(BaseModel):
+class ListUsersParametersQuery(WireModel):
     offset: Annotated[int, Field(ge=0)] = 0
     page_size: Annotated[int, Field(ge=1, le=100)] = 10
 
 
-class FindUserByEmailParametersQuery(BaseModel):
+class FindUserByEmailParametersQuery(WireModel):
     email: Annotated[str, Field(description="Email address of the user")]
 
 
@@ -9420,7 +9411,7 @@ class ListWorkRequestsParametersQueryOrderAs(StrEnum):
     desc = "desc"
 
 
-class ListWorkRequestsParametersQuery(BaseModel):
+class ListWorkRequestsParametersQuery(WireModel):
     created_by: Annotated[
         str | MISSING,
         Field(
@@ -9448,7 +9439,7 @@ class ListWorkRequestsParametersQuery(BaseModel):
     page_size: Annotated[int, Field(ge=1, le=100)] = 10
 
 
-class ListWorkRequestsResponse(BaseModel):
+class ListWorkRequestsResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -9458,12 +9449,12 @@ class ListWorkRequestsResponse(BaseModel):
     pagination: Pagination
 
 
-class ListWorkRequestApprovedAssetsParametersQuery(BaseModel):
+class ListWorkRequestApprovedAssetsParametersQuery(WireModel):
     offset: Annotated[int, Field(ge=0)] = 0
     page_size: Annotated[int, Field(ge=1, le=100)] = 10
 
 
-class ListWorkRequestApprovedAssetsResponse(BaseModel):
+class ListWorkRequestApprovedAssetsResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -9474,12 +9465,12 @@ class ListWorkRequestApprovedAssetsResponse(BaseModel):
     pagination: Pagination
 
 
-class ListWorkRequestCommentsParametersQuery(BaseModel):
+class ListWorkRequestCommentsParametersQuery(WireModel):
     offset: Annotated[int, Field(ge=0)] = 0
     page_size: Annotated[int, Field(ge=1, le=100)] = 10
 
 
-class ListWorkRequestCommentsResponse(BaseModel):
+class ListWorkRequestCommentsResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -9490,12 +9481,12 @@ class ListWorkRequestCommentsResponse(BaseModel):
     pagination: Pagination
 
 
-class ListWorkRequestRelatedResourcesParametersQuery(BaseModel):
+class ListWorkRequestRelatedResourcesParametersQuery(WireModel):
     offset: Annotated[int, Field(ge=0)] = 0
     page_size: Annotated[int, Field(ge=1, le=100)] = 10
 
 
-class ListWorkRequestRelatedResourcesResponse(BaseModel):
+class ListWorkRequestRelatedResourcesResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -9506,12 +9497,12 @@ class ListWorkRequestRelatedResourcesResponse(BaseModel):
     pagination: Pagination
 
 
-class ListWorkflowsParametersQuery(BaseModel):
+class ListWorkflowsParametersQuery(WireModel):
     offset: Annotated[int, Field(ge=0)] = 0
     page_size: Annotated[int, Field(ge=1, le=100)] = 10
 
 
-class ListWorkflowsResponse(BaseModel):
+class ListWorkflowsResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -9602,7 +9593,7 @@ class AssetFieldTypeSimpleNumber(BaseAssetField):
     type: Literal["simple_number"]
 
 
-class AssetPermissionListResponseItem(BaseModel):
+class AssetPermissionListResponseItem(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -9612,7 +9603,7 @@ class AssetPermissionListResponseItem(BaseModel):
     pagination: Pagination
 
 
-class AssetResponse(BaseModel):
+class AssetResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -9718,7 +9709,7 @@ class BriefTypeFormFieldRequest(BaseFormFieldRequest):
     type: Literal["brief"]
 
 
-class CampaignBriefResponse(BaseModel):
+class CampaignBriefResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -9742,7 +9733,7 @@ class CampaignBriefResponse(BaseModel):
 
 
 class CampaignFieldUpdateRequest(
-    RootModel[
+    WireRootModel[
         StringTypeObjectFieldUpdatePayload
         | MultiChoiceTypeObjectFieldUpdatePayload
         | DropdownTypeObjectFieldUpdatePayload
@@ -9758,7 +9749,7 @@ class CampaignFieldUpdateRequest(
     ]
 
 
-class CampaignResponse(BaseModel):
+class CampaignResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -9823,14 +9814,14 @@ class CampaignResponse(BaseModel):
     ]
 
 
-class ContentFieldsVersionValidation(BaseModel):
+class ContentFieldsVersionValidation(WireModel):
     fields: Annotated[
         dict[str, dict[str, ErrorReason]] | MISSING,
         Field(description="Validation for the fields"),
     ] = MISSING
 
 
-class CoreFieldDef(BaseModel):
+class CoreFieldDef(WireModel):
     editor_metadata: Annotated[
         dict[str, Any] | list[Any] | MISSING,
         Field(description="Editor metadata of the field"),
@@ -9906,7 +9897,7 @@ class DateTypeObjectField(BaseObjectField, DateTypeObjectFieldUpdatePayload):
     type: Literal["date"]
 
 
-class DatetimeFieldDefinition(BaseModel):
+class DatetimeFieldDefinition(WireModel):
     core: CoreFieldDef
     default_values: Annotated[
         list[AwareDatetime] | MISSING, Field(description="Default values of the field")
@@ -9923,7 +9914,7 @@ class DropdownTypeObjectField(BaseObjectField, DropdownTypeObjectFieldUpdatePayl
 
 
 class FieldListResponseItem(
-    RootModel[
+    WireRootModel[
         FieldTypeCommon
         | FieldTypeLabel
         | FieldTypeDropdown
@@ -9940,7 +9931,7 @@ class FieldListResponseItem(
     ]
 
 
-class FolderPermissionListResponseItem(BaseModel):
+class FolderPermissionListResponseItem(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -9950,7 +9941,7 @@ class FolderPermissionListResponseItem(BaseModel):
     pagination: Pagination
 
 
-class FormField(BaseModel):
+class FormField(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -9988,13 +9979,13 @@ class FormField(BaseModel):
     ]
 
 
-class HTTPValidationError(BaseModel):
+class HTTPValidationError(WireModel):
     detail: Annotated[
         list[ValidationError] | MISSING, Field(description="Details of the error")
     ] = MISSING
 
 
-class LabelGroup(BaseModel):
+class LabelGroup(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -10019,7 +10010,7 @@ class LabelGroup(BaseModel):
     ]
 
 
-class LibraryArticle(BaseModel):
+class LibraryArticle(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -10183,12 +10174,12 @@ class LibraryArticle(BaseModel):
     ]
 
 
-class LibraryAssetDefaultValue(BaseModel):
+class LibraryAssetDefaultValue(WireModel):
     asset_guid: Annotated[str, Field(description="Unique identifier of the asset")]
     asset_type: LibraryAssetType
 
 
-class LibraryAssetFieldDefinition(BaseModel):
+class LibraryAssetFieldDefinition(WireModel):
     allowed_types: list[LibraryAssetType]
     core: CoreFieldDef
     default_values: Annotated[
@@ -10197,7 +10188,7 @@ class LibraryAssetFieldDefinition(BaseModel):
     ] = MISSING
 
 
-class LibraryAssetFieldValueModel(BaseModel):
+class LibraryAssetFieldValueModel(WireModel):
     asset_guid: Annotated[str, Field(description="Asset GUID of the field value")]
     asset_type: LibraryAssetType
     links: Annotated[dict[str, str] | MISSING, Field(description="Meta links")] = (
@@ -10208,7 +10199,7 @@ class LibraryAssetFieldValueModel(BaseModel):
     ] = MISSING
 
 
-class LibraryImage(BaseModel):
+class LibraryImage(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -10345,7 +10336,7 @@ class LibraryImage(BaseModel):
     ]
 
 
-class LibraryImageUpdateRequest(BaseModel):
+class LibraryImageUpdateRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -10424,7 +10415,7 @@ class LibraryImageUpdateRequest(BaseModel):
     ] = MISSING
 
 
-class LibraryRawFile(BaseModel):
+class LibraryRawFile(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -10553,7 +10544,7 @@ class LibraryRawFile(BaseModel):
     ]
 
 
-class LibraryRawFileUpdateRequest(BaseModel):
+class LibraryRawFileUpdateRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -10628,7 +10619,7 @@ class LibraryRawFileUpdateRequest(BaseModel):
     ] = MISSING
 
 
-class LibraryVideo(BaseModel):
+class LibraryVideo(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -10757,7 +10748,7 @@ class LibraryVideo(BaseModel):
     ]
 
 
-class LibraryVideoUpdateRequest(BaseModel):
+class LibraryVideoUpdateRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -10846,7 +10837,7 @@ class MultiChoiceTypeObjectField(
     type: Literal["checkbox", "label"]
 
 
-class NumberFieldDefinition(BaseModel):
+class NumberFieldDefinition(WireModel):
     core: CoreFieldDef
     default_values: Annotated[
         list[float] | MISSING, Field(description="Default values of the field")
@@ -10866,7 +10857,7 @@ class NumberTypeObjectField(BaseObjectField, NumberTypeObjectFieldUpdatePayload)
     type: Literal["currency_number", "percentage_number", "simple_number"]
 
 
-class PublishingChannelListResponse(BaseModel):
+class PublishingChannelListResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -10877,14 +10868,14 @@ class PublishingChannelListResponse(BaseModel):
     pagination: Pagination
 
 
-class PublishingEventMetadataBulkCreateRequest(BaseModel):
+class PublishingEventMetadataBulkCreateRequest(WireModel):
     data: Annotated[
         list[PublishingEventMetadataCreateRequest],
         Field(description="List publishing metadata to be posted"),
     ]
 
 
-class PublishingEventMetadataBulkCreateResponse(BaseModel):
+class PublishingEventMetadataBulkCreateResponse(WireModel):
     data: Annotated[
         list[PublishingEventMetadataResponse],
         Field(description="List of successfully posted publishing metadata"),
@@ -10897,7 +10888,7 @@ class PublishingEventMetadataBulkCreateResponse(BaseModel):
     ]
 
 
-class PublishingEventMetadataListResponse(BaseModel):
+class PublishingEventMetadataListResponse(WireModel):
     data: Annotated[
         list[PublishingEventMetadataResponse] | MISSING,
         Field(description="List of successfully posted publishing metadata"),
@@ -10914,7 +10905,7 @@ class RadioButtonTypeObjectField(
     type: Literal["radio_button"]
 
 
-class RichTextFieldDefinition(BaseModel):
+class RichTextFieldDefinition(WireModel):
     core: CoreFieldDef
     default_values: Annotated[
         list[str] | MISSING, Field(description="Default values of the field")
@@ -10928,7 +10919,7 @@ class RichTextFieldDefinition(BaseModel):
 
 
 class SettingsFieldCreateRequest(
-    RootModel[
+    WireRootModel[
         BaseSettingsFieldCreatePayload
         | LabelTypeSettingsFieldCreatePayload
         | DropdownTypeSettingsFieldCreatePayload
@@ -10944,7 +10935,7 @@ class SettingsFieldCreateRequest(
 
 
 class SettingsFieldUpdateRequest(
-    RootModel[
+    WireRootModel[
         BaseSettingsFieldUpdatePayload
         | LabelAndDropdownTypeSettingsFieldUpdatePayload
         | GenericNumberTypeSettingsFieldUpdatePayload
@@ -10957,7 +10948,7 @@ class SettingsFieldUpdateRequest(
     ]
 
 
-class SettingsLabelGroup(BaseModel):
+class SettingsLabelGroup(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -10977,7 +10968,7 @@ class SettingsLabelGroup(BaseModel):
     ]
 
 
-class SettingsTemplate(BaseModel):
+class SettingsTemplate(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -11023,7 +11014,7 @@ class StringTypeObjectField(BaseObjectField, StringTypeObjectFieldUpdatePayload)
 
 
 class TaskAssetRequest(
-    RootModel[TaskAssetRequestForDirectUpload | TaskAssetRequestForLibrary]
+    WireRootModel[TaskAssetRequestForDirectUpload | TaskAssetRequestForLibrary]
 ):
     root: Annotated[
         TaskAssetRequestForDirectUpload | TaskAssetRequestForLibrary,
@@ -11031,7 +11022,7 @@ class TaskAssetRequest(
     ]
 
 
-class TaskBriefResponse(BaseModel):
+class TaskBriefResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -11051,7 +11042,7 @@ class TaskBriefResponse(BaseModel):
 
 
 class TaskFieldUpdateRequest(
-    RootModel[
+    WireRootModel[
         StringTypeObjectFieldUpdatePayload
         | MultiChoiceTypeObjectFieldUpdatePayload
         | DropdownTypeObjectFieldUpdatePayload
@@ -11067,7 +11058,7 @@ class TaskFieldUpdateRequest(
     ]
 
 
-class TaskStep(BaseModel):
+class TaskStep(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -11104,12 +11095,12 @@ class TaskStep(BaseModel):
     ]
 
 
-class TemplateLogicRuleItem(BaseModel):
+class TemplateLogicRuleItem(WireModel):
     action: TemplateLogicRuleAction
     condition: TemplateLogicRuleCondition
 
 
-class TemplateLogicRule(RootModel[list[TemplateLogicRuleItem]]):
+class TemplateLogicRule(WireRootModel[list[TemplateLogicRuleItem]]):
     root: Annotated[
         list[TemplateLogicRuleItem], Field(description="List of logic rules")
     ]
@@ -11133,7 +11124,7 @@ class TemplateSimpleNumberFormField(BaseTemplateFormField):
     type: Literal["simple_number"]
 
 
-class TextFieldDefinition(BaseModel):
+class TextFieldDefinition(WireModel):
     core: CoreFieldDef
     default_values: Annotated[
         list[str] | MISSING, Field(description="Default values of the field")
@@ -11151,7 +11142,7 @@ class UserListResponseDataItem(UserListResponseItem):
     links: Annotated[UserListResponseDataItemLinks, Field(description="Meta links")]
 
 
-class UserListResponse(BaseModel):
+class UserListResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -11160,7 +11151,7 @@ class UserListResponse(BaseModel):
 
 
 class WorkRequestCreateRequestFormFields(
-    RootModel[
+    WireRootModel[
         BriefTypeFormFieldRequest
         | DateTypeFormFieldRequest
         | FileTypeFormFieldRequest
@@ -11176,7 +11167,7 @@ class WorkRequestCreateRequestFormFields(
     ]
 
 
-class WorkRequestCreateRequest(BaseModel):
+class WorkRequestCreateRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -11201,7 +11192,7 @@ class WorkRequestCreateRequest(BaseModel):
 
 
 class WorkRequestRequestFormFieldBriefTypePayloadValues(
-    RootModel[WorkRequestTextBriefRequest | WorkRequestAttachmentBriefRequest]
+    WireRootModel[WorkRequestTextBriefRequest | WorkRequestAttachmentBriefRequest]
 ):
     root: Annotated[
         WorkRequestTextBriefRequest | WorkRequestAttachmentBriefRequest,
@@ -11209,7 +11200,7 @@ class WorkRequestRequestFormFieldBriefTypePayloadValues(
     ]
 
 
-class WorkRequestRequestFormFieldBriefTypePayload(BaseModel):
+class WorkRequestRequestFormFieldBriefTypePayload(WireModel):
     type: Annotated[
         Literal["brief"],
         Field(description="Type of the form field", examples=["brief"]),
@@ -11221,7 +11212,7 @@ class WorkRequestRequestFormFieldBriefTypePayload(BaseModel):
 
 
 class WorkRequestRequestFormFieldBriefTypeResponseValues(
-    RootModel[WorkRequestTextBriefResponse | WorkRequestAttachmentBriefResponse]
+    WireRootModel[WorkRequestTextBriefResponse | WorkRequestAttachmentBriefResponse]
 ):
     root: Annotated[
         WorkRequestTextBriefResponse | WorkRequestAttachmentBriefResponse,
@@ -11229,7 +11220,7 @@ class WorkRequestRequestFormFieldBriefTypeResponseValues(
     ]
 
 
-class WorkRequestRequestFormFieldBriefTypeResponse(BaseModel):
+class WorkRequestRequestFormFieldBriefTypeResponse(WireModel):
     type: Annotated[
         Literal["brief"],
         Field(description="Type of the form field", examples=["brief"]),
@@ -11241,7 +11232,7 @@ class WorkRequestRequestFormFieldBriefTypeResponse(BaseModel):
 
 
 class WorkRequestRequestFormFieldUpdateResponse(
-    RootModel[
+    WireRootModel[
         WorkRequestRequestFormFieldBriefTypeResponse
         | WorkRequestRequestFormFieldCheckboxTypeResponse
         | WorkRequestRequestFormFieldCurrencyNumberTypePayload
@@ -11263,7 +11254,7 @@ class WorkRequestRequestFormFieldUpdateResponse(
     ]
 
 
-class WorkflowStep(BaseModel):
+class WorkflowStep(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -11285,7 +11276,7 @@ class WorkflowStep(BaseModel):
     ]
 
 
-class ListAssetsResponse(BaseModel):
+class ListAssetsResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -11296,7 +11287,7 @@ class ListAssetsResponse(BaseModel):
     ]
 
 
-class ListCampaignFieldsResponse(BaseModel):
+class ListCampaignFieldsResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -11304,7 +11295,7 @@ class ListCampaignFieldsResponse(BaseModel):
     pagination: Pagination
 
 
-class ListEventFieldsResponse(BaseModel):
+class ListEventFieldsResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -11313,7 +11304,7 @@ class ListEventFieldsResponse(BaseModel):
 
 
 class ListFieldsResponseData(
-    RootModel[
+    WireRootModel[
         BaseSettingsFieldsResponse
         | LabelTypeSettingsFieldResponse
         | DropdownTypeSettingsFieldResponse
@@ -11328,7 +11319,7 @@ class ListFieldsResponseData(
     ]
 
 
-class ListFieldsResponse(BaseModel):
+class ListFieldsResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -11336,7 +11327,7 @@ class ListFieldsResponse(BaseModel):
     pagination: Pagination
 
 
-class ListLabelGroupsResponse(BaseModel):
+class ListLabelGroupsResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -11344,7 +11335,7 @@ class ListLabelGroupsResponse(BaseModel):
     pagination: Pagination
 
 
-class ListTaskFieldsResponse(BaseModel):
+class ListTaskFieldsResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -11353,7 +11344,7 @@ class ListTaskFieldsResponse(BaseModel):
 
 
 class AssetFieldListResponseItem(
-    RootModel[
+    WireRootModel[
         AssetFieldTypeCommon
         | AssetFieldTypeLabel
         | AssetFieldTypeDropdown
@@ -11371,7 +11362,7 @@ class AssetFieldListResponseItem(
 
 
 class AssetFieldUpdateRequest(
-    RootModel[
+    WireRootModel[
         StringTypeObjectFieldUpdatePayload
         | MultiChoiceTypeObjectFieldUpdatePayload
         | DropdownTypeObjectFieldUpdatePayload
@@ -11394,7 +11385,7 @@ class AssetTypeObjectField(BaseObjectField, AssetTypeObjectFieldUpdatePayload):
     type: Literal["image", "video"]
 
 
-class BaseFieldDefinition(BaseModel):
+class BaseFieldDefinition(WireModel):
     base_type: BaseFieldDefinitionType
     core: CoreFieldDef
     default_values: list[LocationDefaultValue | bool | BaseFieldDefinitionDefaultValues | dict[str, Any] | list[Any]] | MISSING = (
@@ -11402,7 +11393,7 @@ class BaseFieldDefinition(BaseModel):
     )
 
 
-class ChoiceFieldDefinition(BaseModel):
+class ChoiceFieldDefinition(WireModel):
     choices: Annotated[dict[str, str], Field(description="Choices of the field")]
     core: CoreFieldDef
     default_values: Annotated[
@@ -11411,7 +11402,7 @@ class ChoiceFieldDefinition(BaseModel):
     display_option: ChoiceDisplayOption | MISSING = MISSING
 
 
-class ContentTypeFieldDefinition(BaseModel):
+class ContentTypeFieldDefinition(WireModel):
     allow_ref_edit: Annotated[
         bool | MISSING, Field(description="Whether to allow ref editing")
     ] = MISSING
@@ -11430,7 +11421,7 @@ class ContentTypeFieldDefinition(BaseModel):
 
 
 class EventCreateRequestFields(
-    RootModel[
+    WireRootModel[
         StringTypeObjectField
         | MultiChoiceTypeObjectField
         | DropdownTypeObjectField
@@ -11446,7 +11437,7 @@ class EventCreateRequestFields(
     ]
 
 
-class EventCreateRequest(BaseModel):
+class EventCreateRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -11494,7 +11485,7 @@ class EventCreateRequest(BaseModel):
 
 
 class EventFieldsUpdateRequestItem(
-    RootModel[
+    WireRootModel[
         MultiChoiceTypeObjectField
         | StringTypeObjectField
         | DropdownTypeObjectField
@@ -11510,12 +11501,12 @@ class EventFieldsUpdateRequestItem(
     ]
 
 
-class EventFieldsUpdateRequest(RootModel[list[EventFieldsUpdateRequestItem]]):
+class EventFieldsUpdateRequest(WireRootModel[list[EventFieldsUpdateRequestItem]]):
     root: list[EventFieldsUpdateRequestItem]
 
 
 class ObjectFieldCreateRequest(
-    RootModel[
+    WireRootModel[
         StringTypeObjectField
         | MultiChoiceTypeObjectField
         | DropdownTypeObjectField
@@ -11531,7 +11522,7 @@ class ObjectFieldCreateRequest(
     ]
 
 
-class SCContentTypeCreateRequest(BaseModel):
+class SCContentTypeCreateRequest(WireModel):
     created_by: Annotated[
         str,
         Field(
@@ -11558,7 +11549,7 @@ class SCContentTypeVersion(BaseContentTypeVersionModel):
     field_definitions: list[ContentTypeFieldDefinition | LibraryAssetFieldDefinition | TextFieldDefinition | BaseFieldDefinition | DatetimeFieldDefinition | RichTextFieldDefinition | ChoiceFieldDefinition | NumberFieldDefinition]
 
 
-class SCContentTypeVersionCreateRequest(BaseModel):
+class SCContentTypeVersionCreateRequest(WireModel):
     created_by: Annotated[
         str, Field(description="Unique identifier of the user who created the version")
     ]
@@ -11568,7 +11559,7 @@ class SCContentTypeVersionCreateRequest(BaseModel):
     field_definitions: list[ContentTypeFieldDefinition | LibraryAssetFieldDefinition | TextFieldDefinition | BaseFieldDefinition | DatetimeFieldDefinition | RichTextFieldDefinition | ChoiceFieldDefinition | NumberFieldDefinition]
 
 
-class SettingsWorkflow(BaseModel):
+class SettingsWorkflow(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -11620,7 +11611,7 @@ class SettingsWorkflow(BaseModel):
 
 
 class TaskAssetFieldsUpdateRequestItem(
-    RootModel[
+    WireRootModel[
         StringTypeObjectField
         | MultiChoiceTypeObjectField
         | DropdownTypeObjectField
@@ -11636,11 +11627,11 @@ class TaskAssetFieldsUpdateRequestItem(
     ]
 
 
-class TaskAssetFieldsUpdateRequest(RootModel[list[TaskAssetFieldsUpdateRequestItem]]):
+class TaskAssetFieldsUpdateRequest(WireRootModel[list[TaskAssetFieldsUpdateRequestItem]]):
     root: list[TaskAssetFieldsUpdateRequestItem]
 
 
-class TaskResponse(BaseModel):
+class TaskResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -11755,7 +11746,7 @@ class TemplateInstructionFormField(BaseTemplateFormField):
 
 
 class FormFields(
-    RootModel[
+    WireRootModel[
         TemplateDefaultFormField
         | TemplateCurrencyNumberFormField
         | TemplateSimpleNumberFormField
@@ -11775,7 +11766,7 @@ class TemplateResponse(BaseTemplateResponse):
     links: Annotated[Links, Field(description="Meta links")]
 
 
-class VersionedContentTypeModel(BaseModel):
+class VersionedContentTypeModel(WireModel):
     component: Annotated[
         bool, Field(description="Indicates whether the content type is a component")
     ]
@@ -11828,7 +11819,7 @@ class VersionedContentTypeModel(BaseModel):
 
 
 class WorkRequestFormFieldUpdateRequest(
-    RootModel[
+    WireRootModel[
         WorkRequestRequestFormFieldBriefTypePayload
         | WorkRequestRequestFormFieldCheckboxTypePayload
         | WorkRequestRequestFormFieldCurrencyNumberTypePayload
@@ -11850,7 +11841,7 @@ class WorkRequestFormFieldUpdateRequest(
     ]
 
 
-class ListAssetFieldsResponse(BaseModel):
+class ListAssetFieldsResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -11860,7 +11851,7 @@ class ListAssetFieldsResponse(BaseModel):
     pagination: Pagination
 
 
-class UpdateAssetFieldsResponse(BaseModel):
+class UpdateAssetFieldsResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -11870,7 +11861,7 @@ class UpdateAssetFieldsResponse(BaseModel):
     links: Annotated[UpdateAssetFieldsResponseLinks, Field(description="Meta links")]
 
 
-class ListTaskAssetFieldsResponse(BaseModel):
+class ListTaskAssetFieldsResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -11881,7 +11872,7 @@ class ListTaskAssetFieldsResponse(BaseModel):
 
 
 class AssetFieldsUpdateRequestItem(
-    RootModel[
+    WireRootModel[
         StringTypeObjectField
         | MultiChoiceTypeObjectField
         | DropdownTypeObjectField
@@ -11897,7 +11888,7 @@ class AssetFieldsUpdateRequestItem(
     ]
 
 
-class AssetFieldsUpdateRequest(RootModel[list[AssetFieldsUpdateRequestItem]]):
+class AssetFieldsUpdateRequest(WireRootModel[list[AssetFieldsUpdateRequestItem]]):
     root: list[AssetFieldsUpdateRequestItem]
 
 
@@ -11905,7 +11896,7 @@ class SCContentType(BaseContentTypeModel):
     latest_version: SCContentTypeVersion
 
 
-class SettingsResources(BaseModel):
+class SettingsResources(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -11926,14 +11917,14 @@ class SettingsResources(BaseModel):
     ]
 
 
-class Settings(BaseModel):
+class Settings(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
     resources: Annotated[SettingsResources, Field(description="Fetched settings")]
 
 
-class SettingsUpdateResponseResources(BaseModel):
+class SettingsUpdateResponseResources(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -11955,7 +11946,7 @@ class SettingsUpdateResponseResources(BaseModel):
     ]
 
 
-class SettingsUpdateResponse(BaseModel):
+class SettingsUpdateResponse(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -11969,9 +11960,9 @@ class SettingsUpdateResponse(BaseModel):
     ]
 
 
-class ContentDetailsModel(BaseModel):
+class ContentDetailsModel(WireModel):
     content_guid: Annotated[str, Field(description="Unique identifier of the content")]
-    content_type: VersionedContentTypeModel | MISSING = MISSING
+    content_type: Union[VersionedContentTypeModel, MISSING] = MISSING
     content_type_guid: Annotated[
         str, Field(description="Unique identifier of the content type")
     ]
@@ -11986,18 +11977,18 @@ class ContentDetailsModel(BaseModel):
         str, Field(description="Unique identifier of the user who created the content")
     ]
     expired: Annotated[
-        bool | MISSING, Field(description="Expired status of the content")
+        Union[bool, MISSING], Field(description="Expired status of the content")
     ] = MISSING
     expiry_datetime: Annotated[
-        AwareDatetime | MISSING,
+        Union[AwareDatetime, MISSING],
         Field(
             description="Date and time on which the content will expire, in ISO 8601 UTC format"
         ),
     ] = MISSING
-    latest_fields_version: ContentFieldsVersionDetails
+    latest_fields_version: "ContentFieldsVersionDetails"
     links: Annotated[ContentDetailsModelLinks, Field(description="Meta links")]
     primary_locale: Annotated[
-        str | MISSING,
+        Union[str, MISSING],
         Field(description="The primary locale of the content", examples=["en_US"]),
     ] = MISSING
     root_content: Annotated[
@@ -12006,17 +11997,17 @@ class ContentDetailsModel(BaseModel):
             description="This is true when the content is not embedded in another content through a content type reference field"
         ),
     ]
-    source: Annotated[str | MISSING, Field(description="Source of the content")] = (
-        MISSING
-    )
+    source: Annotated[
+        Union[str, MISSING], Field(description="Source of the content")
+    ] = MISSING
     source_id: Annotated[
-        str | MISSING, Field(description="Source ID of the content")
+        Union[str, MISSING], Field(description="Source ID of the content")
     ] = MISSING
     source_metadata: Annotated[
-        str | MISSING, Field(description="Source metadata of the content")
+        Union[str, MISSING], Field(description="Source metadata of the content")
     ] = MISSING
     template_guid: Annotated[
-        str | MISSING, Field(description="Template GUID of the content")
+        Union[str, MISSING], Field(description="Template GUID of the content")
     ] = MISSING
     title: Annotated[str, Field(description="Title of the content")]
     updated_at: Annotated[
@@ -12031,7 +12022,7 @@ class ContentDetailsModel(BaseModel):
     ]
 
 
-class ContentFieldValueExpandedModel(BaseModel):
+class ContentFieldValueExpandedModel(WireModel):
     content_details: ContentDetailsModel
     content_guid: Annotated[str, Field(description="Content GUID of the field value")]
     content_url: Annotated[
@@ -12045,19 +12036,19 @@ class ContentFieldValueExpandedModel(BaseModel):
     ] = MISSING
 
 
-class ContentFieldValueWithEmbeddedModel(BaseModel):
+class ContentFieldValueWithEmbeddedModel(WireModel):
     content_details: Annotated[
-        RecursiveStructuredContent,
+        "RecursiveStructuredContent",
         Field(description="The embedded content object", title="Contentdetails"),
     ]
 
 
-class ContentFieldWithEmbeddedPatchValueModel(BaseModel):
+class ContentFieldWithEmbeddedPatchValueModel(WireModel):
     content_id: str
-    patch_details: RecursivePatchStructuredContentFields
+    patch_details: "RecursivePatchStructuredContentFields"
 
 
-class ContentFieldsVersionDetails(BaseModel):
+class ContentFieldsVersionDetails(WireModel):
     content_hash: Annotated[str, Field(description="Content hash of the version")]
     created_at: Annotated[
         AwareDatetime,
@@ -12069,19 +12060,19 @@ class ContentFieldsVersionDetails(BaseModel):
         str, Field(description="Unique identifier of the user who created the version")
     ]
     fields: Annotated[
-        dict[str, list[LocalizedFieldValues]], Field(description="List of fields")
+        dict[str, list["LocalizedFieldValues"]], Field(description="List of fields")
     ]
     source_id: Annotated[
-        str | MISSING, Field(description="Source ID of the version")
+        Union[str, MISSING], Field(description="Source ID of the version")
     ] = MISSING
     source_metadata: Annotated[
-        str | MISSING, Field(description="Source metadata of the version")
+        Union[str, MISSING], Field(description="Source metadata of the version")
     ] = MISSING
-    validation: ContentFieldsVersionValidation | MISSING = MISSING
+    validation: Union[ContentFieldsVersionValidation, MISSING] = MISSING
     version_guid: Annotated[str, Field(description="Unique identifier of the version")]
 
 
-class LibraryStructuredContent(BaseModel):
+class LibraryStructuredContent(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -12146,22 +12137,20 @@ class LibraryStructuredContent(BaseModel):
     ]
 
 
-class LibraryStructuredContentCreateRequestContentBodyFields(BaseModel):
+class LibraryStructuredContentCreateRequestContentBodyFields(WireModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    __annotations__ = {
-        "__pydantic_extra__": Dict[str, list["LocalizedFieldValuesWithEmbeddedContent"]],
-    }
+    __pydantic_extra__: dict[str, list["LocalizedFieldValuesWithEmbeddedContent"]]
     has_embedded: Annotated[
-        bool | None | MISSING,
+        Union[bool | None, MISSING],
         Field(
             description="Whether the structured content has embedded content reference field values"
         ),
     ] = MISSING
 
 
-class LibraryStructuredContentCreateRequestContentBody(BaseModel):
+class LibraryStructuredContentCreateRequestContentBody(WireModel):
     content_type_guid: Annotated[
         str,
         Field(
@@ -12208,7 +12197,7 @@ class LibraryStructuredContentCreateRequestContentBody(BaseModel):
     ] = MISSING
 
 
-class LibraryStructuredContentCreateRequest(BaseModel):
+class LibraryStructuredContentCreateRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -12228,39 +12217,40 @@ class LibraryStructuredContentCreateRequest(BaseModel):
     ] = MISSING
 
 
-class LibraryStructuredContentUpdateRequestContentBody(BaseModel):
+class LibraryStructuredContentUpdateRequestContentBody(WireModel):
     expired: Annotated[
-        bool | None | MISSING,
+        Union[bool | None, MISSING],
         Field(description="Expired status of the content", title="Expired"),
     ] = MISSING
     expiry_datetime: Annotated[
-        AwareDatetime | None | MISSING,
+        Union[AwareDatetime | None, MISSING],
         Field(
             description="Date and time on which the content will expire, in ISO 8601 UTC format",
             title="Expirydatetime",
         ),
     ] = MISSING
     fields: Annotated[
-        StructuredContentFields | None | MISSING, Field(title="Contentbody")
+        Union[Optional["StructuredContentFields"], MISSING], Field(title="Contentbody")
     ] = MISSING
     source: Annotated[
-        str | None | MISSING, Field(description="Source of the content", title="Source")
+        Union[str | None, MISSING],
+        Field(description="Source of the content", title="Source"),
     ] = MISSING
     source_id: Annotated[
-        str | None | MISSING,
+        Union[str | None, MISSING],
         Field(description="Source id of the content", title="Sourceid"),
     ] = MISSING
     source_metadata: Annotated[
-        str | None | MISSING,
+        Union[str | None, MISSING],
         Field(description="Source metadata of the content", title="Sourcemetadata"),
     ] = MISSING
     title: Annotated[
-        str | None | MISSING,
+        Union[str | None, MISSING],
         Field(description="Title of the structured content", examples=["Some webpage"]),
     ] = MISSING
 
 
-class LibraryStructuredContentUpdateRequest(BaseModel):
+class LibraryStructuredContentUpdateRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -12280,67 +12270,68 @@ class LibraryStructuredContentUpdateRequest(BaseModel):
     ] = MISSING
 
 
-class LocalizedFieldValues(BaseModel):
+class LocalizedFieldValues(WireModel):
     field_values: list[NumberFieldValueModel | BooleanFieldValueModel | DatetimeFieldValueModel | TextFieldValueModel | RichTextFieldValueModel | LibraryAssetFieldValueModel | ContentFieldValueExpandedModel | ContentFieldValueModel | URLFieldValueModel | JSONFieldValueModel | ChoiceFieldValueModel | LocationFieldValueModel]
     locale: str
 
 
-class LocalizedFieldValuesWithEmbeddedContent(BaseModel):
+class LocalizedFieldValuesWithEmbeddedContent(WireModel):
     field_values: list[NumberFieldValueModel | BooleanFieldValueModel | DatetimeFieldValueModel | TextFieldValueModel | RichTextFieldValueModel | LibraryAssetFieldValueModel | ContentFieldValueWithEmbeddedModel | ContentFieldValueModel | URLFieldValueModel | JSONFieldValueModel | ChoiceFieldValueModel | LocationFieldValueModel]
     locale: str
 
 
-class PatchLocalizedFieldValuesWithEmbeddedContent(BaseModel):
+class PatchLocalizedFieldValuesWithEmbeddedContent(WireModel):
     field_values: list[NumberFieldValueModel | BooleanFieldValueModel | DatetimeFieldValueModel | TextFieldValueModel | RichTextFieldValueModel | LibraryAssetFieldValueModel | ContentFieldValueWithEmbeddedModel | ContentFieldValueModel | URLFieldValueModel | JSONFieldValueModel | ChoiceFieldValueModel | LocationFieldValueModel | DeleteFieldValueModel | ContentFieldWithEmbeddedPatchValueModel]
     locale: Annotated[str, Field(description="The default value should be en_US")]
 
 
-class RecursivePatchStructuredContentFields(BaseModel):
+class RecursivePatchStructuredContentFields(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
     content_body: Annotated[
-        StructuredContentFields | MISSING, Field(title="Contentbody")
+        Union["StructuredContentFields", MISSING], Field(title="Contentbody")
     ] = MISSING
     expired: Annotated[
-        bool | MISSING,
+        Union[bool, MISSING],
         Field(description="Expired status of the content", title="Expired"),
     ] = MISSING
     expiry_datetime: Annotated[
-        AwareDatetime | None | MISSING,
+        Union[AwareDatetime | None, MISSING],
         Field(
             description="Date and time on which the content will expire, in ISO 8601 UTC format",
             title="Expirydatetime",
         ),
     ] = MISSING
     root_content: Annotated[
-        bool | MISSING,
+        Union[bool, MISSING],
         Field(
             description="This is true when the content is not embedded in another content through a content type reference field",
             title="Rootcontent",
         ),
     ] = MISSING
     source: Annotated[
-        str | None | MISSING, Field(description="Source of the content", title="Source")
+        Union[str | None, MISSING],
+        Field(description="Source of the content", title="Source"),
     ] = MISSING
     source_id: Annotated[
-        str | None | MISSING,
+        Union[str | None, MISSING],
         Field(description="Source id of the content", title="Sourceid"),
     ] = MISSING
-    source_metadata: Annotated[str | MISSING, Field(title="Sourcemetadata")] = MISSING
+    source_metadata: Annotated[Union[str, MISSING], Field(title="Sourcemetadata")] = (
+        MISSING
+    )
     title: Annotated[
-        str | MISSING,
+        Union[str, MISSING],
         Field(description="Title of the structured content", examples=["Some webpage"]),
     ] = MISSING
 
 
-class RecursiveStructuredContent(BaseModel):
+class RecursiveStructuredContent(WireModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    __annotations__ = {
-        "__pydantic_extra__": Dict[str, list[LocalizedFieldValuesWithEmbeddedContent]],
-    }
+    __pydantic_extra__: dict[str, list[LocalizedFieldValuesWithEmbeddedContent]]
     content_type_guid: Annotated[
         str,
         Field(
@@ -12383,7 +12374,7 @@ class RecursiveStructuredContent(BaseModel):
     ] = MISSING
 
 
-class SCContentMigrationCreateRequest(BaseModel):
+class SCContentMigrationCreateRequest(WireModel):
     created_by: Annotated[
         str, Field(description="Unique identifier of the user who migrated the content")
     ]
@@ -12406,7 +12397,7 @@ class SCContentMigrationCreateRequest(BaseModel):
     ] = MISSING
 
 
-class SCContentTypeManagedMigrationCreateRequest(BaseModel):
+class SCContentTypeManagedMigrationCreateRequest(WireModel):
     created_by: Annotated[
         str, Field(description="Unique identifier of the user who created the job.")
     ]
@@ -12420,7 +12411,7 @@ class SCContentTypeManagedMigrationCreateRequest(BaseModel):
     ]
 
 
-class SCContentTypeManagedMigrationValidateRequest(BaseModel):
+class SCContentTypeManagedMigrationValidateRequest(WireModel):
     default_values: Annotated[
         LocalizedFieldValues | MISSING,
         Field(description="Default values for the migration, if any."),
@@ -12431,13 +12422,11 @@ class SCContentTypeManagedMigrationValidateRequest(BaseModel):
     ]
 
 
-class StructuredContentBody(BaseModel):
+class StructuredContentBody(WireModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    __annotations__ = {
-        "__pydantic_extra__": Dict[str, list[LocalizedFieldValuesWithEmbeddedContent]],
-    }
+    __pydantic_extra__: dict[str, list[LocalizedFieldValuesWithEmbeddedContent]]
     has_embedded: Annotated[
         bool | None | MISSING,
         Field(
@@ -12446,13 +12435,11 @@ class StructuredContentBody(BaseModel):
     ] = MISSING
 
 
-class TaskStructuredContentCreateRequestFields(BaseModel):
+class TaskStructuredContentCreateRequestFields(WireModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    __annotations__ = {
-        "__pydantic_extra__": Dict[str, list[LocalizedFieldValuesWithEmbeddedContent]],
-    }
+    __pydantic_extra__: dict[str, list[LocalizedFieldValuesWithEmbeddedContent]]
     has_embedded: Annotated[
         bool | None | MISSING,
         Field(
@@ -12461,7 +12448,7 @@ class TaskStructuredContentCreateRequestFields(BaseModel):
     ] = MISSING
 
 
-class TaskStructuredContentCreateRequest(BaseModel):
+class TaskStructuredContentCreateRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -12523,7 +12510,7 @@ class TaskStructuredContentCreateRequest(BaseModel):
     ] = MISSING
 
 
-class TaskStructuredContentDraftRequest(BaseModel):
+class TaskStructuredContentDraftRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -12533,16 +12520,16 @@ class TaskStructuredContentDraftRequest(BaseModel):
     ]
 
 
-class TaskStructuredContentUpdateRequest(BaseModel):
+class TaskStructuredContentUpdateRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
     expired: Annotated[
-        bool | MISSING,
+        Union[bool, MISSING],
         Field(description="Expired status of the content", title="Expired"),
     ] = MISSING
     expiry_datetime: Annotated[
-        AwareDatetime | None | MISSING,
+        Union[AwareDatetime | None, MISSING],
         Field(
             description="Date and time on which the content will expire, in ISO 8601 UTC format",
             examples=["2019-10-07T13:15:30Z"],
@@ -12550,31 +12537,32 @@ class TaskStructuredContentUpdateRequest(BaseModel):
         ),
     ] = MISSING
     fields: Annotated[
-        StructuredContentFields | MISSING,
+        Union["StructuredContentFields", MISSING],
         Field(description="The fields of structured content", title="fields"),
     ] = MISSING
     primary_locale: Annotated[
-        str | MISSING,
+        Union[str, MISSING],
         Field(description="The primary locale of the content", examples=["en_US"]),
     ] = MISSING
     source: Annotated[
-        str | None | MISSING, Field(description="Source of the content", title="Source")
+        Union[str | None, MISSING],
+        Field(description="Source of the content", title="Source"),
     ] = MISSING
     source_id: Annotated[
-        str | None | MISSING,
+        Union[str | None, MISSING],
         Field(description="Source id of the content", title="Sourceid"),
     ] = MISSING
     source_metadata: Annotated[
-        str | None | MISSING,
+        Union[str | None, MISSING],
         Field(description="Source metadata of the content", title="Sourcemetadata"),
     ] = MISSING
     title: Annotated[
-        str | MISSING,
+        Union[str, MISSING],
         Field(description="Title of the structured content", examples=["Some webpage"]),
     ] = MISSING
 
 
-class UpdateSCContentTypeManagedMigrationRequest(BaseModel):
+class UpdateSCContentTypeManagedMigrationRequest(WireModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -12582,16 +12570,6 @@ class UpdateSCContentTypeManagedMigrationRequest(BaseModel):
 
 
 class StructuredContentFields(
-    RootModel[dict[str, list[PatchLocalizedFieldValuesWithEmbeddedContent | DeleteLocaleFieldValueModel]]]
+    WireRootModel[dict[str, list[PatchLocalizedFieldValuesWithEmbeddedContent | DeleteLocaleFieldValueModel]]]
 ):
     root: dict[str, list[PatchLocalizedFieldValuesWithEmbeddedContent | DeleteLocaleFieldValueModel]]
-
-
-ContentDetailsModel.model_rebuild()
-ContentFieldValueWithEmbeddedModel.model_rebuild()
-ContentFieldWithEmbeddedPatchValueModel.model_rebuild()
-ContentFieldsVersionDetails.model_rebuild()
-LibraryStructuredContentCreateRequestContentBodyFields.model_rebuild()
-LibraryStructuredContentUpdateRequestContentBody.model_rebuild()
-RecursivePatchStructuredContentFields.model_rebuild()
-TaskStructuredContentUpdateRequest.model_rebuild()

@@ -16,12 +16,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
 from starlette.routing import Match
 from starlette.types import Scope
 
 from cmpapi.server.http import links
 from cmpapi.server.http.bounds import bounded
+from cmpapi.server.http.deferred import FieldsBuiltRoute
 from cmpapi.server.http.errors import use_fastapi_shape
 from cmpapi.wire import Error
 
@@ -96,10 +96,11 @@ def direct_handler(dependant: Dependant) -> Handler | None:
     return handler
 
 
-class OperationRoute(APIRoute):
+class OperationRoute(FieldsBuiltRoute):
     """An operation: its handler calls the endpoint directly where ``direct_handler``
     allows (routers include no dependencies of their own, so the route's ``dependant`` is
-    the whole tree), FastAPI's handler otherwise."""
+    the whole tree), FastAPI's handler otherwise, its validators built with it
+    (``http/deferred.py``)."""
 
     direct: Handler | None = None  # also called by ``http/dispatch.py`` without FastAPI
 

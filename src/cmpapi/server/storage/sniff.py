@@ -10,8 +10,6 @@ import io
 import re
 import struct
 
-from PIL import Image, UnidentifiedImageError
-
 OCTET_STREAM = "application/octet-stream"
 # (offset, magic, mime type); checked in order, first match wins.
 _MAGIC: tuple[tuple[int, bytes, str], ...] = (
@@ -186,6 +184,9 @@ def image_size(data: bytes, mime_type: str) -> tuple[int, int] | None:
     fmt = PILLOW_FORMATS.get(mime_type)
     if fmt is None:
         return None
+    # Pillow is imported by the first image, not by every server start (issue 15).
+    from PIL import Image, UnidentifiedImageError
+
     try:
         # Opening parses the header only; no pixel data is decoded here.
         with Image.open(io.BytesIO(data), formats=[fmt]) as image:

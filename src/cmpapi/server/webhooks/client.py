@@ -26,7 +26,6 @@ from types import TracebackType
 from typing import Self, cast
 
 import httptools
-import httpx
 
 from cmpapi import __version__
 from cmpapi.server.webhooks.ssrf import Blocked, Resolver, Targets, system_resolver, vet_host
@@ -69,6 +68,8 @@ class Endpoint:
     @classmethod
     def parse(cls, url: str) -> Endpoint:
         """Raises ``ValueError`` for a URL that is not absolute http(s)."""
+        import httpx  # here: ~100 ms of every server start otherwise (issue 15)
+
         try:
             parsed = httpx.URL(url)  # the same normalisation as when the URL was saved
         except httpx.InvalidURL as exc:
@@ -313,4 +314,6 @@ def ssl_context() -> ssl.SSLContext:
     """Certificate checks against the CA bundle httpx uses (certifi), without the
     environment's proxy and certificate variables. Loading it takes milliseconds: engines
     make one for all their clients."""
+    import httpx
+
     return httpx.create_ssl_context(trust_env=False)

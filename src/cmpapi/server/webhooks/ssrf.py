@@ -25,8 +25,6 @@ import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import httpx
-
 from cmpapi.server.settings import Settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -131,6 +129,9 @@ def check_callback_url(url: str, settings: Settings) -> str | None:
     """Why ``url`` cannot be a callback URL, or None. No DNS lookup (see check_resolves)."""
     if len(url) > 2048:
         return "Must be at most 2048 characters"
+    # httpx's URL rules, as the client's; imported here, not by every server start (issue 15)
+    import httpx
+
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL:
@@ -189,6 +190,8 @@ async def check_resolves(
 ) -> str | None:
     """Why ``url``'s host resolves to a refused address, or None (also when it does not
     resolve now: the check on connect decides then)."""
+    import httpx
+
     parsed = httpx.URL(url)
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
     try:

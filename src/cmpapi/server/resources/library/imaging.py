@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import io
 
-from PIL import Image, ImageOps
-
 # Decompression bombs: refuse anything over this many pixels before decoding it.
 MAX_PIXELS = 80_000_000
 FORMATS = {"jpeg": ("JPEG", "image/jpeg"), "png": ("PNG", "image/png"),
@@ -22,6 +20,9 @@ def render(
 ) -> tuple[bytes, str, int, int]:
     """Fit the image inside ``width`` x ``height`` (never upscaling) and encode it as
     ``fmt`` (the input's format when None). Returns ``(bytes, mime, width, height)``."""
+    # Pillow is imported by the first rendition, not by every server start (issue 15).
+    from PIL import Image, ImageOps
+
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
         with Image.open(io.BytesIO(data)) as source:
