@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from cmpapi.server.db.repository import Repository
@@ -80,3 +80,35 @@ def test_rows_are_the_values_sqlalchemy_reads(db: Session, world: World) -> None
     assert first.role == "member" and first.id == expected[0].id
     named = repo.rows(_ROW_COLUMNS, _NAMED, order_by=(User.created_at,), page_size=1)
     assert len(named.items) == 1 and named.has_next
+
+
+_BY_ROLE = User.role == bindparam("role")  # a per-request value, given in ``params``
+_NEWEST = (User.created_at.desc(),)
+
+
+def test_rows_pages_match_list_at_every_offset(db: Session, world: World) -> None:
+    """A page at an offset reads the skipped ids first, then the page by id (the deferred
+    join): each page holds the rows ``list`` gives at that offset, in the same order, with a
+    per-request parameter; ``cache=False`` (a condition built per request) gives them too."""
+    for i in range(7):
+        role = ("member", "viewer")[i % 2]
+        identity.create_user(db, world.org.id, email=f"u{i}@example.com", name=f"U{i}", role=role)
+    repo = Repository(User, db, world.org.id)
+    for role in ("member", "viewer"):
+        where = User.role == role
+        expected = [u.id for u in repo.list(where, order_by=_NEWEST, page_size=100).items]
+        assert len(expected) >= 3
+        for offset in range(len(expected) + 1):
+            for cache in (True, False):
+                page = repo.rows(
+                    _ROW_COLUMNS,
+                    _BY_ROLE,
+                    order_by=_NEWEST,
+                    offset=offset,
+                    page_size=2,
+                    params={"role": role},
+                    cache=cache,
+                )
+                assert [r.id for r in page.items] == expected[offset : offset + 2]
+                assert page.has_next == (offset + 2 < len(expected))
+                assert page.has_previous == (offset > 0)
