@@ -52,26 +52,30 @@ def timestamp(value: datetime) -> str:
 
 
 def folder_response(view: FolderView, links: Links) -> FolderResponse:
+    """getFolder, createFolder, updateFolder."""
+    return FolderResponse.model_validate(folder_item(view, links))
+
+
+def folder_item(view: FolderView, links: Links) -> dict[str, Any]:
+    """A ``FolderResponse`` as plain data (listFolders: ``page_response`` checks it)."""
     row = view.row
-    return FolderResponse.model_validate(
-        {
-            "id": row.id,
-            "name": row.name,
-            "parent_folder_id": row.parent_id,
-            "path": view.path,
-            "created_at": timestamp(row.created_at),
-            "modified_at": timestamp(row.modified_at),
-            "links": {
-                "self": links.to("getFolder", id=row.id),
-                "parent_folder": links.to("getFolder", id=row.parent_id) if row.parent_id else None,
-                "child_folders": links.to("listFolders", query=[("parent_folder_id", row.id)]),
-                "assets": links.to(
-                    "listAssets",
-                    query=[("folder_id", row.id), ("include_subfolder_assets", "false")],
-                ),
-            },
-        }
-    )
+    return {
+        "id": row.id,
+        "name": row.name,
+        "parent_folder_id": row.parent_id,
+        "path": view.path,
+        "created_at": timestamp(row.created_at),
+        "modified_at": timestamp(row.modified_at),
+        "links": {
+            "self": links.to("getFolder", id=row.id),
+            "parent_folder": links.to("getFolder", id=row.parent_id) if row.parent_id else None,
+            "child_folders": links.to("listFolders", query=[("parent_folder_id", row.id)]),
+            "assets": links.to(
+                "listAssets",
+                query=[("folder_id", row.id), ("include_subfolder_assets", "false")],
+            ),
+        },
+    }
 
 
 # accessor type -> the operation serving it
