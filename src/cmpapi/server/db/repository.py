@@ -257,6 +257,8 @@ def lookup(
     wanted = list(dict.fromkeys(keys))
     if not wanted:
         return []
+    if session.autoflush:  # the session's pending changes, as an ORM query would see them
+        session.flush()
     conn = _connection(session)
     if len(wanted) > LOOKUP_MAX:
         stmt = select(*columns).where(key.in_(wanted), *where)
