@@ -177,6 +177,11 @@ BY_TYPE: dict[str, Callable[[AssetView, Links, FileUrl], BaseModel]] = {
 
 def asset_response(view: AssetView, links: Links, file_url: FileUrl) -> AssetResponse:
     """The generic shape of createAsset and listAssets; ``links.self`` is the type URL."""
+    return AssetResponse.model_validate(asset_item(view, links, file_url))
+
+
+def asset_item(view: AssetView, links: Links, file_url: FileUrl) -> dict[str, Any]:
+    """An ``AssetResponse`` as plain data (listAssets: ``page_response`` checks it)."""
     row = view.row
     if row.type == "article":
         content = {"type": "html_body", "value": row.html_body or ""}
@@ -184,25 +189,23 @@ def asset_response(view: AssetView, links: Links, file_url: FileUrl) -> AssetRes
         content = {"type": "api_url", "value": asset_self(links, row)}
     else:
         content = {"type": "url", "value": file_url(row)}
-    return AssetResponse.model_validate(
-        {
-            "id": row.id,
-            "title": row.title,
-            "type": row.type,
-            "mime_type": row.mime_type,
-            "file_extension": row.file_extension,
-            "created_at": timestamp(row.created_at),
-            "modified_at": timestamp(row.modified_at),
-            "folder_id": row.folder_id,
-            "file_location": view.file_location,
-            "is_archived": row.is_archived,
-            "content": content,
-            "labels": view.labels,
-            "links": {"self": asset_self(links, row)},
-            "owner_organization_id": row.org_id,
-            "thumbnail_url": None,
-        }
-    )
+    return {
+        "id": row.id,
+        "title": row.title,
+        "type": row.type,
+        "mime_type": row.mime_type,
+        "file_extension": row.file_extension,
+        "created_at": timestamp(row.created_at),
+        "modified_at": timestamp(row.modified_at),
+        "folder_id": row.folder_id,
+        "file_location": view.file_location,
+        "is_archived": row.is_archived,
+        "content": content,
+        "labels": view.labels,
+        "links": {"self": asset_self(links, row)},
+        "owner_organization_id": row.org_id,
+        "thumbnail_url": None,
+    }
 
 
 def version_response(
