@@ -24,7 +24,6 @@ from cmpapi.server.errors import Invalid
 from cmpapi.server.resources.labels import mapping
 from cmpapi.server.resources.labels.mapping import CURRENT
 from cmpapi.server.resources.labels.tables import LabelGroup, LabelValue
-from cmpapi.wire import ResourceLabelResponse
 
 BY_NAME = (LabelGroup.name,)
 
@@ -121,9 +120,9 @@ def load_label_names(session: Session, org_id: str, value_ids: Iterable[str]) ->
     return {value_id: (gid, gname, vname) for value_id, gid, gname, vname in rows}
 
 
-def resource_labels(value_ids: Iterable[str], names: LabelNames) -> list[ResourceLabelResponse]:
-    """An object's labels as the spec's ``ResourceLabelResponse``s: its value ids grouped by
-    label group in first-seen order; ids of deleted values are left out."""
+def resource_labels(value_ids: Iterable[str], names: LabelNames) -> list[dict[str, Any]]:
+    """An object's labels as the spec's ``ResourceLabelResponse``s (plain data): its value
+    ids grouped by label group in first-seen order; ids of deleted values are left out."""
     grouped: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
     for value_id in dict.fromkeys(value_ids):
         if value_id in names:
