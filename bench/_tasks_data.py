@@ -308,6 +308,7 @@ def profile_list(data: TasksData, query: dict[str, Any], repeat: int = 5) -> lis
 
     from cmpapi.server import demo
     from cmpapi.server.authz import Principal
+    from cmpapi.server.db import prepared
     from cmpapi.server.db.engine import make_engine
     from cmpapi.server.resources.tasks import service
     from cmpapi.wire import ListTasksParametersQuery
@@ -318,13 +319,23 @@ def profile_list(data: TasksData, query: dict[str, Any], repeat: int = 5) -> lis
     def before(conn: Any, cursor: Any, sql: str, params: Any, context: Any, many: bool) -> None:
         captured.append((sql, params))
 
+    # Prepared reads (``Repository.rows``) run on the DBAPI cursor, past the engine's events.
+    run_prepared = prepared.Prepared.rows
+
+    def capture_prepared(self: Any, conn: Any, params: Any) -> Any:
+        args = self.args(params)
+        captured.append((self.sql, tuple(args) if isinstance(args, list) else args))
+        return run_prepared(self, conn, params)
+
     admin = demo.demo_id("user:ada.admin")
     principal = Principal(org_id=demo.ORG_ID, user_id=admin, role="admin", app_id="")
     params = ListTasksParametersQuery.model_validate(query)
     try:
         event.listen(engine, "before_cursor_execute", before)
+        prepared.Prepared.rows = capture_prepared  # type: ignore[method-assign]
         with Session(engine) as session:
             service.list_tasks(session, principal, params)
+        prepared.Prepared.rows = run_prepared  # type: ignore[method-assign]
         event.remove(engine, "before_cursor_execute", before)
         out = []
         with engine.connect() as conn:

@@ -173,4 +173,4 @@ def _content(
     made = library.create_structured_content(
         session, mia, LINKS, request, fields, id_=demo_id(f"sc-content:{title}")
     )
-    return made.asset.row.id
+    return str(made.asset.row.id)

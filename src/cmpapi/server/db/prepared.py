@@ -57,12 +57,16 @@ class Prepared:
         )
         self._row: Any = namedtuple("PreparedRow", [str(c.key) for c in columns])  # type: ignore[misc]
 
-    def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
-        """The statement's rows for ``params`` on ``conn``'s DBAPI connection."""
+    def args(self, params: Mapping[str, Any]) -> Any:
+        """The driver's parameters for ``params`` (positional or named, as the SQL says)."""
         values = {**self.template, **params}
         for name, proc in self._binds.items():
             values[name] = proc(values[name])
-        args: Any = values if self._names is None else [values[n] for n in self._names]
+        return values if self._names is None else [values[n] for n in self._names]
+
+    def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
+        """The statement's rows for ``params`` on ``conn``'s DBAPI connection."""
+        args = self.args(params)
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(self.sql, args)

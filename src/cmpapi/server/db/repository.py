@@ -21,7 +21,7 @@ from cmpapi.server.errors import NotFound
 
 M = TypeVar("M")
 # Statements of ``rows`` by their parts; bounded by the number of call sites.
-_ROWS_CACHE: dict[tuple[int, ...], _Rows] = {}
+_ROWS_CACHE: dict[tuple[Any, ...], _Rows] = {}
 _ROWS_CACHE_MAX = 512
 OrderBy = ColumnElement[Any] | UnaryExpression[Any] | QueryableAttribute[Any]
 
@@ -121,46 +121,66 @@ class Repository(Generic[M]):
         order_by: Iterable[OrderBy] = (),
         offset: int = 0,
         page_size: int = 10,
+        params: Mapping[str, Any] | None = None,
+        cache: bool = True,
     ) -> Page[Any]:
         """Like ``list`` but returns plain rows of the given columns (named tuples), for
         read-only pages: the statement is built once and run prepared (``db/prepared.py``).
 
         Loading ORM objects costs ~3x the SQL itself (294 vs 108 µs for 11 users, measured);
-        hot list endpoints read only the columns they map. Conditions must not embed
-        per-request literals (use module-level clauses or ``bindparam``): the built
-        statement is cached by the identity of its parts.
+        list endpoints read only the columns they map. The built statement is cached by
+        the identity of its parts: conditions must be module-level (or memoized) clauses
+        whose per-request values are named ``bindparam``s given in ``params``. A condition
+        built per request with its values inside (a title search's rowids) goes with
+        ``cache=False``: the statement is then built for the call and executed as usual
+        (SQLAlchemy's compiled cache still matches its structure).
+
+        A page at an offset reads the skipped rows' ids only (the deferred join of
+        ``list``), then the page's columns by id.
         """
-        cached = self._rows_statement(tuple(columns), where, tuple(order_by))
-        params = {"scope_org_id": self.org_id, "page_offset": offset, "page_limit": page_size + 1}
-        # An inline unit's session is bound to the loop's connection (``UnitSessions``):
-        # reading on it directly does not begin the session's transaction (~45 µs to begin
-        # and end). Its DBAPI connection is in whatever state the unit left it, so the read
-        # sees the unit's own writes, as ``session.connection()`` would.
-        bind = self.session.bind
-        conn = bind if isinstance(bind, Connection) else self.session.connection()
-        dialect = conn.dialect.name
-        if dialect not in cached.prepared:
-            cached.prepared[dialect] = prepare(cached.stmt, conn.dialect)
-        prepared = cached.prepared[dialect]
-        if prepared is not None:
-            rows: Sequence[Any] = prepared.rows(conn, params)
+        parts = (tuple(columns), where, tuple(order_by), offset > 0)
+        values = {"scope_org_id": self.org_id, "page_offset": offset, "page_limit": page_size + 1}
+        if params:
+            values.update(params)
+        conn = _connection(self.session)
+        if not cache:
+            found: Sequence[Any] = conn.execute(self._rows_select(*parts), values).all()
         else:
-            rows = conn.execute(cached.stmt, params).all()
-        return Page(rows[:page_size], offset, page_size, len(rows) > page_size)
+            found = _run(conn, self._rows_statement(*parts), values)
+        return Page(found[:page_size], offset, page_size, len(found) > page_size)
+
+    def _rows_select(
+        self,
+        columns: tuple[Any, ...],
+        where: tuple[Any, ...],
+        order_by: tuple[Any, ...],
+        deferred: bool,
+    ) -> Select[Any]:
+        order = [*order_by, _tiebreak(list(order_by), self._cols.id)]
+        if not deferred:
+            stmt = self._scoped(select(*columns)).where(*where).order_by(*order)
+            return stmt.offset(bindparam("page_offset")).limit(bindparam("page_limit"))
+        # As in ``list``: the skipped rows are walked in the index that covers the order,
+        # and only the page's rows are read, by id (not scoped again: see ``list``).
+        ids = self._scoped(select(self._cols.id)).where(*where).order_by(*order)
+        ids = ids.offset(bindparam("page_offset")).limit(bindparam("page_limit"))
+        return select(*columns).where(self._cols.id.in_(ids)).order_by(*order)
 
     def _rows_statement(
-        self, columns: tuple[Any, ...], where: tuple[Any, ...], order_by: tuple[Any, ...]
+        self,
+        columns: tuple[Any, ...],
+        where: tuple[Any, ...],
+        order_by: tuple[Any, ...],
+        deferred: bool,
     ) -> _Rows:
         # Keyed by the parts' ids (SQL expressions overload ==); the cached entry keeps the
         # parts alive, so an id cannot be reused by another object while it is cached.
         parts = (self.model, *columns, None, *where, None, *order_by)
-        key = tuple(map(id, parts))
+        key = (*map(id, parts), deferred)
         cached = _ROWS_CACHE.get(key)
         if cached is not None:
             return cached
-        stmt = self._scoped(select(*columns)).where(*where)
-        stmt = stmt.order_by(*order_by, _tiebreak(list(order_by), self._cols.id))
-        stmt = stmt.offset(bindparam("page_offset")).limit(bindparam("page_limit"))
+        stmt = self._rows_select(columns, where, order_by, deferred)
         if len(_ROWS_CACHE) >= _ROWS_CACHE_MAX:  # per-request clauses would grow it forever
             _ROWS_CACHE.clear()
         cached = _ROWS_CACHE[key] = _Rows(parts, stmt, {})
@@ -191,6 +211,89 @@ class Repository(Generic[M]):
         """Delete the row (flushed, not committed)."""
         self.session.delete(row)
         self.session.flush()
+
+
+def _connection(session: Session) -> Connection:
+    """The connection a prepared read runs on. An inline unit's session is bound to the
+    loop's connection (``UnitSessions``): reading on it directly does not begin the
+    session's transaction (~45 µs to begin and end). Its DBAPI connection is in whatever
+    state the unit left it, so the read sees the unit's own writes, as
+    ``session.connection()`` would."""
+    bind = session.bind
+    return bind if isinstance(bind, Connection) else session.connection()
+
+
+def _run(conn: Connection, cached: _Rows, values: Mapping[str, Any]) -> Sequence[Any]:
+    """A cached statement's rows, prepared for the connection's dialect when it can be."""
+    dialect = conn.dialect.name
+    if dialect not in cached.prepared:
+        cached.prepared[dialect] = prepare(cached.stmt, conn.dialect)
+    prepared = cached.prepared[dialect]
+    if prepared is not None:
+        return prepared.rows(conn, values)
+    return conn.execute(cached.stmt, values).all()
+
+
+def read(
+    session: Session, stmt: Select[Any], params: Mapping[str, Any] | None = None
+) -> Sequence[Any]:
+    """The rows of a module-level statement (its values named ``bindparam``s given in
+    ``params``), run prepared: for the one-off reads of a hot path (a count)."""
+    key = ("read", id(stmt))
+    cached = _ROWS_CACHE.get(key)
+    if cached is None:
+        if len(_ROWS_CACHE) >= _ROWS_CACHE_MAX:
+            _ROWS_CACHE.clear()
+        cached = _ROWS_CACHE[key] = _Rows((stmt,), stmt, {})
+    if session.autoflush:  # the session's pending changes, as an ORM query would see them
+        session.flush()
+    return _run(_connection(session), cached, params or {})
+
+
+LOOKUP_MAX = 1024  # more keys: one expanding IN, executed the usual way
+
+
+def lookup(
+    session: Session,
+    columns: Sequence[Any],
+    key: Any,
+    keys: Iterable[Any],
+    *where: ColumnElement[bool],
+    params: Mapping[str, Any] | None = None,
+) -> Sequence[Any]:
+    """Rows of ``columns`` whose ``key`` is one of ``keys``: what a page's items refer to
+    (folder names, labels, users), in one prepared read (named tuples, as ``rows``).
+
+    An ``IN`` list is complete only at execution time, which ``prepare`` refuses; here it
+    has one named parameter per key, the keys padded (repeating one: an ``IN`` list
+    ignores duplicates) to the next power of two, so a statement is built and prepared
+    per size class only. Same rules for ``columns`` and ``where`` as ``Repository.rows``:
+    module-level clauses, per-request values in ``params``.
+    """
+    wanted = list(dict.fromkeys(keys))
+    if not wanted:
+        return []
+    if session.autoflush:  # the session's pending changes, as an ORM query would see them
+        session.flush()
+    conn = _connection(session)
+    if len(wanted) > LOOKUP_MAX:
+        stmt = select(*columns).where(key.in_(wanted), *where)
+        return conn.execute(stmt, dict(params or {})).all()
+    size = 1 << (len(wanted) - 1).bit_length()
+    parts = ("lookup", *columns, None, key, None, *where)
+    cache_key = (*map(id, parts), size)
+    cached = _ROWS_CACHE.get(cache_key)
+    if cached is None:
+        slots: list[Any] = [bindparam(f"key_{n}") for n in range(size)]
+        stmt = select(*columns).where(key.in_(slots), *where)
+        if len(_ROWS_CACHE) >= _ROWS_CACHE_MAX:
+            _ROWS_CACHE.clear()
+        cached = _ROWS_CACHE[cache_key] = _Rows(parts, stmt, {})
+    values = dict(params or {})
+    last = wanted[-1]
+    for n in range(size):
+        values[f"key_{n}"] = wanted[n] if n < len(wanted) else last
+    return _run(conn, cached, values)
 
 
 def contains_text(column: QueryableAttribute[Any], text: str) -> ColumnElement[bool]:

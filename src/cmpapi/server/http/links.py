@@ -110,6 +110,8 @@ class Links:
 
     def url(self, path: str, query: Iterable[tuple[str, str]] = ()) -> str:
         """``{base}{path}`` (path already encoded) with a fully percent-encoded query."""
+        if query == ():  # most links (a list's web URLs): no encoding to do
+            return self.base + path
         qs = urlencode(list(query), quote_via=quote, safe="")
         return f"{self.base}{path}?{qs}" if qs else f"{self.base}{path}"
 

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from cmpapi.server.http.links import Links
 from cmpapi.server.resources.campaigns.service import CampaignView
-from cmpapi.server.resources.campaigns.tables import Campaign
 from cmpapi.server.resources.labels.service import resource_labels
 from cmpapi.server.resources.library.mapping import timestamp
-from cmpapi.wire import CampaignListResponseItem, CampaignResponse
+from cmpapi.wire import CampaignResponse
 
 
-def reference_id(c: Campaign) -> str:
+def reference_id(c: Any) -> str:
     """``CPN-<n>``, the spec's example shape."""
     return f"CPN-{c.number}"
 
@@ -54,18 +54,18 @@ def campaign_response(view: CampaignView, links: Links) -> CampaignResponse:
     )
 
 
-def campaign_list_item(c: Campaign, links: Links) -> CampaignListResponseItem:
-    """listCampaigns. ``owner`` is ``{}`` for a campaign without an owner."""
-    return CampaignListResponseItem.model_validate(
-        {
-            "id": c.id,
-            "title": c.title,
-            "description": c.description,
-            "start_date": _day(c.start_date),
-            "end_date": _day(c.end_date),
-            "is_hidden": c.is_hidden,
-            "reference_id": reference_id(c),
-            "owner": {"id": c.owner_id} if c.owner_id else {},
-            "links": {"self": links.to("getCampaign", id=c.id)},
-        }
-    )
+def campaign_list_item(c: Any, links: Links) -> dict[str, Any]:
+    """listCampaigns, as plain data (``page_response`` checks it), from a
+    ``service.LIST_COLUMNS`` row or a Campaign. ``owner`` is ``{}`` for a campaign without
+    an owner."""
+    return {
+        "id": c.id,
+        "title": c.title,
+        "description": c.description,
+        "start_date": _day(c.start_date),
+        "end_date": _day(c.end_date),
+        "is_hidden": c.is_hidden,
+        "reference_id": reference_id(c),
+        "owner": {"id": c.owner_id} if c.owner_id else {},
+        "links": {"self": links.to("getCampaign", id=c.id)},
+    }

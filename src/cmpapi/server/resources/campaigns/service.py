@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
@@ -172,22 +172,40 @@ def filter_day(value: str, field: str) -> date:
 # -- operations ----------------------------------------------------------------------------
 
 
+# Module-level clauses with named parameters (``Repository.rows`` caches by identity).
+LIST_COLUMNS = (Campaign.id, Campaign.title, Campaign.description, Campaign.start_date,
+                Campaign.end_date, Campaign.is_hidden, Campaign.number,
+                Campaign.owner_id)  # fmt: skip
+_OWNED_BY = Campaign.owner_id == bindparam("owner")
+_ENDING_AFTER = Campaign.end_date >= bindparam("start_date")
+_STARTING_BEFORE = Campaign.start_date <= bindparam("end_date")
+
+
 def list_campaigns(
     session: Session, principal: Principal, params: ListCampaignsParametersQuery
-) -> Page[Campaign]:
+) -> Page[Any]:
     """Campaigns, newest first. ``owner``: owned by that user; ``start_date``: ending on or
     after that day; ``end_date``: starting on or before it (campaigns without the compared
-    date are left out)."""
+    date are left out). Rows of ``LIST_COLUMNS``."""
     require(principal, "campaigns:read")
     where: list[ColumnElement[bool]] = []
+    values: dict[str, Any] = {}
     if isinstance(params.owner, str):
-        where.append(Campaign.owner_id == params.owner)
+        where.append(_OWNED_BY)
+        values["owner"] = params.owner
     if isinstance(params.start_date, str):
-        where.append(Campaign.end_date >= filter_day(params.start_date, "start_date"))
+        where.append(_ENDING_AFTER)
+        values["start_date"] = filter_day(params.start_date, "start_date")
     if isinstance(params.end_date, str):
-        where.append(Campaign.start_date <= filter_day(params.end_date, "end_date"))
-    return Repository(Campaign, session, principal.org_id).list(
-        *where, order_by=NEWEST_FIRST, offset=params.offset, page_size=params.page_size
+        where.append(_STARTING_BEFORE)
+        values["end_date"] = filter_day(params.end_date, "end_date")
+    return Repository(Campaign, session, principal.org_id).rows(
+        LIST_COLUMNS,
+        *where,
+        order_by=NEWEST_FIRST,
+        offset=params.offset,
+        page_size=params.page_size,
+        params=values,
     )
 
 

@@ -14,17 +14,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
 from cmpapi.server.db.base import new_id
-from cmpapi.server.db.repository import Page, Repository
+from cmpapi.server.db.repository import Page, Repository, lookup
 from cmpapi.server.errors import Invalid
 from cmpapi.server.resources.labels import mapping
 from cmpapi.server.resources.labels.mapping import CURRENT
 from cmpapi.server.resources.labels.tables import LabelGroup, LabelValue
-from cmpapi.wire import ResourceLabelResponse
 
 BY_NAME = (LabelGroup.name,)
 
@@ -107,20 +106,23 @@ def validate_resource_labels(
 LabelNames = dict[str, tuple[str, str, str]]
 
 
+# A value's id, group and names (``lookup``: module-level, distinct names).
+_NAME_COLUMNS = (LabelValue.id, LabelGroup.id.label("group_id"),
+                 LabelGroup.name.label("group_name"), LabelValue.name)  # fmt: skip
+_NAMED_IN_ORG = (LabelGroup.id == LabelValue.group_id, LabelValue.org_id == bindparam("org_id"))
+
+
 def load_label_names(session: Session, org_id: str, value_ids: Iterable[str]) -> LabelNames:
     """``value id -> (group id, group name, value name)`` for the known ids (one query);
     load once for a page of objects, then render each with ``resource_labels``."""
-    stmt = (
-        select(LabelValue.id, LabelGroup.id, LabelGroup.name, LabelValue.name)
-        .join(LabelGroup, LabelGroup.id == LabelValue.group_id)
-        .where(LabelValue.org_id == org_id, LabelValue.id.in_(set(value_ids)))
-    )
-    return {value_id: (gid, gname, vname) for value_id, gid, gname, vname in session.execute(stmt)}
+    rows = lookup(session, _NAME_COLUMNS, LabelValue.id, value_ids, *_NAMED_IN_ORG,
+                  params={"org_id": org_id})  # fmt: skip
+    return {value_id: (gid, gname, vname) for value_id, gid, gname, vname in rows}
 
 
-def resource_labels(value_ids: Iterable[str], names: LabelNames) -> list[ResourceLabelResponse]:
-    """An object's labels as the spec's ``ResourceLabelResponse``s: its value ids grouped by
-    label group in first-seen order; ids of deleted values are left out."""
+def resource_labels(value_ids: Iterable[str], names: LabelNames) -> list[dict[str, Any]]:
+    """An object's labels as the spec's ``ResourceLabelResponse``s (plain data): its value
+    ids grouped by label group in first-seen order; ids of deleted values are left out."""
     grouped: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
     for value_id in dict.fromkeys(value_ids):
         if value_id in names:

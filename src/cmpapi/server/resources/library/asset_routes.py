@@ -145,7 +145,7 @@ async def list_assets(
         request,
         api.links,
         page,
-        [mapping.asset_response(v, api.links, file_url) for v in views],
+        [mapping.asset_item(v, api.links, file_url) for v in views],
         total_count=page.total or 0,
     )
 

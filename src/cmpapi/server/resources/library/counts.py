@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, tuple_
+from sqlalchemy import ColumnElement, Connection, bindparam, delete, func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal
+from cmpapi.server.db.repository import read
 from cmpapi.server.jobs import JobContext, job_handler
 from cmpapi.server.resources.fields.tables import Field
 from cmpapi.server.resources.library import acl
@@ -27,6 +28,12 @@ if TYPE_CHECKING:
 
 COMPACT = "library.compact_counts"
 SHORT = 64  # the longest field value the triggers count (migration 5b1d0c7e9a42)
+
+
+# Every asset of the organization (prepared: ``repository.read``).
+_ORG_TOTAL = select(func.sum(AssetCount.n).label("n")).where(
+    AssetCount.kind == "asset", AssetCount.org_id == bindparam("org_id")
+)
 
 
 def total(
@@ -53,6 +60,8 @@ def total(
         if not single or types is not None or folders is not None or visible is not None:
             return None
         return _sum(session, AssetCount.kind == "label", AssetCount.key == f.label_values[0][0])
+    if types is None and folders is None and granted is None:  # an admin's unfiltered list
+        return int(read(session, _ORG_TOTAL, {"org_id": principal.org_id})[0][0] or 0)
     where = [AssetCount.kind == "asset", AssetCount.org_id == principal.org_id]
     if types is not None:
         where.append(AssetCount.sub.in_(types))

@@ -47,7 +47,7 @@ async def list_folders(
         request,
         api.links,
         page,
-        [mapping.folder_response(v, api.links) for v in views],
+        [mapping.folder_item(v, api.links) for v in views],
     )
 
 

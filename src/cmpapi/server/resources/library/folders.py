@@ -5,16 +5,17 @@ Service functions are named after the operations and take ``(session, principal,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import MISSING
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
 from cmpapi.server.db.base import new_id, utcnow
-from cmpapi.server.db.repository import Page, Repository
+from cmpapi.server.db.repository import Page, Repository, lookup
 from cmpapi.server.errors import BadRequest, Forbidden, NotFound
 from cmpapi.server.resources.library import acl, permissions
 from cmpapi.server.resources.library.tables import AclEntry, Folder
@@ -25,21 +26,28 @@ NEWEST_FIRST = (Folder.modified_at.desc(),)
 
 @dataclass(frozen=True, slots=True)
 class FolderView:
-    """A folder with its name path (``/images/icons``) for the wire."""
+    """A folder (a Folder or a ``LIST_COLUMNS`` row) with its name path (``/images/icons``)
+    for the wire."""
 
-    row: Folder
+    row: Any
     path: str
+
+
+LIST_COLUMNS = (Folder.id, Folder.name, Folder.parent_id, Folder.id_path, Folder.created_at,
+                Folder.modified_at)  # fmt: skip
+_CHILD_OF = Folder.parent_id == bindparam("parent_id")
+_NAMES = (Folder.id, Folder.name)
 
 
 def _repo(session: Session, principal: Principal) -> Repository[Folder]:
     return Repository(Folder, session, principal.org_id)
 
 
-def views(session: Session, folders: list[Folder]) -> list[FolderView]:
-    """Attach name paths, loading every ancestor name of the page in one query."""
+def views(session: Session, folders: Sequence[Any]) -> list[FolderView]:
+    """Attach name paths, loading every ancestor name of the page in one prepared query
+    (``folders``: Folders or rows with ``id`` and ``id_path``)."""
     ids = {i for f in folders for i in acl.ancestor_ids(f.id_path)}
-    rows = session.execute(select(Folder.id, Folder.name).where(Folder.id.in_(ids)))
-    names: dict[str, str] = {r[0]: r[1] for r in rows}
+    names: dict[str, str] = dict(lookup(session, _NAMES, Folder.id, ids))
     return [
         FolderView(f, "/" + "/".join(names.get(i, "") for i in acl.ancestor_ids(f.id_path)))
         for f in folders
@@ -64,19 +72,28 @@ def filter_folder(session: Session, principal: Principal, folder_id: str, param:
 
 def list_folders(
     session: Session, principal: Principal, parent_folder_id: str | None, offset: int, size: int
-) -> tuple[Page[Folder], list[FolderView]]:
-    """Visible folders, newest change first; only the children of a parent when given."""
+) -> tuple[Page[Any], list[FolderView]]:
+    """Visible folders, newest change first; only the children of a parent when given.
+    Rows of ``LIST_COLUMNS``."""
     where: list[ColumnElement[bool]] = []
+    values: dict[str, Any] = {}
     if parent_folder_id is not None:
         parent = filter_folder(session, principal, parent_folder_id, "parent_folder_id")
-        where.append(Folder.parent_id == parent.id)
+        where.append(_CHILD_OF)
+        values["parent_id"] = parent.id
     visible = acl.visible_folders(session, principal)
-    if visible is not None:
+    if visible is not None:  # built per request (the caller's accessor ids)
         where.append(visible)
-    page = _repo(session, principal).list(
-        *where, order_by=NEWEST_FIRST, offset=offset, page_size=size
+    page = _repo(session, principal).rows(
+        LIST_COLUMNS,
+        *where,
+        order_by=NEWEST_FIRST,
+        offset=offset,
+        page_size=size,
+        params=values,
+        cache=visible is None,
     )
-    return page, views(session, list(page.items))
+    return page, views(session, page.items)
 
 
 def get_folder(session: Session, principal: Principal, folder_id: str) -> FolderView:

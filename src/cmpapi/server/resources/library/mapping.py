@@ -52,26 +52,30 @@ def timestamp(value: datetime) -> str:
 
 
 def folder_response(view: FolderView, links: Links) -> FolderResponse:
+    """getFolder, createFolder, updateFolder."""
+    return FolderResponse.model_validate(folder_item(view, links))
+
+
+def folder_item(view: FolderView, links: Links) -> dict[str, Any]:
+    """A ``FolderResponse`` as plain data (listFolders: ``page_response`` checks it)."""
     row = view.row
-    return FolderResponse.model_validate(
-        {
-            "id": row.id,
-            "name": row.name,
-            "parent_folder_id": row.parent_id,
-            "path": view.path,
-            "created_at": timestamp(row.created_at),
-            "modified_at": timestamp(row.modified_at),
-            "links": {
-                "self": links.to("getFolder", id=row.id),
-                "parent_folder": links.to("getFolder", id=row.parent_id) if row.parent_id else None,
-                "child_folders": links.to("listFolders", query=[("parent_folder_id", row.id)]),
-                "assets": links.to(
-                    "listAssets",
-                    query=[("folder_id", row.id), ("include_subfolder_assets", "false")],
-                ),
-            },
-        }
-    )
+    return {
+        "id": row.id,
+        "name": row.name,
+        "parent_folder_id": row.parent_id,
+        "path": view.path,
+        "created_at": timestamp(row.created_at),
+        "modified_at": timestamp(row.modified_at),
+        "links": {
+            "self": links.to("getFolder", id=row.id),
+            "parent_folder": links.to("getFolder", id=row.parent_id) if row.parent_id else None,
+            "child_folders": links.to("listFolders", query=[("parent_folder_id", row.id)]),
+            "assets": links.to(
+                "listAssets",
+                query=[("folder_id", row.id), ("include_subfolder_assets", "false")],
+            ),
+        },
+    }
 
 
 # accessor type -> the operation serving it
@@ -173,6 +177,11 @@ BY_TYPE: dict[str, Callable[[AssetView, Links, FileUrl], BaseModel]] = {
 
 def asset_response(view: AssetView, links: Links, file_url: FileUrl) -> AssetResponse:
     """The generic shape of createAsset and listAssets; ``links.self`` is the type URL."""
+    return AssetResponse.model_validate(asset_item(view, links, file_url))
+
+
+def asset_item(view: AssetView, links: Links, file_url: FileUrl) -> dict[str, Any]:
+    """An ``AssetResponse`` as plain data (listAssets: ``page_response`` checks it)."""
     row = view.row
     if row.type == "article":
         content = {"type": "html_body", "value": row.html_body or ""}
@@ -180,25 +189,23 @@ def asset_response(view: AssetView, links: Links, file_url: FileUrl) -> AssetRes
         content = {"type": "api_url", "value": asset_self(links, row)}
     else:
         content = {"type": "url", "value": file_url(row)}
-    return AssetResponse.model_validate(
-        {
-            "id": row.id,
-            "title": row.title,
-            "type": row.type,
-            "mime_type": row.mime_type,
-            "file_extension": row.file_extension,
-            "created_at": timestamp(row.created_at),
-            "modified_at": timestamp(row.modified_at),
-            "folder_id": row.folder_id,
-            "file_location": view.file_location,
-            "is_archived": row.is_archived,
-            "content": content,
-            "labels": view.labels,
-            "links": {"self": asset_self(links, row)},
-            "owner_organization_id": row.org_id,
-            "thumbnail_url": None,
-        }
-    )
+    return {
+        "id": row.id,
+        "title": row.title,
+        "type": row.type,
+        "mime_type": row.mime_type,
+        "file_extension": row.file_extension,
+        "created_at": timestamp(row.created_at),
+        "modified_at": timestamp(row.modified_at),
+        "folder_id": row.folder_id,
+        "file_location": view.file_location,
+        "is_archived": row.is_archived,
+        "content": content,
+        "labels": view.labels,
+        "links": {"self": asset_self(links, row)},
+        "owner_organization_id": row.org_id,
+        "thumbnail_url": None,
+    }
 
 
 def version_response(

@@ -275,3 +275,9 @@ class AssetCount(Base):
     key: Mapped[str] = mapped_column(String(32))  # folder ("" = root), label value, field
     sub: Mapped[str] = mapped_column(String(64))  # asset type; field value; "" for labels
     n: Mapped[int] = mapped_column(Integer)
+
+
+# What listAssets reads of an asset (``assets.AssetView`` and its mapping).
+ASSET_COLUMNS = (Asset.id, Asset.org_id, Asset.type, Asset.title, Asset.mime_type,
+                 Asset.file_extension, Asset.created_at, Asset.modified_at, Asset.folder_id,
+                 Asset.is_archived, Asset.html_body, Asset.storage_key)  # fmt: skip

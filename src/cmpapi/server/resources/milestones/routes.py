@@ -32,7 +32,7 @@ async def list_milestones(
 ) -> Response:
     """Milestones by due date; ``campaign_id=null`` lists those without a campaign."""
     page = await api.call(service.list_milestones, params)
-    data = [mapping.milestone_response(m, api.links) for m in page.items]
+    data = [mapping.milestone_item(m, api.links) for m in page.items]
     return page_response(ListMilestonesResponse, request, api.links, page, data)
 
 

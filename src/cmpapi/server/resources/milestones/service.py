@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import MISSING
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, bindparam, select
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
@@ -35,24 +35,41 @@ BY_DUE_DATE = (Milestone.due_date,)
 _HEX_COLOR = re.compile(r"#(?:[0-9A-Fa-f]{3}){1,2}")
 # listMilestones: campaign_id=null asks for milestones without a campaign.
 NULL = "null"
+# Module-level clauses with named parameters (``Repository.rows`` caches by identity).
+LIST_COLUMNS = (Milestone.id, Milestone.title, Milestone.description, Milestone.due_date,
+                Milestone.color, Milestone.campaign_id)  # fmt: skip
+_NO_CAMPAIGN = Milestone.campaign_id.is_(None)
+_OF_CAMPAIGN = Milestone.campaign_id == bindparam("campaign_id")
+_DUE_FROM = Milestone.due_date >= bindparam("due_from")
+_DUE_TO = Milestone.due_date <= bindparam("due_to")
 
 
 def list_milestones(
     session: Session, principal: Principal, params: ListMilestonesParametersQuery
-) -> Page[Milestone]:
-    """Milestones by due date (soonest first); ``due_date__from``/``__to`` are inclusive."""
+) -> Page[Any]:
+    """Milestones by due date (soonest first); ``due_date__from``/``__to`` are inclusive.
+    Rows of ``LIST_COLUMNS``."""
     require(principal, "milestones:read")
     where: list[ColumnElement[bool]] = []
+    values: dict[str, Any] = {}
     if params.campaign_id is None or params.campaign_id == NULL:
-        where.append(Milestone.campaign_id.is_(None))
+        where.append(_NO_CAMPAIGN)
     elif isinstance(params.campaign_id, str):
-        where.append(Milestone.campaign_id == params.campaign_id)
+        where.append(_OF_CAMPAIGN)
+        values["campaign_id"] = params.campaign_id
     if isinstance(params.due_date__from, datetime):
-        where.append(Milestone.due_date >= params.due_date__from)
+        where.append(_DUE_FROM)
+        values["due_from"] = params.due_date__from
     if isinstance(params.due_date__to, datetime):
-        where.append(Milestone.due_date <= params.due_date__to)
-    return Repository(Milestone, session, principal.org_id).list(
-        *where, order_by=BY_DUE_DATE, offset=params.offset, page_size=params.page_size
+        where.append(_DUE_TO)
+        values["due_to"] = params.due_date__to
+    return Repository(Milestone, session, principal.org_id).rows(
+        LIST_COLUMNS,
+        *where,
+        order_by=BY_DUE_DATE,
+        offset=params.offset,
+        page_size=params.page_size,
+        params=values,
     )
 
 

@@ -76,10 +76,7 @@ def payload(
     names = load_label_names(session, event.org_id, (v for a in assets for v in a.labels or []))
     groups: dict[str, list[dict[str, Any]]] = {group: [] for group in GROUPS.values()}
     for asset in assets:
-        labels = [
-            label.__pydantic_serializer__.to_python(label, mode="json", by_alias=True)
-            for label in resource_labels(asset.labels or [], names)
-        ]
+        labels = resource_labels(asset.labels or [], names)
         groups[GROUPS[asset.type]].append(_asset(links, asset, labels))
     return {
         "assets": groups,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from cmpapi.server.http.links import Links
 from cmpapi.server.resources.labels.service import resource_labels
@@ -15,7 +16,6 @@ from cmpapi.server.resources.tasks.tables import TaskStep as TaskStepRow
 from cmpapi.server.resources.tasks.views import TaskView
 from cmpapi.wire import (
     TaskExternalWorkResponse,
-    TaskListResponseItem,
     TaskResponse,
     TaskStep,
 )
@@ -123,37 +123,32 @@ def task_response(view: TaskView, links: Links) -> TaskResponse:
     )
 
 
-def task_list_item(task: Task, links: Links, now: datetime) -> TaskListResponseItem:
-    """listTasks."""
-    return TaskListResponseItem.model_validate(
-        {
-            "id": task.id,
-            "title": task.title,
-            "start_at": timestamp(task.start_at) if task.start_at else None,
-            "due_at": timestamp(task.due_at) if task.due_at else None,
-            "modified_at": timestamp(task.modified_at),
-            "reference_id": str(task.number),
-            "campaign_id": task.campaign_id,
-            "workflow_id": task.workflow_id,
-            "milestone_id": task.milestone_id,
-            "is_completed": task.is_completed,
-            "is_archived": task.is_archived,
-            "status": engine.status(task, now),
-            "links": {
-                "self": links.to("getTask", id=task.id),
-                "campaign": links.to("getCampaign", id=task.campaign_id)
-                if task.campaign_id
-                else None,
-                "workflow": links.to("getWorkflow", workflow_id=task.workflow_id)
-                if task.workflow_id
-                else None,
-                "milestone": links.to("getMilestone", id=task.milestone_id)
-                if task.milestone_id
-                else None,
-                "web_urls": {"self": web_url(links, "tasks", task.id)},
-            },
-        }
-    )
+def task_list_item(task: Any, links: Links, now: datetime) -> dict[str, Any]:
+    """A listTasks ``TaskListResponseItem`` as plain data (``page_response`` checks it), from
+    a ``service.LIST_COLUMNS`` row or a Task."""
+    task_id, campaign_id = task.id, task.campaign_id
+    workflow_id, milestone_id = task.workflow_id, task.milestone_id
+    return {
+        "id": task_id,
+        "title": task.title,
+        "start_at": timestamp(task.start_at) if task.start_at else None,
+        "due_at": timestamp(task.due_at) if task.due_at else None,
+        "modified_at": timestamp(task.modified_at),
+        "reference_id": str(task.number),
+        "campaign_id": campaign_id,
+        "workflow_id": workflow_id,
+        "milestone_id": milestone_id,
+        "is_completed": task.is_completed,
+        "is_archived": task.is_archived,
+        "status": engine.status(task, now),
+        "links": {
+            "self": links.to("getTask", id=task_id),
+            "campaign": links.to("getCampaign", id=campaign_id) if campaign_id else None,
+            "workflow": links.to("getWorkflow", workflow_id=workflow_id) if workflow_id else None,
+            "milestone": links.to("getMilestone", id=milestone_id) if milestone_id else None,
+            "web_urls": {"self": web_url(links, "tasks", task_id)},
+        },
+    }
 
 
 def external_work(ss: TaskSubStep, system: str, links: Links) -> TaskExternalWorkResponse:

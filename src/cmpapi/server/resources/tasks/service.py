@@ -8,11 +8,12 @@ comments, fields) load tasks with ``load_task`` / ``load_flow``.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import MISSING
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
@@ -46,6 +47,7 @@ from cmpapi.server.resources.tasks.views import TaskView
 from cmpapi.server.resources.workflows.tables import Workflow
 from cmpapi.wire import (
     ListTasksParametersQuery,
+    ListTasksParametersQueryStatus,
     TaskCreateRequest,
     TaskExternalWorkRequest,
     TaskSubStepRequest,
@@ -172,18 +174,38 @@ def get_task(session: Session, principal: Principal, task_id: str) -> TaskView:
     return _view(session, load_flow(session, load_task(session, principal, task_id, "read")))
 
 
-def _status_filter(statuses: list[str], now: datetime) -> ColumnElement[bool]:
-    """Stored statuses, with Overdue split off Not Started / In Progress by ``overdue_at``."""
-    late = and_(Task.overdue_at.is_not(None), Task.overdue_at < now)
-    clauses: list[ColumnElement[bool]] = []
-    for status in dict.fromkeys(statuses):
-        if status == OVERDUE:
-            clauses.append(and_(Task.status.in_((NOT_STARTED, IN_PROGRESS)), late))
-        elif status in (NOT_STARTED, IN_PROGRESS):
-            clauses.append(and_(Task.status == status, ~late))
-        else:
-            clauses.append(Task.status == status)
-    return or_(*clauses)
+# Module-level clauses with named parameters: ``Repository.rows`` caches its statements
+# by the identity of their parts, and runs them prepared.
+_LATE = and_(Task.overdue_at.is_not(None), Task.overdue_at < bindparam("now"))
+_STATUS_CLAUSES: dict[str, ColumnElement[bool]] = {
+    OVERDUE: and_(Task.status.in_((NOT_STARTED, IN_PROGRESS)), _LATE),
+    NOT_STARTED: and_(Task.status == NOT_STARTED, ~_LATE),
+    IN_PROGRESS: and_(Task.status == IN_PROGRESS, ~_LATE),
+}
+_STATUS_ORDER = tuple(s.value for s in ListTasksParametersQueryStatus)
+_BY_COLUMN = {
+    "campaign": Task.campaign_id == bindparam("campaign"),
+    "workflow": Task.workflow_id == bindparam("workflow"),
+    "milestone": Task.milestone_id == bindparam("milestone"),
+}
+_STARTING_AFTER = Task.start_at >= bindparam("start_date")
+_DUE_BEFORE = Task.due_at <= bindparam("due_date")
+LIST_COLUMNS = (Task.id, Task.title, Task.start_at, Task.due_at, Task.modified_at, Task.number,
+                Task.campaign_id, Task.workflow_id, Task.milestone_id, Task.is_completed,
+                Task.is_archived, Task.status, Task.overdue_at)  # fmt: skip
+
+
+@functools.cache
+def _status_filter(statuses: frozenset[str]) -> ColumnElement[bool]:
+    """Stored statuses, with Overdue split off Not Started / In Progress by ``overdue_at``
+    (the ``now`` parameter). One clause per set of statuses (at most 63)."""
+    return or_(
+        *(
+            _STATUS_CLAUSES.get(status, Task.status == status)
+            for status in _STATUS_ORDER
+            if status in statuses
+        )
+    )
 
 
 def _date(value: str, field: str) -> datetime:
@@ -196,27 +218,41 @@ def _date(value: str, field: str) -> datetime:
 
 def list_tasks(
     session: Session, principal: Principal, params: ListTasksParametersQuery
-) -> tuple[Page[Task], datetime]:
+) -> tuple[Page[Any], datetime]:
     """Tasks, most recently changed first, filtered as the spec's parameters say:
-    ``start_date``: starting on or after; ``due_date``: due on or before."""
+    ``start_date``: starting on or after; ``due_date``: due on or before. Rows of
+    ``LIST_COLUMNS``."""
     require(principal, "tasks:read")
     now = utcnow()
     where: list[ColumnElement[bool]] = []
+    values: dict[str, Any] = {}
+    cache = True
     if isinstance(params.search_key, str) and params.search_key.strip():
+        # Built per request (on SQLite it holds the matching rowids): not cached.
         where.append(title_contains(session, Task.title, params.search_key.strip()))
-    for column, value in ((Task.campaign_id, params.campaign),
-                          (Task.workflow_id, params.workflow),
-                          (Task.milestone_id, params.milestone)):  # fmt: skip
+        cache = False
+    for name, clause in _BY_COLUMN.items():
+        value = getattr(params, name)
         if isinstance(value, str):
-            where.append(column == value)
+            where.append(clause)
+            values[name] = value
     if isinstance(params.start_date, str):
-        where.append(Task.start_at >= _date(params.start_date, "start_date"))
+        where.append(_STARTING_AFTER)
+        values["start_date"] = _date(params.start_date, "start_date")
     if isinstance(params.due_date, str):
-        where.append(Task.due_at <= _date(params.due_date, "due_date"))
+        where.append(_DUE_BEFORE)
+        values["due_date"] = _date(params.due_date, "due_date")
     if isinstance(params.status, list) and params.status:
-        where.append(_status_filter([str(s.value) for s in params.status], now))
-    page = Repository(Task, session, principal.org_id).list(
-        *where, order_by=NEWEST_FIRST, offset=params.offset, page_size=params.page_size
+        where.append(_status_filter(frozenset(str(s.value) for s in params.status)))
+        values["now"] = now
+    page = Repository(Task, session, principal.org_id).rows(
+        LIST_COLUMNS,
+        *where,
+        order_by=NEWEST_FIRST,
+        offset=params.offset,
+        page_size=params.page_size,
+        params=values,
+        cache=cache,
     )
     return page, now
 

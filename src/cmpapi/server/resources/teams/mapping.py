@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from cmpapi.server.http.links import Links
 from cmpapi.server.identity.tables import Team as TeamRow
-from cmpapi.wire import Team, TeamWithUsers
+from cmpapi.wire import TeamWithUsers
 
 
-def team(row: TeamRow, links: Links) -> Team:
-    return Team.model_validate(
-        {"id": row.id, "name": row.name, "links": {"self": links.to("getTeam", id=row.id)}}
-    )
+def team(row: Any, links: Links) -> dict[str, Any]:
+    """listTeams: a ``Team`` as plain data (``page_response`` checks it), from a
+    ``service.LIST_COLUMNS`` row or a Team."""
+    return {"id": row.id, "name": row.name, "links": {"self": links.to("getTeam", id=row.id)}}
 
 
 def team_with_users(row: TeamRow, links: Links) -> TeamWithUsers:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
@@ -14,9 +16,16 @@ def _repo(session: Session, principal: Principal) -> Repository[Team]:
     return Repository(Team, session, principal.org_id)
 
 
-def list_teams(session: Session, principal: Principal, offset: int, page_size: int) -> Page[Team]:
-    """Teams of the organization, by name."""
-    return _repo(session, principal).list(order_by=[Team.name], offset=offset, page_size=page_size)
+LIST_COLUMNS = (Team.id, Team.name)
+BY_NAME = (Team.name,)
+
+
+def list_teams(session: Session, principal: Principal, offset: int, page_size: int) -> Page[Any]:
+    """Teams of the organization, by name (rows of ``LIST_COLUMNS``: the members, which an
+    ORM load of a team brings along, are not listed)."""
+    return _repo(session, principal).rows(
+        LIST_COLUMNS, order_by=BY_NAME, offset=offset, page_size=page_size
+    )
 
 
 def get_team(session: Session, principal: Principal, team_id: str) -> Team:

@@ -29,7 +29,7 @@ _RESOURCES = {"task": "getTask", "campaign": "getCampaign"}
 _ASSIGNEES = {"user": "getUser", "team": "getTeam"}
 
 
-def _file(row: WorkRequestFile, sign: Sign) -> dict[str, str]:
+def _file(row: Any, sign: Sign) -> dict[str, str]:
     return {"id": row.id, "name": row.name, "url": sign(row.storage_key, row.name, row.mime_type)}
 
 
@@ -52,39 +52,41 @@ def form_field(view: WorkRequestView, spec: dict[str, Any], sign: Sign) -> dict[
 
 
 def work_request_response(view: WorkRequestView, links: Links, sign: Sign) -> WorkRequestResponse:
-    """listWorkRequests items, createWorkRequest, getWorkRequest."""
+    """createWorkRequest, getWorkRequest, updateWorkRequest."""
+    return WorkRequestResponse.model_validate(work_request_item(view, links, sign))
+
+
+def work_request_item(view: WorkRequestView, links: Links, sign: Sign) -> dict[str, Any]:
+    """A ``WorkRequestResponse`` as plain data (listWorkRequests: ``page_response`` checks
+    it)."""
     wr, tpl = view.row, view.template
     refs = events.links_of(links, wr.id, list(events.SUB_LINKS))
     creator = wr.created_by or ""
-    return WorkRequestResponse.model_validate(
-        {
-            "id": wr.id,
-            "reference_id": f"WRQ-{wr.number}",
-            "status": wr.status,
-            "priority": wr.priority,
-            "template": {
-                "id": tpl.id,
-                "title": tpl.title,
-                "links": {"self": links.to("getTemplate", template_id=tpl.id)},
+    return {
+        "id": wr.id,
+        "reference_id": f"WRQ-{wr.number}",
+        "status": wr.status,
+        "priority": wr.priority,
+        "template": {
+            "id": tpl.id,
+            "title": tpl.title,
+            "links": {"self": links.to("getTemplate", template_id=tpl.id)},
+        },
+        "form_fields": [form_field(view, spec, sign) for spec in value_fields(tpl)],
+        "assignees": [
+            {**a, "links": {"self": links.to(_ASSIGNEES[a["type"]], id=a["id"])}}
+            for a in view.assignees
+        ],
+        "created_by": {
+            "id": creator,
+            "links": {
+                "self": links.to("getUser", id=creator) if creator else links.to("findUserByEmail")
             },
-            "form_fields": [form_field(view, spec, sign) for spec in value_fields(tpl)],
-            "assignees": [
-                {**a, "links": {"self": links.to(_ASSIGNEES[a["type"]], id=a["id"])}}
-                for a in view.assignees
-            ],
-            "created_by": {
-                "id": creator,
-                "links": {
-                    "self": links.to("getUser", id=creator)
-                    if creator
-                    else links.to("findUserByEmail")
-                },
-            },
-            "created_at": timestamp(wr.created_at),
-            "modified_at": timestamp(wr.modified_at),
-            "links": refs,
-        }
-    )
+        },
+        "created_at": timestamp(wr.created_at),
+        "modified_at": timestamp(wr.modified_at),
+        "links": refs,
+    }
 
 
 def form_field_update_response(

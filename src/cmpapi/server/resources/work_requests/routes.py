@@ -96,7 +96,7 @@ async def list_work_requests(
 ) -> Response:
     """Work requests, newest first unless ``order_by``/``order_as`` say otherwise."""
     page = await api.call(service.list_work_requests, params)
-    data = [mapping.work_request_response(v, api.links, sign) for v in page.items]
+    data = [mapping.work_request_item(v, api.links, sign) for v in page.items]
     return page_response(ListWorkRequestsResponse, request, api.links, page, data)
 
 

@@ -11,19 +11,20 @@ before a service runs (storage is async), and recorded here.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from pydantic import MISSING
-from sqlalchemy import ColumnElement, case, exists, or_, select
+from sqlalchemy import ColumnElement, bindparam, case, exists, or_, select
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
 from cmpapi.server.db.base import new_id
 from cmpapi.server.db.counters import next_number
-from cmpapi.server.db.repository import OrderBy, Page, Repository
+from cmpapi.server.db.repository import OrderBy, Page, Repository, lookup
 from cmpapi.server.errors import Invalid, NotFound
 from cmpapi.server.http.links import Links
 from cmpapi.server.identity.tables import Team, User
@@ -70,48 +71,52 @@ class WorkRequestsQuery(ListWorkRequestsParametersQuery):  # type: ignore[misc]
 
 @dataclass(slots=True)
 class WorkRequestView:
-    """A work request with what its answer shows: its template, files, assignees."""
+    """A work request with what its answer shows: its template, files, assignees. ``row``
+    is a WorkRequest or a ``LIST_COLUMNS`` row; ``template`` and ``files`` are rows of
+    ``TEMPLATE_COLUMNS`` / ``FILE_COLUMNS``."""
 
-    row: WorkRequest
-    template: Template
-    files: dict[str, WorkRequestFile] = field(default_factory=dict)
+    row: Any
+    template: Any
+    files: dict[str, Any] = field(default_factory=dict)
     assignees: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _views(session: Session, rows: Sequence[WorkRequest]) -> list[WorkRequestView]:
-    """Views of ``rows``, loading templates, files and assignees in a few queries."""
+# What a view reads, as module-level columns and clauses (``lookup`` prepares them once).
+LIST_COLUMNS = (WorkRequest.id, WorkRequest.number, WorkRequest.template_id, WorkRequest.status,
+                WorkRequest.priority, WorkRequest.form_values, WorkRequest.assignees,
+                WorkRequest.created_by, WorkRequest.created_at,
+                WorkRequest.modified_at)  # fmt: skip
+TEMPLATE_COLUMNS = (Template.id, Template.title, Template.form_fields)
+FILE_COLUMNS = (WorkRequestFile.id, WorkRequestFile.work_request_id, WorkRequestFile.name,
+                WorkRequestFile.storage_key, WorkRequestFile.mime_type)  # fmt: skip
+_IN_A_FIELD = WorkRequestFile.field.is_not(None)
+_USER_COLUMNS = (User.id, User.first_name, User.last_name, User.image_url)
+_USER_OF_ORG = User.org_id == bindparam("org_id")
+_TEAM_COLUMNS = (Team.id, Team.name)
+_TEAM_OF_ORG = Team.org_id == bindparam("org_id")
+
+
+def _views(session: Session, org_id: str, rows: Sequence[Any]) -> list[WorkRequestView]:
+    """Views of ``rows`` (the organization's WorkRequests or ``LIST_COLUMNS`` rows),
+    loading templates, files and assignees in one prepared read each."""
     if not rows:
         return []
-    org = rows[0].org_id
+    org = {"org_id": org_id}
     tpl = {
         t.id: t
-        for t in session.scalars(
-            select(Template).where(Template.id.in_({r.template_id for r in rows}))
-        )
+        for t in lookup(session, TEMPLATE_COLUMNS, Template.id, [r.template_id for r in rows])
     }
-    files: dict[str, dict[str, WorkRequestFile]] = {r.id: {} for r in rows}
-    for f in session.scalars(
-        select(WorkRequestFile).where(
-            WorkRequestFile.work_request_id.in_(files), WorkRequestFile.field.is_not(None)
-        )
-    ):
+    files: dict[str, dict[str, Any]] = {r.id: {} for r in rows}
+    for f in lookup(session, FILE_COLUMNS, WorkRequestFile.work_request_id, files, _IN_A_FIELD):
         files[f.work_request_id][f.id] = f
     wanted = [a for r in rows for a in r.assignees]
+    user_ids = [a["id"] for a in wanted if a["type"] == "user"]
+    team_ids = [a["id"] for a in wanted if a["type"] == "team"]
     users = {
-        u.id: u
-        for u in session.scalars(
-            select(User).where(
-                User.org_id == org, User.id.in_({a["id"] for a in wanted if a["type"] == "user"})
-            )
-        )
+        u.id: u for u in lookup(session, _USER_COLUMNS, User.id, user_ids, _USER_OF_ORG, params=org)
     }
     teams = {
-        t.id: t
-        for t in session.scalars(
-            select(Team).where(
-                Team.org_id == org, Team.id.in_({a["id"] for a in wanted if a["type"] == "team"})
-            )
-        )
+        t.id: t for t in lookup(session, _TEAM_COLUMNS, Team.id, team_ids, _TEAM_OF_ORG, params=org)
     }
     out = []
     for r in rows:
@@ -119,8 +124,9 @@ def _views(session: Session, rows: Sequence[WorkRequest]) -> list[WorkRequestVie
         for a in r.assignees:
             if a["type"] == "user" and a["id"] in users:
                 u = users[a["id"]]
+                name = f"{u.first_name} {u.last_name}".strip()  # User.full_name
                 people.append(
-                    {"id": u.id, "type": "user", "full_name": u.full_name, "image_url": u.image_url}
+                    {"id": u.id, "type": "user", "full_name": name, "image_url": u.image_url}
                 )
             elif a["type"] == "team" and a["id"] in teams:
                 people.append(
@@ -143,21 +149,38 @@ def load_work_request(
     return Repository(WorkRequest, session, principal.org_id).get(work_request_id)
 
 
-def _order(params: WorkRequestsQuery) -> list[OrderBy]:
+_RANKED: dict[str, Any] = {
+    "priority": case(PRIORITY_RANK, value=WorkRequest.priority),
+    "status": case(STATUS_RANK, value=WorkRequest.status),
+    "due_date": WorkRequest.due_date,
+}
+
+
+@functools.cache
+def _order_of(key: str, ascending: bool) -> tuple[OrderBy, ...]:
     """The sort keys; ties (and requests without a due date, which come last) follow
-    ``created_at`` in the same direction."""
-    key = getattr(params.order_by, "value", "created_at")
-    ascending = getattr(params.order_as, "value", "desc") == "asc"
+    ``created_at`` in the same direction. One tuple per choice (``rows`` caches by it)."""
     newest: OrderBy = WorkRequest.created_at if ascending else WorkRequest.created_at.desc()
-    column: Any = {
-        "priority": case(PRIORITY_RANK, value=WorkRequest.priority),
-        "status": case(STATUS_RANK, value=WorkRequest.status),
-        "due_date": WorkRequest.due_date,
-    }.get(key)
+    column = _RANKED.get(key)
     if column is None:
-        return [newest]
+        return (newest,)
     first = [WorkRequest.due_date.is_(None)] if key == "due_date" else []
-    return [*first, column if ascending else column.desc(), newest]
+    return (*first, column if ascending else column.desc(), newest)
+
+
+def _order(params: WorkRequestsQuery) -> tuple[OrderBy, ...]:
+    key = getattr(params.order_by, "value", "created_at")
+    return _order_of(key, getattr(params.order_as, "value", "desc") == "asc")
+
+
+# Module-level filters with named parameters (lists: expanding parameters).
+_FILTERS = (
+    ("created_by", WorkRequest.created_by.in_(bindparam("created_by", expanding=True))),
+    ("status", WorkRequest.status.in_(bindparam("status", expanding=True))),
+    ("template_ids", WorkRequest.template_id.in_(bindparam("template_ids", expanding=True))),
+)
+_CREATED_FROM = WorkRequest.created_at >= bindparam("created_from")
+_CREATED_TO = WorkRequest.created_at <= bindparam("created_to")
 
 
 def list_work_requests(
@@ -168,28 +191,36 @@ def list_work_requests(
     ``created_at`` bounds are inclusive."""
     require(principal, "work_requests:read")
     where: list[ColumnElement[bool]] = []
-    for column, wanted in (
-        (WorkRequest.created_by, params.created_by),
-        (WorkRequest.status, params.status),
-        (WorkRequest.template_id, params.template_ids),
-    ):
+    values_: dict[str, Any] = {}
+    for name, clause in _FILTERS:
+        wanted = getattr(params, name)
         if isinstance(wanted, list) and wanted:
-            where.append(column.in_([str(w) for w in wanted]))
+            where.append(clause)
+            values_[name] = [str(getattr(w, "value", w)) for w in wanted]
     if isinstance(params.created_at__from, datetime):
-        where.append(WorkRequest.created_at >= params.created_at__from)
+        where.append(_CREATED_FROM)
+        values_["created_from"] = params.created_at__from
     if isinstance(params.created_at__to, datetime):
-        where.append(WorkRequest.created_at <= params.created_at__to)
-    page = Repository(WorkRequest, session, principal.org_id).list(
-        *where, order_by=_order(params), offset=params.offset, page_size=params.page_size
+        where.append(_CREATED_TO)
+        values_["created_to"] = params.created_at__to
+    page = Repository(WorkRequest, session, principal.org_id).rows(
+        LIST_COLUMNS,
+        *where,
+        order_by=_order(params),
+        offset=params.offset,
+        page_size=params.page_size,
+        params=values_,
     )
-    return Page(_views(session, page.items), page.offset, page.page_size, page.has_next)
+    views = _views(session, principal.org_id, page.items)
+    return Page(views, page.offset, page.page_size, page.has_next)
 
 
 def get_work_request(
     session: Session, principal: Principal, work_request_id: str
 ) -> WorkRequestView:
     """One work request of the organization."""
-    return _views(session, [load_work_request(session, principal, work_request_id, "read")])[0]
+    wr = load_work_request(session, principal, work_request_id, "read")
+    return _views(session, wr.org_id, [wr])[0]
 
 
 def check_upload_keys(
@@ -345,7 +376,7 @@ def create_work_request(
     session.flush()
     events.record_added(session, links, wr)
     session.commit()
-    return _views(session, [wr])[0]
+    return _views(session, wr.org_id, [wr])[0]
 
 
 def update_work_request(
@@ -425,7 +456,7 @@ def update_work_request_form_field(
         events.record_modified(session, links, wr, ["form_fields"])
     session.flush()
     session.commit()
-    return _views(session, [wr])[0], spec, gone
+    return _views(session, wr.org_id, [wr])[0], spec, gone
 
 
 def _forget_files(session: Session, wr: WorkRequest, identifier: str, kept: list[Any]) -> list[str]:

@@ -7,7 +7,6 @@ from typing import Any
 from cmpapi.server.http.links import Links
 from cmpapi.server.resources.workflows.tables import Workflow
 from cmpapi.wire import (
-    WorkflowListResponseItem,
     WorkflowResponse,
     WorkflowResponseStep,
     WorkflowResponseStepSubStep,
@@ -20,10 +19,10 @@ from cmpapi.wire import (
 _ASSIGNEES = {"user": "getUser", "team": "getTeam"}
 
 
-def workflow_list_item(w: Workflow) -> WorkflowListResponseItem:
-    return WorkflowListResponseItem(
-        id=w.id, name=w.name, description=w.description, is_flexible=w.is_flexible
-    )
+def workflow_list_item(w: Any) -> dict[str, Any]:
+    """listWorkflows: a ``WorkflowListResponseItem`` as plain data (``page_response`` checks
+    it), from a ``service.LIST_COLUMNS`` row or a Workflow."""
+    return {"id": w.id, "name": w.name, "description": w.description, "is_flexible": w.is_flexible}
 
 
 def _assignee(a: dict[str, str], names: dict[str, str], links: Links) -> Any:

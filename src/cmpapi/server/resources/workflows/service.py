@@ -30,14 +30,17 @@ _EXTRA = ("labels", "custom_fields", "default_channels", "blacklisted_channels",
 MAX_DURATION_DAYS = 3650
 
 
+LIST_COLUMNS = (Workflow.id, Workflow.name, Workflow.description, Workflow.is_flexible)
+_ACTIVE = Workflow.is_active.is_(True)
+
+
 def list_workflows(
     session: Session, principal: Principal, offset: int, page_size: int
-) -> Page[Workflow]:
-    """Active workflows by name."""
+) -> Page[Any]:
+    """Active workflows by name (rows of ``LIST_COLUMNS``)."""
     require(principal, "workflows:read")
     repo = Repository(Workflow, session, principal.org_id)
-    return repo.list(Workflow.is_active.is_(True), order_by=BY_NAME, offset=offset,
-                     page_size=page_size)  # fmt: skip
+    return repo.rows(LIST_COLUMNS, _ACTIVE, order_by=BY_NAME, offset=offset, page_size=page_size)
 
 
 def get_workflow(
