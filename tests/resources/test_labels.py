@@ -17,6 +17,7 @@ from cmpapi.server.oauth import store
 from cmpapi.server.oauth.tables import OAuthApp
 from cmpapi.server.resources.labels import service
 from cmpapi.server.resources.labels.tables import LabelGroup
+from cmpapi.wire import ResourceLabelResponse
 from tests.contract.spec import SPEC_AVAILABLE, relaxed_view
 from tests.support.mixins import ResourceTests
 from tests.support.world import World, build_world
@@ -127,7 +128,11 @@ def test_resource_labels_render_spec_valid(db: Session, world: World) -> None:
     p1 = pillar.values[0].id
     names = service.load_label_names(db, world.org.id, [apac, p1, emea, "gone"])
     labels = service.resource_labels([apac, p1, emea, "gone", apac], names)
-    dumped = [label.model_dump(mode="json") for label in labels]
+    # Plain data, as the wire model would send it.
+    dumped = [
+        ResourceLabelResponse.model_validate(label).model_dump(mode="json") for label in labels
+    ]
+    assert dumped == labels
     assert dumped == [
         {"group": {"id": region.id, "name": "Region"},
          "values": [{"id": apac, "name": "APAC"}, {"id": emea, "name": "EMEA"}]},

@@ -219,7 +219,7 @@ def fork_source(
         file = UploadedFile(key=row.storage_key, size=row.file_size, mime_type=row.mime_type,
                             file_extension=row.file_extension, kind=cast(Kind, row.type),
                             width=row.width, height=row.height)  # fmt: skip
-    labels = [v.id for label in view.labels for v in label.values]
+    labels = [v["id"] for label in view.labels for v in label["values"]]
     return LibrarySource(row.id, row.type, row.title, row.html_body, file, labels)
 
 
