@@ -57,6 +57,49 @@ if os.environ.get("CI") and not PG_AVAILABLE:
     raise RuntimeError(f"CI must test PostgreSQL, but {PG_URL} does not answer")
 
 
+# Where single tests take tens of seconds (processes started and killed, the fuzzer's
+# slowest operations), longest first, from a `--durations=0` run (docs/development.md,
+# "Suite time"). They run first: pytest-xdist hands tests out in collection order, and one
+# of them started last kept one worker busy for a minute after the other had finished.
+# Within a file the order stays as written; a file missing from the list runs after them.
+SLOW_FIRST = (
+    "tests/fuzz/test_schemathesis.py::test_operation[POST /settings][postgres]",
+    "tests/cli/test_remote_commands.py",
+    "tests/cli/test_admin_commands.py",
+    "tests/webhooks/test_event_stream_processes.py",
+    "tests/cli/test_serve_processes.py",
+    "tests/cli/test_cli_errors.py",
+    "tests/cli/test_backup.py",
+    "tests/cli/test_serve_metrics.py",
+    "tests/cli/test_serve_workers.py",
+    "tests/structured_content/test_managed_job.py",
+    "tests/webhooks/test_processes.py",
+    "tests/jobs/test_cli.py",
+    "tests/fuzz/test_schemathesis.py",
+    "tests/client/test_every_operation.py",
+    "tests/cli/test_serve.py",
+    "tests/cli/test_serve_demo.py",
+    "tests/client/test_webhook_deliveries.py",
+    "tests/examples/test_examples.py",
+    "tests/server/test_links.py",
+    "tests/client/test_uploads.py",
+    "tests/server/test_conventions.py",
+    "tests/server/test_migrations.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first (``SLOW_FIRST``); the same order on every xdist worker."""
+
+    def rank(item: pytest.Item) -> int:
+        for n, prefix in enumerate(SLOW_FIRST):
+            if item.nodeid == prefix or item.nodeid.startswith(prefix + "::"):
+                return n
+        return len(SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: the rest keep their order
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file, copied for each test (migrating per test is slow)."""
