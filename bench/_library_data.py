@@ -113,21 +113,29 @@ def build(
             value_id, other_id = (v.id for v in group.values)
             folder_ids = [new_id() for _ in range(FOLDERS)]
             for i, folder_id in enumerate(folder_ids):
-                session.add(Folder(id=folder_id, org_id=org, name=f"Bench folder {i}",
-                                   parent_id=None, id_path=f"/{folder_id}/",
-                                   created_by=admin_id))  # fmt: skip
+                session.add(
+                    Folder(
+                        id=folder_id,
+                        org_id=org,
+                        name=f"Bench folder {i}",
+                        parent_id=None,
+                        id_path=f"/{folder_id}/",
+                        created_by=admin_id,
+                    )
+                )
                 session.flush()
-                acl.grant(session, org, ("folder", folder_id), ("user", admin_id), acl.FULL,
-                          is_owner=True)  # fmt: skip
-            acl.grant(session, org, ("folder", folder_ids[0]), ("user", member_id),
-                      acl.LEVELS["view"])  # fmt: skip
+                acl.grant(
+                    session, org, ("folder", folder_id), ("user", admin_id), acl.FULL, is_owner=True
+                )
+            acl.grant(
+                session, org, ("folder", folder_ids[0]), ("user", member_id), acl.LEVELS["view"]
+            )
             app = session.scalars(select(OAuthApp).where(OAuthApp.client_id == demo.CLIENT_ID))
             app = app.one()
             tokens = [
-                str(oauth.issue_token(session, app, user, kind="access",
-                                      ttl_seconds=TOKEN_TTL).raw)
+                str(oauth.issue_token(session, app, user, kind="access", ttl_seconds=TOKEN_TTL).raw)
                 for user in (admin_id, member_id)
-            ]  # fmt: skip
+            ]
             session.commit()
             app_id, group_id = app.id, group.id
         storage_key, size = _put_object(settings)
@@ -138,10 +146,10 @@ def build(
         picked = rng.sample(range(rows), int(rows * (LABELLED_SHARE + OTHER_SHARE)))
         cut = int(rows * LABELLED_SHARE)
         label_of = dict.fromkeys(picked[:cut], value_id) | dict.fromkeys(picked[cut:], other_id)
-        generated = _rows(rows, rng, org, admin_id, folder_ids, storage_key, size, label_of,
-                          group_id)  # fmt: skip
-        tables = (Asset.__table__, AssetVersion.__table__, AclEntry.__table__,
-                  AssetLabel.__table__)  # fmt: skip
+        generated = _rows(
+            rows, rng, org, admin_id, folder_ids, storage_key, size, label_of, group_id
+        )
+        tables = (Asset.__table__, AssetVersion.__table__, AclEntry.__table__, AssetLabel.__table__)
         with engine.begin() as conn:
             for chunk in _chunks(generated, CHUNK):
                 for table, batch in zip(tables, zip(*chunk, strict=True), strict=True):
@@ -158,22 +166,38 @@ def build(
     finally:
         engine.dispose()
     return LibraryData(
-        data_dir=data_dir, admin_token=tokens[0], member_token=tokens[1], admin_id=admin_id,
-        member_id=member_id, app_id=app_id, group_id=group_id, value_id=value_id,
-        folder_ids=folder_ids, member_folder_id=folder_ids[0], assets=int(assets or 0),
-        labelled=cut, member_visible=len(range(0, rows, FOLDERS)),
+        data_dir=data_dir,
+        admin_token=tokens[0],
+        member_token=tokens[1],
+        admin_id=admin_id,
+        member_id=member_id,
+        app_id=app_id,
+        group_id=group_id,
+        value_id=value_id,
+        folder_ids=folder_ids,
+        member_folder_id=folder_ids[0],
+        assets=int(assets or 0),
+        labelled=cut,
+        member_visible=len(range(0, rows, FOLDERS)),
         timings_s={k: round(v, 2) for k, v in timings.items()},
         db_bytes=sum(p.stat().st_size for p in data_dir.glob("cmpapi.db*")),
-    )  # fmt: skip
+    )
 
 
 Row = dict[str, Any]
 
 
 def _rows(
-    n: int, rng: random.Random, org: str, owner: str, folder_ids: list[str], storage_key: str,
-    size: int, label_of: dict[int, str], group_id: str,
-) -> Iterator[tuple[Row, Row, Row, Row | None]]:  # fmt: skip
+    n: int,
+    rng: random.Random,
+    org: str,
+    owner: str,
+    folder_ids: list[str],
+    storage_key: str,
+    size: int,
+    label_of: dict[int, str],
+    group_id: str,
+) -> Iterator[tuple[Row, Row, Row, Row | None]]:
     """(asset, version, owner ACL entry, label or None) per asset. Assets were created one
     every 30 s over the past ~n/2 minutes; each was last modified at a random later time,
     so ``modified_at`` order differs from insertion order."""
@@ -187,25 +211,54 @@ def _rows(
         type_, mime, ext = kinds[i % len(kinds)]
         title = f"Bench asset {i:06d}.{ext}"
         asset = {
-            "id": asset_id, "org_id": org, "type": type_, "title": title, "description": None,
-            "folder_id": folder_ids[i % len(folder_ids)], "owner_id": owner, "mime_type": mime,
-            "file_extension": ext, "file_size": size, "width": 16 if type_ == "image" else None,
-            "height": 16 if type_ == "image" else None, "storage_key": storage_key,
-            "html_body": None, "is_archived": False, "is_public": False,
-            "allow_se_indexing": False, "alt_text": None, "attribution_text": None, "tags": [],
-            "expires_at": None, "version_number": 1, "version_id": version_id,
-            "created_at": created, "modified_at": modified,
-        }  # fmt: skip
-        version = {
-            "id": version_id, "org_id": org, "asset_id": asset_id, "version_number": 1,
-            "type": type_, "title": title, "mime_type": mime, "file_size": size,
-            "storage_key": storage_key, "created_at": created,
-        }  # fmt: skip
-        entry = {
-            "org_id": org, "resource_type": "asset", "resource_id": asset_id,
-            "accessor_type": "user", "accessor_id": owner, "level": 4, "is_owner": True,
+            "id": asset_id,
+            "org_id": org,
+            "type": type_,
+            "title": title,
+            "description": None,
+            "folder_id": folder_ids[i % len(folder_ids)],
+            "owner_id": owner,
+            "mime_type": mime,
+            "file_extension": ext,
+            "file_size": size,
+            "width": 16 if type_ == "image" else None,
+            "height": 16 if type_ == "image" else None,
+            "storage_key": storage_key,
+            "html_body": None,
+            "is_archived": False,
+            "is_public": False,
+            "allow_se_indexing": False,
+            "alt_text": None,
+            "attribution_text": None,
+            "tags": [],
+            "expires_at": None,
+            "version_number": 1,
+            "version_id": version_id,
             "created_at": created,
-        }  # fmt: skip
+            "modified_at": modified,
+        }
+        version = {
+            "id": version_id,
+            "org_id": org,
+            "asset_id": asset_id,
+            "version_number": 1,
+            "type": type_,
+            "title": title,
+            "mime_type": mime,
+            "file_size": size,
+            "storage_key": storage_key,
+            "created_at": created,
+        }
+        entry = {
+            "org_id": org,
+            "resource_type": "asset",
+            "resource_id": asset_id,
+            "accessor_type": "user",
+            "accessor_id": owner,
+            "level": 4,
+            "is_owner": True,
+            "created_at": created,
+        }
         value = label_of.get(i)
         label = {"asset_id": asset_id, "group_id": group_id, "value_id": value} if value else None
         yield asset, version, entry, label
@@ -237,9 +290,13 @@ class Statement:
 
 
 def profile_list(
-    data: LibraryData, *, member: bool, query: dict[str, Any], budget_s: float = 10.0,
+    data: LibraryData,
+    *,
+    member: bool,
+    query: dict[str, Any],
+    budget_s: float = 10.0,
     repeat: int = 5,
-) -> list[Statement]:  # fmt: skip
+) -> list[Statement]:
     """Run ``assets.list_assets`` in-process for one case (the service call the route makes,
     without HTTP and auth), capture its SQL, then replay each statement with sqlite3
     (fetching every row; ``repeat`` times unless it takes over 1 s) and take its
@@ -275,8 +332,9 @@ def profile_list(
     interrupted = False
     try:
         with Session(engine) as session:
-            assets.list_assets(session, principal, asset_routes._filters(params), params.offset,
-                               params.page_size)  # fmt: skip
+            assets.list_assets(
+                session, principal, asset_routes._filters(params), params.offset, params.page_size
+            )
     except OperationalError as exc:
         if "interrupted" not in str(exc):
             raise

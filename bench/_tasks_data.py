@@ -22,8 +22,13 @@ CHUNK = 5_000
 TOKEN_TTL = 7 * 24 * 3600
 WORKFLOW = "Blog post"
 # (stored status, share); 10 % of the In Progress tasks are overdue (wire status Overdue).
-STATUSES = (("Not Started", 0.15), ("In Progress", 0.65), ("Completed", 0.12),
-            ("On Hold", 0.04), ("Archived", 0.04))  # fmt: skip
+STATUSES = (
+    ("Not Started", 0.15),
+    ("In Progress", 0.65),
+    ("Completed", 0.12),
+    ("On Hold", 0.04),
+    ("Archived", 0.04),
+)
 OVERDUE_SHARE = 0.10
 UPDATE_ORG = "Bench Updates"
 
@@ -83,19 +88,26 @@ def build(
             demo.seed(session)
             app = session.scalars(select(OAuthApp).where(OAuthApp.client_id == demo.CLIENT_ID))
             app = app.one()
-            admin_token = str(oauth.issue_token(session, app, admin_id, kind="access",
-                                                ttl_seconds=TOKEN_TTL).raw)  # fmt: skip
-            workflow = session.scalars(select(Workflow).where(
-                Workflow.org_id == demo.ORG_ID, Workflow.name == WORKFLOW)).one()  # fmt: skip
+            admin_token = str(
+                oauth.issue_token(session, app, admin_id, kind="access", ttl_seconds=TOKEN_TTL).raw
+            )
+            workflow = session.scalars(
+                select(Workflow).where(Workflow.org_id == demo.ORG_ID, Workflow.name == WORKFLOW)
+            ).one()
             definition = workflow.steps
             upd_org = identity.create_organization(session, UPDATE_ORG)
-            upd_admin = identity.create_user(session, upd_org.id, email="bench@updates.dev",
-                                             name="Bench Admin", role="admin")  # fmt: skip
-            upd_app, _ = oauth.create_app(session, upd_org.id, name="Bench", redirect_uris=[],
-                                          token_user_id=upd_admin.id)  # fmt: skip
+            upd_admin = identity.create_user(
+                session, upd_org.id, email="bench@updates.dev", name="Bench Admin", role="admin"
+            )
+            upd_app, _ = oauth.create_app(
+                session, upd_org.id, name="Bench", redirect_uris=[], token_user_id=upd_admin.id
+            )
             upd_flow = workflows.create_workflow(session, upd_org.id, WORKFLOW, definition)
-            update_token = str(oauth.issue_token(session, upd_app, upd_admin.id, kind="access",
-                                                 ttl_seconds=TOKEN_TTL).raw)  # fmt: skip
+            update_token = str(
+                oauth.issue_token(
+                    session, upd_app, upd_admin.id, kind="access", ttl_seconds=TOKEN_TTL
+                ).raw
+            )
             ids = (workflow.id, upd_flow.id, upd_org.id, upd_admin.id)
             # The demo seeds a few tasks of its own: the bench tasks are numbered after them.
             seeded = session.scalar(
@@ -113,8 +125,16 @@ def build(
             rows, rng, now, demo.ORG_ID, admin_id, workflow_id, definition, first_number=seeded + 1
         )
         n_updates = sum(slices)
-        upd_rows = _tasks(n_updates, rng, now, upd_org_id, upd_admin_id, upd_workflow_id,
-                          definition, status="Not Started")  # fmt: skip
+        upd_rows = _tasks(
+            n_updates,
+            rng,
+            now,
+            upd_org_id,
+            upd_admin_id,
+            upd_workflow_id,
+            definition,
+            status="Not Started",
+        )
         tables = (Task.__table__, TaskStep.__table__, TaskSubStep.__table__)
         counts = {"In Progress": 0}
         targets: list[str] = []
@@ -131,8 +151,10 @@ def build(
                             counts[wire] = counts.get(wire, 0) + 1
                         else:
                             first = subs[0]
-                            targets.append(f"/v3/tasks/{task['id']}/steps/{first['step_id']}"
-                                           f"/sub-steps/{first['id']}")  # fmt: skip
+                            targets.append(
+                                f"/v3/tasks/{task['id']}/steps/{first['step_id']}"
+                                f"/sub-steps/{first['id']}"
+                            )
                     for table, batch in zip(tables, batches, strict=True):
                         _insert_many(conn, table, batch)
             conn.execute(
@@ -150,11 +172,17 @@ def build(
         cut += size
     db_path = None if database_url else data_dir / "cmpapi.db"
     return TasksData(
-        data_dir=data_dir, database_url=database_url, db_path=db_path, admin_token=admin_token,
-        update_token=update_token, tasks=rows, in_progress=counts["In Progress"],
-        update_slices=update_slices, timings_s={k: round(v, 2) for k, v in timings.items()},
+        data_dir=data_dir,
+        database_url=database_url,
+        db_path=db_path,
+        admin_token=admin_token,
+        update_token=update_token,
+        tasks=rows,
+        in_progress=counts["In Progress"],
+        update_slices=update_slices,
+        timings_s={k: round(v, 2) for k, v in timings.items()},
         db_bytes=sum(p.stat().st_size for p in data_dir.glob("cmpapi.db*")),
-    )  # fmt: skip
+    )
 
 
 Row = dict[str, Any]
@@ -169,8 +197,7 @@ def _insert_many(conn: Any, table: Any, rows: list[Row]) -> None:
     keys = list(rows[0])
     sqlite = conn.dialect.name == "sqlite"
     mark = "?" if sqlite else "%s"
-    sql = (f"INSERT INTO {table.name} ({', '.join(keys)}) "
-           f"VALUES ({', '.join([mark] * len(keys))})")  # fmt: skip
+    sql = f"INSERT INTO {table.name} ({', '.join(keys)}) VALUES ({', '.join([mark] * len(keys))})"
     stamps: dict[datetime, str] = {}
 
     def stamp(v: datetime | None) -> str | None:
@@ -208,9 +235,16 @@ def _pick_status(rng: random.Random) -> str:
 
 
 def _tasks(
-    n: int, rng: random.Random, now: datetime, org: str, owner: str, workflow_id: str,
-    definition: list[dict[str, Any]], status: str | None = None, first_number: int = 1,
-) -> Iterator[tuple[Row, list[Row], list[Row]]]:  # fmt: skip
+    n: int,
+    rng: random.Random,
+    now: datetime,
+    org: str,
+    owner: str,
+    workflow_id: str,
+    definition: list[dict[str, Any]],
+    status: str | None = None,
+    first_number: int = 1,
+) -> Iterator[tuple[Row, list[Row], list[Row]]]:
     """(task, steps, sub-steps) per task. Tasks were created over the past 60 days and
     last modified at a random later time, so ``modified_at`` order is not insertion
     order. Sub-step states follow the status: Not Started: the first sub-step is open;
@@ -228,38 +262,71 @@ def _tasks(
             days = -rng.randrange(1, 10) if late else rng.randrange(1, 30)
             overdue_at = now + timedelta(days=days)
         task = {
-            "id": task_id, "org_id": org, "number": first_number + i,
+            "id": task_id,
+            "org_id": org,
+            "number": first_number + i,
             "title": f"Bench task {i:06d}",
-            "workflow_id": workflow_id, "campaign_id": None, "milestone_id": None,
-            "owner_id": owner, "start_at": None, "due_at": overdue_at, "overdue_at": overdue_at,
-            "status": st, "is_started": st != "Not Started", "is_completed": st == "Completed",
-            "is_archived": st == "Archived", "is_on_hold": st == "On Hold", "labels": [],
-            "created_by": owner, "created_at": created, "modified_at": modified,
-        }  # fmt: skip
+            "workflow_id": workflow_id,
+            "campaign_id": None,
+            "milestone_id": None,
+            "owner_id": owner,
+            "start_at": None,
+            "due_at": overdue_at,
+            "overdue_at": overdue_at,
+            "status": st,
+            "is_started": st != "Not Started",
+            "is_completed": st == "Completed",
+            "is_archived": st == "Archived",
+            "is_on_hold": st == "On Hold",
+            "labels": [],
+            "created_by": owner,
+            "created_at": created,
+            "modified_at": modified,
+        }
         steps, subs, k = [], [], 0
         for p, step_def in enumerate(definition):
             step_id = f"{rng.getrandbits(128):032x}"
-            steps.append({
-                "id": step_id, "org_id": org, "task_id": task_id, "position": p,
-                "title": step_def["name"], "description": step_def["description"],
-                "due_at": None, "is_completed": st == "Completed",
-                "completed_at": modified if st == "Completed" else None,
-            })  # fmt: skip
+            steps.append(
+                {
+                    "id": step_id,
+                    "org_id": org,
+                    "task_id": task_id,
+                    "position": p,
+                    "title": step_def["name"],
+                    "description": step_def["description"],
+                    "due_at": None,
+                    "is_completed": st == "Completed",
+                    "completed_at": modified if st == "Completed" else None,
+                }
+            )
             for m, d in enumerate(step_def["sub_steps"]):
                 state = _state(st, k)
                 first = (d["assignees"] or [{"type": "user", "id": None}])[0]
-                subs.append({
-                    "id": f"{rng.getrandbits(128):032x}", "org_id": org, "task_id": task_id,
-                    "step_id": step_id, "position": m, "title": d["name"],
-                    "description": d["description"], "actions": d["actions"], "state": state,
-                    "assignee_type": first["type"], "assignee_id": first["id"],
-                    "is_external": d["is_external"], "external_system": d["external_system"],
-                    "is_user_interaction_allowed": d["is_user_interaction_allowed"],
-                    "ext_identifier": None, "ext_title": None, "ext_status": None,
-                    "ext_url": None, "started_at": created if state != "waiting" else None,
-                    "finished_at": modified if state == "completed" else None,
-                    "modified_at": modified,
-                })  # fmt: skip
+                subs.append(
+                    {
+                        "id": f"{rng.getrandbits(128):032x}",
+                        "org_id": org,
+                        "task_id": task_id,
+                        "step_id": step_id,
+                        "position": m,
+                        "title": d["name"],
+                        "description": d["description"],
+                        "actions": d["actions"],
+                        "state": state,
+                        "assignee_type": first["type"],
+                        "assignee_id": first["id"],
+                        "is_external": d["is_external"],
+                        "external_system": d["external_system"],
+                        "is_user_interaction_allowed": d["is_user_interaction_allowed"],
+                        "ext_identifier": None,
+                        "ext_title": None,
+                        "ext_status": None,
+                        "ext_url": None,
+                        "started_at": created if state != "waiting" else None,
+                        "finished_at": modified if state == "completed" else None,
+                        "modified_at": modified,
+                    }
+                )
                 k += 1
         yield task, steps, subs
 

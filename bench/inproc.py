@@ -80,12 +80,19 @@ def has_reference(path: str) -> bool:
 def scope(token: str, target: str = USERS) -> dict[str, Any]:
     path, _, query = target.partition("?")
     return {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-        "scheme": "http", "path": unquote(path), "raw_path": path.encode(),
-        "root_path": "", "query_string": query.encode(), "server": ("127.0.0.1", 8000),
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": unquote(path),
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": query.encode(),
+        "server": ("127.0.0.1", 8000),
         "client": ("127.0.0.1", 50000),
         "headers": [(b"host", b"127.0.0.1:8000"), (b"authorization", f"Bearer {token}".encode())],
-    }  # fmt: skip
+    }
 
 
 async def call(app: ASGIApp, base: dict[str, Any]) -> Any:
@@ -119,8 +126,10 @@ async def measure(name: str, app: ASGIApp, base: dict[str, Any], n: int) -> Any:
         await call(app, base)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     items = len(body.get("data", ())) if isinstance(body, dict) else "-"
-    print(f"{name:<10} {wall / n * 1e6:8.0f} µs wall {cpu / n * 1e6:8.0f} µs CPU   hops {hops}"
-          f"   items {items}")  # fmt: skip
+    print(
+        f"{name:<10} {wall / n * 1e6:8.0f} µs wall {cpu / n * 1e6:8.0f} µs CPU   hops {hops}"
+        f"   items {items}"
+    )
     return body
 
 

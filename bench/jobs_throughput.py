@@ -42,8 +42,12 @@ def main() -> None:
     parser.add_argument("--orgs", type=int, default=10, help="organizations jobs spread over")
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="bench-jobs-"))
-    settings = Settings(data_dir=data_dir, database_url=args.database_url,
-                        worker_embedded=False, worker_poll_interval=0.05)  # fmt: skip
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=args.database_url,
+        worker_embedded=False,
+        worker_poll_interval=0.05,
+    )
     engine = make_engine(settings)
     upgrade(engine)
     with engine.begin() as conn:
@@ -57,9 +61,11 @@ def main() -> None:
     run_s = asyncio.run(_run(settings, engine, args.workers, args.concurrency, args.jobs))
     engine.dispose()
     backend = engine.dialect.name
-    print(f"{backend}: enqueue {args.jobs / enqueue_s:,.0f} jobs/s (one transaction); "
-          f"run {args.jobs / run_s:,.0f} jobs/s ({args.workers} worker(s) x "
-          f"{args.concurrency} slots)")  # fmt: skip
+    print(
+        f"{backend}: enqueue {args.jobs / enqueue_s:,.0f} jobs/s (one transaction); "
+        f"run {args.jobs / run_s:,.0f} jobs/s ({args.workers} worker(s) x "
+        f"{args.concurrency} slots)"
+    )
 
 
 async def _run(settings: Settings, engine: Any, workers: int, concurrency: int, n: int) -> float:

@@ -96,13 +96,31 @@ def make_cases(data: library.LibraryData, page: int, offset: int) -> list[Case]:
 
     return [
         Case("first page", base, False, {"page_size": page}, items(data.assets), data.assets),
-        Case("label filter", f"{base}&label={encoded}", False,
-             {"page_size": page, "label": [label]}, items(data.labelled), data.labelled),
-        Case(f"offset {offset}", f"{base}&offset={offset}", False,
-             {"page_size": page, "offset": offset}, items(data.assets, offset), data.assets),
-        Case("member (ACL)", base, True, {"page_size": page}, items(data.member_visible),
-             data.member_visible),
-    ]  # fmt: skip
+        Case(
+            "label filter",
+            f"{base}&label={encoded}",
+            False,
+            {"page_size": page, "label": [label]},
+            items(data.labelled),
+            data.labelled,
+        ),
+        Case(
+            f"offset {offset}",
+            f"{base}&offset={offset}",
+            False,
+            {"page_size": page, "offset": offset},
+            items(data.assets, offset),
+            data.assets,
+        ),
+        Case(
+            "member (ACL)",
+            base,
+            True,
+            {"page_size": page},
+            items(data.member_visible),
+            data.member_visible,
+        ),
+    ]
 
 
 def probe(server: Server, case: Case, token: str, tries: int = 3) -> None:
@@ -122,8 +140,9 @@ def probe(server: Server, case: Case, token: str, tries: int = 3) -> None:
         body = json.loads(raw)
         got = (len(body["data"]), body["total_count"])
         if got != (case.items, case.total):
-            raise BenchError(f"{case.name}: (items, total_count) {got}, expected "
-                             f"{(case.items, case.total)}")  # fmt: skip
+            raise BenchError(
+                f"{case.name}: (items, total_count) {got}, expected {(case.items, case.total)}"
+            )
 
 
 # --------------------------------------------------------------------------- wrk
@@ -132,8 +151,18 @@ def probe(server: Server, case: Case, token: str, tries: int = 3) -> None:
 def run_wrk(url: str, token: str, *, threads: int, connections: int, seconds: int) -> str:
     """``run.run_wrk`` plus ``--timeout``: with one worker and 32 connections, requests of
     50-100 ms wait 2-4 s in the queue, past wrk's default timeout of 2 s."""
-    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
-           "--timeout", f"{WRK_TIMEOUT}s", "-H", f"Authorization: Bearer {token}", url]  # fmt: skip
+    cmd = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "--timeout",
+        f"{WRK_TIMEOUT}s",
+        "-H",
+        f"Authorization: Bearer {token}",
+        url,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120, check=False)
     out = proc.stdout
     problems = re.findall(r"(Non-2xx or 3xx responses:\s*\d+|Socket errors:.*)", out)
@@ -151,23 +180,44 @@ def idle(server: Server, token: str) -> None:
 def load(server: Server, cases: list[Case], data: library.LibraryData, args: Any) -> None:
     loaded = [c for c in cases if c.skipped is None]
     for case in loaded if args.warmup > 0 else ():
-        run_wrk(server.base + case.path, case.token(data), threads=args.threads,
-                connections=32, seconds=args.warmup)  # fmt: skip
+        run_wrk(
+            server.base + case.path,
+            case.token(data),
+            threads=args.threads,
+            connections=32,
+            seconds=args.warmup,
+        )
         idle(server, data.admin_token)
     for case in [*loaded, *reversed(loaded)]:
         time.sleep(args.pause)
         if server.proc.poll() is not None:
             raise BenchError(f"cmpapi died:\n{server.log_tail()}")
         server.check_log()
-        cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s",
-               "--latency", "--timeout", f"{WRK_TIMEOUT}s", "-H", "Authorization: Bearer <token>",
-               server.base + case.path]  # fmt: skip
-        out = run_wrk(server.base + case.path, case.token(data), threads=args.threads,
-                      connections=args.connections, seconds=args.duration)  # fmt: skip
+        cmd = [
+            "wrk",
+            f"-t{args.threads}",
+            f"-c{args.connections}",
+            f"-d{args.duration}s",
+            "--latency",
+            "--timeout",
+            f"{WRK_TIMEOUT}s",
+            "-H",
+            "Authorization: Bearer <token>",
+            server.base + case.path,
+        ]
+        out = run_wrk(
+            server.base + case.path,
+            case.token(data),
+            threads=args.threads,
+            connections=args.connections,
+            seconds=args.duration,
+        )
         result = parse_wrk(case.name, out, cmd)
         case.runs.append(result)
-        print(f"  {case.name:<16} {result.req_per_s:>9,.1f} req/s  p50 {result.p50_ms:8.1f} ms"
-              f"  p99 {result.p99_ms:8.1f} ms")  # fmt: skip
+        print(
+            f"  {case.name:<16} {result.req_per_s:>9,.1f} req/s  p50 {result.p50_ms:8.1f} ms"
+            f"  p99 {result.p99_ms:8.1f} ms"
+        )
         idle(server, data.admin_token)
     server.check_log()
 
@@ -249,15 +299,19 @@ def children(pid: int) -> list[int]:
     return found + [g for c in found for g in children(c)]
 
 
-async def multipart_upload(base: str, token: str, size: int, part: int, parallel: int,
-                           server: Server) -> dict[str, Any]:  # fmt: skip
+async def multipart_upload(
+    base: str, token: str, size: int, part: int, parallel: int, server: Server
+) -> dict[str, Any]:
     import httpx
 
     auth = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(timeout=httpx.Timeout(300.0)) as client:
         started = time.perf_counter()
-        resp = await client.post(f"{base}/v3/multipart-uploads", headers=auth,
-                                 json={"file_size": size, "part_size": part})  # fmt: skip
+        resp = await client.post(
+            f"{base}/v3/multipart-uploads",
+            headers=auth,
+            json={"file_size": size, "part_size": part},
+        )
         if resp.status_code != 201:
             raise BenchError(f"createMultipartUpload: {resp.status_code} {resp.text[:300]}")
         created = resp.json()
@@ -294,20 +348,26 @@ async def multipart_upload(base: str, token: str, size: int, part: int, parallel
         assembled_s = time.perf_counter() - complete_started
         total_s = time.perf_counter() - started
     return {
-        "file_size": size, "part_size": part, "parts": len(urls), "parallel": parallel,
-        "key": done["key"], "parts_s": round(parts_s, 2),
+        "file_size": size,
+        "part_size": part,
+        "parts": len(urls),
+        "parallel": parallel,
+        "key": done["key"],
+        "parts_s": round(parts_s, 2),
         "parts_mb_per_s": round(size / parts_s / 1e6, 1),
-        "complete_to_assembled_s": round(assembled_s, 2), "total_s": round(total_s, 2),
+        "complete_to_assembled_s": round(assembled_s, 2),
+        "total_s": round(total_s, 2),
         "server_after_parts": after_parts,
-    }  # fmt: skip
+    }
 
 
 async def post_upload(base: str, token: str, size: int) -> dict[str, Any]:
     import httpx
 
     async with httpx.AsyncClient(timeout=httpx.Timeout(300.0)) as client:
-        resp = await client.get(f"{base}/v3/upload-url",
-                                headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        resp = await client.get(
+            f"{base}/v3/upload-url", headers={"Authorization": f"Bearer {token}"}
+        )
         if resp.status_code != 200:
             raise BenchError(f"getUploadUrl: {resp.status_code} {resp.text[:300]}")
         form = resp.json()
@@ -330,15 +390,23 @@ async def post_upload(base: str, token: str, size: int) -> dict[str, Any]:
 
         length = len(head.encode()) + size + len(tail)
         started = time.perf_counter()
-        resp = await client.post(form["url"], content=body(), headers={
-            "Content-Type": f"multipart/form-data; boundary={boundary}",
-            "Content-Length": str(length),
-        })  # fmt: skip
+        resp = await client.post(
+            form["url"],
+            content=body(),
+            headers={
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+                "Content-Length": str(length),
+            },
+        )
         elapsed = time.perf_counter() - started
         if resp.status_code != 204:
             raise BenchError(f"presigned POST: {resp.status_code} {resp.text[:300]}")
-    return {"file_size": size, "key": form["upload_meta_fields"]["key"],
-            "seconds": round(elapsed, 2), "mb_per_s": round(size / elapsed / 1e6, 1)}  # fmt: skip
+    return {
+        "file_size": size,
+        "key": form["upload_meta_fields"]["key"],
+        "seconds": round(elapsed, 2),
+        "mb_per_s": round(size / elapsed / 1e6, 1),
+    }
 
 
 def upload_bench(data: library.LibraryData, tmp: Path, args: Any) -> dict[str, Any]:
@@ -369,20 +437,29 @@ def upload_bench(data: library.LibraryData, tmp: Path, args: Any) -> dict[str, A
             f"= {multi['parts_mb_per_s']} MB/s; complete -> assembled "
             f"{multi['complete_to_assembled_s']} s; total {multi['total_s']} s"
         )
-        print(f"  server after parts: {multi['server_after_parts']}, "
-              f"after assembly: {multi['server_after_assembly']}")  # fmt: skip
+        print(
+            f"  server after parts: {multi['server_after_parts']}, "
+            f"after assembly: {multi['server_after_assembly']}"
+        )
         post = asyncio.run(post_upload(server.base, data.admin_token, post_size))
         post["server_after"] = proc_status(pid)
         on_disk = (objects / post["key"]).stat().st_size
         if on_disk != post_size:
             raise BenchError(f"POSTed object has {on_disk} bytes, expected {post_size}")
         (objects / post["key"]).unlink()
-        print(f"presigned POST {args.post_mib} MiB: {post['seconds']} s = {post['mb_per_s']} MB/s;"
-              f" server after: {post['server_after']}")  # fmt: skip
+        print(
+            f"presigned POST {args.post_mib} MiB: {post['seconds']} s = {post['mb_per_s']} MB/s;"
+            f" server after: {post['server_after']}"
+        )
         server.check_log()
         kids = {c: proc_status(c) for c in children(pid)}
-        return {"server_before": before, "multipart": multi, "post": post,
-                "server_children": kids, "client": proc_status(os.getpid())}  # fmt: skip
+        return {
+            "server_before": before,
+            "multipart": multi,
+            "post": post,
+            "server_children": kids,
+            "client": proc_status(os.getpid()),
+        }
     finally:
         server.stop()
 
@@ -415,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--part-mib", type=int, default=64, help="multipart part size")
     ap.add_argument("--parallel", type=int, default=4, help="part PUTs in flight")
     ap.add_argument("--post-mib", type=int, default=256, help="presigned POST upload size")
-    args = ap.parse_args(argv)  # fmt: skip
+    args = ap.parse_args(argv)
 
     if shutil.which("wrk") is None:
         print("wrk not found: apt-get install -y wrk", file=sys.stderr)
@@ -428,15 +505,19 @@ def main(argv: list[str] | None = None) -> int:
     server: Server | None = None
     try:
         data = library.build(tmp / "data", args.rows)
-        print(f"data: {args.rows:,} assets in {data.timings_s['total']} s "
-              f"({data.timings_s}); DB {data.db_bytes / MiB:.0f} MiB")  # fmt: skip
+        print(
+            f"data: {args.rows:,} assets in {data.timings_s['total']} s "
+            f"({data.timings_s}); DB {data.db_bytes / MiB:.0f} MiB"
+        )
         if args.analyze:
             data.timings_s["analyze"] = library.analyze(data)
             print(f"ANALYZE: {data.timings_s['analyze']} s")
         cases = make_cases(data, 10, args.offset)
 
-        print("\nSQL per listAssets call (in-process, replayed with sqlite3; plans of page and "
-              "count queries):")  # fmt: skip
+        print(
+            "\nSQL per listAssets call (in-process, replayed with sqlite3; plans of page and "
+            "count queries):"
+        )
         profiles = {}
         for case in cases:
             profiles[case.name] = library.profile_list(
@@ -452,12 +533,16 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 probe(server, case, case.token(data))
                 single = min(case.single_ms)
-                print(f"  {case.name:<16} 200, {case.items} items, total_count {case.total:,}; "
-                      f"single request {single:.1f} ms")  # fmt: skip
+                print(
+                    f"  {case.name:<16} 200, {case.items} items, total_count {case.total:,}; "
+                    f"single request {single:.1f} ms"
+                )
                 if single / 1000 * args.connections > args.duration / 2:
-                    case.skipped = (f"not loaded: {args.connections} requests in flight of "
-                                    f"{single:.0f} ms each queue longer than half a "
-                                    f"{args.duration} s run")  # fmt: skip
+                    case.skipped = (
+                        f"not loaded: {args.connections} requests in flight of "
+                        f"{single:.0f} ms each queue longer than half a "
+                        f"{args.duration} s run"
+                    )
                     print(f"  {'':<16} {case.skipped}")
             except TimeoutError:
                 case.skipped = f"no answer within {PROBE_TIMEOUT:.0f} s: not loaded"
@@ -469,33 +554,47 @@ def main(argv: list[str] | None = None) -> int:
         rss = server.rss_mib()
         server.stop()
 
-        print(f"\n{'case':<16} {'req/s':>9} {'p50':>10} {'p99':>10} {'1 request':>10}  "
-              "(mean of 2 runs; 1 request = unloaded, best of 3)")  # fmt: skip
+        print(
+            f"\n{'case':<16} {'req/s':>9} {'p50':>10} {'p99':>10} {'1 request':>10}  "
+            "(mean of 2 runs; 1 request = unloaded, best of 3)"
+        )
         for case in cases:
             s = summary(case)
             if case.skipped:
                 single = f"{min(case.single_ms):.1f}ms" if case.single_ms else "-"
-                print(f"{case.name:<16} {'-':>9} {'-':>10} {'-':>10} {single:>10}  "
-                      f"({case.skipped})")  # fmt: skip
+                print(
+                    f"{case.name:<16} {'-':>9} {'-':>10} {'-':>10} {single:>10}  ({case.skipped})"
+                )
                 continue
-            print(f"{case.name:<16} {s['req_per_s']:>9,.1f} {s['p50_ms']:>8.1f}ms "
-                  f"{s['p99_ms']:>8.1f}ms {min(case.single_ms):>8.1f}ms")  # fmt: skip
+            print(
+                f"{case.name:<16} {s['req_per_s']:>9,.1f} {s['p50_ms']:>8.1f}ms "
+                f"{s['p99_ms']:>8.1f}ms {min(case.single_ms):>8.1f}ms"
+            )
 
         uploads = None if args.skip_upload else upload_bench(data, tmp, args)
         RESULTS_DIR.mkdir(exist_ok=True)
         out_file = RESULTS_DIR / f"library-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
         record = {
-            "started_at": started.isoformat(), "git_commit": git_commit(),
-            "nproc": os.cpu_count(), "versions": versions(), "args": vars(args),
-            "data": {"rows": args.rows, "assets": data.assets, "labelled": data.labelled,
-                     "member_visible": data.member_visible, "db_bytes": data.db_bytes,
-                     "timings_s": data.timings_s},
+            "started_at": started.isoformat(),
+            "git_commit": git_commit(),
+            "nproc": os.cpu_count(),
+            "versions": versions(),
+            "args": vars(args),
+            "data": {
+                "rows": args.rows,
+                "assets": data.assets,
+                "labelled": data.labelled,
+                "member_visible": data.member_visible,
+                "db_bytes": data.db_bytes,
+                "timings_s": data.timings_s,
+            },
             "cases": {c.name: summary(c) for c in cases},
             "runs": [asdict(r) for c in cases for r in c.runs],
             "sql": {name: [asdict(s) for s in st] for name, st in profiles.items()},
-            "rss_mib_after_load": rss, "uploads": uploads,
+            "rss_mib_after_load": rss,
+            "uploads": uploads,
             "loadavg_1m_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
-        }  # fmt: skip
+        }
         out_file.write_text(json.dumps(record, indent=2, default=str) + "\n")
         print(f"\nresults: {out_file.relative_to(BENCH_DIR.parent)}")
         return 0

@@ -45,9 +45,16 @@ RESULTS_DIR = BENCH_DIR / "results"
 PATH = "/v3/userlist?page_size=10"
 ORDER = ("cmpapi", "reference", "reference", "cmpapi")
 UVICORN_FLAGS = [
-    "--host", "127.0.0.1", "--workers", "1", "--http", "httptools",
-    "--no-access-log", "--log-level", "warning",
-]  # fmt: skip
+    "--host",
+    "127.0.0.1",
+    "--workers",
+    "1",
+    "--http",
+    "httptools",
+    "--no-access-log",
+    "--log-level",
+    "warning",
+]
 # cmpapi runs on the loop `cmpapi serve` uses; the reference on its fastest, uvloop.
 CMPAPI_LOOP = EVENT_LOOP
 REFERENCE_LOOP = "uvloop"
@@ -80,14 +87,20 @@ def prepare_data(data_dir: Path, extra_rows: int) -> str:
             demo.seed(session)
             for i in range(extra_rows):
                 create_user(
-                    session, demo.ORG_ID, email=f"bench.user{i:05d}@bench.cmpapi.dev",
-                    name=f"Bench User{i:05d}", role=("member", "viewer")[i % 2],
-                )  # fmt: skip
+                    session,
+                    demo.ORG_ID,
+                    email=f"bench.user{i:05d}@bench.cmpapi.dev",
+                    name=f"Bench User{i:05d}",
+                    role=("member", "viewer")[i % 2],
+                )
             app = session.scalars(select(OAuthApp).where(OAuthApp.client_id == demo.CLIENT_ID))
             issued = store.issue_token(
-                session, app.one(), demo.demo_id("user:ada.admin"),
-                kind="access", ttl_seconds=7 * 24 * 3600,
-            )  # fmt: skip
+                session,
+                app.one(),
+                demo.demo_id("user:ada.admin"),
+                kind="access",
+                ttl_seconds=7 * 24 * 3600,
+            )
             session.commit()
             return str(issued.raw)
     finally:
@@ -161,8 +174,17 @@ def start_server(
 ) -> Server:
     port = free_port()
     log = tmp / f"{name}.log"
-    cmd = [sys.executable, "-m", "uvicorn", *app_args, "--port", str(port), "--loop", loop,
-           *UVICORN_FLAGS]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        *app_args,
+        "--port",
+        str(port),
+        "--loop",
+        loop,
+        *UVICORN_FLAGS,
+    ]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp)
     return Server(name, proc, port, log)
@@ -225,8 +247,9 @@ class WrkResult:
     command: list[str] = field(default_factory=list)
 
 
-def run_wrk(url: str, token: str, *, threads: int, connections: int, seconds: int,
-            latency: bool) -> str:  # fmt: skip
+def run_wrk(
+    url: str, token: str, *, threads: int, connections: int, seconds: int, latency: bool
+) -> str:
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s"]
     cmd += ["--latency"] if latency else []
     cmd += ["-H", f"Authorization: Bearer {token}", url]
@@ -252,8 +275,9 @@ def parse_wrk(target: str, out: str, command: list[str]) -> WrkResult:
         raise BenchError(f"cannot parse wrk output:\n{out}")
     if int(total.group(1)) == 0:
         raise BenchError(f"no request completed (server stalled?):\n{out}")
-    return WrkResult(target, float(rps.group(1)), lat["50"], lat["99"], int(total.group(1)),
-                     command)  # fmt: skip
+    return WrkResult(
+        target, float(rps.group(1)), lat["50"], lat["99"], int(total.group(1)), command
+    )
 
 
 # --------------------------------------------------------------------------- report
@@ -265,8 +289,17 @@ def mean(values: list[float]) -> float:
 
 def versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
-    for dist in ("cmpapi", "uvicorn", "uvloop", "httptools", "starlette", "fastapi",
-                 "pydantic", "sqlalchemy", "orjson"):  # fmt: skip
+    for dist in (
+        "cmpapi",
+        "uvicorn",
+        "uvloop",
+        "httptools",
+        "starlette",
+        "fastapi",
+        "pydantic",
+        "sqlalchemy",
+        "orjson",
+    ):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -277,8 +310,12 @@ def versions() -> dict[str, str]:
 
 
 def git_commit() -> str | None:
-    proc = subprocess.run(["git", "-C", str(BENCH_DIR), "rev-parse", "--short", "HEAD"],
-                          capture_output=True, text=True, check=False)  # fmt: skip
+    proc = subprocess.run(
+        ["git", "-C", str(BENCH_DIR), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return proc.stdout.strip() or None
 
 
@@ -322,8 +359,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rows", type=int, default=200, help="extra users besides the demo's")
     ap.add_argument("--db-inline", choices=("true", "false"), help="CMPAPI_DB_INLINE of cmpapi")
     ap.add_argument("--pause", type=float, default=1.0, help="seconds between wrk runs")
-    ap.add_argument("--min-ratio", type=float, default=None,
-                    help="exit 1 if cmpapi/reference req/s is below this")  # fmt: skip
+    ap.add_argument(
+        "--min-ratio",
+        type=float,
+        default=None,
+        help="exit 1 if cmpapi/reference req/s is below this",
+    )
     args = ap.parse_args(argv)
 
     if shutil.which("wrk") is None:
@@ -332,8 +373,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import cmpapi  # noqa: F401
     except ImportError:
-        print("cmpapi is not importable: run with the project venv (.venv/bin/python)",
-              file=sys.stderr)  # fmt: skip
+        print(
+            "cmpapi is not importable: run with the project venv (.venv/bin/python)",
+            file=sys.stderr,
+        )
         return 2
 
     started = datetime.now(UTC)
@@ -349,18 +392,27 @@ def main(argv: list[str] | None = None) -> int:
         data_dir = tmp / "data"
         t0 = time.monotonic()
         token = prepare_data(data_dir, args.rows)
-        print(f"data: {data_dir / 'cmpapi.db'} ({args.rows} extra users, "
-              f"{time.monotonic() - t0:.1f} s)")  # fmt: skip
+        print(
+            f"data: {data_dir / 'cmpapi.db'} ({args.rows} extra users, "
+            f"{time.monotonic() - t0:.1f} s)"
+        )
 
         servers["cmpapi"] = start_server(
-            "cmpapi", ["--factory", "cmpapi.server.app:create_app"],
-            child_env(CMPAPI_DATA_DIR=str(data_dir),
-                      **({"CMPAPI_DB_INLINE": args.db_inline} if args.db_inline else {})), tmp,
-        )  # fmt: skip
+            "cmpapi",
+            ["--factory", "cmpapi.server.app:create_app"],
+            child_env(
+                CMPAPI_DATA_DIR=str(data_dir),
+                **({"CMPAPI_DB_INLINE": args.db_inline} if args.db_inline else {}),
+            ),
+            tmp,
+        )
         servers["reference"] = start_server(
-            "reference", ["--app-dir", str(BENCH_DIR), "--factory", "reference_app:make"],
-            child_env(BENCH_DB=str(data_dir / "cmpapi.db")), tmp, REFERENCE_LOOP,
-        )  # fmt: skip
+            "reference",
+            ["--app-dir", str(BENCH_DIR), "--factory", "reference_app:make"],
+            child_env(BENCH_DB=str(data_dir / "cmpapi.db")),
+            tmp,
+            REFERENCE_LOOP,
+        )
         for server in servers.values():
             wait_ready(server, token)
             print(f"{server.name}: pid {server.proc.pid}, {server.url}")
@@ -368,8 +420,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"both answer 200 with the same {items}-item page")
 
         for name in ("cmpapi", "reference") if args.warmup > 0 else ():
-            run_wrk(servers[name].url, token, threads=args.threads, connections=32,
-                    seconds=args.warmup, latency=False)  # fmt: skip
+            run_wrk(
+                servers[name].url,
+                token,
+                threads=args.threads,
+                connections=32,
+                seconds=args.warmup,
+                latency=False,
+            )
         runs: list[WrkResult] = []
         for name in ORDER:
             time.sleep(args.pause)
@@ -377,10 +435,24 @@ def main(argv: list[str] | None = None) -> int:
             if server.proc.poll() is not None:
                 raise BenchError(f"{name} died:\n{server.log_tail()}")
             server.check_log()
-            cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s",
-                   "--latency", "-H", "Authorization: Bearer <token>", server.url]  # fmt: skip
-            out = run_wrk(server.url, token, threads=args.threads, connections=args.connections,
-                          seconds=args.duration, latency=True)  # fmt: skip
+            cmd = [
+                "wrk",
+                f"-t{args.threads}",
+                f"-c{args.connections}",
+                f"-d{args.duration}s",
+                "--latency",
+                "-H",
+                "Authorization: Bearer <token>",
+                server.url,
+            ]
+            out = run_wrk(
+                server.url,
+                token,
+                threads=args.threads,
+                connections=args.connections,
+                seconds=args.duration,
+                latency=True,
+            )
             result = parse_wrk(name, out, cmd)
             runs.append(result)
             print(f"  {name:<10} {result.req_per_s:>10,.0f} req/s  p99 {result.p99_ms:.2f} ms")

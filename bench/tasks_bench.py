@@ -71,8 +71,16 @@ WRK_TIMEOUT = 60  # s: one worker at -c32 queues slow requests past wrk's defaul
 TARGETS = ("cmpapi", "reference")
 ORDER = ("cmpapi", "reference", "reference", "cmpapi")
 # The update slices, in the order the runs use them.
-SLICES = ("warm cmpapi", "warm reference", "run 1", "run 2", "run 3", "run 4", "probe cmpapi",
-          "probe reference")  # fmt: skip
+SLICES = (
+    "warm cmpapi",
+    "warm reference",
+    "run 1",
+    "run 2",
+    "run 3",
+    "run 4",
+    "probe cmpapi",
+    "probe reference",
+)
 LUA = """
 local counter = 0
 function setup(thread)
@@ -114,11 +122,19 @@ def list_cases(data: tasks.TasksData, offset: int) -> list[Case]:
     offset = min(offset, data.in_progress - 10)
     return [
         Case("first page", "/v3/tasks?page_size=10", 10, {"page_size": 10}),
-        Case("status filter", f"/v3/tasks?{status}&page_size=10", 10,
-             {"page_size": 10, "status": ["In Progress"]}),
-        Case(f"status offset {offset}", f"/v3/tasks?{status}&page_size=10&offset={offset}", 10,
-             {"page_size": 10, "status": ["In Progress"], "offset": offset}),
-    ]  # fmt: skip
+        Case(
+            "status filter",
+            f"/v3/tasks?{status}&page_size=10",
+            10,
+            {"page_size": 10, "status": ["In Progress"]},
+        ),
+        Case(
+            f"status offset {offset}",
+            f"/v3/tasks?{status}&page_size=10&offset={offset}",
+            10,
+            {"page_size": 10, "status": ["In Progress"], "offset": offset},
+        ),
+    ]
 
 
 # --------------------------------------------------------------------------- checks
@@ -139,16 +155,21 @@ def same_list_answer(servers: dict[str, Server], case: Case, token: str) -> None
         case.single_ms[name] = round(best, 2)
         bodies[name] = json.loads(raw.decode().replace(server.base, "BASE"))
     if bodies["cmpapi"] != bodies["reference"]:
-        raise BenchError(f"{case.name}: bodies differ:\n" + "\n".join(
-            f"{n}: {json.dumps(b, sort_keys=True)[:800]}" for n, b in bodies.items()))  # fmt: skip
+        raise BenchError(
+            f"{case.name}: bodies differ:\n"
+            + "\n".join(f"{n}: {json.dumps(b, sort_keys=True)[:800]}" for n, b in bodies.items())
+        )
     if len(bodies["cmpapi"]["data"]) != case.items:
         raise BenchError(f"{case.name}: {len(bodies['cmpapi']['data'])} items, not {case.items}")
 
 
 def patch(url: str, token: str) -> tuple[int, bytes, float]:
-    req = urllib.request.Request(url, data=b'{"is_completed": true}', method="PATCH",  # noqa: S310
-                                 headers={"Authorization": f"Bearer {token}",
-                                          "Content-Type": "application/json"})  # fmt: skip
+    req = urllib.request.Request(  # noqa: S310 - loopback only
+        url,
+        data=b'{"is_completed": true}',
+        method="PATCH",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
     started = time.perf_counter()
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - loopback only
@@ -175,8 +196,10 @@ def same_update_answer(servers: dict[str, Server], case: Case, data: tasks.Tasks
             text = text.replace(part, f"ID{n}")
         bodies[name] = json.loads(text)
     if bodies["cmpapi"] != bodies["reference"]:
-        raise BenchError("update: bodies differ:\n" + "\n".join(
-            f"{n}: {json.dumps(b, sort_keys=True)}" for n, b in bodies.items()))  # fmt: skip
+        raise BenchError(
+            "update: bodies differ:\n"
+            + "\n".join(f"{n}: {json.dumps(b, sort_keys=True)}" for n, b in bodies.items())
+        )
     if not bodies["cmpapi"]["is_completed"]:
         raise BenchError(f"update: the sub-step was not completed: {bodies['cmpapi']}")
 
@@ -184,8 +207,14 @@ def same_update_answer(servers: dict[str, Server], case: Case, data: tasks.Tasks
 # --------------------------------------------------------------------------- wrk
 
 
-def run_wrk(url: str, token: str, args: Any, seconds: int, script: list[str] | None = None,
-            connections: int | None = None) -> tuple[str, list[str]]:  # fmt: skip
+def run_wrk(
+    url: str,
+    token: str,
+    args: Any,
+    seconds: int,
+    script: list[str] | None = None,
+    connections: int | None = None,
+) -> tuple[str, list[str]]:
     """wrk with ``--timeout`` (see WRK_TIMEOUT) and an optional Lua script + its args."""
     cmd = [
         "wrk",
@@ -200,15 +229,16 @@ def run_wrk(url: str, token: str, args: Any, seconds: int, script: list[str] | N
     ]
     if script:
         cmd += ["-s", script[0]]
-    cmd += [url, *(["--", *script[1:]] if script else [])]  # fmt: skip
+    cmd += [url, *(["--", *script[1:]] if script else [])]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120, check=False)
     out = proc.stdout
     problems = re.findall(r"(Non-2xx or 3xx responses:\s*\d+|Socket errors:.*)", out)
     if proc.returncode != 0 or problems:
         hint = " (update slice exhausted? raise --update-pool)" if script else ""
         raise BenchError(f"wrk against {url}: {problems or proc.stderr}{hint}\n{out}")
-    shown = [c if not c.startswith("Authorization") else "Authorization: Bearer <token>"
-             for c in cmd]  # fmt: skip
+    shown = [
+        c if not c.startswith("Authorization") else "Authorization: Bearer <token>" for c in cmd
+    ]
     return out, shown
 
 
@@ -221,8 +251,9 @@ def update_script(tmp: Path, data: tasks.TasksData, slice_name: str, threads: in
     return [str(lua), str(paths), str(threads)]
 
 
-def load(servers: dict[str, Server], case: Case, data: tasks.TasksData, args: Any,
-         tmp: Path) -> None:  # fmt: skip
+def load(
+    servers: dict[str, Server], case: Case, data: tasks.TasksData, args: Any, tmp: Path
+) -> None:
     """Warm-ups, then the ABBA runs of one case."""
     update = case.path == ""
     token = data.update_token if update else data.admin_token
@@ -247,26 +278,34 @@ def load(servers: dict[str, Server], case: Case, data: tasks.TasksData, args: An
         out, cmd = run_wrk(url, token, args, args.duration, script)
         result = parse_wrk(name, out, cmd)
         case.runs.append(result)
-        print(f"  {case.name:<22} {name:<10} {result.req_per_s:>9,.1f} req/s  "
-              f"p50 {result.p50_ms:8.1f} ms  p99 {result.p99_ms:8.1f} ms")  # fmt: skip
+        print(
+            f"  {case.name:<22} {name:<10} {result.req_per_s:>9,.1f} req/s  "
+            f"p50 {result.p50_ms:8.1f} ms  p99 {result.p99_ms:8.1f} ms"
+        )
         # A single worker still finishes what wrk's closed connections queued.
         wait_ready(server, data.admin_token, timeout=600)
         server.check_log()
 
 
 def summary(case: Case) -> dict[str, Any]:
-    out: dict[str, Any] = {"path": case.path or "PATCH <open first sub-step>",
-                           "single_request_ms": case.single_ms}  # fmt: skip
+    out: dict[str, Any] = {
+        "path": case.path or "PATCH <open first sub-step>",
+        "single_request_ms": case.single_ms,
+    }
     for name in TARGETS:
         mine = [r for r in case.runs if r.target == name]
         if mine:
-            out[name] = {"req_per_s": round(mean([r.req_per_s for r in mine]), 1),
-                         "p50_ms": round(mean([r.p50_ms for r in mine]), 2),
-                         "p99_ms": round(mean([r.p99_ms for r in mine]), 2)}  # fmt: skip
+            out[name] = {
+                "req_per_s": round(mean([r.req_per_s for r in mine]), 1),
+                "p50_ms": round(mean([r.p50_ms for r in mine]), 2),
+                "p99_ms": round(mean([r.p99_ms for r in mine]), 2),
+            }
     if "cmpapi" in out and "reference" in out:
         c, r = out["cmpapi"], out["reference"]
-        out["ratio"] = {"req_per_s": round(c["req_per_s"] / r["req_per_s"], 3),
-                        "p99": round(c["p99_ms"] / r["p99_ms"], 3)}  # fmt: skip
+        out["ratio"] = {
+            "req_per_s": round(c["req_per_s"] / r["req_per_s"], 3),
+            "p99": round(c["p99_ms"] / r["p99_ms"], 3),
+        }
     return out
 
 
@@ -306,17 +345,21 @@ def analyze(data: tasks.TasksData) -> float:
 
 
 def print_table(cases: list[Case]) -> None:
-    print(f"\n{'case':<22} {'cmpapi req/s':>13} {'ref req/s':>10} {'ratio':>6} "
-          f"{'cmpapi p99':>11} {'ref p99':>9} {'1 req (c/r)':>16}")  # fmt: skip
+    print(
+        f"\n{'case':<22} {'cmpapi req/s':>13} {'ref req/s':>10} {'ratio':>6} "
+        f"{'cmpapi p99':>11} {'ref p99':>9} {'1 req (c/r)':>16}"
+    )
     for case in cases:
         s = summary(case)
         if "ratio" not in s:
             continue
         c, r = s["cmpapi"], s["reference"]
         one = f"{case.single_ms.get('cmpapi', 0):.1f}/{case.single_ms.get('reference', 0):.1f}ms"
-        print(f"{case.name:<22} {c['req_per_s']:>13,.1f} {r['req_per_s']:>10,.1f} "
-              f"{s['ratio']['req_per_s']:>6.2f} {c['p99_ms']:>9.1f}ms {r['p99_ms']:>7.1f}ms "
-              f"{one:>16}")  # fmt: skip
+        print(
+            f"{case.name:<22} {c['req_per_s']:>13,.1f} {r['req_per_s']:>10,.1f} "
+            f"{s['ratio']['req_per_s']:>6.2f} {c['p99_ms']:>9.1f}ms {r['p99_ms']:>7.1f}ms "
+            f"{one:>16}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -337,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--analyze", action="store_true", help="SQLite ANALYZE after the load")
     ap.add_argument("--skip-update", action="store_true", help="only the listTasks cases")
-    args = ap.parse_args(argv)  # fmt: skip
+    args = ap.parse_args(argv)
 
     if shutil.which("wrk") is None:
         print("wrk not found: apt-get install -y wrk", file=sys.stderr)
@@ -345,8 +388,10 @@ def main(argv: list[str] | None = None) -> int:
     started = datetime.now(UTC)
     load_before = os.getloadavg()
     if load_before[0] > 0.5 * (os.cpu_count() or 1):
-        print(f"note: load average {load_before[0]:.2f} before the run: absolute figures will "
-              "be low (read the ratios)")  # fmt: skip
+        print(
+            f"note: load average {load_before[0]:.2f} before the run: absolute figures will "
+            "be low (read the ratios)"
+        )
     tmp = Path(tempfile.mkdtemp(prefix="cmpapi-tasks-bench-"))
     servers: dict[str, Server] = {}
     try:
@@ -371,16 +416,20 @@ def main(argv: list[str] | None = None) -> int:
             tasks.print_profile(case.name, profiles[case.name])
 
         db_env = {"CMPAPI_DATABASE_URL": args.database_url} if args.database_url else {}
-        ref_env = ({"BENCH_PG": pg_conninfo(args.database_url)} if args.database_url
-                   else {"BENCH_DB": str(data.db_path)})  # fmt: skip
+        ref_env = (
+            {"BENCH_PG": pg_conninfo(args.database_url)}
+            if args.database_url
+            else {"BENCH_DB": str(data.db_path)}
+        )
         servers["cmpapi"] = start_server(
             "cmpapi",
             CMPAPI,
             child_env(CMPAPI_DATA_DIR=str(data.data_dir), CMPAPI_WORKER_EMBEDDED="false", **db_env),
             tmp,
         )
-        servers["reference"] = start_server("reference", REFERENCE, child_env(**ref_env), tmp,
-                                           REFERENCE_LOOP)  # fmt: skip
+        servers["reference"] = start_server(
+            "reference", REFERENCE, child_env(**ref_env), tmp, REFERENCE_LOOP
+        )
         for server in servers.values():
             wait_ready(server, data.admin_token)
             print(f"{server.name}: pid {server.proc.pid}, {server.base}")
@@ -390,8 +439,10 @@ def main(argv: list[str] | None = None) -> int:
             update = Case("updateTaskSubStep", "")
             same_update_answer(servers, update, data)
             cases.append(update)
-        print("both targets give the same answers; single requests (ms): "
-              + ", ".join(f"{c.name} {c.single_ms}" for c in cases))  # fmt: skip
+        print(
+            "both targets give the same answers; single requests (ms): "
+            + ", ".join(f"{c.name} {c.single_ms}" for c in cases)
+        )
 
         print("\nruns:")
         for case in cases:
@@ -402,17 +453,25 @@ def main(argv: list[str] | None = None) -> int:
         RESULTS_DIR.mkdir(exist_ok=True)
         out_file = RESULTS_DIR / f"tasks-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
         record = {
-            "started_at": started.isoformat(), "git_commit": git_commit(), "backend": backend,
-            "nproc": os.cpu_count(), "versions": versions(), "args": vars(args),
-            "data": {"rows": args.rows, "in_progress": data.in_progress,
-                     "update_slices": dict(zip(SLICES, sizes, strict=False)),
-                     "db_bytes": data.db_bytes, "timings_s": data.timings_s},
+            "started_at": started.isoformat(),
+            "git_commit": git_commit(),
+            "backend": backend,
+            "nproc": os.cpu_count(),
+            "versions": versions(),
+            "args": vars(args),
+            "data": {
+                "rows": args.rows,
+                "in_progress": data.in_progress,
+                "update_slices": dict(zip(SLICES, sizes, strict=False)),
+                "db_bytes": data.db_bytes,
+                "timings_s": data.timings_s,
+            },
             "cases": {c.name: summary(c) for c in cases},
             "runs": [asdict(r) | {"case": c.name} for c in cases for r in c.runs],
             "sql": {name: [asdict(s) for s in st] for name, st in profiles.items()},
             "rss_mib_after_load": rss,
             "loadavg_1m_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
-        }  # fmt: skip
+        }
         out_file.write_text(json.dumps(record, indent=2, default=str) + "\n")
         print(f"\nresults: {out_file.relative_to(BENCH_DIR.parent)}")
         return 0

@@ -43,14 +43,18 @@ JOIN oauth_apps AS a ON a.id = t.app_id
 WHERE t.token_hash = ? AND t.kind = 'access' AND t.revoked_at IS NULL
   AND u.is_active = ? AND a.is_active = ?
 """  # noqa: S105 - SQL text, not a password
-LIST_COLUMNS = ("id, title, start_at, due_at, modified_at, number, campaign_id, workflow_id, "
-                "milestone_id, is_completed, is_archived, status, overdue_at")  # fmt: skip
+LIST_COLUMNS = (
+    "id, title, start_at, due_at, modified_at, number, campaign_id, workflow_id, "
+    "milestone_id, is_completed, is_archived, status, overdue_at"
+)
 NOT_LATE = "NOT (overdue_at IS NOT NULL AND overdue_at < ?)"
 LATE = "(overdue_at IS NOT NULL AND overdue_at < ?)"
 STATUSES = ("Not Started", "In Progress", "Completed", "Overdue", "On Hold", "Archived")
 FINISHED = ("completed", "skipped")
-SUB_COLUMNS = ("id, step_id, position, title, state, assignee_type, assignee_id, is_external, "
-               "external_system, is_user_interaction_allowed, started_at")  # fmt: skip
+SUB_COLUMNS = (
+    "id, step_id, position, title, state, assignee_type, assignee_id, is_external, "
+    "external_system, is_user_interaction_allowed, started_at"
+)
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -162,23 +166,37 @@ def make() -> Starlette:
                 params.append(status)
         if clauses:
             where.append("(" + " OR ".join(clauses) + ")")
-        sql = (f"SELECT {LIST_COLUMNS} FROM tasks WHERE {' AND '.join(where)} "
-               "ORDER BY modified_at DESC, id DESC LIMIT ? OFFSET ?")  # fmt: skip
+        sql = (
+            f"SELECT {LIST_COLUMNS} FROM tasks WHERE {' AND '.join(where)} "
+            "ORDER BY modified_at DESC, id DESC LIMIT ? OFFSET ?"
+        )
         rows = db.all(sql, *params, page_size + 1, offset)
         db.end_read()
         base = f"{request.url.scheme}://{request.headers.get('host', 'localhost')}"
         data = [_list_item(db, base, row, now) for row in rows[:page_size]]
-        kept = [(k, v) for k, v in request.query_params.multi_items()
-                if k not in ("offset", "page_size")]  # fmt: skip
+        kept = [
+            (k, v)
+            for k, v in request.query_params.multi_items()
+            if k not in ("offset", "page_size")
+        ]
 
         def page(at: int) -> str:
-            query = urlencode([*kept, ("offset", str(at)), ("page_size", str(page_size))],
-                              quote_via=quote, safe="")  # fmt: skip
+            query = urlencode(
+                [*kept, ("offset", str(at)), ("page_size", str(page_size))],
+                quote_via=quote,
+                safe="",
+            )
             return f"{base}/v3/tasks?{query}"
 
-        return _json({"data": data, "pagination": {
-            "next": page(offset + page_size) if len(rows) > page_size else None,
-            "previous": page(max(offset - page_size, 0)) if offset > 0 else None}})  # fmt: skip
+        return _json(
+            {
+                "data": data,
+                "pagination": {
+                    "next": page(offset + page_size) if len(rows) > page_size else None,
+                    "previous": page(max(offset - page_size, 0)) if offset > 0 else None,
+                },
+            }
+        )
 
     async def update_sub_step(request: Request) -> Response:
         who = principal(request)
@@ -199,26 +217,51 @@ def make() -> Starlette:
             return _error(refused.status, refused.message)
         return _json(_sub_step_body(base, result))
 
-    return Starlette(routes=[
-        Route("/v3/tasks", list_tasks),
-        Route("/v3/tasks/{task_id}/steps/{step_id}/sub-steps/{sub_step_id}", update_sub_step,
-              methods=["PATCH"]),
-    ])  # fmt: skip
+    return Starlette(
+        routes=[
+            Route("/v3/tasks", list_tasks),
+            Route(
+                "/v3/tasks/{task_id}/steps/{step_id}/sub-steps/{sub_step_id}",
+                update_sub_step,
+                methods=["PATCH"],
+            ),
+        ]
+    )
 
 
 def _list_item(db: Db, base: str, row: Any, now: datetime) -> dict[str, Any]:
-    (id_, title, start_at, due_at, modified_at, number, campaign_id, workflow_id, milestone_id,
-     is_completed, is_archived, status, overdue_at) = row  # fmt: skip
+    (
+        id_,
+        title,
+        start_at,
+        due_at,
+        modified_at,
+        number,
+        campaign_id,
+        workflow_id,
+        milestone_id,
+        is_completed,
+        is_archived,
+        status,
+        overdue_at,
+    ) = row
     late = db.parse(overdue_at)
     if status in ("Not Started", "In Progress") and late is not None and late < now:
         status = "Overdue"
     api = f"{base}/v3"
     return {
-        "id": id_, "title": title, "start_at": _stamp(db.parse(start_at)),
-        "due_at": _stamp(db.parse(due_at)), "modified_at": _stamp(db.parse(modified_at)),
-        "reference_id": str(number), "campaign_id": campaign_id, "workflow_id": workflow_id,
-        "milestone_id": milestone_id, "is_completed": bool(is_completed),
-        "is_archived": bool(is_archived), "status": status,
+        "id": id_,
+        "title": title,
+        "start_at": _stamp(db.parse(start_at)),
+        "due_at": _stamp(db.parse(due_at)),
+        "modified_at": _stamp(db.parse(modified_at)),
+        "reference_id": str(number),
+        "campaign_id": campaign_id,
+        "workflow_id": workflow_id,
+        "milestone_id": milestone_id,
+        "is_completed": bool(is_completed),
+        "is_archived": bool(is_archived),
+        "status": status,
         "links": {
             "self": f"{api}/tasks/{id_}",
             "campaign": f"{api}/campaigns/{campaign_id}" if campaign_id else None,
@@ -226,7 +269,7 @@ def _list_item(db: Db, base: str, row: Any, now: datetime) -> dict[str, Any]:
             "milestone": f"{api}/milestones/{milestone_id}" if milestone_id else None,
             "web_urls": {"self": f"{base}/web/tasks/{id_}"},
         },
-    }  # fmt: skip
+    }
 
 
 class _Refused(Exception):
@@ -240,16 +283,27 @@ def _complete(
     """cmpapi's ``Flow.finish`` + ``advance`` + ``refresh`` on plain rows, then the writes
     and the outbox rows, committed together. Returns (task_id, sub-step row)."""
     org_id, app_id = who
-    tasks = db.all("SELECT id, due_at, is_completed, is_archived, is_on_hold FROM tasks "
-                   "WHERE org_id = ? AND id = ?", org_id, task_id)  # fmt: skip
+    tasks = db.all(
+        "SELECT id, due_at, is_completed, is_archived, is_on_hold FROM tasks "
+        "WHERE org_id = ? AND id = ?",
+        org_id,
+        task_id,
+    )
     if not tasks:
         raise _Refused(404, "Resource not found")
     _, task_due, was_completed, archived, on_hold = tasks[0]
-    steps = [list(s) for s in db.all("SELECT id, due_at, is_completed FROM task_steps "
-                                     "WHERE task_id = ? ORDER BY position", task_id)]  # fmt: skip
+    steps = [
+        list(s)
+        for s in db.all(
+            "SELECT id, due_at, is_completed FROM task_steps WHERE task_id = ? ORDER BY position",
+            task_id,
+        )
+    ]
     order = {s[0]: n for n, s in enumerate(steps)}
-    subs = [list(r) for r in db.all(f"SELECT {SUB_COLUMNS} FROM task_sub_steps WHERE task_id = ?",
-                                    task_id)]  # fmt: skip
+    subs = [
+        list(r)
+        for r in db.all(f"SELECT {SUB_COLUMNS} FROM task_sub_steps WHERE task_id = ?", task_id)
+    ]
     subs.sort(key=lambda r: (order[r[1]], r[2]))
     app = db.all("SELECT name FROM oauth_apps WHERE id = ?", app_id)
     app_name = app[0][0] if app else ""
@@ -274,8 +328,12 @@ def _complete(
         pending = [r for r in subs if r[1] == step[0] and r[4] not in FINISHED]
         if not pending:
             step[2] = True
-            db.run("UPDATE task_steps SET is_completed = ?, completed_at = ? WHERE id = ?",
-                   True, db.time(now), step[0])  # fmt: skip
+            db.run(
+                "UPDATE task_steps SET is_completed = ?, completed_at = ? WHERE id = ?",
+                True,
+                db.time(now),
+                step[0],
+            )
             continue
         task_completed = False
         nxt = pending[0]
@@ -293,39 +351,86 @@ def _complete(
     for r in subs:
         if r[0] in changed:
             finished = db.time(now) if r[4] == "completed" else None
-            db.run("UPDATE task_sub_steps SET state = ?, started_at = ?, finished_at = "
-                   "COALESCE(?, finished_at), modified_at = ? WHERE id = ?",
-                   r[4], r[10], finished, db.time(now), r[0])  # fmt: skip
-    db.run("UPDATE tasks SET is_started = ?, is_completed = ?, overdue_at = ?, status = ?, "
-           "modified_at = ? WHERE id = ?", True, task_completed,
-           db.time(overdue) if overdue else None, status, db.time(now), task_id)  # fmt: skip
+            db.run(
+                "UPDATE task_sub_steps SET state = ?, started_at = ?, finished_at = "
+                "COALESCE(?, finished_at), modified_at = ? WHERE id = ?",
+                r[4],
+                r[10],
+                finished,
+                db.time(now),
+                r[0],
+            )
+    db.run(
+        "UPDATE tasks SET is_started = ?, is_completed = ?, overdue_at = ?, status = ?, "
+        "modified_at = ? WHERE id = ?",
+        True,
+        task_completed,
+        db.time(overdue) if overdue else None,
+        status,
+        db.time(now),
+        task_id,
+    )
     _events(db, base, org_id, task_id, events, app_name, task_completed and not was_completed)
     db.con.commit()
     return task_id, target
 
 
-def _events(db: Db, base: str, org_id: str, task_id: str, events: list[tuple[str, Any]],
-            app_name: str, completed: bool) -> None:  # fmt: skip
+def _events(
+    db: Db,
+    base: str,
+    org_id: str,
+    task_id: str,
+    events: list[tuple[str, Any]],
+    app_name: str,
+    completed: bool,
+) -> None:
     """The outbox rows of cmpapi's ``record_transitions`` (the external events' payloads
     are shortened: a few dict entries more would not change the figures)."""
-    sql = ("INSERT INTO outbox_events (id, org_id, event_name, data, created_at) "
-           "VALUES (?, ?, ?, JSONVALUE, ?)")  # fmt: skip
+    sql = (
+        "INSERT INTO outbox_events (id, org_id, event_name, data, created_at) "
+        "VALUES (?, ?, ?, JSONVALUE, ?)"
+    )
     at = datetime.now(UTC)
     task = {"id": task_id, "links": {"self": f"{base}/v3/tasks/{task_id}"}}
     for status, r in events:
         path = f"{base}/v3/tasks/{task_id}/steps/{r[1]}/sub-steps/{r[0]}"
-        data = {"status": status, "task": task, "step": {"id": r[1]},
-                "sub_step": {"id": r[0], "links": {"self": path}}}  # fmt: skip
-        db.run(sql, uuid.uuid4().hex, org_id, "workflow_sub_step_updated",
-               orjson.dumps(data).decode(), db.time(at))  # fmt: skip
+        data = {
+            "status": status,
+            "task": task,
+            "step": {"id": r[1]},
+            "sub_step": {"id": r[0], "links": {"self": path}},
+        }
+        db.run(
+            sql,
+            uuid.uuid4().hex,
+            org_id,
+            "workflow_sub_step_updated",
+            orjson.dumps(data).decode(),
+            db.time(at),
+        )
         if r[7]:
-            ext = {"external_work": {"external_system": r[8] or app_name}, "task": task,
-                   "sub_step": {"id": r[0]}}  # fmt: skip
-            db.run(sql, uuid.uuid4().hex, org_id, f"external_sub_step_{status}",
-                   orjson.dumps(ext).decode(), db.time(at))  # fmt: skip
+            ext = {
+                "external_work": {"external_system": r[8] or app_name},
+                "task": task,
+                "sub_step": {"id": r[0]},
+            }
+            db.run(
+                sql,
+                uuid.uuid4().hex,
+                org_id,
+                f"external_sub_step_{status}",
+                orjson.dumps(ext).decode(),
+                db.time(at),
+            )
     if completed:
-        db.run(sql, uuid.uuid4().hex, org_id, "task_metadata_modified",
-               orjson.dumps({"task": task}).decode(), db.time(at))  # fmt: skip
+        db.run(
+            sql,
+            uuid.uuid4().hex,
+            org_id,
+            "task_metadata_modified",
+            orjson.dumps({"task": task}).decode(),
+            db.time(at),
+        )
 
 
 def _sub_step_body(base: str, result: Any) -> dict[str, Any]:
@@ -334,10 +439,18 @@ def _sub_step_body(base: str, result: Any) -> dict[str, Any]:
     path = f"{api}/tasks/{task_id}/steps/{r[1]}/sub-steps/{r[0]}"
     kind = {"user": "users", "team": "teams"}[r[5]]
     return {
-        "id": r[0], "title": r[3], "assignee_id": r[6], "assignee_type": r[5],
-        "is_completed": r[4] == "completed", "is_in_progress": r[4] == "in_progress",
-        "is_skipped": r[4] == "skipped", "is_external": bool(r[7]),
-        "links": {"self": path, "task": f"{api}/tasks/{task_id}",
-                  "external_work": f"{path}/external-work" if r[7] else None,
-                  "assignee": f"{api}/{kind}/{r[6]}" if r[6] else None},
-    }  # fmt: skip
+        "id": r[0],
+        "title": r[3],
+        "assignee_id": r[6],
+        "assignee_type": r[5],
+        "is_completed": r[4] == "completed",
+        "is_in_progress": r[4] == "in_progress",
+        "is_skipped": r[4] == "skipped",
+        "is_external": bool(r[7]),
+        "links": {
+            "self": path,
+            "task": f"{api}/tasks/{task_id}",
+            "external_work": f"{path}/external-work" if r[7] else None,
+            "assignee": f"{api}/{kind}/{r[6]}" if r[6] else None,
+        },
+    }

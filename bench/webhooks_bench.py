@@ -129,9 +129,14 @@ def organization(engine: Engine, settings: Settings, webhooks: int, port: int) -
     with make_sessionmaker(engine)() as session:
         org = create_organization(session, f"bench {time.time()}")
         for i in range(webhooks):
-            service.create_webhook(session, org.id, name=f"bench {i}",
-                                   callback_url=f"http://127.0.0.1:{port}/hook/{i}",
-                                   event_names=["asset_added"], settings=settings)  # fmt: skip
+            service.create_webhook(
+                session,
+                org.id,
+                name=f"bench {i}",
+                callback_url=f"http://127.0.0.1:{port}/hook/{i}",
+                event_names=["asset_added"],
+                settings=settings,
+            )
         session.commit()
         return org.id
 
@@ -179,8 +184,10 @@ async def reference(port: int, total: int, connections: int) -> float:
     connections as the worker may use, with nothing else to do (no database, no signature,
     no bookkeeping): the ceiling of this box and event loop."""
     body = json.dumps({"event_name": "asset_added", "data": {"asset": {"id": "a0"}}}).encode()
-    request = (b"POST /hook/0 HTTP/1.1\r\nhost: 127.0.0.1:%d\r\ncontent-type: application/json"
-               b"\r\ncontent-length: %d\r\n\r\n%s" % (port, len(body), body))  # fmt: skip
+    request = (
+        b"POST /hook/0 HTTP/1.1\r\nhost: 127.0.0.1:%d\r\ncontent-type: application/json"
+        b"\r\ncontent-length: %d\r\n\r\n%s" % (port, len(body), body)
+    )
 
     async def client(count: int) -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -272,10 +279,13 @@ def main() -> None:
     proc, port = start_receiver()
     try:
         settings = Settings(
-            data_dir=data_dir, database_url=args.database_url, worker_embedded=False,
-            webhook_allow_private_targets=True, webhook_allow_http_loopback=True,
+            data_dir=data_dir,
+            database_url=args.database_url,
+            worker_embedded=False,
+            webhook_allow_private_targets=True,
+            webhook_allow_http_loopback=True,
             worker_processes=1,
-        )  # fmt: skip
+        )
         engine = prepare(settings)
         backend = engine.dialect.name
         if args.skip != "throughput":
@@ -285,18 +295,24 @@ def main() -> None:
             )
             connections = args.webhooks * settings.webhook_concurrency_per_webhook
             ceiling = asyncio.run(reference(port, args.events * args.webhooks, connections))
-            print(f"{backend}: {rate:,.0f} deliveries/s ({args.events} events x "
-                  f"{args.webhooks} webhooks, one worker, {cpu * 1000:.2f} ms of its CPU "
-                  f"each); reference (bare POSTs over {connections} connections) "
-                  f"{ceiling:,.0f}/s; ratio {rate / ceiling:.2f}", flush=True)  # fmt: skip
+            print(
+                f"{backend}: {rate:,.0f} deliveries/s ({args.events} events x "
+                f"{args.webhooks} webhooks, one worker, {cpu * 1000:.2f} ms of its CPU "
+                f"each); reference (bare POSTs over {connections} connections) "
+                f"{ceiling:,.0f}/s; ratio {rate / ceiling:.2f}",
+                flush=True,
+            )
             latencies(port)  # reset
         if args.skip != "latency":
             org = organization(engine, settings, args.latency_webhooks, port)
             sent, lat = asyncio.run(latency(settings, org, args, port))
-            print(f"{backend}: event-to-delivery latency at {args.rate:g} events/s "
-                  f"({args.producer} producer, {sent} events x {args.latency_webhooks} webhook(s), "
-                  f"{len(lat)} deliveries): p50 {pct(lat, 50) * 1000:.1f} ms, "
-                  f"p99 {pct(lat, 99) * 1000:.1f} ms", flush=True)  # fmt: skip
+            print(
+                f"{backend}: event-to-delivery latency at {args.rate:g} events/s "
+                f"({args.producer} producer, {sent} events x {args.latency_webhooks} webhook(s), "
+                f"{len(lat)} deliveries): p50 {pct(lat, 50) * 1000:.1f} ms, "
+                f"p99 {pct(lat, 99) * 1000:.1f} ms",
+                flush=True,
+            )
         engine.dispose()
     finally:
         proc.terminate()

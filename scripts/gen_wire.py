@@ -68,30 +68,43 @@ DOC_ONLY_KEYS = frozenset({"type", "nullable", "example", "examples", "descripti
 UNUSED_NAME_MAP_WARNING = "matched no generated model"
 
 CODEGEN_ARGS = [
-    "--input-file-type", "openapi",
-    "--output-model-type", "pydantic_v2.BaseModel",
-    "--openapi-scopes", "schemas", "paths", "parameters",
+    "--input-file-type",
+    "openapi",
+    "--output-model-type",
+    "pydantic_v2.BaseModel",
+    "--openapi-scopes",
+    "schemas",
+    "paths",
+    "parameters",
     "--use-operation-id-as-name",
-    "--target-python-version", "3.11",
-    "--target-pydantic-version", "2.14",
+    "--target-python-version",
+    "3.11",
+    "--target-pydantic-version",
+    "2.14",
     "--use-annotated",
     "--field-constraints",
     "--use-standard-collections",
     "--use-union-operator",
     "--strict-nullable",
     "--use-missing-sentinel",
-    "--naming-strategy", "full-path",
+    "--naming-strategy",
+    "full-path",
     "--use-specialized-enum",
-    "--enum-field-as-literal", "one",
-    "--deserialize-default-values", "enum",
-    "--type-mappings", "string+uuid=string",
+    "--enum-field-as-literal",
+    "one",
+    "--deserialize-default-values",
+    "enum",
+    "--type-mappings",
+    "string+uuid=string",
     "--disable-timestamp",
     "--enable-version-header",
-    "--formatters", "builtin",
+    "--formatters",
+    "builtin",
     "--use-double-quotes",
-    "--base-class", "cmpapi.wire.base.WireModel",
+    "--base-class",
+    "cmpapi.wire.base.WireModel",
     "--disable-future-imports",
-]  # fmt: skip
+]
 
 BASE_IMPORT = "from cmpapi.wire.base import WireModel\n"
 ROOT_BASE = re.compile(r"(?<![\w.])RootModel\[")
@@ -309,13 +322,19 @@ def generate(spec_path: Path) -> tuple[str, dict[str, Any]]:
             json.dumps(name_map, indent=2, sort_keys=True), encoding="utf-8"
         )
         cmd = [
-            sys.executable, "-m", "datamodel_code_generator",
-            "--input", NORMALISED_SPEC_NAME,
-            "--output", GENERATED_NAME,
-            "--model-name-map", NAME_MAP_NAME,
-            "--extra-template-data", TEMPLATE_DATA_NAME,
+            sys.executable,
+            "-m",
+            "datamodel_code_generator",
+            "--input",
+            NORMALISED_SPEC_NAME,
+            "--output",
+            GENERATED_NAME,
+            "--model-name-map",
+            NAME_MAP_NAME,
+            "--extra-template-data",
+            TEMPLATE_DATA_NAME,
             *CODEGEN_ARGS,
-        ]  # fmt: skip
+        ]
         # Run inside the temp dir with relative paths: the tool would otherwise pick up a
         # [tool.datamodel-codegen] table from the project's pyproject.toml, and the header
         # records only the fixed file name.

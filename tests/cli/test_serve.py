@@ -32,16 +32,22 @@ def test_demo_serve_prints_a_working_curl_pair(served, tmp_path: Path) -> None:
     assert (tmp_path / "elsewhere" / "demo.db").is_file()
     assert not (tmp_path / "data" / "cmpapi.db").exists()
     lines = _printed(proc)
-    fields = dict(line.split(": ", 1) for line in lines if ": " in line and line[:1].isalpha()
-                  and not line.startswith(("TOKEN", "curl")))  # fmt: skip
+    fields = dict(
+        line.split(": ", 1)
+        for line in lines
+        if ": " in line and line[:1].isalpha() and not line.startswith(("TOKEN", "curl"))
+    )
     for name in ("client_id", "client_secret", "redirect_uri", "user_email", "user_password"):
         assert fields[name], name
     get_token = next(line for line in lines if line.startswith("TOKEN="))
     call_api = lines[-1]
     out = subprocess.run(
-        ["bash", "-c", f"set -e; {get_token}; {call_api}"], capture_output=True, text=True,
-        timeout=30, check=True,
-    )  # fmt: skip
+        ["bash", "-c", f"set -e; {get_token}; {call_api}"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
     body = json.loads(out.stdout)
     names = {u["full_name"] for u in body["data"]}
     assert "Ada Admin" in names

@@ -45,23 +45,52 @@ def test_db_upgrade_is_idempotent(run) -> None:
 
 
 def test_users_teams_and_apps(run, db: Session, world: World) -> None:
-    code, out = run("users", "create", "--email", "New@Example.com", "--name", "New Person",
-                    "--password", "pw-123456", "--role", "viewer")  # fmt: skip
+    code, out = run(
+        "users",
+        "create",
+        "--email",
+        "New@Example.com",
+        "--name",
+        "New Person",
+        "--password",
+        "pw-123456",
+        "--role",
+        "viewer",
+    )
     assert code == 0, out
     user_id = re.fullmatch(r"id: ([0-9a-f]{32})\n", out).group(1)  # type: ignore[union-attr]
     user = db.get(User, user_id)
     assert (user.email, user.first_name, user.last_name, user.role) == (
-        "new@example.com", "New", "Person", "viewer"
-    )  # fmt: skip
+        "new@example.com",
+        "New",
+        "Person",
+        "viewer",
+    )
 
-    code, out = run("teams", "create", "--name", "Squad", "--member", "new@example.com",
-                    "--member", "admin@example.com")  # fmt: skip
+    code, out = run(
+        "teams",
+        "create",
+        "--name",
+        "Squad",
+        "--member",
+        "new@example.com",
+        "--member",
+        "admin@example.com",
+    )
     assert code == 0, out
     team = db.scalars(select(Team).where(Team.name == "Squad")).one()
     assert sorted(m.user_id for m in team.members) == sorted([user_id, world.users["admin"].id])
 
-    code, out = run("apps", "create", "--name", "Connector", "--redirect-uri",
-                    "https://c.example.com/cb", "--token-user", "new@example.com")  # fmt: skip
+    code, out = run(
+        "apps",
+        "create",
+        "--name",
+        "Connector",
+        "--redirect-uri",
+        "https://c.example.com/cb",
+        "--token-user",
+        "new@example.com",
+    )
     assert code == 0, out
     creds = dict(line.split(": ", 1) for line in out.splitlines())
     app = db.scalars(select(OAuthApp).where(OAuthApp.client_id == creds["client_id"])).one()
@@ -105,8 +134,18 @@ def test_demo_seed_is_deterministic_and_idempotent(run, db: Session) -> None:
 def test_rendition_configs(run, db: Session, world: World) -> None:
     from cmpapi.server.resources.library.tables import RenditionConfig
 
-    code, out = run("renditions", "create-config", "--name", "thumb", "--width", "64",
-                    "--format", "png", "--quality", "90")  # fmt: skip
+    code, out = run(
+        "renditions",
+        "create-config",
+        "--name",
+        "thumb",
+        "--width",
+        "64",
+        "--format",
+        "png",
+        "--quality",
+        "90",
+    )
     assert code == 0, out
     config = db.scalars(select(RenditionConfig)).one()
     assert (config.name, config.width, config.height, config.output_format) == (

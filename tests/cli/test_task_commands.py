@@ -17,20 +17,47 @@ from tests.support.tasks import create_task, make_workflow
 from tests.support.world import World
 
 WORKFLOW = {
-    "name": "Legal review", "description": "With an external approval",
-    "is_flexible_workflow": False, "is_not_pushed_to_library_by_default": False,
-    "is_released_as_asset": True, "labels": [], "custom_fields": [], "default_channels": [],
+    "name": "Legal review",
+    "description": "With an external approval",
+    "is_flexible_workflow": False,
+    "is_not_pushed_to_library_by_default": False,
+    "is_released_as_asset": True,
+    "labels": [],
+    "custom_fields": [],
+    "default_channels": [],
     "blacklisted_channels": [],
     "steps": [
-        {"label": "Draft", "description": None, "duration": 2, "substeps": [
-            {"label": "Write", "description": None, "actions": ["findContent"],
-             "is_external": False, "external_system": None}]},
-        {"label": "Approve", "description": None, "duration": None, "substeps": [
-            {"label": "Legal", "description": None, "actions": [], "is_external": True,
-             "external_system": "Jira",
-             "external_sub_step_config": {"is_user_interaction_allowed": False}}]},
+        {
+            "label": "Draft",
+            "description": None,
+            "duration": 2,
+            "substeps": [
+                {
+                    "label": "Write",
+                    "description": None,
+                    "actions": ["findContent"],
+                    "is_external": False,
+                    "external_system": None,
+                }
+            ],
+        },
+        {
+            "label": "Approve",
+            "description": None,
+            "duration": None,
+            "substeps": [
+                {
+                    "label": "Legal",
+                    "description": None,
+                    "actions": [],
+                    "is_external": True,
+                    "external_system": "Jira",
+                    "external_sub_step_config": {"is_user_interaction_allowed": False},
+                }
+            ],
+        },
     ],
-}  # fmt: skip
+}
 
 
 @pytest.fixture
@@ -49,8 +76,9 @@ def test_workflows_import_creates_then_updates(run, db: Session, world: World, t
     path = tmp_path / "workflows.json"
     path.write_text(json.dumps([WORKFLOW]))
     assert run("workflows", "import", str(path), "--dry-run") == (
-        0, "would be created: Legal review\n"
-    )  # fmt: skip
+        0,
+        "would be created: Legal review\n",
+    )
     assert db.scalars(select(Workflow)).all() == []
     assert run("workflows", "import", str(path)) == (0, "created: Legal review\n")
     assert run("workflows", "import", str(path)) == (0, "created: Copy of Legal review\n")

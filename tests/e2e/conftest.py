@@ -20,5 +20,6 @@ def settings(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) 
         return Settings(data_dir=tmp_path, database_url=database_url, worker_embedded=worker)
     endpoint = request.getfixturevalue("moto_endpoint")
     bucket = request.getfixturevalue("s3_bucket")
-    return s3_settings(tmp_path, endpoint, bucket, database_url=database_url,
-                       worker_embedded=worker)  # fmt: skip
+    return s3_settings(
+        tmp_path, endpoint, bucket, database_url=database_url, worker_embedded=worker
+    )

@@ -24,8 +24,11 @@ pytestmark = pytest.mark.worker
 
 
 def token(http: httpx.Client, world: World) -> dict[str, str]:
-    body = {"grant_type": "client_credentials", "client_id": world.app.client_id,
-            "client_secret": world.client_secret}  # fmt: skip
+    body = {
+        "grant_type": "client_credentials",
+        "client_id": world.app.client_id,
+        "client_secret": world.client_secret,
+    }
     r = http.post("/o/oauth2/v1/token", data=body)
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
@@ -59,8 +62,11 @@ def test_dam_sync_flow(http: httpx.Client, db: Session, world: World) -> None:
     for i in range(5):
         data = photo(i)
         key = upload(http, auth, data)
-        r = http.post("/v3/assets", json={"key": key, "title": f"Photo {i}",
-                                          "folder_id": folder["id"]}, headers=auth)  # fmt: skip
+        r = http.post(
+            "/v3/assets",
+            json={"key": key, "title": f"Photo {i}", "folder_id": folder["id"]},
+            headers=auth,
+        )
         assert r.status_code == 201, r.text
         originals[r.json()["id"]] = data
     first = next(iter(originals))

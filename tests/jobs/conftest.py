@@ -21,10 +21,15 @@ from tests.jobs.handlers import RUNS
 def job_settings(database_url: str, tmp_path: Path) -> Settings:
     """Compressed timings so retries, leases and polls take milliseconds."""
     return Settings(
-        data_dir=tmp_path, database_url=database_url, worker_embedded=False,
-        worker_poll_interval=0.05, worker_lease_seconds=5, worker_retry_schedule="0.05",
-        worker_shutdown_timeout=2, worker_processes=1,
-    )  # fmt: skip
+        data_dir=tmp_path,
+        database_url=database_url,
+        worker_embedded=False,
+        worker_poll_interval=0.05,
+        worker_lease_seconds=5,
+        worker_retry_schedule="0.05",
+        worker_shutdown_timeout=2,
+        worker_processes=1,
+    )
 
 
 @pytest.fixture

@@ -29,8 +29,9 @@ def start_worker(job_settings: Settings, tmp_path: Path) -> Iterator[Start]:
         yield lambda name, **settings: start(name, *args, **settings)
 
 
-def test_kill_9_mid_way_loses_no_job(start_worker: Callable[[str], subprocess.Popen[bytes]],
-                                     session: Session, engine: Engine) -> None:  # fmt: skip
+def test_kill_9_mid_way_loses_no_job(
+    start_worker: Callable[[str], subprocess.Popen[bytes]], session: Session, engine: Engine
+) -> None:
     ids = [enqueue(session, "test.record", {"sleep": 0.01}).id for _ in range(300)]
     session.commit()
     first = start_worker("first")
@@ -53,8 +54,9 @@ def test_kill_9_mid_way_loses_no_job(start_worker: Callable[[str], subprocess.Po
     assert max(j.attempts for j in jobs(engine)) <= 2
 
 
-def test_sigterm_releases_running_jobs(start_worker: Callable[[str], subprocess.Popen[bytes]],
-                                       session: Session, engine: Engine) -> None:  # fmt: skip
+def test_sigterm_releases_running_jobs(
+    start_worker: Callable[[str], subprocess.Popen[bytes]], session: Session, engine: Engine
+) -> None:
     enqueue(session, "test.slow", {"sleep": 60})
     session.commit()
     proc = start_worker("slow", CMPAPI_WORKER_SHUTDOWN_TIMEOUT="0.2")
@@ -70,8 +72,11 @@ def test_jobs_list(job_settings: Settings, session: Session, engine: Engine) -> 
     enqueue(session, "test.flaky", {})
     session.commit()
     claim(engine, "host:1:abc", {"test.flaky": 1}, 30)
-    env = {"CMPAPI_DATABASE_URL": job_settings.resolved_database_url,
-           "CMPAPI_DATA_DIR": str(job_settings.data_dir), "COLUMNS": "200"}  # fmt: skip
+    env = {
+        "CMPAPI_DATABASE_URL": job_settings.resolved_database_url,
+        "CMPAPI_DATA_DIR": str(job_settings.data_dir),
+        "COLUMNS": "200",
+    }
     result = CliRunner().invoke(cli, ["jobs", "list"], env=env)
     assert result.exit_code == 0, result.output
     assert "test.record" in result.output and "host:1:abc" in result.output

@@ -30,8 +30,9 @@ def _enqueue_and_wait(settings: Settings, engine: Engine, seconds: float) -> str
     return jobs(engine)[0].status
 
 
-def test_serve_runs_jobs_when_the_worker_is_embedded(job_settings: Settings,
-                                                     engine: Engine) -> None:  # fmt: skip
+def test_serve_runs_jobs_when_the_worker_is_embedded(
+    job_settings: Settings, engine: Engine
+) -> None:
     settings = job_settings.model_copy(update={"worker_embedded": True})
     assert _enqueue_and_wait(settings, engine, 10) == "succeeded"
 

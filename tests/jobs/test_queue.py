@@ -66,8 +66,9 @@ def test_claim_takes_due_jobs_and_leases_them(session: Session, engine: Engine) 
     enqueue(session, "test.record_async", {})
     session.commit()
     assert q.due_kinds(engine, ["test.record", "test.record_async", "nope"], now()) == [
-        "test.record", "test.record_async"
-    ]  # fmt: skip
+        "test.record",
+        "test.record_async",
+    ]
     [job] = claim(engine, "w1", {"test.record": 5}, 30)
     assert (job.id, job.payload, job.attempts) == (due.id, {"a": 1}, 1)
     session.expire_all()
@@ -145,8 +146,9 @@ def test_prune_deletes_old_finished_jobs(session: Session, engine: Engine) -> No
             .where(JOBS.c.id == old.id)
             .values(status="succeeded", finished_at=now() - timedelta(days=8))
         )
-        conn.execute(update(JOBS).where(JOBS.c.id == recent.id)
-                     .values(status="failed", finished_at=now()))  # fmt: skip
+        conn.execute(
+            update(JOBS).where(JOBS.c.id == recent.id).values(status="failed", finished_at=now())
+        )
     assert q.prune(engine, now() - timedelta(days=7)) == 1
     assert {j.id for j in jobs(engine)} == {recent.id, queued.id}
 

@@ -24,8 +24,9 @@ def finished(engine: Engine, n: int = 1) -> bool:
     return sum(j.status in ("succeeded", "failed") for j in jobs(engine)) >= n
 
 
-def test_a_job_runs_once_and_succeeds(job_settings: Settings, session: Session,
-                                      engine: Engine) -> None:  # fmt: skip
+def test_a_job_runs_once_and_succeeds(
+    job_settings: Settings, session: Session, engine: Engine
+) -> None:
     job = enqueue(session, "test.record", {}, org_id="o1")
     async_job = enqueue(session, "test.record_async", {})
     session.commit()
@@ -33,13 +34,17 @@ def test_a_job_runs_once_and_succeeds(job_settings: Settings, session: Session,
     assert sorted(r.job_id for r in runs(engine)) == sorted([job.id, async_job.id])
     for row in jobs(engine):
         assert (row.status, row.attempts, row.locked_by, row.last_error) == (
-            "succeeded", 1, "w1", None
-        )  # fmt: skip
+            "succeeded",
+            1,
+            "w1",
+            None,
+        )
         assert row.lease_until is None and row.finished_at is not None
 
 
-def test_failures_retry_then_fail_with_the_last_error(job_settings: Settings, session: Session,
-                                                      engine: Engine) -> None:  # fmt: skip
+def test_failures_retry_then_fail_with_the_last_error(
+    job_settings: Settings, session: Session, engine: Engine
+) -> None:
     recovers = enqueue(session, "test.flaky", {"succeed_on": 3}, max_attempts=5)
     gives_up = enqueue(session, "test.flaky", {"succeed_on": 99}, max_attempts=3)
     session.commit()
@@ -51,8 +56,7 @@ def test_failures_retry_then_fail_with_the_last_error(job_settings: Settings, se
     assert Counter(r.job_id for r in runs(engine)) == {recovers.id: 3, gives_up.id: 3}
 
 
-def test_retry_later_reschedules(job_settings: Settings, session: Session,
-                                 engine: Engine) -> None:  # fmt: skip
+def test_retry_later_reschedules(job_settings: Settings, session: Session, engine: Engine) -> None:
     job = enqueue(session, "test.retry_later", {"seconds": 0.3})
     session.commit()
     drive(Worker(job_settings), lambda: finished(engine))
@@ -62,8 +66,9 @@ def test_retry_later_reschedules(job_settings: Settings, session: Session,
     assert (row.id, row.status, row.attempts) == (job.id, "succeeded", 2)
 
 
-def test_permanent_failure_is_not_retried(job_settings: Settings, session: Session,
-                                          engine: Engine) -> None:  # fmt: skip
+def test_permanent_failure_is_not_retried(
+    job_settings: Settings, session: Session, engine: Engine
+) -> None:
     enqueue(session, "test.permanent", {})
     session.commit()
     drive(Worker(job_settings), lambda: finished(engine))
@@ -76,8 +81,9 @@ def test_permanent_failure_is_not_retried(job_settings: Settings, session: Sessi
     assert len(runs(engine)) == 1
 
 
-def test_timeout_counts_as_a_failed_attempt(job_settings: Settings, session: Session,
-                                            engine: Engine) -> None:  # fmt: skip
+def test_timeout_counts_as_a_failed_attempt(
+    job_settings: Settings, session: Session, engine: Engine
+) -> None:
     enqueue(session, "test.timeout", {}, max_attempts=2)
     session.commit()
     drive(Worker(job_settings), lambda: finished(engine))
@@ -85,8 +91,9 @@ def test_timeout_counts_as_a_failed_attempt(job_settings: Settings, session: Ses
     assert (row.status, row.attempts, row.last_error) == ("failed", 2, "timed out after 0.2 s")
 
 
-def test_concurrency_limit_per_kind(job_settings: Settings, session: Session,
-                                    engine: Engine) -> None:  # fmt: skip
+def test_concurrency_limit_per_kind(
+    job_settings: Settings, session: Session, engine: Engine
+) -> None:
     handlers.LIMITED.peak = 0
     for _ in range(8):
         enqueue(session, "test.limited", {"sleep": 0.05})
@@ -96,14 +103,18 @@ def test_concurrency_limit_per_kind(job_settings: Settings, session: Session,
     drive(Worker(job_settings, concurrency=6), lambda: finished(engine, 12))
     assert handlers.LIMITED.peak == 2
     # The other kind was not starved by the limited kind's backlog.
-    record_done = max(r.finished for r in runs(engine) if r.attempt == 1 and r.job_id in {
-        j.id for j in jobs(engine) if j.kind == "test.record"})  # fmt: skip
+    record_done = max(
+        r.finished
+        for r in runs(engine)
+        if r.attempt == 1 and r.job_id in {j.id for j in jobs(engine) if j.kind == "test.record"}
+    )
     limited_done = max(r.finished for r in runs(engine))
     assert record_done < limited_done
 
 
-def test_graceful_shutdown_releases_running_jobs(job_settings: Settings, session: Session,
-                                                 engine: Engine) -> None:  # fmt: skip
+def test_graceful_shutdown_releases_running_jobs(
+    job_settings: Settings, session: Session, engine: Engine
+) -> None:
     job = enqueue(session, "test.slow", {"sleep": 30})
     session.commit()
     settings = job_settings.model_copy(update={"worker_shutdown_timeout": 0.1})
@@ -113,13 +124,18 @@ def test_graceful_shutdown_releases_running_jobs(job_settings: Settings, session
     assert time.monotonic() - started < 5
     [row] = jobs(engine)
     assert (row.id, row.status, row.attempts, row.locked_by, row.lease_until) == (
-        job.id, "queued", 0, None, None
-    )  # fmt: skip
+        job.id,
+        "queued",
+        0,
+        None,
+        None,
+    )
     assert runs(engine) == []
 
 
-def test_lease_of_a_dead_worker_is_taken_over(job_settings: Settings, session: Session,
-                                              engine: Engine) -> None:  # fmt: skip
+def test_lease_of_a_dead_worker_is_taken_over(
+    job_settings: Settings, session: Session, engine: Engine
+) -> None:
     from cmpapi.server.jobs.claim import claim
 
     job = enqueue(session, "test.record", {})
@@ -131,8 +147,9 @@ def test_lease_of_a_dead_worker_is_taken_over(job_settings: Settings, session: S
     assert (row.id, row.status, row.attempts, row.locked_by) == (job.id, "succeeded", 2, "heir")
 
 
-def test_two_workers_never_run_one_job_twice(job_settings: Settings, session: Session,
-                                             engine: Engine) -> None:  # fmt: skip
+def test_two_workers_never_run_one_job_twice(
+    job_settings: Settings, session: Session, engine: Engine
+) -> None:
     ids = [enqueue(session, "test.record", {"sleep": 0.005}).id for _ in range(120)]
     session.commit()
 
@@ -173,8 +190,9 @@ def test_local_enqueue_wakes_the_worker(job_settings: Settings, engine: Engine) 
     assert asyncio.run(main()) < 2
 
 
-def test_running_jobs_keep_their_lease(job_settings: Settings, session: Session,
-                                       engine: Engine) -> None:  # fmt: skip
+def test_running_jobs_keep_their_lease(
+    job_settings: Settings, session: Session, engine: Engine
+) -> None:
     """A job running five times longer than the lease is never taken over."""
     job = enqueue(session, "test.record", {"sleep": 1.0})
     session.commit()
@@ -196,8 +214,9 @@ def test_running_jobs_keep_their_lease(job_settings: Settings, session: Session,
     assert jobs(engine)[0].attempts == 1
 
 
-def test_a_handler_sees_its_lease_taken_over(job_settings: Settings, session: Session,
-                                             engine: Engine) -> None:  # fmt: skip
+def test_a_handler_sees_its_lease_taken_over(
+    job_settings: Settings, session: Session, engine: Engine
+) -> None:
     job = enqueue(session, "test.watch_lease", {"seconds": 10})
     session.commit()
     settings = job_settings.model_copy(update={"worker_lease_seconds": 0.3})
@@ -207,9 +226,10 @@ def test_a_handler_sees_its_lease_taken_over(job_settings: Settings, session: Se
             stolen = conn.execute(
                 # The thief holds a lease of its own: the reaper must not requeue the job
                 # while the victim runs on (it would under load, after 0.3 s).
-                update(JOBS).where(JOBS.c.id == job.id, JOBS.c.status == "running")
+                update(JOBS)
+                .where(JOBS.c.id == job.id, JOBS.c.status == "running")
                 .values(locked_by="thief", lease_until=datetime.now(UTC) + timedelta(hours=1))
-            ).rowcount  # fmt: skip
+            ).rowcount
         return bool(stolen)
 
     def stolen_and_noticed() -> bool:
@@ -223,12 +243,19 @@ def test_a_handler_sees_its_lease_taken_over(job_settings: Settings, session: Se
     assert (row.status, row.locked_by) == ("running", "thief")  # the victim's result was dropped
 
 
-def test_periodic_jobs_once_per_period_across_workers(job_settings: Settings,
-                                                      engine: Engine) -> None:  # fmt: skip
+def test_periodic_jobs_once_per_period_across_workers(
+    job_settings: Settings, engine: Engine
+) -> None:
     ticks: list[str] = []
-    spec = HandlerSpec(kind="test.tick", fn=lambda ctx, _payload: ticks.append(ctx.job_id),
-                       is_async=False, timeout=5, concurrency=None, retry_schedule=None,
-                       every=0.25)  # fmt: skip
+    spec = HandlerSpec(
+        kind="test.tick",
+        fn=lambda ctx, _payload: ticks.append(ctx.job_id),
+        is_async=False,
+        timeout=5,
+        concurrency=None,
+        retry_schedule=None,
+        every=0.25,
+    )
 
     async def both() -> None:
         workers = [Worker(job_settings, registry={"test.tick": spec}) for _ in range(2)]

@@ -24,8 +24,9 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 def create(client: Any, world: World, data: bytes, title: str = "Asset", **extra: Any) -> Any:
     key = upload(client, world, data)
-    return client.post("/v3/assets", json={"key": key, "title": title, **extra},
-                       headers=world.auth())  # fmt: skip
+    return client.post(
+        "/v3/assets", json={"key": key, "title": title, **extra}, headers=world.auth()
+    )
 
 
 def download(client: Any, url: str) -> bytes:
@@ -52,8 +53,10 @@ def test_upload_create_get_and_download(client, world: World) -> None:
     assert r.status_code == 201, r.text
     asset = r.json()
     assert (asset["type"], asset["mime_type"], asset["file_extension"]) == (
-        "image", "image/jpeg", "jpg"
-    )  # fmt: skip
+        "image",
+        "image/jpeg",
+        "jpg",
+    )
     assert asset["links"]["self"] == f"https://testserver/v3/images/{asset['id']}"
     assert asset["file_location"] == "/pics"
     assert hashlib.sha256(download(client, asset["content"]["value"])).digest() == (
@@ -83,8 +86,13 @@ def test_unknown_or_foreign_key_is_422_naming_the_key(client, db, world: World) 
 def test_update_move_and_events(client, db: Session, world: World) -> None:
     asset = create(client, world, jpeg(), "Before").json()
     folder = client.post("/v3/folders", json={"name": "dest"}, headers=world.auth()).json()
-    body = {"title": "After", "tags": ["a", "b"], "alt_text": "alt", "folder_id": folder["id"],
-            "is_archived": True}  # fmt: skip
+    body = {
+        "title": "After",
+        "tags": ["a", "b"],
+        "alt_text": "alt",
+        "folder_id": folder["id"],
+        "is_archived": True,
+    }
     r = client.patch(f"/v3/images/{asset['id']}", json=body, headers=world.auth())
     assert r.status_code == 200, r.text
     image = r.json()
@@ -116,8 +124,9 @@ def test_delete_by_type(client, db: Session, world: World) -> None:
 def test_versions_keep_history(client, world: World) -> None:
     asset = create(client, world, jpeg(10, 10), "v1").json()
     key = upload(client, world, jpeg(20, 30))
-    r = client.post(f"/v3/assets/{asset['id']}/versions", json={"key": key, "title": "v2"},
-                    headers=world.auth())  # fmt: skip
+    r = client.post(
+        f"/v3/assets/{asset['id']}/versions", json={"key": key, "title": "v2"}, headers=world.auth()
+    )
     assert r.status_code == 201, r.text
     assert (r.json()["version_number"], r.json()["type"]) == (2, "image")
     image = client.get(f"/v3/images/{asset['id']}", headers=world.auth()).json()
@@ -141,8 +150,9 @@ def ids(client: Any, world: World, who: str = "admin", **params: Any) -> list[st
 
 def test_list_filters(client, world: World) -> None:
     top = client.post("/v3/folders", json={"name": "top"}, headers=world.auth()).json()["id"]
-    sub = client.post("/v3/folders", json={"name": "sub", "parent_folder_id": top},
-                      headers=world.auth()).json()["id"]  # fmt: skip
+    sub = client.post(
+        "/v3/folders", json={"name": "sub", "parent_folder_id": top}, headers=world.auth()
+    ).json()["id"]
     a = create(client, world, jpeg(), "Alpha sunset", folder_id=top).json()["id"]
     b = create(client, world, PDF, "Beta report", folder_id=sub).json()["id"]
     c = create(client, world, jpeg(), "Gamma 100%").json()["id"]
@@ -189,8 +199,9 @@ def test_lineages(client, world: World) -> None:
     assert r.status_code == 201, r.text
     lineage = r.json()
     assert (lineage["used_in"], lineage["rendition_id"]) == ("external", None)
-    listed = client.get("/v3/asset-lineages", params={"asset_id": [asset, "x" * 32]},
-                        headers=world.auth()).json()["data"]  # fmt: skip
+    listed = client.get(
+        "/v3/asset-lineages", params={"asset_id": [asset, "x" * 32]}, headers=world.auth()
+    ).json()["data"]
     assert [x["id"] for x in listed] == [lineage["id"]]
     bad = {"name": "x", "uri": "ftp://example.com/f"}
     assert (
@@ -246,8 +257,11 @@ def test_labels_set_filter_and_render(client, db: Session, world: World) -> None
 
 
 def test_asset_field_values(client, world: World) -> None:
-    r = client.post("/v3/fields", json={"type": "text", "name": "Caption", "is_active": True},
-                    headers=world.auth())  # fmt: skip
+    r = client.post(
+        "/v3/fields",
+        json={"type": "text", "name": "Caption", "is_active": True},
+        headers=world.auth(),
+    )
     assert r.status_code == 201, r.text
     (field_id,) = r.json().values()
     asset = create(client, world, jpeg()).json()["id"]
@@ -363,10 +377,11 @@ class TestAssetPermissions(ResourceTests):
     def make(self, db: Session, world: World, n: int) -> list[str]:
         parent = self.parent_of(world)
         users = [
-            identity.create_user(db, world.org.id, email=f"p{i}-{new_id()}@example.com",
-                                 name=f"Reader {i}").id
+            identity.create_user(
+                db, world.org.id, email=f"p{i}-{new_id()}@example.com", name=f"Reader {i}"
+            ).id
             for i in range(n)
-        ]  # fmt: skip
+        ]
         db.commit()
         grant = {"type": "user", "permissions": [{"id": u, "access_type": "view"} for u in users]}
         r = self.client.post(f"/v3/assets/{parent}/permissions", json=grant, headers=world.auth())

@@ -70,9 +70,17 @@ def test_values_are_normalised_per_kind(fields: dict[str, Field]) -> None:
         ("radio_button", []),
     )
     assert stored == [
-        ["Hello"], ["<p>Hi</p>"], [two, one], [blue, red], ["12.5"], ["100"], ["0.0000001"],
-        ["2020-02-10T10:40:45Z"], [{"key": "k1", "title": "Sample.jpeg"}], [],
-    ]  # fmt: skip
+        ["Hello"],
+        ["<p>Hi</p>"],
+        [two, one],
+        [blue, red],
+        ["12.5"],
+        ["100"],
+        ["0.0000001"],
+        ["2020-02-10T10:40:45Z"],
+        [{"key": "k1", "title": "Sample.jpeg"}],
+        [],
+    ]
 
 
 @pytest.mark.parametrize(
@@ -144,9 +152,11 @@ def test_uploads_can_be_checked(fields: dict[str, Field]) -> None:
 def test_inputs_from_the_wire_bodies(db: Session, world: World, fields: dict[str, Field]) -> None:
     date, number, image = fields["date"], fields["simple_number"], fields["image"]
     body = AssetFieldsUpdateRequest.model_validate(
-        [{"id": date.id, "type": "date", "values": ["2020-02-10T10:40:45Z"]},
-         {"id": image.id, "type": "image", "values": [{"key": "k", "title": "t"}]}]
-    )  # fmt: skip
+        [
+            {"id": date.id, "type": "date", "values": ["2020-02-10T10:40:45Z"]},
+            {"id": image.id, "type": "image", "values": [{"key": "k", "title": "t"}]},
+        ]
+    )
     inputs = values.inputs_from_items(body.root)
     assert [(i.field_id, i.where) for i in inputs] == [(date.id, "0."), (image.id, "1.")]
     # A single payload arrives typed (floats, datetimes, models): same results.
@@ -157,8 +167,10 @@ def test_inputs_from_the_wire_bodies(db: Session, world: World, fields: dict[str
     )
     checked = values.validate_field_values(db, world.org.id, inputs)
     assert [fv.values for fv in checked] == [
-        ["2020-02-10T10:40:45Z"], [{"key": "k", "title": "t"}], ["3"]
-    ]  # fmt: skip
+        ["2020-02-10T10:40:45Z"],
+        [{"key": "k", "title": "t"}],
+        ["3"],
+    ]
     fv = values.validate_field_value(db, world.org.id, date.id, one, types=ASSET_FIELD_TYPES)
     assert fv.values == ["2020-02-10T10:40:45Z"]
 
@@ -223,10 +235,17 @@ def test_replace_set_list_and_delete(db: Session, world: World, fields: dict[str
 @pytest.mark.parametrize("type_", ORG_FIELDS)
 def test_rendered_values_are_spec_valid(fields: dict[str, Field], type_: str) -> None:
     field = fields[type_]
-    raw = {"text": ["t"], "text_area": ["t"], "rich_text": ["<b>t</b>"], "video": [],
-           "date": ["2020-01-01T00:00:00Z"], "image": [{"key": "k", "title": "t"}],
-           "simple_number": [1234.5], "percentage_number": [12.25], "currency_number": [7],
-           }.get(type_)  # fmt: skip
+    raw = {
+        "text": ["t"],
+        "text_area": ["t"],
+        "rich_text": ["<b>t</b>"],
+        "video": [],
+        "date": ["2020-01-01T00:00:00Z"],
+        "image": [{"key": "k", "title": "t"}],
+        "simple_number": [1234.5],
+        "percentage_number": [12.25],
+        "currency_number": [7],
+    }.get(type_)
     raw = [field.choices[0].id] if raw is None else raw
     (fv,) = values.normalise_values({field.id: field}, [ValueInput(field.id, type_, raw)])
     item = values.render_item(AssetFieldListResponseItem, fv, file_url=lambda k: f"https://f/{k}")
@@ -234,8 +253,12 @@ def test_rendered_values_are_spec_valid(fields: dict[str, Field], type_: str) ->
     spec_valid("FieldListResponseItem", values.render_item(FieldListResponseItem, fv))
     dumped = item.model_dump(mode="json")
     assert (dumped["id"], dumped["type"]) == (field.id, type_)
-    expected = {"simple_number": ["1234.50"], "percentage_number": ["12.3"],
-                "currency_number": ["7.00"], "image": ["https://f/k"]}  # fmt: skip
+    expected = {
+        "simple_number": ["1234.50"],
+        "percentage_number": ["12.3"],
+        "currency_number": ["7.00"],
+        "image": ["https://f/k"],
+    }
     assert dumped["values"] == expected.get(type_, [str(v) for v in raw])
     if field.choices:
         assert dumped["choices"] == [{"id": c.id, "name": c.name} for c in field.choices]

@@ -37,8 +37,13 @@ BODIES: dict[str, dict[str, Any]] = {
 
 
 def body(type_: str, name: str | None = None, **extra: Any) -> dict[str, Any]:
-    return {"name": name or f"F {type_}", "type": type_, "is_active": True,
-            **BODIES[type_], **extra}  # fmt: skip
+    return {
+        "name": name or f"F {type_}",
+        "type": type_,
+        "is_active": True,
+        **BODIES[type_],
+        **extra,
+    }
 
 
 def make_field(
@@ -149,8 +154,10 @@ def test_type_options_and_their_defaults(client, db: Session, world: World) -> N
     label = make_field(db, world.org.id, "label")
     item = one(client, world, simple.id)
     assert (item["decimal_places"], item["has_thousand_separator"], item["helper_text"]) == (
-        2, False, ""
-    )  # fmt: skip
+        2,
+        False,
+        "",
+    )
     assert one(client, world, currency.id)["currency_code"] == "EUR"
     assert [c["color"] for c in one(client, world, label.id)["choices"]] == ["#FF98A7", "#5F9FF6"]
 
@@ -170,14 +177,21 @@ def test_every_role_reads_only_admins_write(client, db: Session, world: World, r
     assert client.get("/v3/fields", headers=world.auth(role)).status_code == 200
     writes = [
         client.post("/v3/fields", json=body("text"), headers=world.auth(role)),
-        client.patch(f"/v3/fields/{field.id}", json={"type": "dropdown", "name": "X"},
-                     headers=world.auth(role)),
-        client.post(f"/v3/fields/{field.id}/choices", json=[{"name": "Three"}],
-                    headers=world.auth(role)),
-        client.patch(f"/v3/fields/{field.id}/choices/{choice}", json={"name": "Uno"},
-                     headers=world.auth(role)),
+        client.patch(
+            f"/v3/fields/{field.id}",
+            json={"type": "dropdown", "name": "X"},
+            headers=world.auth(role),
+        ),
+        client.post(
+            f"/v3/fields/{field.id}/choices", json=[{"name": "Three"}], headers=world.auth(role)
+        ),
+        client.patch(
+            f"/v3/fields/{field.id}/choices/{choice}",
+            json={"name": "Uno"},
+            headers=world.auth(role),
+        ),
         client.delete(f"/v3/fields/{field.id}/choices/{choice}", headers=world.auth(role)),
-    ]  # fmt: skip
+    ]
     assert [w.status_code for w in writes] == [403] * 5
     assert writes[0].json() == {
         "message": "You do not have the permission to perform this operation"
@@ -205,24 +219,35 @@ def test_names_are_unique_per_organization_case_insensitively(
 
 def test_update_changes_only_what_is_given(client, db: Session, world: World) -> None:
     field = make_field(db, world.org.id, "simple_number", decimal_places=3)
-    r = client.patch(f"/v3/fields/{field.id}", json={"type": "simple_number", "name": "Score"},
-                     headers=world.auth())  # fmt: skip
+    r = client.patch(
+        f"/v3/fields/{field.id}",
+        json={"type": "simple_number", "name": "Score"},
+        headers=world.auth(),
+    )
     assert r.status_code == 204 and r.content == b""
     item = one(client, world, field.id)
     # The spec's defaults (decimal_places 2) are not applied to a partial update.
     assert (item["name"], item["decimal_places"], item["has_thousand_separator"]) == (
-        "Score", 3, False
-    )  # fmt: skip
-    changes = {"type": "simple_number", "is_active": False, "helper_text": "Out of 10",
-               "has_thousand_separator": True}  # fmt: skip
+        "Score",
+        3,
+        False,
+    )
+    changes = {
+        "type": "simple_number",
+        "is_active": False,
+        "helper_text": "Out of 10",
+        "has_thousand_separator": True,
+    }
     assert (
         client.patch(f"/v3/fields/{field.id}", json=changes, headers=world.auth()).status_code
         == 204
     )
     item = one(client, world, field.id)
     assert (item["is_active"], item["helper_text"], item["has_thousand_separator"]) == (
-        False, "Out of 10", True
-    )  # fmt: skip
+        False,
+        "Out of 10",
+        True,
+    )
 
 
 def test_update_type_specific_options(client, db: Session, world: World) -> None:
@@ -252,21 +277,28 @@ def test_other_organizations_fields_are_invisible(client, db: Session, world: Wo
     assert listed(client, world, ids=theirs.id) == []
     choice = theirs.choices[0].id
     for r in (
-        client.patch(f"/v3/fields/{theirs.id}", json={"type": "checkbox", "name": "Mine"},
-                     headers=world.auth()),
+        client.patch(
+            f"/v3/fields/{theirs.id}",
+            json={"type": "checkbox", "name": "Mine"},
+            headers=world.auth(),
+        ),
         client.post(f"/v3/fields/{theirs.id}/choices", json=CHOICES[:1], headers=world.auth()),
-        client.patch(f"/v3/fields/{theirs.id}/choices/{choice}", json={"name": "X"},
-                     headers=world.auth()),
+        client.patch(
+            f"/v3/fields/{theirs.id}/choices/{choice}", json={"name": "X"}, headers=world.auth()
+        ),
         client.delete(f"/v3/fields/{theirs.id}/choices/{choice}", headers=world.auth()),
-    ):  # fmt: skip
+    ):
         assert r.status_code == 404
         assert r.json() == {"message": "Resource not found"}
 
 
 def test_create_choices_answers_with_all_choices(client, db: Session, world: World) -> None:
     field = make_field(db, world.org.id, "checkbox")
-    r = client.post(f"/v3/fields/{field.id}/choices", json=[{"name": "Three"}, {"name": "Four"}],
-                    headers=world.auth())  # fmt: skip
+    r = client.post(
+        f"/v3/fields/{field.id}/choices",
+        json=[{"name": "Three"}, {"name": "Four"}],
+        headers=world.auth(),
+    )
     assert r.status_code == 201, r.text
     assert [c["name"] for c in r.json()] == ["One", "Two", "Three", "Four"]
     assert [c["id"] for c in one(client, world, field.id)["choices"]] == [c["id"] for c in r.json()]
@@ -296,13 +328,19 @@ def test_create_choices_rejects(
 
 def test_label_choices_get_colors(client, db: Session, world: World) -> None:
     field = make_field(db, world.org.id, "label")
-    r = client.post(f"/v3/fields/{field.id}/choices", json=[{"name": "Gold", "color": "#ffc700"}],
-                    headers=world.auth())  # fmt: skip
+    r = client.post(
+        f"/v3/fields/{field.id}/choices",
+        json=[{"name": "Gold", "color": "#ffc700"}],
+        headers=world.auth(),
+    )
     assert r.status_code == 201
     gold = one(client, world, field.id)["choices"][-1]
     assert (gold["name"], gold["color"]) == ("Gold", "#FFC700")
-    r = client.patch(f"/v3/fields/{field.id}/choices/{gold['id']}", json={"color": "#9694B3"},
-                     headers=world.auth())  # fmt: skip
+    r = client.patch(
+        f"/v3/fields/{field.id}/choices/{gold['id']}",
+        json={"color": "#9694B3"},
+        headers=world.auth(),
+    )
     assert r.status_code == 204
     assert one(client, world, field.id)["choices"][-1]["color"] == "#9694B3"
 
@@ -319,8 +357,9 @@ def test_update_choice(client, db: Session, world: World) -> None:
     r = client.patch(url, json={"name": "X", "bogus": 1}, headers=world.auth())
     assert r.status_code == 422
     other = make_field(db, world.org.id, "radio_button", "Other")
-    r = client.patch(f"/v3/fields/{other.id}/choices/{second}", json={"name": "X"},
-                     headers=world.auth())  # fmt: skip
+    r = client.patch(
+        f"/v3/fields/{other.id}/choices/{second}", json={"name": "X"}, headers=world.auth()
+    )
     assert r.status_code == 404
 
 

@@ -157,13 +157,20 @@ def test_permission_list_update_and_remove(client, world: World) -> None:
     folder = create(client, world, "f").json()["id"]
     url = f"/v3/folders/{folder}/permissions"
     member, viewer = world.users["member"].id, world.users["viewer"].id
-    grant = {"type": "user", "permissions": [{"id": member, "access_type": "edit"},
-                                             {"id": viewer, "access_type": "view"}]}  # fmt: skip
+    grant = {
+        "type": "user",
+        "permissions": [
+            {"id": member, "access_type": "edit"},
+            {"id": viewer, "access_type": "view"},
+        ],
+    }
     assert client.post(url, json=grant, headers=world.auth()).status_code == 204
     rows = client.get(url, headers=world.auth()).json()["data"]
     assert (rows[0]["id"], rows[0]["access_type"], rows[0]["is_owner"]) == (
-        world.users["admin"].id, "delete", True
-    )  # fmt: skip
+        world.users["admin"].id,
+        "delete",
+        True,
+    )
     assert {(p["id"], p["access_type"], p["is_owner"]) for p in rows[1:]} == {
         (member, "edit", False),
         (viewer, "view", False),

@@ -28,8 +28,9 @@ HEX32 = re.compile(r"[0-9a-f]{32}")
 def make_group(
     db: Session, org_id: str, name: str, *values: str, single: bool = False
 ) -> LabelGroup:
-    group = service.create_label_group(db, org_id, name, values or ("One", "Two"),
-                                       has_single_value=single)  # fmt: skip
+    group = service.create_label_group(
+        db, org_id, name, values or ("One", "Two"), has_single_value=single
+    )
     db.commit()
     return group
 
@@ -59,8 +60,9 @@ def test_groups_by_name_with_their_values(client, db: Session, world: World) -> 
     make_group(db, world.org.id, "Content Pillar", "Pillar 1")
     listed = groups(client, world, "viewer")
     assert [(g["name"], g["source_org_type"]) for g in listed] == [
-        ("Content Pillar", "current"), ("Region", "current")
-    ]  # fmt: skip
+        ("Content Pillar", "current"),
+        ("Region", "current"),
+    ]
     assert [v["name"] for v in listed[1]["values"]] == ["EMEA", "APAC"]
     assert all(HEX32.fullmatch(x["id"]) for g in listed for x in [g, *g["values"]])
 
@@ -105,14 +107,21 @@ def test_validate_resource_labels(db: Session, world: World) -> None:
         db, world.org.id, [request(pillar.id, p2, p1, p2), request(region.id, apac)]
     )
     assert [(c.group.id, [v.id for v in c.values]) for c in checked] == [
-        (pillar.id, [p2, p1]), (region.id, [apac])
-    ]  # fmt: skip
+        (pillar.id, [p2, p1]),
+        (region.id, [apac]),
+    ]
     theirs = make_group(db, build_world(db, org_name="O", prefix="o-").org.id, "Theirs")
     with pytest.raises(Invalid) as caught:
-        service.validate_resource_labels(db, world.org.id, [
-            request(region.id, emea, apac), request(pillar.id, emea), request(theirs.id),
-            request(pillar.id, p1),
-        ])  # fmt: skip
+        service.validate_resource_labels(
+            db,
+            world.org.id,
+            [
+                request(region.id, emea, apac),
+                request(pillar.id, emea),
+                request(theirs.id),
+                request(pillar.id, p1),
+            ],
+        )
     assert caught.value.errors == {
         "labels.0.values": "This label group takes a single value",
         "labels.1.values": "Not values of this label group",
@@ -134,10 +143,12 @@ def test_resource_labels_render_spec_valid(db: Session, world: World) -> None:
     ]
     assert dumped == labels
     assert dumped == [
-        {"group": {"id": region.id, "name": "Region"},
-         "values": [{"id": apac, "name": "APAC"}, {"id": emea, "name": "EMEA"}]},
+        {
+            "group": {"id": region.id, "name": "Region"},
+            "values": [{"id": apac, "name": "APAC"}, {"id": emea, "name": "EMEA"}],
+        },
         {"group": {"id": pillar.id, "name": "Pillar"}, "values": [{"id": p1, "name": "P1"}]},
-    ]  # fmt: skip
+    ]
     if SPEC_AVAILABLE:
         validator = relaxed_view().component_validator("ResourceLabelResponse")
         assert all(not list(validator.iter_errors(item)) for item in dumped)
@@ -147,8 +158,19 @@ def test_resource_labels_render_spec_valid(db: Session, world: World) -> None:
 
 def test_cli_creates_label_groups(database_url: str, tmp_path, db: Session, world: World) -> None:
     env = {"CMPAPI_DATABASE_URL": database_url, "CMPAPI_DATA_DIR": str(tmp_path)}
-    args = ["labels", "create-group", "--name", "Region", "--value", "EMEA", "--value", "APAC",
-            "--single-value", "--org", world.org.id]  # fmt: skip
+    args = [
+        "labels",
+        "create-group",
+        "--name",
+        "Region",
+        "--value",
+        "EMEA",
+        "--value",
+        "APAC",
+        "--single-value",
+        "--org",
+        world.org.id,
+    ]
     result = CliRunner().invoke(cli, args, env=env)
     assert result.exit_code == 0, result.output
     ids = dict(line.split(": ") for line in result.output.splitlines())
@@ -163,8 +185,9 @@ def test_cli_creates_label_groups(database_url: str, tmp_path, db: Session, worl
 def test_demo_seed_has_fields_and_label_groups(client, db: Session) -> None:
     demo.seed(db)
     app = db.scalars(select(OAuthApp).where(OAuthApp.client_id == demo.CLIENT_ID)).one()
-    token = store.issue_token(db, app, demo.demo_id("user:val.viewer"), kind="access",
-                              ttl_seconds=60).raw  # fmt: skip
+    token = store.issue_token(
+        db, app, demo.demo_id("user:val.viewer"), kind="access", ttl_seconds=60
+    ).raw
     db.commit()
     auth = {"Authorization": f"Bearer {token}"}
     fields = client.get("/v3/fields?page_size=100", headers=auth).json()["data"]

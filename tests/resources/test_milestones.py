@@ -17,8 +17,12 @@ API = "https://testserver/v3"
 
 
 def body(**extra: Any) -> dict[str, Any]:
-    return {"title": "Q1 launch", "due_date": "2030-03-31T17:00:00+02:00",
-            "hex_color": "#4ecfd5", **extra}  # fmt: skip
+    return {
+        "title": "Q1 launch",
+        "due_date": "2030-03-31T17:00:00+02:00",
+        "hex_color": "#4ecfd5",
+        **extra,
+    }
 
 
 def create(client: Any, world: World, who: str = "member", **extra: Any) -> Any:
@@ -94,10 +98,14 @@ def test_create_answers_the_whole_milestone(client, db: Session, world: World) -
     assert r.status_code == 201, r.text
     made = r.json()
     assert made == {
-        "id": made["id"], "title": "Q1 launch", "description": "All launch tasks",
-        "due_date": "2030-03-31T15:00:00Z", "color": "#4ECFD5", "campaign": None,
+        "id": made["id"],
+        "title": "Q1 launch",
+        "description": "All launch tasks",
+        "due_date": "2030-03-31T15:00:00Z",
+        "color": "#4ECFD5",
+        "campaign": None,
         "links": {"self": f"{API}/milestones/{made['id']}"},
-    }  # fmt: skip
+    }
     r = client.get(f"/v3/milestones/{made['id']}", headers=world.auth("viewer"))
     assert r.status_code == 200 and r.json() == made
     assert db.scalars(select(OutboxEvent)).all() == []  # the CMP has no milestone events
@@ -149,8 +157,13 @@ def test_update_changes_only_the_given_keys(client, world: World) -> None:
     assert r.json() == {**made, "title": "Q2 launch"}
     change = {"description": None, "hex_color": "#702bd5", "due_date": "2031-01-01T00:00:00Z"}
     r = client.patch(url, json=change, headers=world.auth())
-    assert r.json() == {**made, "title": "Q2 launch", "description": None, "color": "#702BD5",
-                        "due_date": "2031-01-01T00:00:00Z"}  # fmt: skip
+    assert r.json() == {
+        **made,
+        "title": "Q2 launch",
+        "description": None,
+        "color": "#702BD5",
+        "due_date": "2031-01-01T00:00:00Z",
+    }
     assert client.patch(url, json={}, headers=world.auth()).json() == r.json()
     assert client.get(url, headers=world.auth()).json() == r.json()
 
@@ -161,8 +174,9 @@ def test_milestones_link_tasks(client, db: Session, world: World) -> None:
     assert (task_milestone(client, world, a), task_milestone(client, world, c)) == (first, None)
 
     def listed(milestone: str) -> set[str]:
-        r = client.get("/v3/tasks", params={"milestone": milestone, "page_size": 100},
-                       headers=world.auth())  # fmt: skip
+        r = client.get(
+            "/v3/tasks", params={"milestone": milestone, "page_size": 100}, headers=world.auth()
+        )
         return {t["id"] for t in r.json()["data"]}
 
     assert listed(first) == {a, b}

@@ -23,10 +23,12 @@ pytestmark = pytest.mark.worker
 
 
 def configs(db: Session, world: World) -> tuple[str, str]:
-    thumb = renditions.create_config(db, world.org.id, name="thumb", width=32, height=32,
-                                     output_format="png")  # fmt: skip
-    web = renditions.create_config(db, world.org.id, name="web", width=100, height=None,
-                                   output_format="webp", quality=70)  # fmt: skip
+    thumb = renditions.create_config(
+        db, world.org.id, name="thumb", width=32, height=32, output_format="png"
+    )
+    web = renditions.create_config(
+        db, world.org.id, name="web", width=100, height=None, output_format="webp", quality=70
+    )
     db.commit()
     return thumb.id, web.id
 
@@ -50,8 +52,9 @@ def test_renditions_are_made_in_the_background(client: Any, db: Session, world: 
     listed = client.get(f"/v3/assets/{asset}/renditions", headers=world.auth()).json()["data"]
     by_name = {r["name"]: r for r in listed}
     assert (by_name["thumb"]["mime_type"], by_name["web"]["mime_type"]) == (
-        "image/png", "image/webp"
-    )  # fmt: skip
+        "image/png",
+        "image/webp",
+    )
     with Image.open(io.BytesIO(download(client, by_name["thumb"]["url"]))) as image:
         assert (image.format, image.size) == ("PNG", (32, 16))
     detail = client.get(f"/v3/renditions/{by_name['web']['id']}", headers=world.auth()).json()
@@ -63,8 +66,12 @@ def test_renditions_are_made_in_the_background(client: Any, db: Session, world: 
         select(OutboxEvent).where(OutboxEvent.event_name == "asset_renditions_created")
     ).all()
     assert [e.data["asset"]["id"] for e in events] == [asset]
-    assert client.get(f"/v3/renditions/{by_name['web']['id']}",
-                      headers=world.auth("member")).status_code == 403  # fmt: skip
+    assert (
+        client.get(
+            f"/v3/renditions/{by_name['web']['id']}", headers=world.auth("member")
+        ).status_code
+        == 403
+    )
 
 
 def test_corrupt_images_end_as_error_and_the_worker_lives_on(

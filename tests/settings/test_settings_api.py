@@ -15,26 +15,68 @@ from cmpapi.server.resources.workflows.tables import Workflow
 from cmpapi.server.webhooks.tables import Webhook
 from tests.support.world import World
 
-KINDS = ("currency", "number", "percentage", "checkbox", "dropdown", "multichoice",
-         "multi_select_dropdown", "date", "image", "richtext", "string", "textarea",
-         "video")  # fmt: skip
+KINDS = (
+    "currency",
+    "number",
+    "percentage",
+    "checkbox",
+    "dropdown",
+    "multichoice",
+    "multi_select_dropdown",
+    "date",
+    "image",
+    "richtext",
+    "string",
+    "textarea",
+    "video",
+)
 EMPTY_FIELDS: dict[str, list[Any]] = {k: [] for k in KINDS}
 WORKFLOW = {
-    "name": "Review", "description": None, "is_flexible_workflow": False,
-    "is_not_pushed_to_library_by_default": False, "is_released_as_asset": False,
-    "labels": [], "custom_fields": [], "default_channels": [], "blacklisted_channels": [],
-    "steps": [{"label": "Write", "description": None, "duration": 1, "substeps": [
-        {"label": "Draft", "description": None, "actions": [], "is_external": False,
-         "external_system": None}]}],
-}  # fmt: skip
-HOOK = {"name": "DAM sync", "description": "assets", "callback_url": "https://dam.example.com/h",
-        "secret": "s3cret", "event_names": ["asset_added"]}  # fmt: skip
+    "name": "Review",
+    "description": None,
+    "is_flexible_workflow": False,
+    "is_not_pushed_to_library_by_default": False,
+    "is_released_as_asset": False,
+    "labels": [],
+    "custom_fields": [],
+    "default_channels": [],
+    "blacklisted_channels": [],
+    "steps": [
+        {
+            "label": "Write",
+            "description": None,
+            "duration": 1,
+            "substeps": [
+                {
+                    "label": "Draft",
+                    "description": None,
+                    "actions": [],
+                    "is_external": False,
+                    "external_system": None,
+                }
+            ],
+        }
+    ],
+}
+HOOK = {
+    "name": "DAM sync",
+    "description": "assets",
+    "callback_url": "https://dam.example.com/h",
+    "secret": "s3cret",
+    "event_names": ["asset_added"],
+}
 
 
 def document(**kinds: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {"labels": [], "custom_fields": copy.deepcopy(EMPTY_FIELDS),
-                            "workflows": [], "webhooks": [], "apps": [], "templates": [],
-                            "routing_rules": []}  # fmt: skip
+    base: dict[str, Any] = {
+        "labels": [],
+        "custom_fields": copy.deepcopy(EMPTY_FIELDS),
+        "workflows": [],
+        "webhooks": [],
+        "apps": [],
+        "templates": [],
+        "routing_rules": [],
+    }
     base.update(kinds)
     return base
 
@@ -46,30 +88,56 @@ def post(client: Any, world: World, body: Any, who: str = "admin", **params: Any
 def test_dry_run_changes_nothing_and_execute_applies(client, db: Session, world: World) -> None:
     fields = copy.deepcopy(EMPTY_FIELDS)
     fields["dropdown"] = [{"label": "Channel", "choices": ["Web", "Email"]}]
-    fields["currency"] = [{"label": "Budget", "decimal_places": 2, "currency_code": "EUR",
-                           "has_thousand_separator": True}]  # fmt: skip
+    fields["currency"] = [
+        {
+            "label": "Budget",
+            "decimal_places": 2,
+            "currency_code": "EUR",
+            "has_thousand_separator": True,
+        }
+    ]
     body = document(
-        labels=[{"label_type": "Region", "has_single_value": True,
-                 "labels": [{"name": "EMEA", "color": "#FF0000"}]}],
-        custom_fields=fields, workflows=[WORKFLOW], webhooks=[HOOK],
-        apps=[{"name": "Connector", "description": "d", "homepage_url": "https://c.example.com",
-               "authorization_callback_urls": ["https://c.example.com/cb"],
-               "expose_email": False, "env": "production"}],
-    )  # fmt: skip
+        labels=[
+            {
+                "label_type": "Region",
+                "has_single_value": True,
+                "labels": [{"name": "EMEA", "color": "#FF0000"}],
+            }
+        ],
+        custom_fields=fields,
+        workflows=[WORKFLOW],
+        webhooks=[HOOK],
+        apps=[
+            {
+                "name": "Connector",
+                "description": "d",
+                "homepage_url": "https://c.example.com",
+                "authorization_callback_urls": ["https://c.example.com/cb"],
+                "expose_email": False,
+                "env": "production",
+            }
+        ],
+    )
     dry = post(client, world, body)
     assert dry.status_code == 200, dry.text
     assert dry.json()["changeset"]["create"] == {
-        "labels": ["Region"], "custom_fields": ["Budget", "Channel"], "workflows": ["Review"],
-        "webhooks": ["DAM sync"], "apps": ["Connector"], "templates": [], "routing_rules": [],
-    }  # fmt: skip
+        "labels": ["Region"],
+        "custom_fields": ["Budget", "Channel"],
+        "workflows": ["Review"],
+        "webhooks": ["DAM sync"],
+        "apps": ["Connector"],
+        "templates": [],
+        "routing_rules": [],
+    }
     assert db.scalars(select(Workflow)).all() == [] and db.scalars(select(Webhook)).all() == []
     done = post(client, world, {"resources": body}, execute="true")  # the wrapped form
     assert done.status_code == 200, done.text
     assert done.json()["changeset"] == dry.json()["changeset"]
     exported = client.get("/v3/settings", headers=world.auth()).json()["resources"]
     assert exported["labels"] == body["labels"]
-    assert exported["custom_fields"]["dropdown"] == [{"label": "Channel",
-                                                      "choices": ["Web", "Email"]}]  # fmt: skip
+    assert exported["custom_fields"]["dropdown"] == [
+        {"label": "Channel", "choices": ["Web", "Email"]}
+    ]
     assert exported["custom_fields"]["currency"] == fields["currency"]
     assert [w["name"] for w in exported["workflows"]] == ["Review"]
     assert exported["webhooks"] == [HOOK]
@@ -85,19 +153,30 @@ def test_merge_by_name(client, db: Session, world: World) -> None:
     assert r.json()["changeset"]["create"]["workflows"] == ["Copy of Review"]
     (hook,) = db.scalars(select(Webhook)).all()
     assert sorted(hook.event_names) == ["asset_added", "asset_removed"]
-    r = post(client, world, document(workflows=[WORKFLOW]), execute="true",
-             overwrite_workflows="true")  # fmt: skip
+    r = post(
+        client, world, document(workflows=[WORKFLOW]), execute="true", overwrite_workflows="true"
+    )
     assert r.json()["changeset"]["update"]["workflows"] == ["Review"]
     # Two webhooks of one name: a third is created.
-    db.add(Webhook(org_id=world.org.id, name="DAM sync", callback_url=HOOK["callback_url"],
-                   signing_key=hook.signing_key, event_names=["asset_added"]))  # fmt: skip
+    db.add(
+        Webhook(
+            org_id=world.org.id,
+            name="DAM sync",
+            callback_url=HOOK["callback_url"],
+            signing_key=hook.signing_key,
+            event_names=["asset_added"],
+        )
+    )
     db.commit()
     r = post(client, world, document(webhooks=[HOOK]), execute="true")
     assert r.json()["changeset"]["create"]["webhooks"] == ["DAM sync"]
     assert len(db.scalars(select(Webhook)).all()) == 3
     # Labels merge: new labels are added, same-name ones get the new colour.
-    group = {"label_type": "Region", "has_single_value": False,
-             "labels": [{"name": "EMEA", "color": None}]}  # fmt: skip
+    group = {
+        "label_type": "Region",
+        "has_single_value": False,
+        "labels": [{"name": "EMEA", "color": None}],
+    }
     post(client, world, document(labels=[group]), execute="true")
     group["labels"] = [{"name": "emea", "color": "#00FF00"}, {"name": "APAC", "color": None}]
     post(client, world, document(labels=[group]), execute="true")
@@ -107,9 +186,14 @@ def test_merge_by_name(client, db: Session, world: World) -> None:
 
 
 def test_apps_merge_callback_urls(client, db: Session, world: World) -> None:
-    app = {"name": "Acme App", "description": "", "homepage_url": "https://acme.example.com",
-           "authorization_callback_urls": ["https://acme.example.com/new"],
-           "expose_email": True, "env": "production"}  # fmt: skip
+    app = {
+        "name": "Acme App",
+        "description": "",
+        "homepage_url": "https://acme.example.com",
+        "authorization_callback_urls": ["https://acme.example.com/new"],
+        "expose_email": True,
+        "env": "production",
+    }
     r = post(client, world, document(apps=[app]), execute="true")
     assert r.json()["changeset"]["update"]["apps"] == ["Acme App"]
     (row,) = db.scalars(select(OAuthApp)).all()

@@ -14,14 +14,25 @@ from tests.support.world import World
 # legal approval deferred to the external system. Step 3: publish.
 REVIEW_FLOW: list[dict[str, Any]] = [
     {"name": "Create", "duration": 2, "sub_steps": [{"name": "Write"}, {"name": "Review"}]},
-    {"name": "External", "sub_steps": [
-        {"name": "Ticket", "is_external": True, "external_system": "Jira",
-         "is_user_interaction_allowed": True},
-        {"name": "Legal approval", "is_external": True, "external_system": "Jira",
-         "is_user_interaction_allowed": False},
-    ]},
+    {
+        "name": "External",
+        "sub_steps": [
+            {
+                "name": "Ticket",
+                "is_external": True,
+                "external_system": "Jira",
+                "is_user_interaction_allowed": True,
+            },
+            {
+                "name": "Legal approval",
+                "is_external": True,
+                "external_system": "Jira",
+                "is_user_interaction_allowed": False,
+            },
+        ],
+    },
     {"name": "Publish", "sub_steps": [{"name": "Go live"}]},
-]  # fmt: skip
+]
 
 
 def make_workflow(
@@ -36,8 +47,9 @@ def make_workflow(
 def app_token(db: Session, world: World, name: str = "Jira") -> dict[str, str]:
     """Authorization header of a client_credentials-like token of another app (an external
     system named ``name``), acting as the world's admin."""
-    app, _ = store.create_app(db, world.org.id, name=name, redirect_uris=[],
-                              token_user_id=world.users["admin"].id)  # fmt: skip
+    app, _ = store.create_app(
+        db, world.org.id, name=name, redirect_uris=[], token_user_id=world.users["admin"].id
+    )
     token = store.issue_token(db, app, world.users["admin"].id, kind="access", ttl_seconds=3600)
     db.commit()
     return {"Authorization": f"Bearer {token.raw}"}

@@ -42,20 +42,48 @@ operations = st.lists(
 
 
 def build(definition: list[list[dict[str, bool]]], *, due: bool) -> Flow:
-    task = Task(id="t", org_id="o", number=1, title="T", is_started=False, is_completed=False,
-                is_archived=False, is_on_hold=False, labels=[],
-                due_at=NOW + timedelta(days=1) if due else None)  # fmt: skip
+    task = Task(
+        id="t",
+        org_id="o",
+        number=1,
+        title="T",
+        is_started=False,
+        is_completed=False,
+        is_archived=False,
+        is_on_hold=False,
+        labels=[],
+        due_at=NOW + timedelta(days=1) if due else None,
+    )
     steps, subs = [], []
     for n, sub_defs in enumerate(definition):
-        steps.append(TaskStep(id=f"s{n}", org_id="o", task_id="t", position=n, title=f"S{n}",
-                              is_completed=False, due_at=None))  # fmt: skip
+        steps.append(
+            TaskStep(
+                id=f"s{n}",
+                org_id="o",
+                task_id="t",
+                position=n,
+                title=f"S{n}",
+                is_completed=False,
+                due_at=None,
+            )
+        )
         for m, d in enumerate(sub_defs):
-            subs.append(TaskSubStep(
-                id=f"s{n}.{m}", org_id="o", task_id="t", step_id=f"s{n}", position=m,
-                title="x", state=WAITING, assignee_type="user", assignee_id=None,
-                is_external=d["external"], external_system="Jira" if d["external"] else None,
-                is_user_interaction_allowed=d["interactive"] or not d["external"],
-            ))  # fmt: skip
+            subs.append(
+                TaskSubStep(
+                    id=f"s{n}.{m}",
+                    org_id="o",
+                    task_id="t",
+                    step_id=f"s{n}",
+                    position=m,
+                    title="x",
+                    state=WAITING,
+                    assignee_type="user",
+                    assignee_id=None,
+                    is_external=d["external"],
+                    external_system="Jira" if d["external"] else None,
+                    is_user_interaction_allowed=d["interactive"] or not d["external"],
+                )
+            )
     flow = Flow(task, steps, subs)
     flow.advance(NOW)
     return flow

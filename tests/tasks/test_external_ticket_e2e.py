@@ -60,11 +60,11 @@ def ticket_system_token(
 ) -> tuple[dict[str, str], str]:
     """The "Jira" app, acting as its own integration user, with a client_credentials token."""
     bot = identity.create_user(db, world.org.id, email="jira-bot@example.com", name="Jira Bot")
-    app, secret = store.create_app(db, world.org.id, name="Jira", redirect_uris=[],
-                                   token_user_id=bot.id)  # fmt: skip
+    app, secret = store.create_app(
+        db, world.org.id, name="Jira", redirect_uris=[], token_user_id=bot.id
+    )
     db.commit()
-    body = {"grant_type": "client_credentials", "client_id": app.client_id,
-            "client_secret": secret}  # fmt: skip
+    body = {"grant_type": "client_credentials", "client_id": app.client_id, "client_secret": secret}
     r = http.post(TOKEN, data=body)
     assert r.status_code == 200, r.text
     assert "refresh_token" not in r.json()
@@ -83,8 +83,12 @@ def test_jira_works_an_external_sub_step(http: httpx.Client, db: Session, world:
     seen: list[OutboxEvent] = []
 
     # The CMP user creates the task and finishes step 1.
-    task = ok(http.post("/v3/tasks", json={"title": "Spring launch", "workflow_id": workflow_id},
-                        headers=user), 201)  # fmt: skip
+    task = ok(
+        http.post(
+            "/v3/tasks", json={"title": "Spring launch", "workflow_id": workflow_id}, headers=user
+        ),
+        201,
+    )
     assert since(db, seen) == ["task_added"]
     create, external = task["steps"][0], task["steps"][1]
     for sub in create["sub_steps"]:
@@ -92,8 +96,9 @@ def test_jira_works_an_external_sub_step(http: httpx.Client, db: Session, world:
     assert since(db, seen) == [
         "workflow_sub_step_updated",  # write completed
         "workflow_sub_step_updated",  # review completed
-        "workflow_sub_step_updated", "external_sub_step_started",  # ticket started
-    ]  # fmt: skip
+        "workflow_sub_step_updated",
+        "external_sub_step_started",  # ticket started
+    ]
 
     # The ticket system gets external_sub_step_started and follows its links.
     started = seen[-1].data
@@ -107,8 +112,12 @@ def test_jira_works_an_external_sub_step(http: httpx.Client, db: Session, world:
     assert ok(http.get(work_url, headers=jira))["identifier"] is None
 
     # It links its ticket, then reports progress twice: no events.
-    link = {"identifier": "MKT-42", "title": "Spring launch", "status": "To Do",
-            "url": "https://jira.example.com/browse/MKT-42"}  # fmt: skip
+    link = {
+        "identifier": "MKT-42",
+        "title": "Spring launch",
+        "status": "To Do",
+        "url": "https://jira.example.com/browse/MKT-42",
+    }
     assert ok(http.patch(work_url, json=link, headers=jira))["external_system"] == "Jira"
     for status in ("In Progress", "In Review"):
         assert ok(http.patch(work_url, json={"status": status}, headers=jira))["status"] == status
@@ -119,13 +128,18 @@ def test_jira_works_an_external_sub_step(http: httpx.Client, db: Session, world:
     # Two-way comments: the ticket system comments, the CMP user replies (replies fire
     # nothing).
     comments_url = f"{ticket['links']['self']}/comments"
-    note = ok(http.post(comments_url, json={"value": "Review requested in **MKT-42**"},
-                        headers=jira), 201)  # fmt: skip
+    note = ok(
+        http.post(comments_url, json={"value": "Review requested in **MKT-42**"}, headers=jira), 201
+    )
     assert note["links"]["comment_by"].endswith(f"/users/{bot_id}")
     assert since(db, seen) == ["workflow_sub_step_comment_added", "external_sub_step_comment_added"]
     assert seen[-1].data["comment"]["links"]["self"] == note["links"]["self"]
-    ok(http.post(comments_url, json={"value": "Thanks!", "parent_comment_id": note["id"]},
-                 headers=user), 201)  # fmt: skip
+    ok(
+        http.post(
+            comments_url, json={"value": "Thanks!", "parent_comment_id": note["id"]}, headers=user
+        ),
+        201,
+    )
     listed = ok(http.get(comments_url, headers=jira))["data"]
     assert [c["value"] for c in listed] == ["Review requested in **MKT-42**", "Thanks!"]
     assert since(db, seen) == []
@@ -134,9 +148,11 @@ def test_jira_works_an_external_sub_step(http: httpx.Client, db: Session, world:
     done = ok(http.patch(ticket["links"]["self"], json={"is_completed": True}, headers=jira))
     assert done["is_completed"]
     assert since(db, seen) == [
-        "workflow_sub_step_updated", "external_sub_step_completed",  # ticket
-        "workflow_sub_step_updated", "external_sub_step_started",  # legal approval reached
-    ]  # fmt: skip
+        "workflow_sub_step_updated",
+        "external_sub_step_completed",  # ticket
+        "workflow_sub_step_updated",
+        "external_sub_step_started",  # legal approval reached
+    ]
     legal = external["sub_steps"][1]
     assert seen[-1].data["sub_step"]["id"] == legal["id"]
     now = ok(http.get(f"/v3/tasks/{task['id']}", headers=user))
@@ -161,13 +177,26 @@ def test_jira_works_an_external_sub_step(http: httpx.Client, db: Session, world:
         "task_added",
         "workflow_sub_step_updated",  # write completed
         "workflow_sub_step_updated",  # review completed
-        "workflow_sub_step_updated", "external_sub_step_started",  # ticket started
-        "workflow_sub_step_comment_added", "external_sub_step_comment_added",  # Jira's note
-        "workflow_sub_step_updated", "external_sub_step_completed",  # ticket completed
-        "workflow_sub_step_updated", "external_sub_step_started",  # legal started
-        "workflow_sub_step_updated", "external_sub_step_completed",  # legal completed
-        "workflow_sub_step_updated", "task_metadata_modified",  # go live; task completed
-    ]  # fmt: skip
+        "workflow_sub_step_updated",
+        "external_sub_step_started",  # ticket started
+        "workflow_sub_step_comment_added",
+        "external_sub_step_comment_added",  # Jira's note
+        "workflow_sub_step_updated",
+        "external_sub_step_completed",  # ticket completed
+        "workflow_sub_step_updated",
+        "external_sub_step_started",  # legal started
+        "workflow_sub_step_updated",
+        "external_sub_step_completed",  # legal completed
+        "workflow_sub_step_updated",
+        "task_metadata_modified",  # go live; task completed
+    ]
     statuses = [e.data["status"] for e in outbox(db) if e.event_name == "workflow_sub_step_updated"]
-    assert statuses == ["completed", "completed", "started", "completed", "started",
-                        "completed", "completed"]  # fmt: skip
+    assert statuses == [
+        "completed",
+        "completed",
+        "started",
+        "completed",
+        "started",
+        "completed",
+        "completed",
+    ]

@@ -33,11 +33,17 @@ class TestBrandComplianceCategories(ResourceTests):
         assert ours.json()["data"] == theirs.json()["data"]
 
     def test_catalogue(self, client: Any, world: World) -> None:
-        data = client.get(self.list_path, params={"page_size": 100},
-                          headers=world.auth("viewer")).json()["data"]  # fmt: skip
+        data = client.get(
+            self.list_path, params={"page_size": 100}, headers=world.auth("viewer")
+        ).json()["data"]
         assert [c["name"] for c in data] == [
-            "Logo", "Colour", "Typography", "Imagery", "Tone of voice", "Legal"
-        ]  # fmt: skip
+            "Logo",
+            "Colour",
+            "Typography",
+            "Imagery",
+            "Tone of voice",
+            "Legal",
+        ]
         assert data[0]["id"] == CATALOGUE[0].id
         assert {"id", "name", "description"} == set(data[0]["criteria"][0])
         assert all(c["criteria"] for c in data)
@@ -57,20 +63,27 @@ def test_round_trip_per_draft(client, db: Session, world: World) -> None:
     url = review_url(task, aid)
     fresh = client.get(url, headers=world.auth("viewer")).json()
     assert (fresh["status"], fresh["reviewed_at"], fresh["reviewed_by"]) == (
-        "not_reviewed", None, None
-    )  # fmt: skip
+        "not_reviewed",
+        None,
+        None,
+    )
     assert len(fresh["categories"]) == len(CATALOGUE)
     assert all(c["status"] is None and c["notes"] is None for c in fresh["categories"])
     assert all(k["selected"] is None for c in fresh["categories"] for k in c["criteria"])
     logo, colour = CATALOGUE[0], CATALOGUE[1]
     body = review(
         "approved",
-        logo={"id": logo.id, "status": "compliant", "notes": "Clear space fine",
-              "criteria": [{"id": logo.criteria[0].id, "selected": True, "description": None},
-                           {"id": logo.criteria[1].id, "selected": False,
-                            "description": "Checked at 100%"}]},
+        logo={
+            "id": logo.id,
+            "status": "compliant",
+            "notes": "Clear space fine",
+            "criteria": [
+                {"id": logo.criteria[0].id, "selected": True, "description": None},
+                {"id": logo.criteria[1].id, "selected": False, "description": "Checked at 100%"},
+            ],
+        },
         colour={"id": colour.id, "status": "not applicable", "notes": None, "criteria": []},
-    )  # fmt: skip
+    )
     r = client.put(url, json=body, headers=world.auth("member"))
     assert r.status_code == 200, r.text
     saved = r.json()
@@ -80,9 +93,10 @@ def test_round_trip_per_draft(client, db: Session, world: World) -> None:
     assert (by_id[logo.id]["status"], by_id[logo.id]["notes"]) == ("compliant", "Clear space fine")
     criteria = by_id[logo.id]["criteria"]
     assert [(c["name"], c["selected"]) for c in criteria] == [
-        (logo.criteria[0].name, True), (logo.criteria[1].name, False),
+        (logo.criteria[0].name, True),
+        (logo.criteria[1].name, False),
         (logo.criteria[2].name, None),
-    ]  # fmt: skip
+    ]
     assert criteria[0]["description"] == logo.criteria[0].description
     assert criteria[1]["description"] == "Checked at 100%"
     assert by_id[colour.id]["status"] == "not applicable"
@@ -94,11 +108,14 @@ def test_round_trip_per_draft(client, db: Session, world: World) -> None:
     assert add_draft(client, world, task, aid, jpeg(9, 9)).status_code == 201
     assert client.get(url, headers=world.auth()).json()["status"] == "not_reviewed"
     assert client.get(review_url(task, aid, first), headers=world.auth()).json() == saved
-    cleared = client.put(review_url(task, aid, first), json=review("not_reviewed"),
-                         headers=world.auth()).json()  # fmt: skip
+    cleared = client.put(
+        review_url(task, aid, first), json=review("not_reviewed"), headers=world.auth()
+    ).json()
     assert (cleared["status"], cleared["reviewed_at"], cleared["reviewed_by"]) == (
-        "not_reviewed", None, None
-    )  # fmt: skip
+        "not_reviewed",
+        None,
+        None,
+    )
     assert all(c["status"] is None for c in cleared["categories"])
     # Reviews are not webhook events: the one task_asset_modified is draft 2's.
     assert [e["attributes_changed"] for e in events(db, "task_asset_modified")] == [
@@ -113,29 +130,50 @@ def test_refusals(client, db: Session, world: World) -> None:
     url = review_url(task, aid)
     logo, colour = CATALOGUE[0], CATALOGUE[1]
     bad = [
-        (review(x={"id": "0" * 24, "status": None, "notes": None, "criteria": []}),
-         "categories.0.id"),
-        (review(a={"id": logo.id, "status": None, "notes": None, "criteria": []},
-                b={"id": logo.id, "status": None, "notes": None, "criteria": []}),
-         "categories.1.id"),
-        (review(x={"id": logo.id, "status": None, "notes": None,
-                   "criteria": [{"id": colour.criteria[0].id, "selected": True,
-                                 "description": None}]}),
-         "categories.0.criteria.0.id"),
-    ]  # fmt: skip
+        (
+            review(x={"id": "0" * 24, "status": None, "notes": None, "criteria": []}),
+            "categories.0.id",
+        ),
+        (
+            review(
+                a={"id": logo.id, "status": None, "notes": None, "criteria": []},
+                b={"id": logo.id, "status": None, "notes": None, "criteria": []},
+            ),
+            "categories.1.id",
+        ),
+        (
+            review(
+                x={
+                    "id": logo.id,
+                    "status": None,
+                    "notes": None,
+                    "criteria": [
+                        {"id": colour.criteria[0].id, "selected": True, "description": None}
+                    ],
+                }
+            ),
+            "categories.0.criteria.0.id",
+        ),
+    ]
     for body, where in bad:
         r = client.put(url, json=body, headers=world.auth())
         assert r.status_code == 422 and where in r.json()["errors"], r.text
-    for body in ({"status": "maybe", "categories": []}, {"status": "approved"},
-                 {"status": "approved", "categories": [{"id": logo.id}]}):  # fmt: skip
+    for body in (
+        {"status": "maybe", "categories": []},
+        {"status": "approved"},
+        {"status": "approved", "categories": [{"id": logo.id}]},
+    ):
         assert client.put(url, json=body, headers=world.auth()).status_code == 422, body
-    drafts = client.get(f"/v3/tasks/{task}/assets/{other_asset}/drafts",
-                        headers=world.auth()).json()["data"]  # fmt: skip
+    drafts = client.get(
+        f"/v3/tasks/{task}/assets/{other_asset}/drafts", headers=world.auth()
+    ).json()["data"]
     foreign_draft = drafts[0]["id"]
     assert client.get(review_url(task, aid, foreign_draft), headers=world.auth()).status_code == 404
     assert client.get(review_url(task, aid, "0" * 32), headers=world.auth()).status_code == 404
-    assert client.get(review_url(new_task(client, world), aid),
-                      headers=world.auth()).status_code == 404  # fmt: skip
+    assert (
+        client.get(review_url(new_task(client, world), aid), headers=world.auth()).status_code
+        == 404
+    )
     other = build_world(db, org_name="Other", prefix="other-")
     assert client.get(url, headers=other.auth()).status_code == 404
     assert client.put(url, json=review(), headers=other.auth()).status_code == 404

@@ -33,8 +33,9 @@ from tests.tasks.test_task_assets import (
 )
 
 
-def comment(client: Any, world: World, url: str, value: str = "Looks good", who: str = "admin",
-            **extra: Any) -> Any:  # fmt: skip
+def comment(
+    client: Any, world: World, url: str, value: str = "Looks good", who: str = "admin", **extra: Any
+) -> Any:
     return client.post(url, json={"value": value, **extra}, headers=world.auth(who))
 
 
@@ -73,8 +74,10 @@ def test_comments_with_attachments_on_the_latest_draft(
     assert r.status_code == 201, r.text
     first = r.json()
     assert (first["value"], first["is_resolved"]) == ("See @[Member](x)", False)
-    assert first["links"] == {"task": f"{API}/tasks/{task}",
-                              "asset": f"{API}/tasks/{task}/images/{aid}"}  # fmt: skip
+    assert first["links"] == {
+        "task": f"{API}/tasks/{task}",
+        "asset": f"{API}/tasks/{task}/images/{aid}",
+    }
     (attachment,) = first["attachments"]
     assert attachment["name"] == "notes.pdf"
     assert sha(download(client, attachment["url"])) == sha(PDF)
@@ -154,9 +157,15 @@ def test_limits_and_archived_tasks(client, db: Session, world: World) -> None:
 
 def test_articles_take_no_comments(client, db: Session, world: World) -> None:
     article = Repository(Asset, db, world.org.id).add(
-        Asset(id=new_id(), type="article", title="Post", mime_type="text/html",
-              html_body="<p>x</p>", owner_id=world.users["admin"].id)
-    )  # fmt: skip
+        Asset(
+            id=new_id(),
+            type="article",
+            title="Post",
+            mime_type="text/html",
+            html_body="<p>x</p>",
+            owner_id=world.users["admin"].id,
+        )
+    )
     db.commit()
     task = new_task(client, world)
     body = {"type": "fork_from_library", "content_id": article.id, "content_type": "article"}

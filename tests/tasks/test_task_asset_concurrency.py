@@ -21,8 +21,11 @@ def test_concurrent_drafts(client: Any, http: httpx.Client, db: Session, world: 
     keys = [upload(client, world, jpeg(5 + i, 5)) for i in range(6)]
 
     def post(key: str) -> httpx.Response:
-        return http.post(f"/v3/tasks/{task}/assets/{aid}/drafts",
-                         json={"key": key, "title": "t"}, headers=world.auth())  # fmt: skip
+        return http.post(
+            f"/v3/tasks/{task}/assets/{aid}/drafts",
+            json={"key": key, "title": "t"},
+            headers=world.auth(),
+        )
 
     with ThreadPoolExecutor(8) as pool:
         responses = list(pool.map(post, [*keys, keys[0], keys[0]]))

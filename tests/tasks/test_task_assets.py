@@ -42,12 +42,22 @@ def new_task(client: Any, world: World) -> str:
     return str(create_task(client, world, None)["id"])
 
 
-def add(client: Any, world: World, task_id: str, data: bytes, title: str = "Asset",
-        who: str = "admin", **extra: Any) -> Any:  # fmt: skip
+def add(
+    client: Any,
+    world: World,
+    task_id: str,
+    data: bytes,
+    title: str = "Asset",
+    who: str = "admin",
+    **extra: Any,
+) -> Any:
     """Upload ``data`` and add it to the task (``type`` left out: direct_upload)."""
     key = upload(client, world, data)
-    return client.post(f"/v3/tasks/{task_id}/assets", json={"key": key, "title": title, **extra},
-                       headers=world.auth(who))  # fmt: skip
+    return client.post(
+        f"/v3/tasks/{task_id}/assets",
+        json={"key": key, "title": title, **extra},
+        headers=world.auth(who),
+    )
 
 
 def added(client: Any, world: World, task_id: str, data: bytes, title: str = "Asset") -> Any:
@@ -56,12 +66,21 @@ def added(client: Any, world: World, task_id: str, data: bytes, title: str = "As
     return r.json()
 
 
-def add_draft(client: Any, world: World, task_id: str, asset_id: str, data: bytes,
-              title: str = "Draft", who: str = "admin") -> Any:  # fmt: skip
+def add_draft(
+    client: Any,
+    world: World,
+    task_id: str,
+    asset_id: str,
+    data: bytes,
+    title: str = "Draft",
+    who: str = "admin",
+) -> Any:
     key = upload(client, world, data)
-    return client.post(f"/v3/tasks/{task_id}/assets/{asset_id}/drafts",
-                       json={"type": "direct_upload", "key": key, "title": title},
-                       headers=world.auth(who))  # fmt: skip
+    return client.post(
+        f"/v3/tasks/{task_id}/assets/{asset_id}/drafts",
+        json={"type": "direct_upload", "key": key, "title": title},
+        headers=world.auth(who),
+    )
 
 
 def download(client: Any, url: str) -> bytes:
@@ -96,13 +115,24 @@ def objects(settings: Settings) -> int:
 def asset_event(task_id: str, asset_id: str, path: str) -> dict[str, Any]:
     """The data of task_asset_added / task_asset_draft_added."""
     return {
-        "task": {"id": task_id, "links": {"self": f"{API}/tasks/{task_id}",
-                                          "assets": f"{API}/tasks/{task_id}/assets"}},
-        "asset": {"id": asset_id, "type": {"images": "image", "raw-files": "raw_file",
-                                           "videos": "video", "articles": "article"}[path],
-                  "links": {"self": f"{API}/tasks/{task_id}/{path}/{asset_id}",
-                            "task": f"{API}/tasks/{task_id}"}},
-    }  # fmt: skip
+        "task": {
+            "id": task_id,
+            "links": {"self": f"{API}/tasks/{task_id}", "assets": f"{API}/tasks/{task_id}/assets"},
+        },
+        "asset": {
+            "id": asset_id,
+            "type": {
+                "images": "image",
+                "raw-files": "raw_file",
+                "videos": "video",
+                "articles": "article",
+            }[path],
+            "links": {
+                "self": f"{API}/tasks/{task_id}/{path}/{asset_id}",
+                "task": f"{API}/tasks/{task_id}",
+            },
+        },
+    }
 
 
 # -- generic list/get behaviour ----------------------------------------------------------
@@ -121,8 +151,9 @@ class TestTaskAssetsList(ResourceTests):
 
     def make(self, db: Session, world: World, n: int) -> list[str]:
         task = self.parent_of(world)
-        made = [added(self.client, world, task, jpeg(8 + i, 8), f"Image {i}")["id"]
-                for i in range(n)]  # fmt: skip
+        made = [
+            added(self.client, world, task, jpeg(8 + i, 8), f"Image {i}")["id"] for i in range(n)
+        ]
         self._task_of.update(dict.fromkeys(made, task))
         return made
 
@@ -163,8 +194,11 @@ def test_direct_upload_round_trip(client, db: Session, world: World) -> None:
     data = jpeg(64, 48)
     asset = added(client, world, task, data, "Red square")
     aid = asset["id"]
-    assert (asset["type"], asset["mime_type"], asset["title"]) == ("image", "image/jpeg",
-                                                                    "Red square")  # fmt: skip
+    assert (asset["type"], asset["mime_type"], asset["title"]) == (
+        "image",
+        "image/jpeg",
+        "Red square",
+    )
     assert asset["labels"] == [] and asset["content"]["type"] == "url"
     assert sha(download(client, asset["content"]["value"])) == sha(data)
     assert asset["links"]["self"] == f"{API}/tasks/{task}/images/{aid}"
@@ -197,8 +231,9 @@ def test_types_come_from_the_bytes_and_type_is_optional(client, world: World) ->
     assert (raw["type"], raw["mime_type"]) == ("raw_file", "application/pdf")
     got = client.get(f"/v3/tasks/{task}/raw-files/{raw['id']}", headers=world.auth()).json()
     assert got["file_size"] == len(PDF) and got["title"] == "brief.pdf"
-    assert client.get(f"/v3/tasks/{task}/images/{raw['id']}",
-                      headers=world.auth()).status_code == 404  # fmt: skip
+    assert (
+        client.get(f"/v3/tasks/{task}/images/{raw['id']}", headers=world.auth()).status_code == 404
+    )
 
 
 def test_bad_or_reused_keys_leave_nothing_behind(
@@ -223,16 +258,23 @@ def test_bad_or_reused_keys_leave_nothing_behind(
         r = client.post(url, json={"key": bad, "title": "x"}, headers=world.auth())
         assert r.status_code == 422, (bad, r.text)
         assert message in r.json()["errors"]["key"], r.json()
-    for body in ({"title": "no key"}, {"key": key}, {"key": key, "title": ""},
-                 {"key": key, "title": "x", "bogus": 1}, {"type": "nope", "key": key}):  # fmt: skip
+    for body in (
+        {"title": "no key"},
+        {"key": key},
+        {"key": key, "title": ""},
+        {"key": key, "title": "x", "bogus": 1},
+        {"type": "nope", "key": key},
+    ):
         assert client.post(url, json=body, headers=world.auth()).status_code == 422, body
     r = client.post(
         url, content=b"{nope", headers={**world.auth(), "content-type": "application/json"}
     )
     assert r.status_code == 400
     assert (count(db, TaskAsset), count(db, TaskAssetDraft), count(db, TaskAssetUploadKey)) == (
-        1, 1, 1
-    )  # fmt: skip
+        1,
+        1,
+        1,
+    )
     assert len(events(db, "task_asset_added")) == 1
     assert objects(settings) == 1  # only the first asset's copy
 
@@ -250,8 +292,12 @@ def test_refused_callers(client, db: Session, world: World) -> None:
     r = client.post(f"/v3/tasks/{task}/assets", json={"key": key, "title": "x"})
     assert r.status_code == 401
     # An asset addressed under another task (of the same organization) is not found.
-    for path in (f"images/{aid}", f"assets/{aid}/drafts", f"assets/{aid}/comments",
-                 f"assets/{aid}/fields"):  # fmt: skip
+    for path in (
+        f"images/{aid}",
+        f"assets/{aid}/drafts",
+        f"assets/{aid}/comments",
+        f"assets/{aid}/fields",
+    ):
         assert client.get(f"/v3/tasks/{second}/{path}", headers=world.auth()).status_code == 404
         assert client.get(f"/v3/tasks/{task}/{path}", headers=world.auth()).status_code == 200
     other_asset = added(client, other, theirs, jpeg())["id"]
@@ -284,8 +330,14 @@ def library_image(client: Any, world: World, data: bytes, title: str = "Lib") ->
     return str(r.json()["id"])
 
 
-def fork(client: Any, world: World, task: str, content_id: str, content_type: str = "image",
-         who: str = "admin") -> Any:  # fmt: skip
+def fork(
+    client: Any,
+    world: World,
+    task: str,
+    content_id: str,
+    content_type: str = "image",
+    who: str = "admin",
+) -> Any:
     body = {"type": "fork_from_library", "content_id": content_id, "content_type": content_type}
     return client.post(f"/v3/tasks/{task}/assets", json=body, headers=world.auth(who))
 
@@ -302,8 +354,9 @@ def test_fork_copies_the_library_image(
     body = {"labels": [{"group": group.id, "values": [emea]}]}
     assert client.patch(f"/v3/images/{lib}", json=body, headers=world.auth()).status_code == 200
     fields = [{"id": field.id, "type": "text", "values": ["Blue logo"]}]
-    assert client.put(f"/v3/assets/{lib}/fields", json=fields,
-                      headers=world.auth()).status_code == 200  # fmt: skip
+    assert (
+        client.put(f"/v3/assets/{lib}/fields", json=fields, headers=world.auth()).status_code == 200
+    )
     task = new_task(client, world)
     before = client.get(f"/v3/images/{lib}", headers=world.auth()).json()
     recorded = count(db, OutboxEvent)
@@ -331,8 +384,9 @@ def test_fork_copies_the_library_image(
     assert count(db, OutboxEvent) == recorded + 1  # task_asset_added only
     assert events(db, "task_asset_added") == [asset_event(task, asset["id"], "images")]
     new_version = upload(client, world, jpeg(5, 5, "green"))
-    r = client.post(f"/v3/assets/{lib}/versions", json={"key": new_version, "title": "v2"},
-                    headers=world.auth())  # fmt: skip
+    r = client.post(
+        f"/v3/assets/{lib}/versions", json={"key": new_version, "title": "v2"}, headers=world.auth()
+    )
     assert r.status_code == 201
     assert sha(download(client, image["url"])) == sha(data)
     fresh = client.get(f"/v3/tasks/{task}/images/{asset['id']}", headers=world.auth()).json()
@@ -343,9 +397,15 @@ def test_fork_copies_the_library_image(
 def test_fork_an_article(client, db: Session, world: World) -> None:
     # The Library API creates no articles; one is put in place as a published task would.
     article = Repository(Asset, db, world.org.id).add(
-        Asset(id=new_id(), type="article", title="Launch post", mime_type="text/html",
-              html_body="<p>Hello</p>", owner_id=world.users["admin"].id)
-    )  # fmt: skip
+        Asset(
+            id=new_id(),
+            type="article",
+            title="Launch post",
+            mime_type="text/html",
+            html_body="<p>Hello</p>",
+            owner_id=world.users["admin"].id,
+        )
+    )
     db.commit()
     task = new_task(client, world)
     r = fork(client, world, task, article.id, "article")
@@ -354,10 +414,14 @@ def test_fork_an_article(client, db: Session, world: World) -> None:
     assert asset["content"] == {"type": "html_body", "value": "<p>Hello</p>"}
     assert asset["links"]["drafts"] is None and asset["links"]["web_urls"]["drafts"] is None
     assert asset["links"]["self"] == f"{API}/tasks/{task}/articles/{asset['id']}"
-    got = client.get(asset["links"]["self"].removeprefix("https://testserver"),
-                     headers=world.auth()).json()  # fmt: skip
-    assert (got["html_body"], got["url"], got["library_asset_id"]) == ("<p>Hello</p>", None,
-                                                                       article.id)  # fmt: skip
+    got = client.get(
+        asset["links"]["self"].removeprefix("https://testserver"), headers=world.auth()
+    ).json()
+    assert (got["html_body"], got["url"], got["library_asset_id"]) == (
+        "<p>Hello</p>",
+        None,
+        article.id,
+    )
     base = f"/v3/tasks/{task}/assets/{asset['id']}"
     assert client.get(f"{base}/drafts", headers=world.auth()).json()["data"] == []
     assert add_draft(client, world, task, asset["id"], jpeg()).status_code == 422
@@ -393,16 +457,20 @@ def test_drafts_are_numbered_and_recorded(client, db: Session, world: World) -> 
     assert r.status_code == 201, r.text
     second = r.json()
     assert (second["draft_number"], second["asset_id"], second["type"]) == (2, aid, "image")
-    assert second["links"] == {"asset": f"{API}/tasks/{task}/images/{aid}",
-                               "task": f"{API}/tasks/{task}"}  # fmt: skip
+    assert second["links"] == {
+        "asset": f"{API}/tasks/{task}/images/{aid}",
+        "task": f"{API}/tasks/{task}",
+    }
     third_data = jpeg(30, 10)
     third = add_draft(client, world, task, aid, third_data, "Poster v3").json()
     assert third["draft_number"] == 3
     assert sha(download(client, third["content"]["value"])) == sha(third_data)
     listed = client.get(f"/v3/tasks/{task}/assets/{aid}/drafts", headers=world.auth()).json()
     assert [(d["draft_number"], d["title"]) for d in listed["data"]] == [
-        (1, "Poster"), (2, "Poster"), (3, "Poster v3")
-    ]  # fmt: skip
+        (1, "Poster"),
+        (2, "Poster"),
+        (3, "Poster v3"),
+    ]
     assert len({d["id"] for d in listed["data"]}) == 3
     image = client.get(f"/v3/tasks/{task}/images/{aid}", headers=world.auth()).json()
     assert (image["title"], image["image_resolution"]) == ("Poster v3", {"width": 30, "height": 10})
@@ -427,8 +495,12 @@ def test_draft_refusals_leave_nothing_behind(
     assert r.status_code == 422 and "type" in r.json()["errors"]
     used = upload(client, world, jpeg())
     body = {"key": used, "title": "x"}
-    assert client.post(f"/v3/tasks/{task}/assets/{aid}/drafts", json=body,
-                       headers=world.auth()).status_code == 201  # fmt: skip
+    assert (
+        client.post(
+            f"/v3/tasks/{task}/assets/{aid}/drafts", json=body, headers=world.auth()
+        ).status_code
+        == 201
+    )
     r = client.post(f"/v3/tasks/{task}/assets/{aid}/drafts", json=body, headers=world.auth())
     assert r.status_code == 422 and "already used" in r.json()["errors"]["key"]
     assert count(db, TaskAssetDraft) == 2
@@ -464,14 +536,17 @@ def test_fields_follow_the_library_rules(client, db: Session, world: World) -> N
     task = new_task(client, world)
     aid = added(client, world, task, jpeg())["id"]
     url = f"/v3/tasks/{task}/assets/{aid}/fields"
-    body = [{"id": dropdown.id, "type": "dropdown", "values": [choice]},
-            {"id": text.id, "type": "text", "values": ["Hello"]}]  # fmt: skip
+    body = [
+        {"id": dropdown.id, "type": "dropdown", "values": [choice]},
+        {"id": text.id, "type": "text", "values": ["Hello"]},
+    ]
     r = client.put(url, json=body, headers=world.auth("member"))
     assert (r.status_code, r.content) == (204, b"")
     got = client.get(url, headers=world.auth("viewer")).json()["data"]
     assert [(f["id"], f["type"], f["values"]) for f in got] == [
-        (dropdown.id, "dropdown", [choice]), (text.id, "text", ["Hello"])
-    ]  # fmt: skip
+        (dropdown.id, "dropdown", [choice]),
+        (text.id, "text", ["Hello"]),
+    ]
     # The same values again change nothing: no second event.
     assert client.put(url, json=body, headers=world.auth()).status_code == 204
     bad = [

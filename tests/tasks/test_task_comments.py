@@ -46,8 +46,9 @@ def download(client: Any, url: str) -> Any:
 def walk_to_external(client: Any, world: World, task: dict[str, Any]) -> None:
     """Finish step 1 of REVIEW_FLOW: the external ticket sub-step starts."""
     for n in range(2):
-        r = client.patch(sub_step_url(task, 0, n), json={"is_completed": True},
-                         headers=world.auth())  # fmt: skip
+        r = client.patch(
+            sub_step_url(task, 0, n), json={"is_completed": True}, headers=world.auth()
+        )
         assert r.status_code == 200, r.text
 
 
@@ -101,8 +102,9 @@ def test_comment_reply_and_their_events(client: Any, db: Session, world: World, 
     seen: set[str] = set()
     new_events(db, seen)
     member = world.auth("member")
-    r = client.post(url, json={"value": "**Looks good** @[Ada](https://x/v3/users/1)"},
-                    headers=member)  # fmt: skip
+    r = client.post(
+        url, json={"value": "**Looks good** @[Ada](https://x/v3/users/1)"}, headers=member
+    )
     assert r.status_code == 201, r.text
     top = r.json()
     assert top["value"] == "**Looks good** @[Ada](https://x/v3/users/1)"
@@ -119,12 +121,14 @@ def test_comment_reply_and_their_events(client: Any, db: Session, world: World, 
     assert data["comment"] == {"id": top["id"], "links": {"self": top["links"]["self"]}}
     assert data["sub_step"]["links"]["comments"] == f"https://testserver{url}"
 
-    reply = client.post(url, json={"value": "Thanks", "parent_comment_id": top["id"]},
-                        headers=world.auth())  # fmt: skip
+    reply = client.post(
+        url, json={"value": "Thanks", "parent_comment_id": top["id"]}, headers=world.auth()
+    )
     assert reply.status_code == 201, reply.text
     assert new_events(db, seen) == []  # replies fire nothing
-    edited = client.patch(f"{url}/{reply.json()['id']}", json={"value": "Thanks!"},
-                          headers=world.auth())  # fmt: skip
+    edited = client.patch(
+        f"{url}/{reply.json()['id']}", json={"value": "Thanks!"}, headers=world.auth()
+    )
     assert edited.status_code == 200 and edited.json()["value"] == "Thanks!"
     assert new_events(db, seen) == []
 
@@ -133,8 +137,10 @@ def test_comment_reply_and_their_events(client: Any, db: Session, world: World, 
     got = client.get(f"{url}/{reply.json()['id']}", headers=world.auth("viewer"))
     assert got.status_code == 200 and got.json()["value"] == "Thanks!"
 
-    assert client.patch(f"{url}/{top['id']}", json={"value": "Edited"},
-                        headers=member).status_code == 200  # fmt: skip
+    assert (
+        client.patch(f"{url}/{top['id']}", json={"value": "Edited"}, headers=member).status_code
+        == 200
+    )
     assert [n for n, _ in new_events(db, seen)] == ["workflow_sub_step_comment_modified"]
     assert client.delete(f"{url}/{top['id']}", headers=member).status_code == 204
     ((name, data),) = new_events(db, seen)
@@ -164,8 +170,9 @@ def test_external_sub_step_comments_fire_external_events(
     assert "external_work" not in ext_data
     client.patch(f"{url}/{comment['id']}", json={"value": "MKT-1"}, headers=jira)
     assert [n for n, _ in new_events(db, seen)] == [
-        "external_sub_step_comment_modified", "workflow_sub_step_comment_modified"
-    ]  # fmt: skip
+        "external_sub_step_comment_modified",
+        "workflow_sub_step_comment_modified",
+    ]
     client.delete(f"{url}/{comment['id']}", headers=world.auth())
     (ext, ext_data), (wf, _) = new_events(db, seen)
     assert (ext, wf) == ("external_sub_step_comment_removed", "workflow_sub_step_comment_removed")
@@ -199,8 +206,9 @@ def test_reply_rules(client: Any, db: Session, world: World, task) -> None:
         r = client.post(url, json={"value": "Re", "parent_comment_id": parent}, headers=auth)
         assert r.status_code == 422 and "parent_comment_id" in r.json()["errors"]
     reply = client.post(url, json={"value": "Re", "parent_comment_id": top["id"]}, headers=auth)
-    nested = client.post(url, json={"value": "Re re", "parent_comment_id": reply.json()["id"]},
-                         headers=auth)  # fmt: skip
+    nested = client.post(
+        url, json={"value": "Re re", "parent_comment_id": reply.json()["id"]}, headers=auth
+    )
     assert nested.status_code == 201
     # A reply to a reply joins the thread: deleting the top-level comment removes both.
     assert client.delete(f"{url}/{top['id']}", headers=auth).status_code == 204
@@ -219,8 +227,11 @@ def test_attachments_are_claimed_served_and_deleted(
     auth = world.auth("member")
     form = client.get("/v3/upload-url", headers=auth).json()
     key = form["upload_meta_fields"]["key"]
-    sent = client.post(form["url"], data=form["upload_meta_fields"],
-                       files={"file": ("brief.pdf", b"%PDF-1.4 brief")})  # fmt: skip
+    sent = client.post(
+        form["url"],
+        data=form["upload_meta_fields"],
+        files={"file": ("brief.pdf", b"%PDF-1.4 brief")},
+    )
     assert sent.status_code == 204
     body = {"value": "See attached", "attachments": [{"key": key, "name": "Brief v1.pdf"}]}
     r = client.post(url, json=body, headers=auth)
@@ -231,13 +242,20 @@ def test_attachments_are_claimed_served_and_deleted(
     assert served.status_code == 200 and served.content == b"%PDF-1.4 brief"
     assert "Brief%20v1.pdf" in served.headers["content-disposition"]
     # The comment keeps its own copy: uploading to the key again does not change it.
-    again = client.post(form["url"], data=form["upload_meta_fields"],
-                        files={"file": ("brief.pdf", b"%PDF-1.4 v2")})  # fmt: skip
+    again = client.post(
+        form["url"], data=form["upload_meta_fields"], files={"file": ("brief.pdf", b"%PDF-1.4 v2")}
+    )
     assert again.status_code == 204
     assert download(client, att["url"]).content == b"%PDF-1.4 brief"
-    reply = client.post(url, json={"value": "Also", "parent_comment_id": r.json()["id"],
-                                   "attachments": [{"key": key, "name": "v2.pdf"}]},
-                        headers=auth)  # fmt: skip
+    reply = client.post(
+        url,
+        json={
+            "value": "Also",
+            "parent_comment_id": r.json()["id"],
+            "attachments": [{"key": key, "name": "v2.pdf"}],
+        },
+        headers=auth,
+    )
     assert reply.status_code == 201
     assert download(client, reply.json()["attachments"][0]["url"]).content == b"%PDF-1.4 v2"
     listed = client.get(url, headers=auth).json()["data"]
@@ -273,25 +291,38 @@ def test_bad_input_is_refused_and_nothing_is_kept(
     refused({"value": "x" * 50_001}, "value")
     refused({"value": "x", "bogus": 1}, "bogus")
     refused({"value": "x", "attachments": [{"key": good}]}, "attachments.0.name")
-    refused({"value": "x", "attachments": [{"key": good, "name": "a.txt"},
-                                           {"key": "f" * 32, "name": "b.txt"}]},
-            "attachments.1.key")  # fmt: skip
-    refused({"value": "x", "attachments": [{"key": good, "name": "n" * 256}]},
-            "attachments.0.name")  # fmt: skip
+    refused(
+        {
+            "value": "x",
+            "attachments": [{"key": good, "name": "a.txt"}, {"key": "f" * 32, "name": "b.txt"}],
+        },
+        "attachments.1.key",
+    )
+    refused({"value": "x", "attachments": [{"key": good, "name": "n" * 256}]}, "attachments.0.name")
     many = [{"key": good, "name": f"{i}.txt"} for i in range(21)]
     refused({"value": "x", "attachments": many}, "attachments")
     # A key of the organization that nothing was uploaded with: the first file was
     # already copied when the second is found empty.
     empty_key = client.get("/v3/upload-url", headers=auth).json()["upload_meta_fields"]["key"]
-    refused({"value": "x", "attachments": [{"key": good, "name": "a.txt"},
-                                           {"key": empty_key, "name": "b.txt"}]},
-            "attachments.1.key")  # fmt: skip
+    refused(
+        {
+            "value": "x",
+            "attachments": [{"key": good, "name": "a.txt"}, {"key": empty_key, "name": "b.txt"}],
+        },
+        "attachments.1.key",
+    )
     assert client.get(url, headers=auth).json()["data"] == []
     copies = app.state.settings.data_dir / "objects" / "task-comments"
     assert not copies.exists() or not any(copies.iterdir())  # no copy was left behind
     # A reply to an unknown parent after its file was copied: the copy is deleted too.
-    refused({"value": "x", "parent_comment_id": "nope",
-             "attachments": [{"key": good, "name": "a.txt"}]}, "parent_comment_id")  # fmt: skip
+    refused(
+        {
+            "value": "x",
+            "parent_comment_id": "nope",
+            "attachments": [{"key": good, "name": "a.txt"}],
+        },
+        "parent_comment_id",
+    )
     assert not copies.exists() or not any(copies.iterdir())
 
 
@@ -328,8 +359,10 @@ def test_task_comment(client: Any, db: Session, world: World, task) -> None:
     got = r.json()
     member = world.users["member"].id
     assert got["comment_by"] == member and got["parent_comment_id"] is None
-    assert got["links"] == {"task": f"https://testserver/v3/tasks/{task['id']}",
-                            "comment_by": f"https://testserver/v3/users/{member}"}  # fmt: skip
+    assert got["links"] == {
+        "task": f"https://testserver/v3/tasks/{task['id']}",
+        "comment_by": f"https://testserver/v3/users/{member}",
+    }
     assert download(client, got["attachments"][0]["url"]).content == b"notes"
     attached = client.get(f"/v3/tasks/{task['id']}/attachments", headers=world.auth()).json()
     assert [a["name"] for a in attached["data"]] == ["notes.txt"]
@@ -339,5 +372,7 @@ def test_task_comment(client: Any, db: Session, world: World, task) -> None:
     assert missing.status_code == 404
     assert client.post(url, json={"value": " "}, headers=world.auth()).status_code == 422
     # Task comments are not sub-step comments.
-    assert client.get(sub_step_url(task, 0, 0) + "/comments",
-                      headers=world.auth()).json()["data"] == []  # fmt: skip
+    assert (
+        client.get(sub_step_url(task, 0, 0) + "/comments", headers=world.auth()).json()["data"]
+        == []
+    )

@@ -34,8 +34,9 @@ def new_task(client: Any, world: World, workflow: str | None = None) -> str:
     return str(create_task(client, world, workflow)["id"])
 
 
-def add(client: Any, world: World, task: str, field: Field, vals: list[Any],
-        who: str = "admin") -> Any:  # fmt: skip
+def add(
+    client: Any, world: World, task: str, field: Field, vals: list[Any], who: str = "admin"
+) -> Any:
     body = {"id": field.id, "type": field.type, "values": vals}
     return client.post(f"/v3/tasks/{task}/fields", json=body, headers=world.auth(who))
 
@@ -50,18 +51,29 @@ def listed(client: Any, world: World, task: str, what: str = "fields") -> list[d
 def custom_event(task: str, *field_ids: str) -> tuple[str, dict[str, Any]]:
     """The exact task_custom_field_modified record for these fields."""
     url = f"{API}/tasks/{task}"
-    return ("task_custom_field_modified", {
-        "modified_custom_fields": [
-            {"id": f, "links": {"self": f"{url}/custom-fields/{f}"}} for f in field_ids
-        ],
-        "task": {"id": task, "links": {"self": url, "assets": f"{url}/assets",
-                                       "custom_fields": f"{url}/custom-fields"}},
-    })  # fmt: skip
+    return (
+        "task_custom_field_modified",
+        {
+            "modified_custom_fields": [
+                {"id": f, "links": {"self": f"{url}/custom-fields/{f}"}} for f in field_ids
+            ],
+            "task": {
+                "id": task,
+                "links": {
+                    "self": url,
+                    "assets": f"{url}/assets",
+                    "custom_fields": f"{url}/custom-fields",
+                },
+            },
+        },
+    )
 
 
 def metadata_event(task: str) -> tuple[str, dict[str, Any]]:
-    return ("task_metadata_modified",
-            {"task": {"id": task, "links": {"self": f"{API}/tasks/{task}"}}})  # fmt: skip
+    return (
+        "task_metadata_modified",
+        {"task": {"id": task, "links": {"self": f"{API}/tasks/{task}"}}},
+    )
 
 
 @pytest.fixture
@@ -77,12 +89,20 @@ def test_every_field_type_is_added_listed_and_rendered(
     key = upload(client, world, jpeg(), "cover.jpg")
     one, two = (c.id for c in fields["checkbox"].choices)
     given: dict[str, list[Any]] = {
-        "text": ["Hello"], "text_area": ["Two\nlines"], "rich_text": ["<p>Hi</p>"],
-        "date": ["2030-02-10T12:40:45+02:00"], "image": [{"key": key, "title": "cover.jpg"}],
-        "video": [], "checkbox": [two, one], "radio_button": [fields["radio_button"].choices[0].id],
-        "dropdown": [], "label": [fields["label"].choices[1].id], "simple_number": [12.5],
-        "percentage_number": [7], "currency_number": [1234.5],
-    }  # fmt: skip
+        "text": ["Hello"],
+        "text_area": ["Two\nlines"],
+        "rich_text": ["<p>Hi</p>"],
+        "date": ["2030-02-10T12:40:45+02:00"],
+        "image": [{"key": key, "title": "cover.jpg"}],
+        "video": [],
+        "checkbox": [two, one],
+        "radio_button": [fields["radio_button"].choices[0].id],
+        "dropdown": [],
+        "label": [fields["label"].choices[1].id],
+        "simple_number": [12.5],
+        "percentage_number": [7],
+        "currency_number": [1234.5],
+    }
     for type_, vals in given.items():
         r = add(client, world, task, fields[type_], vals)
         assert r.status_code == 201, (type_, r.text)
@@ -144,8 +164,11 @@ def test_add_field_refusals(client, db: Session, world: World, fields: dict[str,
         "id": "Unknown field"
     }
     their_task = new_task(client, other)
-    r = client.post(f"/v3/tasks/{their_task}/fields", headers=world.auth(),
-                    json={"id": text.id, "type": "text", "values": []})  # fmt: skip
+    r = client.post(
+        f"/v3/tasks/{their_task}/fields",
+        headers=world.auth(),
+        json={"id": text.id, "type": "text", "values": []},
+    )
     assert r.status_code == 404
     assert listed(client, world, task)[0]["values"] == ["first"]  # nothing half-written
 
@@ -166,8 +189,9 @@ def test_update_and_remove_fields_record_their_events(
     r = client.put(f"{url}/{text.id}", json=put, headers=world.auth("member"))
     assert r.status_code == 204 and r.content == b""
     assert client.put(f"{url}/{text.id}", json=put, headers=world.auth()).status_code == 204
-    r = client.put(f"{url}/{label.id}", json={"type": "label", "values": [blue, red]},
-                   headers=world.auth())  # fmt: skip
+    r = client.put(
+        f"{url}/{label.id}", json={"type": "label", "values": [blue, red]}, headers=world.auth()
+    )
     assert r.status_code == 204
     assert client.delete(f"{url}/{text.id}", headers=world.auth()).status_code == 204
     assert [f["id"] for f in listed(client, world, task)] == [label.id]
@@ -232,23 +256,33 @@ def test_custom_fields_show_the_same_values(
     multi = make_field(db, world.org.id, "dropdown", "Multi", is_multi_select=True)
     one, two = (c.id for c in fields["checkbox"].choices)
     held: list[tuple[Field, list[Any]]] = [
-        (fields["text"], ["Hi"]), (fields["label"], []), (fields["checkbox"], [one]),
-        (fields["simple_number"], [3]), (fields["date"], ["2030-01-02T03:04:05Z"]),
-        (fields["dropdown"], []), (multi, []), (fields["radio_button"], []),
-    ]  # fmt: skip
+        (fields["text"], ["Hi"]),
+        (fields["label"], []),
+        (fields["checkbox"], [one]),
+        (fields["simple_number"], [3]),
+        (fields["date"], ["2030-01-02T03:04:05Z"]),
+        (fields["dropdown"], []),
+        (multi, []),
+        (fields["radio_button"], []),
+    ]
     for field, vals in held:
         assert add(client, world, task, field, vals).status_code == 201
     custom = listed(client, world, task, "custom-fields")
     # Labels and numbers have no custom-field type: listTaskFields shows them only.
     assert [(c["id"], c["type"]) for c in custom] == [
-        (fields["text"].id, "text_field"), (fields["checkbox"].id, "checkboxes"),
-        (fields["date"].id, "date_field"), (fields["dropdown"].id, "dropdown"),
-        (multi.id, "multi_select_dropdown"), (fields["radio_button"].id, "multiple_choice"),
-    ]  # fmt: skip
+        (fields["text"].id, "text_field"),
+        (fields["checkbox"].id, "checkboxes"),
+        (fields["date"].id, "date_field"),
+        (fields["dropdown"].id, "dropdown"),
+        (multi.id, "multi_select_dropdown"),
+        (fields["radio_button"].id, "multiple_choice"),
+    ]
     text, checkbox, date = custom[0], custom[1], custom[2]
     assert text["values"] == [{"id": None, "name": "Hi"}]
-    assert text["links"] == {"self": f"{API}/tasks/{task}/custom-fields/{fields['text'].id}",
-                             "choices": None}  # fmt: skip
+    assert text["links"] == {
+        "self": f"{API}/tasks/{task}/custom-fields/{fields['text'].id}",
+        "choices": None,
+    }
     assert checkbox["values"] == [{"id": one, "name": "One"}]
     assert checkbox["links"]["choices"].endswith(f"/custom-fields/{fields['checkbox'].id}/choices")
     assert date["values"] == [{"id": None, "name": "2030-01-02"}]
@@ -282,9 +316,14 @@ def test_update_custom_fields(client, db: Session, world: World, fields: dict[st
     assert patch(text, ["Words"]).json()["values"] == [{"id": None, "name": "Words"}]
     both = [c.id for c in fields["dropdown"].choices]
     refused: list[tuple[Field, list[Any]]] = [
-        (date, ["2031-02-30"]), (date, ["2031-12-24T10:00:00Z"]), (text, ["a", "b"]),
-        (fields["dropdown"], both), (checkbox, ["nope"]), (fields["image"], ["x"]), (text, []),
-    ]  # fmt: skip
+        (date, ["2031-02-30"]),
+        (date, ["2031-12-24T10:00:00Z"]),
+        (text, ["a", "b"]),
+        (fields["dropdown"], both),
+        (checkbox, ["nope"]),
+        (fields["image"], ["x"]),
+        (text, []),
+    ]
     for field, vals in refused:
         r = patch(field, vals)
         assert r.status_code == 422, (field.type, vals, r.text)
@@ -369,8 +408,7 @@ class TestTaskCustomFieldChoices(ResourceTests):
     def make(self, db: Session, world: World, n: int) -> list[str]:
         field_id = self.parent_of(world).rsplit("/", 1)[1]
         body = [{"name": f"Extra {new_id()}"} for _ in range(n)]
-        r = self.client.post(f"/v3/fields/{field_id}/choices", json=body,
-                             headers=world.auth())  # fmt: skip
+        r = self.client.post(f"/v3/fields/{field_id}/choices", json=body, headers=world.auth())
         assert r.status_code == 201, r.text
         return [c["id"] for c in r.json()[-n:]]
 
@@ -416,7 +454,7 @@ def test_other_organizations_tasks_are_404_and_tokens_are_required(
         ("GET", custom, None),
         ("PATCH", custom, {"values": [checkbox.choices[0].id]}),
         ("GET", f"{custom}/choices", None),
-    ]  # fmt: skip
+    ]
     other = build_world(db, org_name="Other", prefix="o-")
     for method, url, payload in calls:
         r = client.request(method, url, json=payload, headers=other.auth())

@@ -47,8 +47,9 @@ def events(db: Session) -> list[tuple[str, dict[str, Any]]]:
 
 
 def attachments(client: Any, world: World, task: str, who: str = "admin") -> Any:
-    return client.get(f"/v3/tasks/{task}/attachments", params={"page_size": 100},
-                      headers=world.auth(who))  # fmt: skip
+    return client.get(
+        f"/v3/tasks/{task}/attachments", params={"page_size": 100}, headers=world.auth(who)
+    )
 
 
 def add_url(client: Any, world: World, task: str, who: str = "member", **body: Any) -> Any:
@@ -65,10 +66,16 @@ def test_files_and_links_are_the_tasks_attachments(client, db: Session, world: W
     comment = new_id()
     # What the comments module does when a comment carries a file.
     row = shared_attachments.add_file(
-        db, TASK, task_row(db, task), name="brief.pdf", storage_key=key,
-        mime_type="application/pdf", size=len(PDF), created_by=world.users["member"].id,
+        db,
+        TASK,
+        task_row(db, task),
+        name="brief.pdf",
+        storage_key=key,
+        mime_type="application/pdf",
+        size=len(PDF),
+        created_by=world.users["member"].id,
         source=("comment", comment),
-    )  # fmt: skip
+    )
     db.commit()
     link = add_url(client, world, task, url="https://example.com/spec", title="Spec")
     assert link.status_code == 201, link.text
@@ -80,15 +87,19 @@ def test_files_and_links_are_the_tasks_attachments(client, db: Session, world: W
     download = client.get(file["url"].removeprefix("https://testserver"))
     assert download.status_code == 200 and download.content == PDF
     assert named == {"id": link.json()["id"], "name": "Spec", "url": "https://example.com/spec"}
-    assert unnamed == {"id": bare.json()["id"], "name": "https://example.com/x?y=1",
-                       "url": "https://example.com/x?y=1"}  # fmt: skip
+    assert unnamed == {
+        "id": bare.json()["id"],
+        "name": "https://example.com/x?y=1",
+        "url": "https://example.com/x?y=1",
+    }
     # The comment goes away: so does its file (the storage object stays the caller's).
     keys = shared_attachments.forget_source(db, world.org.id, "comment", comment)
     db.commit()
     assert keys == [key]
     assert [a["id"] for a in attachments(client, world, task).json()["data"]] == [
-        link.json()["id"], bare.json()["id"]
-    ]  # fmt: skip
+        link.json()["id"],
+        bare.json()["id"],
+    ]
 
 
 def test_attachment_names_are_checked(client, db: Session, world: World) -> None:
@@ -142,8 +153,14 @@ def test_add_url_answers_its_id_and_time(client, db: Session, world: World) -> N
 
 def test_add_url_refusals(client, db: Session, world: World) -> None:
     task = new_task(client, world)
-    for url in ("ftp://example.com/a", "example.com", "/relative", "https://", "",
-                "https://example.com/" + "x" * 2048):  # fmt: skip
+    for url in (
+        "ftp://example.com/a",
+        "example.com",
+        "/relative",
+        "https://",
+        "",
+        "https://example.com/" + "x" * 2048,
+    ):
         r = add_url(client, world, task, url=url)
         assert r.status_code == 422, url
         assert r.json()["errors"] == {"url": "An absolute http(s) URL of at most 2048 characters"}
@@ -154,8 +171,7 @@ def test_add_url_refusals(client, db: Session, world: World) -> None:
     assert add_url(client, world, task, "viewer", url="https://e.com").status_code == 403
     assert client.post(f"/v3/tasks/{task}/urls", json={"url": "https://e.com"}).status_code == 401
     other = build_world(db, org_name="Other", prefix="o-")
-    r = client.post(f"/v3/tasks/{task}/urls", json={"url": "https://e.com"},
-                    headers=other.auth())  # fmt: skip
+    r = client.post(f"/v3/tasks/{task}/urls", json={"url": "https://e.com"}, headers=other.auth())
     assert r.status_code == 404
     task_row(db, task).is_archived = True
     db.commit()
@@ -218,17 +234,26 @@ def test_briefs_are_read_and_their_changes_recorded(client, db: Session, world: 
         {"name": "Audience", "settings_field_id": None, "value": ["Developers"]},
         {"name": "Channel", "settings_field_id": "f" * 32, "value": ["Web", "Email"]},
     ]
-    metadata_service.set_task_brief(db, LINKS, task, type="template", title="Launch brief",
-                                    fields=fields, template=("t" * 32, "Launch"))  # fmt: skip
+    metadata_service.set_task_brief(
+        db,
+        LINKS,
+        task,
+        type="template",
+        title="Launch brief",
+        fields=fields,
+        template=("t" * 32, "Launch"),
+    )
     db.commit()
     url = f"/v3/tasks/{task_id}/brief"
     r = client.get(url, headers=world.auth("viewer"))
     assert r.status_code == 200, r.text
     assert r.json() == {
-        "type": "template", "title": "Launch brief", "template": {"id": "t" * 32, "name": "Launch"},
+        "type": "template",
+        "title": "Launch brief",
+        "template": {"id": "t" * 32, "name": "Launch"},
         "fields": fields,
         "links": {"self": f"{API}/tasks/{task_id}/brief", "task": f"{API}/tasks/{task_id}"},
-    }  # fmt: skip
+    }
     metadata_service.set_task_brief(db, LINKS, task, type="text", title="Plain")
     db.commit()
     plain = client.get(url, headers=world.auth()).json()
@@ -237,13 +262,17 @@ def test_briefs_are_read_and_their_changes_recorded(client, db: Session, world: 
     assert not metadata_service.remove_task_brief(db, LINKS, task)
     db.commit()
     assert client.get(url, headers=world.auth()).status_code == 404
-    with_brief = {"id": task_id, "links": {"self": f"{API}/tasks/{task_id}",
-                                           "brief": f"{API}/tasks/{task_id}/brief"}}  # fmt: skip
+    with_brief = {
+        "id": task_id,
+        "links": {"self": f"{API}/tasks/{task_id}", "brief": f"{API}/tasks/{task_id}/brief"},
+    }
     assert events(db) == [
         ("task_brief_added", {"task": with_brief}),
         ("task_brief_modified", {"task": with_brief}),
-        ("task_brief_removed", {"task": {"id": task_id,
-                                         "links": {"self": f"{API}/tasks/{task_id}"}}}),
-    ]  # fmt: skip
+        (
+            "task_brief_removed",
+            {"task": {"id": task_id, "links": {"self": f"{API}/tasks/{task_id}"}}},
+        ),
+    ]
     other = build_world(db, org_name="Other", prefix="o-")
     assert client.get(url, headers=other.auth()).status_code == 404

@@ -88,20 +88,31 @@ class TestWorkflows(ResourceTests):
 def test_get_workflow_lists_steps_sub_steps_and_assignees(
     client, db: Session, world: World
 ) -> None:
-    steps = [{"name": "Review", "sub_steps": [
-        {"name": "Edit", "actions": ["findContent"],
-         "assignees": [{"type": "user", "id": world.users["member"].id},
-                       {"type": "team", "id": world.team.id}]},
-        {"name": "Ticket", "is_external": True, "external_system": "Jira"},
-    ]}]  # fmt: skip
+    steps = [
+        {
+            "name": "Review",
+            "sub_steps": [
+                {
+                    "name": "Edit",
+                    "actions": ["findContent"],
+                    "assignees": [
+                        {"type": "user", "id": world.users["member"].id},
+                        {"type": "team", "id": world.team.id},
+                    ],
+                },
+                {"name": "Ticket", "is_external": True, "external_system": "Jira"},
+            ],
+        }
+    ]
     wf = make_workflow(db, world, "Flow", steps)
     body = client.get(f"/v3/workflows/{wf}", headers=world.auth("viewer")).json()
     edit, ticket = body["steps"][0]["sub_steps"]
     assert edit["type"] == "default" and ticket["type"] == "external"
     assert edit["actions"] == [{"name": "findContent"}]
     assert [(a["type"], a["name"]) for a in edit["assignees"]] == [
-        ("user", "Member Acme"), ("team", "Acme Team"),
-    ]  # fmt: skip
+        ("user", "Member Acme"),
+        ("team", "Acme Team"),
+    ]
     task = create_task(client, world, wf)
     first = task["steps"][0]["sub_steps"][0]
     assert (first["assignee_type"], first["assignee_id"]) == ("user", world.users["member"].id)
@@ -144,12 +155,13 @@ def test_list_filters(client, db: Session, world: World) -> None:
 
 
 def test_update_task(client, db: Session, world: World) -> None:
-    wf, other = make_workflow(db, world), make_workflow(db, world, "Other", [
-        {"name": "Only", "sub_steps": [{"name": "Do it"}]}])  # fmt: skip
+    wf, other = (
+        make_workflow(db, world),
+        make_workflow(db, world, "Other", [{"name": "Only", "sub_steps": [{"name": "Do it"}]}]),
+    )
     task = create_task(client, world, wf)
     url, auth = f"/v3/tasks/{task['id']}", world.auth("member")
-    r = client.patch(url, json={"title": "Renamed", "due_at": "2040-01-01T00:00:00Z"},
-                     headers=auth)  # fmt: skip
+    r = client.patch(url, json={"title": "Renamed", "due_at": "2040-01-01T00:00:00Z"}, headers=auth)
     assert r.status_code == 200 and r.json()["title"] == "Renamed"
     r = client.patch(url, json={"workflow_id": other}, headers=auth)
     assert r.status_code == 200 and [s["title"] for s in r.json()["steps"]] == ["Only"]
@@ -173,15 +185,20 @@ def test_update_task_step_due_date(client, db: Session, world: World) -> None:
     assert client.get(f"/v3/tasks/{task['id']}", headers=world.auth()).json()["status"] == (
         "Not Started"
     )
-    assert client.patch(f"/v3/tasks/{task['id']}/steps/nope", json={},
-                        headers=world.auth()).status_code == 404  # fmt: skip
+    assert (
+        client.patch(
+            f"/v3/tasks/{task['id']}/steps/nope", json={}, headers=world.auth()
+        ).status_code
+        == 404
+    )
 
 
 def test_assignees_and_one_change_per_request(client, db: Session, world: World) -> None:
     task = create_task(client, world, make_workflow(db, world))
     url, auth = sub_step_url(task, 1, 0), world.auth("member")
-    r = client.patch(url, json={"assignee_id": world.team.id, "assignee_type": "team"},
-                     headers=auth)  # fmt: skip
+    r = client.patch(
+        url, json={"assignee_id": world.team.id, "assignee_type": "team"}, headers=auth
+    )
     assert r.status_code == 200 and r.json()["assignee_type"] == "team"
     assert r.json()["links"]["assignee"].endswith(f"/v3/teams/{world.team.id}")
     r = client.patch(url, json={"assignee_id": None}, headers=auth)
@@ -192,8 +209,10 @@ def test_assignees_and_one_change_per_request(client, db: Session, world: World)
     assert both.status_code == 422
     assert client.patch(url, json={"is_completed": False}, headers=auth).status_code == 422
     assert client.patch(url, json={}, headers=auth).status_code == 422
-    assert client.patch(url, json={"is_skipped": True},
-                        headers=world.auth("viewer")).status_code == 403  # fmt: skip
+    assert (
+        client.patch(url, json={"is_skipped": True}, headers=world.auth("viewer")).status_code
+        == 403
+    )
     r = client.get(url, headers=world.auth("viewer"))
     assert r.status_code == 200 and not r.json()["is_skipped"]
     wrong_step = url.replace(task["steps"][1]["id"], task["steps"][0]["id"])
@@ -213,8 +232,9 @@ def test_on_hold_and_archived_tasks_refuse_workflow_changes(
     assert [t["id"] for t in listed["data"]] == [task["id"]]
 
 
-ACTIONS = st.sampled_from([{"is_in_progress": True}, {"is_completed": True},
-                           {"is_skipped": True}, {"assignee_id": None}])  # fmt: skip
+ACTIONS = st.sampled_from(
+    [{"is_in_progress": True}, {"is_completed": True}, {"is_skipped": True}, {"assignee_id": None}]
+)
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
@@ -225,16 +245,20 @@ def test_random_requests_never_fail_the_server(
     wf = make_workflow(db, world, f"Flow {utcnow() + timedelta()}")
     task = create_task(client, world, wf)
     jira = app_token(db, world, "Jira")
-    positions = [(s, m) for s, step in enumerate(task["steps"])
-                 for m in range(len(step["sub_steps"]))]  # fmt: skip
+    positions = [
+        (s, m) for s, step in enumerate(task["steps"]) for m in range(len(step["sub_steps"]))
+    ]
     for index, body, as_system in ops:
         step, sub = positions[index % len(positions)]
         headers = jira if as_system else world.auth()
         r = client.patch(sub_step_url(task, step, sub), json=body, headers=headers)
         assert r.status_code in (200, 403, 422), r.text
     final = client.get(f"/v3/tasks/{task['id']}", headers=world.auth()).json()
-    states = [(ss["is_completed"] or ss["is_skipped"], ss["is_in_progress"])
-              for step in final["steps"] for ss in step["sub_steps"]]  # fmt: skip
+    states = [
+        (ss["is_completed"] or ss["is_skipped"], ss["is_in_progress"])
+        for step in final["steps"]
+        for ss in step["sub_steps"]
+    ]
     done = [d for d, _ in states]
     assert done == sorted(done, reverse=True), states  # finished ones come first
     assert sum(p for _, p in states) <= 1
@@ -258,8 +282,9 @@ def test_workflow_cannot_change_once_sub_steps_are_discussed(
 ) -> None:
     wf, other = make_workflow(db, world), make_workflow(db, world, "Other")
     task = create_task(client, world, wf)
-    r = client.post(sub_step_url(task, 1, 0) + "/comments", json={"value": "Thoughts?"},
-                    headers=world.auth())  # fmt: skip
+    r = client.post(
+        sub_step_url(task, 1, 0) + "/comments", json={"value": "Thoughts?"}, headers=world.auth()
+    )
     assert r.status_code == 201, r.text
     r = client.patch(f"/v3/tasks/{task['id']}", json={"workflow_id": other}, headers=world.auth())
     assert r.status_code == 422 and "workflow_id" in r.json()["errors"]

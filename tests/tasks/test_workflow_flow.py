@@ -62,12 +62,17 @@ def test_a_task_walks_its_workflow(client, db: Session, world: World) -> None:
         "workflow_sub_step_updated",  # write started
         "workflow_sub_step_updated",  # write completed
         "workflow_sub_step_updated",  # review skipped
-        "workflow_sub_step_updated", "external_sub_step_started",  # ticket reached
-        "workflow_sub_step_updated", "external_sub_step_completed",  # ticket completed
-        "workflow_sub_step_updated", "external_sub_step_started",  # legal reached
-        "workflow_sub_step_updated", "external_sub_step_completed",  # legal completed
-        "workflow_sub_step_updated", "task_metadata_modified",  # go live; task completed
-    ]  # fmt: skip
+        "workflow_sub_step_updated",
+        "external_sub_step_started",  # ticket reached
+        "workflow_sub_step_updated",
+        "external_sub_step_completed",  # ticket completed
+        "workflow_sub_step_updated",
+        "external_sub_step_started",  # legal reached
+        "workflow_sub_step_updated",
+        "external_sub_step_completed",  # legal completed
+        "workflow_sub_step_updated",
+        "task_metadata_modified",  # go live; task completed
+    ]
 
 
 def test_external_work_link_and_read_back(client, db: Session, world: World) -> None:
@@ -78,8 +83,12 @@ def test_external_work_link_and_read_back(client, db: Session, world: World) -> 
         patch(client, sub_step_url(task, 0, n), {"is_completed": True}, auth)
     url = sub_step_url(task, 1, 0) + "/external-work"
     jira = app_token(db, world, "Jira")
-    body = {"identifier": "MKT-1", "title": "Spring", "status": "Open",
-            "url": "https://jira.example.com/MKT-1"}  # fmt: skip
+    body = {
+        "identifier": "MKT-1",
+        "title": "Spring",
+        "status": "Open",
+        "url": "https://jira.example.com/MKT-1",
+    }
     r = patch(client, url, body, jira)
     assert r.status_code == 200, r.text
     assert r.json()["external_system"] == "Jira" and r.json()["identifier"] == "MKT-1"

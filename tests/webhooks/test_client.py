@@ -99,8 +99,11 @@ def raw_exchange(
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
-                length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                              if line.startswith(b"content-length:"))  # fmt: skip
+                length = next(
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.startswith(b"content-length:")
+                )
                 await reader.readexactly(length)
                 writer.write(answer)
                 await writer.drain()
@@ -133,8 +136,10 @@ def raw_exchange(
 
 @pytest.mark.parametrize("loop", LOOPS)
 def test_chunked_answers_are_read_and_the_connection_kept(loop: str) -> None:
-    answer = (b"HTTP/1.1 202 Accepted\r\ntransfer-encoding: chunked\r\n\r\n"
-              b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")  # fmt: skip
+    answer = (
+        b"HTTP/1.1 202 Accepted\r\ntransfer-encoding: chunked\r\n\r\n"
+        b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+    )
     results, connections = raw_exchange(answer, posts=3, loop=loop)
     assert [(r.status_code, r.body) for r in results if isinstance(r, Response)] == [
         (202, b"abcde")
@@ -227,9 +232,15 @@ def test_endpoints_are_parsed_once() -> None:
 
 @pytest.mark.parametrize(
     ("header", "low", "high"),
-    [("120", 120, 120), ("0", 0, 0), ("-5", 0, 0), ("1.5", 1.5, 1.5), ("soon", None, None),
-     ("", None, None)],
-)  # fmt: skip
+    [
+        ("120", 120, 120),
+        ("0", 0, 0),
+        ("-5", 0, 0),
+        ("1.5", 1.5, 1.5),
+        ("soon", None, None),
+        ("", None, None),
+    ],
+)
 def test_retry_after_values(header: str, low: float | None, high: float | None) -> None:
     value = parse_retry_after(header)
     if low is None:

@@ -204,8 +204,9 @@ def db_upgrade(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> No
         console.print("database is up to date")
 
 
-labels_app = typer.Typer(help="Label groups (the API has no operation to create them).",
-                         no_args_is_help=True)  # fmt: skip
+labels_app = typer.Typer(
+    help="Label groups (the API has no operation to create them).", no_args_is_help=True
+)
 
 
 @labels_app.command("create-group")

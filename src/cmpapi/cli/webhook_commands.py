@@ -55,9 +55,11 @@ def _vet(url: str | None, settings: Any) -> None:
 
 
 def _show(webhook: Any) -> None:
-    print(f"id: {webhook.id}\nname: {webhook.name}\ncallback_url: {webhook.callback_url}\n"
-          f"event_names: {','.join(webhook.event_names)}\nis_active: {webhook.is_active}\n"
-          f"signing_key: {webhook.signing_key}")  # fmt: skip
+    print(
+        f"id: {webhook.id}\nname: {webhook.name}\ncallback_url: {webhook.callback_url}\n"
+        f"event_names: {','.join(webhook.event_names)}\nis_active: {webhook.is_active}\n"
+        f"signing_key: {webhook.signing_key}"
+    )
     if webhook.disabled_reason:
         print(f"disabled_reason: {webhook.disabled_reason}")
 
@@ -119,9 +121,18 @@ def create(
 
     with _context(data_dir, database_url, org) as (settings, session, org_id):
         _vet(url, settings)
-        _show(service.create_webhook(session, org_id, name=name, callback_url=url,
-                                     event_names=event, secret=secret, description=description,
-                                     settings=settings))  # fmt: skip
+        _show(
+            service.create_webhook(
+                session,
+                org_id,
+                name=name,
+                callback_url=url,
+                event_names=event,
+                secret=secret,
+                description=description,
+                settings=settings,
+            )
+        )
 
 
 @webhooks_app.command("update")
@@ -142,8 +153,13 @@ def update(
     """Change a webhook; only the options given change."""
     from cmpapi.server.webhooks import service
 
-    changes: dict[str, Any] = {"name": name, "callback_url": url, "event_names": event,
-                               "secret": secret, "description": description}  # fmt: skip
+    changes: dict[str, Any] = {
+        "name": name,
+        "callback_url": url,
+        "event_names": event,
+        "secret": secret,
+        "description": description,
+    }
     changes = {k: v for k, v in changes.items() if v is not None}
     if no_secret:
         changes["secret"] = None
@@ -168,8 +184,12 @@ def disable(
 
 
 @webhooks_app.command("enable")
-def enable(webhook_id: WebhookId, org: Org = None, data_dir: DataDir = None,
-           database_url: DatabaseUrl = None) -> None:  # fmt: skip
+def enable(
+    webhook_id: WebhookId,
+    org: Org = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
     """Deliver new events to a webhook again."""
     from cmpapi.server.webhooks import service
 
@@ -178,8 +198,12 @@ def enable(webhook_id: WebhookId, org: Org = None, data_dir: DataDir = None,
 
 
 @webhooks_app.command("delete")
-def delete(webhook_id: WebhookId, org: Org = None, data_dir: DataDir = None,
-           database_url: DatabaseUrl = None) -> None:  # fmt: skip
+def delete(
+    webhook_id: WebhookId,
+    org: Org = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
     """Delete a webhook and its delivery log."""
     from cmpapi.server.webhooks import service
 
@@ -319,8 +343,12 @@ def redeliver_failed(
 
 
 @webhooks_app.command("ping")
-def ping(webhook_id: WebhookId, org: Org = None, data_dir: DataDir = None,
-         database_url: DatabaseUrl = None) -> None:  # fmt: skip
+def ping(
+    webhook_id: WebhookId,
+    org: Org = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
     """Queue a test delivery (event name ``ping``); prints its delivery id."""
     from cmpapi.server.webhooks import service
 
@@ -355,8 +383,11 @@ def tail(
                 time.sleep(interval)
                 session.expire_all()
                 since = datetime.now(UTC) - timedelta(seconds=window)
-                fresh = [r for r in recent_attempts(session, org_id, webhook, since=since)
-                         if r[0].id not in seen]  # fmt: skip
+                fresh = [
+                    r
+                    for r in recent_attempts(session, org_id, webhook, since=since)
+                    if r[0].id not in seen
+                ]
                 for row in reversed(fresh):
                     seen.add(row[0].id)
                     _line(*row)
@@ -369,8 +400,11 @@ def _line(attempt: Any, webhook_name: str, event_name: str) -> None:
     code = attempt.status_code or "-"
     ms = "-" if attempt.latency_ms is None else f"{attempt.latency_ms}ms"
     when = f"{attempt.started_at:%Y-%m-%d %H:%M:%S}"
-    print(f"{when} {webhook_name} {event_name} {attempt.delivery_id} #{attempt.attempt} "
-          f"{code} {ms} {outcome[:80]}", flush=True)  # fmt: skip
+    print(
+        f"{when} {webhook_name} {event_name} {attempt.delivery_id} #{attempt.attempt} "
+        f"{code} {ms} {outcome[:80]}",
+        flush=True,
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -129,23 +129,42 @@ def _seed_organization(session: Session) -> None:
         identity.create_organization(session, "Demo Organization", id_=ORG_ID)
         for local, name, role in USERS:
             identity.create_user(
-                session, ORG_ID, email=f"{local}@demo.cmpapi.dev", name=name,
-                password=PASSWORD, role=role, username=local, id_=demo_id(f"user:{local}"),
-            )  # fmt: skip
+                session,
+                ORG_ID,
+                email=f"{local}@demo.cmpapi.dev",
+                name=name,
+                password=PASSWORD,
+                role=role,
+                username=local,
+                id_=demo_id(f"user:{local}"),
+            )
         for team, members in TEAMS.items():
             identity.create_team(
-                session, ORG_ID, team, [demo_id(f"user:{m}") for m in members],
+                session,
+                ORG_ID,
+                team,
+                [demo_id(f"user:{m}") for m in members],
                 id_=demo_id(f"team:{team}"),
-            )  # fmt: skip
+            )
         store.create_app(
-            session, ORG_ID, name="Demo App", redirect_uris=[REDIRECT_URI],
-            token_user_id=demo_id("user:ada.admin"), expose_email=True,
-            client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
-        )  # fmt: skip
+            session,
+            ORG_ID,
+            name="Demo App",
+            redirect_uris=[REDIRECT_URI],
+            token_user_id=demo_id("user:ada.admin"),
+            expose_email=True,
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+        )
         store.create_app(
-            session, ORG_ID, name="Jira", redirect_uris=[], token_user_id=demo_id("user:lea.legal"),
-            client_id=JIRA_CLIENT_ID, client_secret=JIRA_CLIENT_SECRET,
-        )  # fmt: skip
+            session,
+            ORG_ID,
+            name="Jira",
+            redirect_uris=[],
+            token_user_id=demo_id("user:lea.legal"),
+            client_id=JIRA_CLIENT_ID,
+            client_secret=JIRA_CLIENT_SECRET,
+        )
         _seed_fields_and_labels(session)
         _seed_renditions(session)
         _seed_workflows(session)
@@ -166,19 +185,37 @@ FIELDS: list[dict[str, Any]] = [  # createField bodies; one field of every type
     {"name": "Launch date", "type": "date"},
     {"name": "Hero image", "type": "image"},
     {"name": "Teaser video", "type": "video"},
-    {"name": "Channel", "type": "dropdown", "is_multi_select": True,
-     "choices": [{"name": n} for n in ("Web", "Email", "Social", "Print")]},
-    {"name": "Priority", "type": "radio_button",
-     "choices": [{"name": n} for n in ("Low", "Medium", "High")]},
+    {
+        "name": "Channel",
+        "type": "dropdown",
+        "is_multi_select": True,
+        "choices": [{"name": n} for n in ("Web", "Email", "Social", "Print")],
+    },
+    {
+        "name": "Priority",
+        "type": "radio_button",
+        "choices": [{"name": n} for n in ("Low", "Medium", "High")],
+    },
     {"name": "Audience", "type": "checkbox", "choices": [{"name": n} for n in ("B2B", "B2C")]},
-    {"name": "Review state", "type": "label", "is_multi_select": False,
-     "choices": [{"name": "Draft", "color": "#FFC700"}, {"name": "Approved", "color": "#5FEEAD"},
-                 {"name": "Archived", "color": "#9694B3"}]},
-    {"name": "Budget", "type": "currency_number", "currency_code": "USD",
-     "has_thousand_separator": True},
+    {
+        "name": "Review state",
+        "type": "label",
+        "is_multi_select": False,
+        "choices": [
+            {"name": "Draft", "color": "#FFC700"},
+            {"name": "Approved", "color": "#5FEEAD"},
+            {"name": "Archived", "color": "#9694B3"},
+        ],
+    },
+    {
+        "name": "Budget",
+        "type": "currency_number",
+        "currency_code": "USD",
+        "has_thousand_separator": True,
+    },
     {"name": "Reach", "type": "simple_number", "decimal_places": 1},
     {"name": "Conversion rate", "type": "percentage_number", "decimal_places": 1},
-]  # fmt: skip
+]
 LABEL_GROUPS = {  # name -> (values, single value)
     "Content Pillar": (["Pillar 1", "Pillar 2", "Pillar 3"], False),
     "Region": (["Americas", "APAC", "EMEA"], True),
@@ -189,14 +226,19 @@ def _seed_fields_and_labels(session: Session) -> None:
     for spec in FIELDS:
         payload = SettingsFieldCreateRequest.model_validate({"is_active": True, **spec}).root
         choices = [demo_id(f"field:{spec['name']}:{c['name']}") for c in spec.get("choices", ())]
-        fields.add_field(session, ORG_ID, payload, id_=demo_id(f"field:{spec['name']}"),
-                         choice_ids=choices)  # fmt: skip
+        fields.add_field(
+            session, ORG_ID, payload, id_=demo_id(f"field:{spec['name']}"), choice_ids=choices
+        )
     for name, (values, single) in LABEL_GROUPS.items():
         labels.create_label_group(
-            session, ORG_ID, name, values, has_single_value=single,
+            session,
+            ORG_ID,
+            name,
+            values,
+            has_single_value=single,
             id_=demo_id(f"label-group:{name}"),
             value_ids=[demo_id(f"label:{name}:{v}") for v in values],
-        )  # fmt: skip
+        )
 
 
 def _seed_renditions(session: Session) -> None:
@@ -204,9 +246,15 @@ def _seed_renditions(session: Session) -> None:
 
     for name, size, fmt, quality in (("thumbnail", 256, "jpeg", 80), ("web", 1600, "webp", 85)):
         renditions.create_config(
-            session, ORG_ID, name=name, width=size, height=size, output_format=fmt,
-            quality=quality, id_=demo_id(f"rendition:{name}"),
-        )  # fmt: skip
+            session,
+            ORG_ID,
+            name=name,
+            width=size,
+            height=size,
+            output_format=fmt,
+            quality=quality,
+            id_=demo_id(f"rendition:{name}"),
+        )
 
 
 # -- workflows -----------------------------------------------------------------------------
@@ -216,26 +264,53 @@ def _user(local: str) -> dict[str, str]:
 
 WORKFLOWS: dict[str, list[dict[str, Any]]] = {
     "Blog post": [
-        {"name": "Create", "duration": 3, "sub_steps": [
-            {"name": "Write draft", "actions": ["writeEditArticle"],
-             "assignees": [_user("wes.writer")]},
-            {"name": "Add images", "assignees": [_user("dan.designer")]}]},
-        {"name": "Review", "duration": 2, "sub_steps": [
-            {"name": "Edit", "assignees": [_user("mia.marketer")]}]},
+        {
+            "name": "Create",
+            "duration": 3,
+            "sub_steps": [
+                {
+                    "name": "Write draft",
+                    "actions": ["writeEditArticle"],
+                    "assignees": [_user("wes.writer")],
+                },
+                {"name": "Add images", "assignees": [_user("dan.designer")]},
+            ],
+        },
+        {
+            "name": "Review",
+            "duration": 2,
+            "sub_steps": [{"name": "Edit", "assignees": [_user("mia.marketer")]}],
+        },
         {"name": "Publish", "duration": 1, "sub_steps": [{"name": "Go live"}]},
     ],
     "Legal review with Jira": [
-        {"name": "Create", "duration": 2, "sub_steps": [
-            {"name": "Write", "assignees": [_user("wes.writer")]}]},
-        {"name": "Compliance", "duration": 3, "sub_steps": [
-            {"name": "Jira ticket", "is_external": True, "external_system": "Jira",
-             "is_user_interaction_allowed": True},
-            {"name": "Legal approval", "is_external": True, "external_system": "Jira",
-             "is_user_interaction_allowed": False,
-             "assignees": [{"type": "team", "id": demo_id("team:Legal")}]}]},
+        {
+            "name": "Create",
+            "duration": 2,
+            "sub_steps": [{"name": "Write", "assignees": [_user("wes.writer")]}],
+        },
+        {
+            "name": "Compliance",
+            "duration": 3,
+            "sub_steps": [
+                {
+                    "name": "Jira ticket",
+                    "is_external": True,
+                    "external_system": "Jira",
+                    "is_user_interaction_allowed": True,
+                },
+                {
+                    "name": "Legal approval",
+                    "is_external": True,
+                    "external_system": "Jira",
+                    "is_user_interaction_allowed": False,
+                    "assignees": [{"type": "team", "id": demo_id("team:Legal")}],
+                },
+            ],
+        },
         {"name": "Publish", "sub_steps": [{"name": "Go live"}]},
     ],
-}  # fmt: skip
+}
 
 
 def _seed_workflows(session: Session) -> None:
@@ -246,5 +321,11 @@ def _seed_workflows(session: Session) -> None:
             step["id"] = demo_id(f"workflow:{name}:{n}")
             for m, sub in enumerate(step["sub_steps"]):
                 sub["id"] = demo_id(f"workflow:{name}:{n}:{m}")
-        workflows.create_workflow(session, ORG_ID, name, steps, id_=demo_id(f"workflow:{name}"),
-                                  is_asset_approval_enabled=name.startswith("Legal"))  # fmt: skip
+        workflows.create_workflow(
+            session,
+            ORG_ID,
+            name,
+            steps,
+            id_=demo_id(f"workflow:{name}"),
+            is_asset_approval_enabled=name.startswith("Legal"),
+        )

@@ -173,9 +173,16 @@ def filter_day(value: str, field: str) -> date:
 
 
 # Module-level clauses with named parameters (``Repository.rows`` caches by identity).
-LIST_COLUMNS = (Campaign.id, Campaign.title, Campaign.description, Campaign.start_date,
-                Campaign.end_date, Campaign.is_hidden, Campaign.number,
-                Campaign.owner_id)  # fmt: skip
+LIST_COLUMNS = (
+    Campaign.id,
+    Campaign.title,
+    Campaign.description,
+    Campaign.start_date,
+    Campaign.end_date,
+    Campaign.is_hidden,
+    Campaign.number,
+    Campaign.owner_id,
+)
 _OWNED_BY = Campaign.owner_id == bindparam("owner")
 _ENDING_AFTER = Campaign.end_date >= bindparam("start_date")
 _STARTING_BEFORE = Campaign.start_date <= bindparam("end_date")

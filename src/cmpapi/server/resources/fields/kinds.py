@@ -52,9 +52,18 @@ FIELD_TYPES = tuple(KINDS)
 
 # The spec's palette for label choices (LabelTypeSettingsFieldChoiceCreatePayload.color).
 LABEL_COLORS = frozenset(
-    ("#4ECFD5", "#FFC700", "#FF98A7", "#702BD5", "#5FEEAD", "#D6C4F2", "#5F9FF6", "#CB5DEB",
-     "#9694B3")
-)  # fmt: skip
+    (
+        "#4ECFD5",
+        "#FFC700",
+        "#FF98A7",
+        "#702BD5",
+        "#5FEEAD",
+        "#D6C4F2",
+        "#5F9FF6",
+        "#CB5DEB",
+        "#9694B3",
+    )
+)
 
 # ISO 4217 active codes: currency_number fields accept these (the spec: "a valid currency code").
 _ISO_4217 = """

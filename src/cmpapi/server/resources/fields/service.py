@@ -64,9 +64,13 @@ def create_field(session: Session, principal: Principal, body: SettingsFieldCrea
 
 
 def add_field(
-    session: Session, org_id: str, payload: Any, *, id_: str | None = None,
+    session: Session,
+    org_id: str,
+    payload: Any,
+    *,
+    id_: str | None = None,
     choice_ids: Sequence[str] = (),
-) -> Field:  # fmt: skip
+) -> Field:
     """Add a field from a ``SettingsFieldCreateRequest`` branch (flushed, not committed).
 
     Also the demo seed's entry point: ``id_`` and ``choice_ids`` give deterministic ids.
@@ -76,8 +80,15 @@ def add_field(
     name = _unique_name(repo, payload.name)
     options = _checked_options(payload.model_dump(include=set(kind.options)))
     helper = payload.helper_text if payload.helper_text is not MISSING else ""
-    field = Field(id=id_ or new_id(), org_id=org_id, name=name, type=payload.type,
-                  helper_text=helper, is_active=payload.is_active, **options)  # fmt: skip
+    field = Field(
+        id=id_ or new_id(),
+        org_id=org_id,
+        name=name,
+        type=payload.type,
+        helper_text=helper,
+        is_active=payload.is_active,
+        **options,
+    )
     _add_choices(field, kind, getattr(payload, "choices", ()), "choices.", choice_ids)
     with _unique_names():
         return repo.add(field)
@@ -113,9 +124,12 @@ def create_field_choices(
 
 
 def update_field_choice(
-    session: Session, principal: Principal, field_id: str, choice_id: str,
+    session: Session,
+    principal: Principal,
+    field_id: str,
+    choice_id: str,
     body: SettingsFieldChoiceUpdateRequest,
-) -> None:  # fmt: skip
+) -> None:
     """Rename a choice or (label fields) change its color."""
     field, choice = _load_choice(session, principal, field_id, choice_id)
     changes = body.root.model_dump(exclude_unset=True)
@@ -195,9 +209,12 @@ def _add_choices(
         name = _choice_name(item.name, field.choices, f"{where}{n}.name")
         color = getattr(item, "color", MISSING)
         choice = FieldChoice(
-            id=next(given, None) or new_id(), name=name, position=start + n,
-            color=_choice_color(kind, color, f"{where}{n}.color"), org_id=field.org_id,
-        )  # fmt: skip
+            id=next(given, None) or new_id(),
+            name=name,
+            position=start + n,
+            color=_choice_color(kind, color, f"{where}{n}.color"),
+            org_id=field.org_id,
+        )
         field.choices.append(choice)
 
 

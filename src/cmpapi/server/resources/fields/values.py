@@ -98,9 +98,12 @@ def input_from_payload(field_id: str, payload: Any) -> ValueInput:
 
 
 def normalise_values(
-    fields: Mapping[str, Field], inputs: Sequence[ValueInput], *,
-    types: Collection[str] = FIELD_TYPES, known_upload: UploadCheck | None = None,
-) -> list[FieldValues]:  # fmt: skip
+    fields: Mapping[str, Field],
+    inputs: Sequence[ValueInput],
+    *,
+    types: Collection[str] = FIELD_TYPES,
+    known_upload: UploadCheck | None = None,
+) -> list[FieldValues]:
     """Check ``inputs`` against the definitions in ``fields`` (by id) and normalise them.
 
     Raises ``Invalid`` whose ``errors`` name every offending item: ``"0.id"`` (unknown,
@@ -198,8 +201,12 @@ def _file(field: Field, value: Any, known_upload: UploadCheck | None) -> dict[st
 
 
 _NORMALISERS: dict[str, Callable[[Field, Any, UploadCheck | None], Any]] = {
-    "text": _text, "choice": _choice, "number": _number, "date": _date, "file": _file,
-}  # fmt: skip
+    "text": _text,
+    "choice": _choice,
+    "number": _number,
+    "date": _date,
+    "file": _file,
+}
 
 
 # -- rendering (pure) --------------------------------------------------------------------
@@ -237,10 +244,14 @@ def asset_field_update_response(
 ) -> AssetFieldUpdateResponse:
     """``updateAssetField``'s answer (validate with ``types=ASSET_FIELD_TYPES`` first)."""
     return AssetFieldUpdateResponse.model_validate(
-        {"id": fv.field.id, "name": fv.field.name, "type": fv.field.type,
-         "values": value_strings(fv, file_url),
-         "links": {"asset": asset_url, "asset_fields": asset_fields_url}}
-    )  # fmt: skip
+        {
+            "id": fv.field.id,
+            "name": fv.field.name,
+            "type": fv.field.type,
+            "values": value_strings(fv, file_url),
+            "links": {"asset": asset_url, "asset_fields": asset_fields_url},
+        }
+    )
 
 
 # -- persistence -------------------------------------------------------------------------
@@ -256,18 +267,27 @@ def load_fields(session: Session, org_id: str, ids: Iterable[str]) -> dict[str, 
 
 
 def validate_field_values(
-    session: Session, org_id: str, inputs: Sequence[ValueInput], *,
-    types: Collection[str] = FIELD_TYPES, known_upload: UploadCheck | None = None,
-) -> list[FieldValues]:  # fmt: skip
+    session: Session,
+    org_id: str,
+    inputs: Sequence[ValueInput],
+    *,
+    types: Collection[str] = FIELD_TYPES,
+    known_upload: UploadCheck | None = None,
+) -> list[FieldValues]:
     """``normalise_values`` against the organization's definitions of the given ids."""
     fields = load_fields(session, org_id, (i.field_id for i in inputs))
     return normalise_values(fields, inputs, types=types, known_upload=known_upload)
 
 
 def validate_field_value(
-    session: Session, org_id: str, field_id: str, payload: Any, *,
-    types: Collection[str] = FIELD_TYPES, known_upload: UploadCheck | None = None,
-) -> FieldValues:  # fmt: skip
+    session: Session,
+    org_id: str,
+    field_id: str,
+    payload: Any,
+    *,
+    types: Collection[str] = FIELD_TYPES,
+    known_upload: UploadCheck | None = None,
+) -> FieldValues:
     """One ``{type, values}`` payload for the field named in the path (updateAssetField):
     ``NotFound`` for an unknown or inactive field, else as ``validate_field_values``."""
     field = load_fields(session, org_id, [field_id]).get(field_id)
@@ -297,9 +317,13 @@ def _active_rows(org_id: str, owner_type: str, owner_id: str) -> Select[FieldVal
 
 
 def list_field_values(
-    session: Session, org_id: str, owner_type: str, owner_id: str, offset: int = 0,
+    session: Session,
+    org_id: str,
+    owner_type: str,
+    owner_id: str,
+    offset: int = 0,
     page_size: int = 10,
-) -> Page[FieldValues]:  # fmt: skip
+) -> Page[FieldValues]:
     """A page of the owner's fields (active ones), in the order they were given."""
     stmt = _active_rows(org_id, owner_type, owner_id).offset(offset).limit(page_size + 1)
     rows = session.scalars(stmt).all()
@@ -316,9 +340,12 @@ def owner_field_values(
 
 
 def replace_field_values(
-    session: Session, org_id: str, owner_type: str, owner_id: str,
+    session: Session,
+    org_id: str,
+    owner_type: str,
+    owner_id: str,
     checked: Sequence[FieldValues],
-) -> None:  # fmt: skip
+) -> None:
     """PUT semantics: the owner's active fields become exactly ``checked``, in its order."""
     owner = (org_id, owner_type, owner_id)
     current = {r.field_id: r for r in _rows(session, *owner)}
@@ -364,12 +391,16 @@ def _rows(session: Session, org_id: str, owner_type: str, owner_id: str) -> list
 
 
 def _put(
-    session: Session, owner: tuple[str, str, str], fv: FieldValues, row: FieldValue | None,
+    session: Session,
+    owner: tuple[str, str, str],
+    fv: FieldValues,
+    row: FieldValue | None,
     position: int,
-) -> None:  # fmt: skip
+) -> None:
     if row is None:
         org_id, owner_type, owner_id = owner
-        row = FieldValue(org_id=org_id, owner_type=owner_type, owner_id=owner_id,
-                         field_id=fv.field.id)  # fmt: skip
+        row = FieldValue(
+            org_id=org_id, owner_type=owner_type, owner_id=owner_id, field_id=fv.field.id
+        )
         session.add(row)
     row.value, row.position, row.modified_at = list(fv.values), position, utcnow()

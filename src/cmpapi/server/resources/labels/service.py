@@ -29,9 +29,12 @@ BY_NAME = (LabelGroup.name,)
 
 
 def list_label_groups(
-    session: Session, principal: Principal, source_org_type: str | None, offset: int,
+    session: Session,
+    principal: Principal,
+    source_org_type: str | None,
+    offset: int,
     page_size: int,
-) -> Page[LabelGroup]:  # fmt: skip
+) -> Page[LabelGroup]:
     """The organization's label groups by name; ``related`` lists none (see CURRENT)."""
     require(principal, "labels:read")
     if source_org_type not in (None, CURRENT):
@@ -41,9 +44,15 @@ def list_label_groups(
 
 
 def create_label_group(
-    session: Session, org_id: str, name: str, values: Sequence[str], *,
-    has_single_value: bool = False, id_: str | None = None, value_ids: Sequence[str] = (),
-) -> LabelGroup:  # fmt: skip
+    session: Session,
+    org_id: str,
+    name: str,
+    values: Sequence[str],
+    *,
+    has_single_value: bool = False,
+    id_: str | None = None,
+    value_ids: Sequence[str] = (),
+) -> LabelGroup:
     """Create a group with its values (flushed, not committed). Group names are unique per
     organization and value names per group, case-insensitively (``Invalid``)."""
     repo = Repository(LabelGroup, session, org_id)
@@ -53,12 +62,14 @@ def create_label_group(
     names = [v.strip() for v in values]
     if not all(names) or len({n.lower() for n in names}) != len(names):
         raise Invalid("Label values are unique and not blank", {"values": "Duplicate or blank"})
-    group = LabelGroup(id=id_ or new_id(), org_id=org_id, name=name,
-                       has_single_value=has_single_value)  # fmt: skip
+    group = LabelGroup(
+        id=id_ or new_id(), org_id=org_id, name=name, has_single_value=has_single_value
+    )
     ids = iter(value_ids)
     for position, value in enumerate(names):
-        group.values.append(LabelValue(id=next(ids, None) or new_id(), org_id=org_id,
-                                       name=value, position=position))  # fmt: skip
+        group.values.append(
+            LabelValue(id=next(ids, None) or new_id(), org_id=org_id, name=value, position=position)
+        )
     return repo.add(group)
 
 
@@ -80,9 +91,12 @@ def validate_resource_labels(
     known group, values of that group, one value at most for single-value groups, each
     group once. ``Invalid`` names the item: ``"labels.0.group"``, ``"labels.0.values"``."""
     ids = {r["group"] for r in requests}
-    groups = {g.id: g for g in session.scalars(
-        select(LabelGroup).where(LabelGroup.org_id == org_id, LabelGroup.id.in_(ids))
-    )}  # fmt: skip
+    groups = {
+        g.id: g
+        for g in session.scalars(
+            select(LabelGroup).where(LabelGroup.org_id == org_id, LabelGroup.id.in_(ids))
+        )
+    }
     errors: dict[str, str] = {}
     out: list[CheckedLabel] = []
     for n, request in enumerate(requests):
@@ -107,16 +121,21 @@ LabelNames = dict[str, tuple[str, str, str]]
 
 
 # A value's id, group and names (``lookup``: module-level, distinct names).
-_NAME_COLUMNS = (LabelValue.id, LabelGroup.id.label("group_id"),
-                 LabelGroup.name.label("group_name"), LabelValue.name)  # fmt: skip
+_NAME_COLUMNS = (
+    LabelValue.id,
+    LabelGroup.id.label("group_id"),
+    LabelGroup.name.label("group_name"),
+    LabelValue.name,
+)
 _NAMED_IN_ORG = (LabelGroup.id == LabelValue.group_id, LabelValue.org_id == bindparam("org_id"))
 
 
 def load_label_names(session: Session, org_id: str, value_ids: Iterable[str]) -> LabelNames:
     """``value id -> (group id, group name, value name)`` for the known ids (one query);
     load once for a page of objects, then render each with ``resource_labels``."""
-    rows = lookup(session, _NAME_COLUMNS, LabelValue.id, value_ids, *_NAMED_IN_ORG,
-                  params={"org_id": org_id})  # fmt: skip
+    rows = lookup(
+        session, _NAME_COLUMNS, LabelValue.id, value_ids, *_NAMED_IN_ORG, params={"org_id": org_id}
+    )
     return {value_id: (gid, gname, vname) for value_id, gid, gname, vname in rows}
 
 

@@ -47,9 +47,13 @@ def update_asset_fields(
 
 
 def update_asset_field(
-    session: Session, principal: Principal, links: Links, asset_id: str, field_id: str,
+    session: Session,
+    principal: Principal,
+    links: Links,
+    asset_id: str,
+    field_id: str,
     payload: Any,
-) -> FieldValues:  # fmt: skip
+) -> FieldValues:
     """Set one field's values on the asset."""
     require(principal, "library:write")
     asset = load_asset(session, principal, asset_id, "edit")

@@ -51,8 +51,13 @@ from cmpapi.wire import (
 router = Router(tags=["Library"])
 
 
-@router.post("/assets", operation_id="createAsset", status_code=201,
-             response_model=AssetResponse, responses=error_responses(400, 401, 403))  # fmt: skip
+@router.post(
+    "/assets",
+    operation_id="createAsset",
+    status_code=201,
+    response_model=AssetResponse,
+    responses=error_responses(400, 401, 403),
+)
 async def create_asset(
     request: Request, body: LibraryAssetCreateRequest, api: ApiDep, file_url: files.FileUrlDep
 ) -> Response:
@@ -129,8 +134,12 @@ def _filters(params: ListAssetsParametersQuery) -> assets.AssetFilters:
     )
 
 
-@router.get("/assets", operation_id="listAssets", response_model=ListAssetsResponse,
-            responses=error_responses(400, 401, 403))  # fmt: skip
+@router.get(
+    "/assets",
+    operation_id="listAssets",
+    response_model=ListAssetsResponse,
+    responses=error_responses(400, 401, 403),
+)
 async def list_assets(
     request: Request,
     api: ApiDep,
@@ -150,13 +159,20 @@ async def list_assets(
     )
 
 
-@router.post("/assets/{asset_id}/versions", operation_id="createAssetVersion", status_code=201,
-             response_model=LibraryAssetVersionResponse,
-             responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
+@router.post(
+    "/assets/{asset_id}/versions",
+    operation_id="createAssetVersion",
+    status_code=201,
+    response_model=LibraryAssetVersionResponse,
+    responses=error_responses(400, 401, 403, 404, 422),
+)
 async def create_asset_version(
-    request: Request, asset_id: str, body: AssetVersionCreateRequest, api: ApiDep,
+    request: Request,
+    asset_id: str,
+    body: AssetVersionCreateRequest,
+    api: ApiDep,
     file_url: files.FileUrlDep,
-) -> Response:  # fmt: skip
+) -> Response:
     """Upload a new version of an image, video or raw file (refusals come before the file
     is copied; a failed write removes the copy)."""
     await api.call(assets.check_create_asset_version, asset_id)
@@ -185,10 +201,17 @@ def _new_version(
     return version, assets.load_asset(session, principal, asset_id, "view")
 
 
-@router.get("/asset-urls/{asset_id}", operation_id="getAssetUrl", tags=["Assets"],
-            status_code=302, response_class=Response,
-            responses={302: {"description": "Redirect to the asset"},
-                       **error_responses(400, 401, 403, 404)})  # fmt: skip
+@router.get(
+    "/asset-urls/{asset_id}",
+    operation_id="getAssetUrl",
+    tags=["Assets"],
+    status_code=302,
+    response_class=Response,
+    responses={
+        302: {"description": "Redirect to the asset"},
+        **error_responses(400, 401, 403, 404),
+    },
+)
 async def get_asset_url(asset_id: str, api: ApiDep) -> Response:
     """302 to the asset's type URL; ``X-Resource-Location: library``."""
     asset = await api.call(assets.get_asset_url, asset_id)
@@ -260,9 +283,12 @@ async def remove_asset_permission(asset_id: str, accessor_id: str, api: ApiDep) 
     return await permission_routes.remove_permission(api, "asset", asset_id, accessor_id)
 
 
-@router.get("/assets/{asset_id}/fields", operation_id="listAssetFields",
-            response_model=ListAssetFieldsResponse,
-            responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.get(
+    "/assets/{asset_id}/fields",
+    operation_id="listAssetFields",
+    response_model=ListAssetFieldsResponse,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def list_asset_fields(
     request: Request,
     asset_id: str,
@@ -282,9 +308,12 @@ async def list_asset_fields(
     )
 
 
-@router.put("/assets/{asset_id}/fields", operation_id="updateAssetFields",
-            response_model=UpdateAssetFieldsResponse,
-            responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.put(
+    "/assets/{asset_id}/fields",
+    operation_id="updateAssetFields",
+    response_model=UpdateAssetFieldsResponse,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def update_asset_fields(
     asset_id: str, body: AssetFieldsUpdateRequest, api: ApiDep
 ) -> Response:
@@ -308,9 +337,12 @@ async def update_asset_fields(
     )
 
 
-@router.put("/assets/{asset_id}/fields/{field_id}", operation_id="updateAssetField",
-            response_model=AssetFieldUpdateResponse,
-            responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
+@router.put(
+    "/assets/{asset_id}/fields/{field_id}",
+    operation_id="updateAssetField",
+    response_model=AssetFieldUpdateResponse,
+    responses=error_responses(400, 401, 403, 404, 422),
+)
 async def update_asset_field(
     asset_id: str, field_id: str, body: AssetFieldUpdateRequest, api: ApiDep
 ) -> Response:
@@ -330,8 +362,12 @@ async def update_asset_field(
     )
 
 
-@router.post("/file-urls", operation_id="createFileUrls", response_model=BatchFileUrlResponse,
-             responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.post(
+    "/file-urls",
+    operation_id="createFileUrls",
+    response_model=BatchFileUrlResponse,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def create_file_urls(
     body: FileUrlBulkCreateRequest, api: ApiDep, file_url: files.FileUrlDep
 ) -> Response:

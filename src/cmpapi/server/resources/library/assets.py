@@ -115,24 +115,41 @@ def views(session: Session, assets: Sequence[Any]) -> list[AssetView]:
 
 
 def create_asset(
-    session: Session, principal: Principal, links: Links, title: str, folder_id: str | None,
+    session: Session,
+    principal: Principal,
+    links: Links,
+    title: str,
+    folder_id: str | None,
     file: UploadedFile,
-) -> AssetView:  # fmt: skip
+) -> AssetView:
     """A new library asset holding an uploaded file; the caller owns it."""
     check_create_asset(session, principal, folder_id)
     asset = _repo(session, principal).add(
         Asset(
-            id=new_id(), type=file.kind, title=title, folder_id=folder_id or None,
-            owner_id=principal.user_id, mime_type=file.mime_type,
-            file_extension=file.file_extension, file_size=file.size, width=file.width,
-            height=file.height, storage_key=file.key,
+            id=new_id(),
+            type=file.kind,
+            title=title,
+            folder_id=folder_id or None,
+            owner_id=principal.user_id,
+            mime_type=file.mime_type,
+            file_extension=file.file_extension,
+            file_size=file.size,
+            width=file.width,
+            height=file.height,
+            storage_key=file.key,
         )
-    )  # fmt: skip
+    )
     _add_version(session, asset, title)
     for hook in ON_NEW_VERSION:
         hook(session, asset)
-    acl.grant(session, principal.org_id, ("asset", asset.id), ("user", principal.user_id),
-              acl.FULL, is_owner=True)  # fmt: skip
+    acl.grant(
+        session,
+        principal.org_id,
+        ("asset", asset.id),
+        ("user", principal.user_id),
+        acl.FULL,
+        is_owner=True,
+    )
     record_asset_event(session, links, "asset_added", asset)
     session.commit()
     return views(session, [asset])[0]
@@ -152,19 +169,29 @@ def check_create_asset(session: Session, principal: Principal, folder_id: str | 
 
 def _add_version(session: Session, asset: Asset, title: str) -> AssetVersion:
     version = AssetVersion(
-        id=asset.version_id, org_id=asset.org_id, asset_id=asset.id,
-        version_number=asset.version_number, type=asset.type, title=title,
-        mime_type=asset.mime_type, file_size=asset.file_size, storage_key=asset.storage_key or "",
-    )  # fmt: skip
+        id=asset.version_id,
+        org_id=asset.org_id,
+        asset_id=asset.id,
+        version_number=asset.version_number,
+        type=asset.type,
+        title=title,
+        mime_type=asset.mime_type,
+        file_size=asset.file_size,
+        storage_key=asset.storage_key or "",
+    )
     session.add(version)
     session.flush()
     return version
 
 
 def create_asset_version(
-    session: Session, principal: Principal, links: Links, asset_id: str, title: str,
+    session: Session,
+    principal: Principal,
+    links: Links,
+    asset_id: str,
+    title: str,
     file: UploadedFile,
-) -> AssetVersion:  # fmt: skip
+) -> AssetVersion:
     """A new version of an image, video or raw file: history kept, number bumped."""
     asset = check_create_asset_version(session, principal, asset_id)
     asset.version_number += 1
@@ -197,9 +224,13 @@ def get_asset(session: Session, principal: Principal, type_: str, asset_id: str)
 
 
 def update_asset(
-    session: Session, principal: Principal, links: Links, type_: str, asset_id: str,
+    session: Session,
+    principal: Principal,
+    links: Links,
+    type_: str,
+    asset_id: str,
     changes: dict[str, Any],
-) -> AssetView:  # fmt: skip
+) -> AssetView:
     """updateImage / updateVideo / updateRawFile: only the given fields change."""
     require(principal, "library:write")
     asset = load_asset(session, principal, asset_id, "edit", type_)
@@ -274,8 +305,14 @@ def list_assets(
         if search is not None and search.seek(session, counts.assets(session, org_id), depth):
             page = _seek_page(session, org_id, where, offset, size)
         else:  # conditions are built per request: cached only when there are none
-            page = repo.rows(ASSET_COLUMNS, *where, order_by=NEWEST_FIRST, offset=offset,
-                             page_size=size, cache=not where)  # fmt: skip
+            page = repo.rows(
+                ASSET_COLUMNS,
+                *where,
+                order_by=NEWEST_FIRST,
+                offset=offset,
+                page_size=size,
+                cache=not where,
+            )
     total = counts.total(session, principal, filters, types, folder_ids, granted)
     if total is None:  # e.g. a search: a count of its matches, O(matches) (rowid seeks)
         if where is None:

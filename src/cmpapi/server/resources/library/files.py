@@ -35,8 +35,9 @@ async def signer(request: Request) -> Signer:
     base = get_links(request).base
 
     def sign(key: str, filename: str, content_type: str) -> str:
-        return store.download_url(key, filename=filename, content_type=content_type,
-                                  base_url=base, ttl=DOWNLOAD_TTL)  # fmt: skip
+        return store.download_url(
+            key, filename=filename, content_type=content_type, base_url=base, ttl=DOWNLOAD_TTL
+        )
 
     return sign
 

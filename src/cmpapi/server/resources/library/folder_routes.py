@@ -32,8 +32,12 @@ class PermissionQuery(ListFolderPermissionsParametersQuery, Paging):  # type: ig
     """The spec's access filters plus paging (the response paginates)."""
 
 
-@router.get("/folders", operation_id="listFolders", response_model=ListFoldersResponse,
-            responses=error_responses(400, 401, 403))  # fmt: skip
+@router.get(
+    "/folders",
+    operation_id="listFolders",
+    response_model=ListFoldersResponse,
+    responses=error_responses(400, 401, 403),
+)
 async def list_folders(
     request: Request,
     api: ApiDep,
@@ -67,15 +71,23 @@ async def create_folder(body: FolderCreateRequest, api: ApiDep) -> Response:
     )
 
 
-@router.get("/folders/{id}", operation_id="getFolder", response_model=FolderResponse,
-            responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.get(
+    "/folders/{id}",
+    operation_id="getFolder",
+    response_model=FolderResponse,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def get_folder(id: str, api: ApiDep) -> Response:
     """Get a folder."""
     return wire_response(mapping.folder_response(await api.call(folders.get_folder, id), api.links))
 
 
-@router.patch("/folders/{id}", operation_id="updateFolder", response_model=FolderResponse,
-              responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.patch(
+    "/folders/{id}",
+    operation_id="updateFolder",
+    response_model=FolderResponse,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def update_folder(id: str, body: FolderUpdateRequest, api: ApiDep) -> Response:
     """Rename a folder and/or move it under another parent (``null``: the root)."""
     return await api.answer(
@@ -86,8 +98,13 @@ async def update_folder(id: str, body: FolderUpdateRequest, api: ApiDep) -> Resp
     )
 
 
-@router.delete("/folders/{id}", operation_id="deleteFolder", status_code=204,
-               response_class=Response, responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.delete(
+    "/folders/{id}",
+    operation_id="deleteFolder",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def delete_folder(id: str, api: ApiDep) -> Response:
     """Delete an empty folder."""
     await api.call(folders.delete_folder, id)

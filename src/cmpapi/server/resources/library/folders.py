@@ -33,8 +33,14 @@ class FolderView:
     path: str
 
 
-LIST_COLUMNS = (Folder.id, Folder.name, Folder.parent_id, Folder.id_path, Folder.created_at,
-                Folder.modified_at)  # fmt: skip
+LIST_COLUMNS = (
+    Folder.id,
+    Folder.name,
+    Folder.parent_id,
+    Folder.id_path,
+    Folder.created_at,
+    Folder.modified_at,
+)
 _CHILD_OF = Folder.parent_id == bindparam("parent_id")
 _NAMES = (Folder.id, Folder.name)
 
@@ -116,8 +122,14 @@ def create_folder(session: Session, principal: Principal, body: FolderCreateRequ
             created_by=principal.user_id,
         )
     )
-    acl.grant(session, principal.org_id, ("folder", folder.id), ("user", principal.user_id),
-              acl.FULL, is_owner=True)  # fmt: skip
+    acl.grant(
+        session,
+        principal.org_id,
+        ("folder", folder.id),
+        ("user", principal.user_id),
+        acl.FULL,
+        is_owner=True,
+    )
     session.commit()
     return views(session, [folder])[0]
 

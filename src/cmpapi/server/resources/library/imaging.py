@@ -7,8 +7,12 @@ import io
 
 # Decompression bombs: refuse anything over this many pixels before decoding it.
 MAX_PIXELS = 80_000_000
-FORMATS = {"jpeg": ("JPEG", "image/jpeg"), "png": ("PNG", "image/png"),
-           "webp": ("WEBP", "image/webp"), "gif": ("GIF", "image/gif")}  # fmt: skip
+FORMATS = {
+    "jpeg": ("JPEG", "image/jpeg"),
+    "png": ("PNG", "image/png"),
+    "webp": ("WEBP", "image/webp"),
+    "gif": ("GIF", "image/gif"),
+}
 
 
 class BadImage(ValueError):

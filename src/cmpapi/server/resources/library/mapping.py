@@ -160,10 +160,18 @@ def library_raw_file(view: AssetView, links: Links, file_url: FileUrl) -> Librar
 def library_article(view: AssetView, links: Links, file_url: FileUrl) -> LibraryArticle:
     body = _common(view, links, file_url) | {
         "html_body": view.row.html_body or "",
-        "group_id": None, "meta_title": None, "meta_description": None, "meta_url": None,
-        "meta_keywords": [], "source_article": None, "source_name": None, "authors": [],
-        "lang_code": None, "pixel_key": view.row.id, "images": [],
-    }  # fmt: skip
+        "group_id": None,
+        "meta_title": None,
+        "meta_description": None,
+        "meta_url": None,
+        "meta_keywords": [],
+        "source_article": None,
+        "source_name": None,
+        "authors": [],
+        "lang_code": None,
+        "pixel_key": view.row.id,
+        "images": [],
+    }
     return LibraryArticle.model_validate(body)
 
 

@@ -73,15 +73,25 @@ def add_permissions(
     accessor_type = str(body.type)
     for i, item in enumerate(body.permissions):
         _check_accessor(session, principal.org_id, accessor_type, item.id, f"permissions.{i}.id")
-        acl.grant(session, principal.org_id, (kind, resource_id), (accessor_type, item.id),
-                  acl.LEVELS[str(item.access_type)], is_owner=item.is_owner)  # fmt: skip
+        acl.grant(
+            session,
+            principal.org_id,
+            (kind, resource_id),
+            (accessor_type, item.id),
+            acl.LEVELS[str(item.access_type)],
+            is_owner=item.is_owner,
+        )
     session.commit()
 
 
 def update_permission(
-    session: Session, principal: Principal, kind: str, resource_id: str, accessor_id: str,
+    session: Session,
+    principal: Principal,
+    kind: str,
+    resource_id: str,
+    accessor_id: str,
     body: Any,
-) -> None:  # fmt: skip
+) -> None:
     """Change an accessor's level and/or ownership; the last owner cannot step down."""
     require(principal, "library:write")
     _LOADERS[kind](session, principal, resource_id, True)

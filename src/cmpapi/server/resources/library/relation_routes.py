@@ -38,9 +38,12 @@ def _given(value: Any) -> Any:
     return None if value is MISSING else value
 
 
-@router.get("/asset-lineages", operation_id="listAssetLineages",
-            response_model=ListAssetLineagesResponse,
-            responses=error_responses(400, 401, 403))  # fmt: skip
+@router.get(
+    "/asset-lineages",
+    operation_id="listAssetLineages",
+    response_model=ListAssetLineagesResponse,
+    responses=error_responses(400, 401, 403),
+)
 async def list_asset_lineages(
     request: Request, api: ApiDep, params: Annotated[LineageQuery, Depends(query(LineageQuery))]
 ) -> Response:
@@ -48,9 +51,13 @@ async def list_asset_lineages(
     created = (_given(params.created_at__from), _given(params.created_at__to))
     used_in = _given(params.used_in)
     page = await api.call(
-        relations.list_asset_lineages, params.asset_id, used_in, created, params.offset,
+        relations.list_asset_lineages,
+        params.asset_id,
+        used_in,
+        created,
+        params.offset,
         params.page_size,
-    )  # fmt: skip
+    )
     return page_response(
         ListAssetLineagesResponse,
         request,
@@ -60,9 +67,13 @@ async def list_asset_lineages(
     )
 
 
-@router.post("/assets/{asset_id}/lineages", operation_id="createAssetLineage", status_code=201,
-             response_model=AssetLineageResponse,
-             responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
+@router.post(
+    "/assets/{asset_id}/lineages",
+    operation_id="createAssetLineage",
+    status_code=201,
+    response_model=AssetLineageResponse,
+    responses=error_responses(400, 401, 403, 404, 422),
+)
 async def create_asset_lineage(
     asset_id: str, body: AssetLineageCreateRequest, api: ApiDep
 ) -> Response:
@@ -75,18 +86,25 @@ async def create_asset_lineage(
     )
 
 
-@router.delete("/assets/{asset_id}/lineages/{lineage_id}", operation_id="deleteAssetLineage",
-               status_code=204, response_class=Response,
-               responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
+@router.delete(
+    "/assets/{asset_id}/lineages/{lineage_id}",
+    operation_id="deleteAssetLineage",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(400, 401, 403, 404, 422),
+)
 async def delete_asset_lineage(asset_id: str, lineage_id: str, api: ApiDep) -> Response:
     """Delete an asset lineage."""
     await api.call(relations.delete_asset_lineage, asset_id, lineage_id)
     return no_content()
 
 
-@router.get("/assets/{asset_id}/related-assets", operation_id="listRelatedAssets",
-            response_model=RelatedAssetsListResponse,
-            responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.get(
+    "/assets/{asset_id}/related-assets",
+    operation_id="listRelatedAssets",
+    response_model=RelatedAssetsListResponse,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def list_related_assets(
     request: Request,
     asset_id: str,
@@ -109,9 +127,12 @@ async def list_related_assets(
     )
 
 
-@router.put("/assets/{asset_id}/related-assets", operation_id="replaceRelatedAssets",
-            response_model=ReplaceRelatedAssetsResponse,
-            responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.put(
+    "/assets/{asset_id}/related-assets",
+    operation_id="replaceRelatedAssets",
+    response_model=ReplaceRelatedAssetsResponse,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def replace_related_assets(
     asset_id: str, body: ReplaceRelatedAssetsRequest, api: ApiDep
 ) -> Response:

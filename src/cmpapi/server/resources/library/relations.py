@@ -57,9 +57,14 @@ def delete_asset_lineage(
 
 
 def list_asset_lineages(
-    session: Session, principal: Principal, asset_ids: list[str], used_in: str | None,
-    created: tuple[datetime | None, datetime | None], offset: int, size: int,
-) -> Page[AssetLineage]:  # fmt: skip
+    session: Session,
+    principal: Principal,
+    asset_ids: list[str],
+    used_in: str | None,
+    created: tuple[datetime | None, datetime | None],
+    offset: int,
+    size: int,
+) -> Page[AssetLineage]:
     """Lineages of the assets the caller may view, oldest first."""
     where: list[ColumnElement[bool]] = []
     if asset_ids:
@@ -95,9 +100,12 @@ def list_related_assets(
         .limit(size + 1)
     ).all()
     page = Page(rows[:size], offset, size, len(rows) > size)
-    related = {a.id: a for a in session.scalars(
-        select(Asset).where(Asset.id.in_([r.related_id for r in page.items]))
-    )}  # fmt: skip
+    related = {
+        a.id: a
+        for a in session.scalars(
+            select(Asset).where(Asset.id.in_([r.related_id for r in page.items]))
+        )
+    }
     return page, views(session, [related[r.related_id] for r in page.items])
 
 
@@ -119,7 +127,10 @@ def replace_related_assets(
             raise NotFound(f"No asset {related_id}", {f"related_assets.{i}.id": "Unknown"}) from exc
     session.execute(delete(RelatedAsset).where(RelatedAsset.asset_id == asset.id))
     for position, related_id in enumerate(ordered):
-        session.add(RelatedAsset(org_id=asset.org_id, asset_id=asset.id, related_id=related_id,
-                                 position=position))  # fmt: skip
+        session.add(
+            RelatedAsset(
+                org_id=asset.org_id, asset_id=asset.id, related_id=related_id, position=position
+            )
+        )
     session.commit()
     return ordered

@@ -21,9 +21,12 @@ from cmpapi.wire import (
 router = Router(tags=["Library"])
 
 
-@router.get("/rendition-configs/{id}", operation_id="getRenditionConfig",
-            response_model=RenditionConfigResponse,
-            responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.get(
+    "/rendition-configs/{id}",
+    operation_id="getRenditionConfig",
+    response_model=RenditionConfigResponse,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def get_rendition_config(id: str, api: ApiDep) -> Response:
     """A rendition configuration of the organization."""
     return wire_response(
@@ -31,18 +34,24 @@ async def get_rendition_config(id: str, api: ApiDep) -> Response:
     )
 
 
-@router.get("/renditions/{id}", operation_id="getRendition",
-            response_model=DetailedAssetRenditionResponse,
-            responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.get(
+    "/renditions/{id}",
+    operation_id="getRendition",
+    response_model=DetailedAssetRenditionResponse,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def get_rendition(id: str, api: ApiDep, sign: files.SignerDep) -> Response:
     """A rendition with its generation status."""
     row, asset = await api.call(renditions.get_rendition, id)
     return wire_response(mapping.rendition_detail(row, asset, sign))
 
 
-@router.get("/assets/{asset_id}/renditions", operation_id="listAssetRenditions",
-            response_model=ListAssetRenditionsResponse,
-            responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.get(
+    "/assets/{asset_id}/renditions",
+    operation_id="listAssetRenditions",
+    response_model=ListAssetRenditionsResponse,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def list_asset_renditions(
     request: Request,
     asset_id: str,

@@ -27,10 +27,17 @@ MAX_SOURCE = 200 * 1024 * 1024  # larger originals get an Error rendition, not a
 
 
 def create_config(
-    session: Session, org_id: str, *, name: str, width: int | None, height: int | None,
-    output_format: str | None = None, quality: int | None = None,
-    input_format: str | None = None, id_: str | None = None,
-) -> RenditionConfig:  # fmt: skip
+    session: Session,
+    org_id: str,
+    *,
+    name: str,
+    width: int | None,
+    height: int | None,
+    output_format: str | None = None,
+    quality: int | None = None,
+    input_format: str | None = None,
+    id_: str | None = None,
+) -> RenditionConfig:
     """Add a rendition config (CLI, demo seed). Flushed, not committed."""
     if output_format is not None and output_format not in imaging.FORMATS:
         raise Invalid(f"output_format must be one of {', '.join(imaging.FORMATS)}")
@@ -38,8 +45,14 @@ def create_config(
         raise Invalid("width and height must be positive")
     if quality is not None and not 1 <= quality <= 100:
         raise Invalid("quality is a percentage, 1 to 100")
-    config = RenditionConfig(name=name, width=width, height=height, output_format=output_format,
-                             quality=quality, input_format=input_format)  # fmt: skip
+    config = RenditionConfig(
+        name=name,
+        width=width,
+        height=height,
+        output_format=output_format,
+        quality=quality,
+        input_format=input_format,
+    )
     if id_ is not None:
         config.id = id_
     return Repository(RenditionConfig, session, org_id).add(config)
@@ -58,12 +71,22 @@ def schedule(session: Session, asset: Asset) -> None:
     for config in configs:
         if config.input_format and config.input_format != extension:
             continue
-        rendition = Rendition(org_id=asset.org_id, asset_id=asset.id, version_id=asset.version_id,
-                              config_id=config.id, name=config.name)  # fmt: skip
+        rendition = Rendition(
+            org_id=asset.org_id,
+            asset_id=asset.id,
+            version_id=asset.version_id,
+            config_id=config.id,
+            name=config.name,
+        )
         session.add(rendition)
         session.flush()
-        enqueue(session, JOB, {"rendition_id": rendition.id}, org_id=asset.org_id,
-                dedupe_key=rendition.id)  # fmt: skip
+        enqueue(
+            session,
+            JOB,
+            {"rendition_id": rendition.id},
+            org_id=asset.org_id,
+            dedupe_key=rendition.id,
+        )
 
 
 def get_rendition_config(session: Session, principal: Principal, config_id: str) -> RenditionConfig:
@@ -86,10 +109,13 @@ def list_asset_renditions(
     """The finished renditions of the asset's current version."""
     asset = load_asset(session, principal, asset_id, "view")
     return Repository(Rendition, session, principal.org_id).list(
-        Rendition.asset_id == asset.id, Rendition.version_id == asset.version_id,
-        Rendition.status == "Done", order_by=[Rendition.created_at], offset=offset,
+        Rendition.asset_id == asset.id,
+        Rendition.version_id == asset.version_id,
+        Rendition.status == "Done",
+        order_by=[Rendition.created_at],
+        offset=offset,
         page_size=size,
-    )  # fmt: skip
+    )
 
 
 def _load(session: Session, rendition_id: str) -> tuple[Rendition, Asset, RenditionConfig] | None:
@@ -121,15 +147,18 @@ def _finish(session: Session, rendition_id: str, result: dict[str, Any], api_bas
     asset_id, version_id = updated
     asset = session.scalars(select(Asset).where(Asset.id == asset_id).with_for_update()).first()
     pending = session.scalar(
-        select(func.count()).select_from(Rendition).where(
+        select(func.count())
+        .select_from(Rendition)
+        .where(
             Rendition.asset_id == asset_id,
             Rendition.version_id == version_id,
             Rendition.status == "InProgress",
         )
-    )  # fmt: skip
+    )
     if not pending and asset is not None and asset.version_id == version_id:
-        record_event(session, "asset_renditions_created", _event(asset, api_base),
-                     org_id=asset.org_id)  # fmt: skip
+        record_event(
+            session, "asset_renditions_created", _event(asset, api_base), org_id=asset.org_id
+        )
     session.commit()
 
 
@@ -165,17 +194,26 @@ async def make_rendition(ctx: JobContext, payload: dict[str, Any]) -> None:
         data = await store.read_range(asset.storage_key, 0, asset.file_size)
         try:
             out, mime, width, height = await ctx.run_in_process(
-                imaging.render, data, config.width, config.height, config.output_format,
+                imaging.render,
+                data,
+                config.width,
+                config.height,
+                config.output_format,
                 config.quality,
-            )  # fmt: skip
+            )
         except (imaging.BadImage, ProcessCrashed) as exc:
             # Corrupt images and decoder crashes fail the same way every time: no retry.
             result = {"status": "Error", "error": str(exc)[:500] or type(exc).__name__}
         else:
             key = f"renditions/{rendition.id}"
             await store.put_bytes(key, out, mime)
-            result = {"status": "Done", "storage_key": key, "mime_type": mime,
-                      "width": width, "height": height}  # fmt: skip
+            result = {
+                "status": "Done",
+                "storage_key": key,
+                "mime_type": mime,
+                "width": width,
+                "height": height,
+            }
     await ctx.db.run(_in_session, ctx, _finish, rendition_id, result, base)
 
 

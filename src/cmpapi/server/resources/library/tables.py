@@ -208,9 +208,11 @@ class RelatedAsset(OrgScoped, Base):
         String(32), ForeignKey("library_assets.id", ondelete="CASCADE"), primary_key=True
     )
     related_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("library_assets.id", ondelete="CASCADE"), primary_key=True,
+        String(32),
+        ForeignKey("library_assets.id", ondelete="CASCADE"),
+        primary_key=True,
         index=True,
-    )  # fmt: skip
+    )
     position: Mapped[int] = mapped_column(Integer)
 
 
@@ -278,6 +280,17 @@ class AssetCount(Base):
 
 
 # What listAssets reads of an asset (``assets.AssetView`` and its mapping).
-ASSET_COLUMNS = (Asset.id, Asset.org_id, Asset.type, Asset.title, Asset.mime_type,
-                 Asset.file_extension, Asset.created_at, Asset.modified_at, Asset.folder_id,
-                 Asset.is_archived, Asset.html_body, Asset.storage_key)  # fmt: skip
+ASSET_COLUMNS = (
+    Asset.id,
+    Asset.org_id,
+    Asset.type,
+    Asset.title,
+    Asset.mime_type,
+    Asset.file_extension,
+    Asset.created_at,
+    Asset.modified_at,
+    Asset.folder_id,
+    Asset.is_archived,
+    Asset.html_body,
+    Asset.storage_key,
+)

@@ -23,8 +23,12 @@ from cmpapi.wire import (
 router = Router(tags=["Milestones"])
 
 
-@router.get("/milestones", operation_id="listMilestones", response_model=ListMilestonesResponse,
-            responses=error_responses(400, 401, 403))  # fmt: skip
+@router.get(
+    "/milestones",
+    operation_id="listMilestones",
+    response_model=ListMilestonesResponse,
+    responses=error_responses(400, 401, 403),
+)
 async def list_milestones(
     request: Request,
     api: ApiDep,
@@ -36,9 +40,13 @@ async def list_milestones(
     return page_response(ListMilestonesResponse, request, api.links, page, data)
 
 
-@router.post("/milestones", operation_id="createMilestone", status_code=201,
-             response_model=MilestoneResponse,
-             responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.post(
+    "/milestones",
+    operation_id="createMilestone",
+    status_code=201,
+    response_model=MilestoneResponse,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def create_milestone(body: MilestoneCreateRequest, api: ApiDep) -> Response:
     """Create a milestone, optionally linked to tasks."""
     return await api.answer(
@@ -48,17 +56,24 @@ async def create_milestone(body: MilestoneCreateRequest, api: ApiDep) -> Respons
     )
 
 
-@router.get("/milestones/{id}", operation_id="getMilestone", response_model=MilestoneResponse,
-            responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.get(
+    "/milestones/{id}",
+    operation_id="getMilestone",
+    response_model=MilestoneResponse,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def get_milestone(id: str, api: ApiDep) -> Response:
     """One milestone."""
     milestone = await api.call(service.get_milestone, id)
     return wire_response(mapping.milestone_response(milestone, api.links))
 
 
-@router.patch("/milestones/{id}", operation_id="updateMilestone",
-              response_model=MilestoneResponse,
-              responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
+@router.patch(
+    "/milestones/{id}",
+    operation_id="updateMilestone",
+    response_model=MilestoneResponse,
+    responses=error_responses(400, 401, 403, 404, 422),
+)
 async def update_milestone(id: str, body: MilestoneUpdateRequest, api: ApiDep) -> Response:
     """Change the given keys; ``tasks`` replaces the linked tasks (``[]``: none)."""
     return await api.answer(

@@ -36,8 +36,14 @@ _HEX_COLOR = re.compile(r"#(?:[0-9A-Fa-f]{3}){1,2}")
 # listMilestones: campaign_id=null asks for milestones without a campaign.
 NULL = "null"
 # Module-level clauses with named parameters (``Repository.rows`` caches by identity).
-LIST_COLUMNS = (Milestone.id, Milestone.title, Milestone.description, Milestone.due_date,
-                Milestone.color, Milestone.campaign_id)  # fmt: skip
+LIST_COLUMNS = (
+    Milestone.id,
+    Milestone.title,
+    Milestone.description,
+    Milestone.due_date,
+    Milestone.color,
+    Milestone.campaign_id,
+)
 _NO_CAMPAIGN = Milestone.campaign_id.is_(None)
 _OF_CAMPAIGN = Milestone.campaign_id == bindparam("campaign_id")
 _DUE_FROM = Milestone.due_date >= bindparam("due_from")
@@ -105,14 +111,19 @@ def _checked(session: Session, org_id: str, values: dict[str, Any]) -> dict[str,
 
 
 def _link_tasks(
-    session: Session, org_id: str, milestone: Milestone, items: Sequence[dict[str, Any]],
+    session: Session,
+    org_id: str,
+    milestone: Milestone,
+    items: Sequence[dict[str, Any]],
     replace: bool,
-) -> None:  # fmt: skip
+) -> None:
     """Point the given tasks at the milestone (404 naming ``tasks.N.id`` for unknown
     ones); with ``replace`` the milestone's other tasks are unlinked."""
     ids = [item["id"] for item in items]
-    found = {t.id: t for t in session.scalars(
-        select(Task).where(Task.org_id == org_id, Task.id.in_(set(ids))))}  # fmt: skip
+    found = {
+        t.id: t
+        for t in session.scalars(select(Task).where(Task.org_id == org_id, Task.id.in_(set(ids))))
+    }
     missing = {f"tasks.{n}.id": "Unknown task" for n, i in enumerate(ids) if i not in found}
     if missing:
         raise NotFound("Task not found", missing)
@@ -135,8 +146,14 @@ def create_milestone(
     values = _checked(session, principal.org_id, body.model_dump(exclude_unset=True))
     tasks = values.pop("tasks", [])
     now = utcnow()
-    milestone = Milestone(id=new_id(), org_id=principal.org_id, created_by=principal.user_id,
-                          created_at=now, modified_at=now, **values)  # fmt: skip
+    milestone = Milestone(
+        id=new_id(),
+        org_id=principal.org_id,
+        created_by=principal.user_id,
+        created_at=now,
+        modified_at=now,
+        **values,
+    )
     session.add(milestone)
     session.flush()
     _link_tasks(session, principal.org_id, milestone, tasks, replace=False)

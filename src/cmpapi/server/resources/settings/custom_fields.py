@@ -21,8 +21,11 @@ from cmpapi.wire import SettingsFieldCreateRequest
 
 # Settings kind -> (field type, is_multi_select, options the kind carries)
 KIND_TYPES: dict[str, tuple[str, bool | None, tuple[str, ...]]] = {
-    "currency": ("currency_number", None,
-                 ("decimal_places", "currency_code", "has_thousand_separator")),
+    "currency": (
+        "currency_number",
+        None,
+        ("decimal_places", "currency_code", "has_thousand_separator"),
+    ),
     "number": ("simple_number", None, ("decimal_places", "has_thousand_separator")),
     "percentage": ("percentage_number", None, ("decimal_places",)),
     "checkbox": ("checkbox", None, ()),
@@ -35,7 +38,7 @@ KIND_TYPES: dict[str, tuple[str, bool | None, tuple[str, ...]]] = {
     "string": ("text", None, ()),
     "textarea": ("text_area", None, ()),
     "video": ("video", None, ()),
-}  # fmt: skip
+}
 _CHOICE_TYPES = {"checkbox", "dropdown", "radio_button"}
 
 
@@ -79,8 +82,10 @@ def import_one(session: Session, org_id: str, kind: str, item: Any, execute: boo
     name = item.label.strip()
     existing = Repository(Field, session, org_id).find(func.lower(Field.name) == name.lower())
     if existing is not None and existing.type != type_:
-        raise Invalid(f"A field named {name!r} exists with type {existing.type}",
-                      {f"custom_fields.{kind}": f"{name}: type {existing.type}"})  # fmt: skip
+        raise Invalid(
+            f"A field named {name!r} exists with type {existing.type}",
+            {f"custom_fields.{kind}": f"{name}: type {existing.type}"},
+        )
     if not execute:
         return "create" if existing is None else "update"
     if existing is None:
@@ -92,16 +97,23 @@ def import_one(session: Session, org_id: str, kind: str, item: Any, execute: boo
     for choice in choices:
         if choice.casefold() not in known:
             known.add(choice.casefold())
-            existing.choices.append(FieldChoice(org_id=org_id, name=choice,
-                                                position=len(existing.choices)))  # fmt: skip
+            existing.choices.append(
+                FieldChoice(org_id=org_id, name=choice, position=len(existing.choices))
+            )
     session.flush()
     return "update"
 
 
 def _create(
-    session: Session, org_id: str, name: str, type_: str, multi: bool | None,
-    values: dict[str, Any], choices: list[str], kind: str,
-) -> None:  # fmt: skip
+    session: Session,
+    org_id: str,
+    name: str,
+    type_: str,
+    multi: bool | None,
+    values: dict[str, Any],
+    choices: list[str],
+    kind: str,
+) -> None:
     body: dict[str, Any] = {"name": name, "type": type_, "is_active": True, **values}
     if multi is not None:
         body["is_multi_select"] = multi
@@ -112,6 +124,8 @@ def _create(
         payload = SettingsFieldCreateRequest.model_validate(body).root
     except ValidationError as exc:
         problem = exc.errors()[0]["msg"]
-        raise Invalid(f"Invalid custom field {name!r}: {problem}",
-                      {f"custom_fields.{kind}": f"{name}: {problem}"}) from None  # fmt: skip
+        raise Invalid(
+            f"Invalid custom field {name!r}: {problem}",
+            {f"custom_fields.{kind}": f"{name}: {problem}"},
+        ) from None
     fields.add_field(session, org_id, payload)

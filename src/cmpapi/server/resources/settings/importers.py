@@ -38,9 +38,12 @@ def import_labels(session: Session, org_id: str, groups: Sequence[Any], execute:
             continue
         if existing is None:
             existing = labels.create_label_group(
-                session, org_id, name, [v.name for v in group.labels],
+                session,
+                org_id,
+                name,
+                [v.name for v in group.labels],
                 has_single_value=group.has_single_value,
-            )  # fmt: skip
+            )
         existing.has_single_value = group.has_single_value
         _merge_labels(session, org_id, existing, group.labels)
     return created, updated
@@ -82,9 +85,13 @@ def import_apps(
             existing.description, existing.homepage_url = app.description, app.homepage_url
             continue
         new, _secret = store.create_app(
-            session, org_id, name=app.name, redirect_uris=list(app.authorization_callback_urls),
-            token_user_id=token_user_id, expose_email=app.expose_email,
-        )  # fmt: skip
+            session,
+            org_id,
+            name=app.name,
+            redirect_uris=list(app.authorization_callback_urls),
+            token_user_id=token_user_id,
+            expose_email=app.expose_email,
+        )
         new.description, new.homepage_url = app.description, app.homepage_url
     session.flush()
     return created, updated
@@ -93,15 +100,21 @@ def import_apps(
 def export_apps(session: Session, org_id: str) -> list[dict[str, Any]]:
     """The organization's active apps as Settings ``apps`` items."""
     rows = session.scalars(
-        select(OAuthApp).where(OAuthApp.org_id == org_id, OAuthApp.is_active.is_(True))
+        select(OAuthApp)
+        .where(OAuthApp.org_id == org_id, OAuthApp.is_active.is_(True))
         .order_by(OAuthApp.name)
-    )  # fmt: skip
+    )
     return [
-        {"name": a.name, "description": a.description, "homepage_url": a.homepage_url or "",
-         "authorization_callback_urls": list(a.redirect_uris), "expose_email": a.expose_email,
-         "env": "production"}
+        {
+            "name": a.name,
+            "description": a.description,
+            "homepage_url": a.homepage_url or "",
+            "authorization_callback_urls": list(a.redirect_uris),
+            "expose_email": a.expose_email,
+            "env": "production",
+        }
         for a in rows
-    ]  # fmt: skip
+    ]
 
 
 def export_labels(session: Session, org_id: str) -> list[dict[str, Any]]:
@@ -110,7 +123,10 @@ def export_labels(session: Session, org_id: str) -> list[dict[str, Any]]:
         select(LabelGroup).where(LabelGroup.org_id == org_id).order_by(LabelGroup.name)
     )
     return [
-        {"label_type": g.name, "has_single_value": g.has_single_value,
-         "labels": [{"name": v.name, "color": v.color} for v in g.values]}
+        {
+            "label_type": g.name,
+            "has_single_value": g.has_single_value,
+            "labels": [{"name": v.name, "color": v.color} for v in g.values],
+        }
         for g in rows
-    ]  # fmt: skip
+    ]

@@ -39,8 +39,12 @@ async def settings_body(request: Request) -> SettingsResources:
         raise RequestValidationError(details, body=raw) from None
 
 
-@router.get("/settings", operation_id="getSettings", response_model=SettingsDocument,
-            responses=error_responses(401, 403))  # fmt: skip
+@router.get(
+    "/settings",
+    operation_id="getSettings",
+    response_model=SettingsDocument,
+    responses=error_responses(401, 403),
+)
 async def get_settings(api: ApiDep) -> Response:
     """The organization's settings (admins only: webhook secrets are included)."""
     resources = await api.call(service.get_settings)
@@ -52,9 +56,15 @@ async def get_settings(api: ApiDep) -> Response:
     operation_id="updateSettings",
     response_model=SettingsUpdateResponse,
     responses=error_responses(401, 403, 422),
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-        "schema": {"$ref": "#/components/schemas/SettingsResources"}}}}},
-)  # fmt: skip
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/SettingsResources"}}
+            },
+        }
+    },
+)
 async def update_settings(
     request: Request,
     api: ApiDep,

@@ -19,8 +19,7 @@ from cmpapi.server.resources.workflows import service as workflows
 from cmpapi.server.settings import Settings
 from cmpapi.wire import SettingsResources
 
-KINDS = ("labels", "custom_fields", "workflows", "webhooks", "apps", "templates",
-         "routing_rules")  # fmt: skip
+KINDS = ("labels", "custom_fields", "workflows", "webhooks", "apps", "templates", "routing_rules")
 
 
 def get_settings(session: Session, principal: Principal) -> dict[str, Any]:
@@ -40,9 +39,13 @@ def get_settings(session: Session, principal: Principal) -> dict[str, Any]:
 
 
 def update_settings(
-    session: Session, principal: Principal, settings: Settings, body: SettingsResources,
-    execute: bool, overwrite_workflows: bool,
-) -> dict[str, dict[str, list[str]]]:  # fmt: skip
+    session: Session,
+    principal: Principal,
+    settings: Settings,
+    body: SettingsResources,
+    execute: bool,
+    overwrite_workflows: bool,
+) -> dict[str, dict[str, list[str]]]:
     """Import the document; returns the changeset ``{"create": {kind: [names]}, "update":
     ...}``. Without ``execute`` nothing is written."""
     require(principal, "settings:write")

@@ -18,10 +18,15 @@ def export(session: Session, org_id: str) -> list[dict[str, Any]]:
     document exists to move configuration between organizations)."""
     rows = session.scalars(select(Webhook).where(Webhook.org_id == org_id).order_by(Webhook.name))
     return [
-        {"name": w.name, "description": w.description, "callback_url": w.callback_url,
-         "secret": w.secret or "", "event_names": list(w.event_names)}
+        {
+            "name": w.name,
+            "description": w.description,
+            "callback_url": w.callback_url,
+            "secret": w.secret or "",
+            "event_names": list(w.event_names),
+        }
         for w in rows
-    ]  # fmt: skip
+    ]
 
 
 def import_webhooks(
@@ -34,8 +39,14 @@ def import_webhooks(
     updated: list[str] = []
     for item in items:
         result = service.merge_webhook_by_name(
-            session, org_id, item.name, item.callback_url, item.secret,
-            list(item.event_names), description=item.description, settings=settings,
-        )  # fmt: skip
+            session,
+            org_id,
+            item.name,
+            item.callback_url,
+            item.secret,
+            list(item.event_names),
+            description=item.description,
+            settings=settings,
+        )
         (created if result.created else updated).append(item.name)
     return created, updated

@@ -52,9 +52,9 @@ class Category:
 
 def _category(name: str, *criteria: tuple[str, str]) -> Category:
     cid = uuid.uuid5(_IDS, name).hex
-    return Category(cid, name, tuple(
-        Criterion(uuid.uuid5(_IDS, f"{name}/{n}").hex, n, d) for n, d in criteria
-    ))  # fmt: skip
+    return Category(
+        cid, name, tuple(Criterion(uuid.uuid5(_IDS, f"{name}/{n}").hex, n, d) for n, d in criteria)
+    )
 
 
 CATALOGUE: tuple[Category, ...] = (
@@ -127,9 +127,13 @@ def list_brand_compliance_categories(
 
 
 def _draft(
-    session: Session, principal: Principal, task_id: str, asset_id: str, draft_id: str,
+    session: Session,
+    principal: Principal,
+    task_id: str,
+    asset_id: str,
+    draft_id: str,
     action: str,
-) -> TaskAssetDraft:  # fmt: skip
+) -> TaskAssetDraft:
     """A draft of the asset, by id or ``latest`` (404 otherwise; articles have none)."""
     asset: TaskAsset = load_asset(session, principal, task_id, asset_id, action)
     if draft_id == LATEST:
@@ -164,22 +168,34 @@ def _categories(body: TaskAssetDraftBrandComplianceRequest) -> dict[str, Any]:
         criteria: dict[str, Any] = {}
         for m, criterion in enumerate(item.criteria):
             if criterion.id not in known or criterion.id in criteria:
-                why = "Not a criterion of this category" if criterion.id not in known else (
-                    "Criterion given more than once")  # fmt: skip
+                why = (
+                    "Not a criterion of this category"
+                    if criterion.id not in known
+                    else ("Criterion given more than once")
+                )
                 where = f"categories.{n}.criteria.{m}.id"
                 raise Invalid("Invalid brand compliance categories", {where: why})
-            criteria[criterion.id] = {"selected": criterion.selected,
-                                      "description": criterion.description}  # fmt: skip
+            criteria[criterion.id] = {
+                "selected": criterion.selected,
+                "description": criterion.description,
+            }
         status = item.status.root if item.status is not None else None
-        out[item.id] = {"status": status.value if isinstance(status, CategoryStatus) else None,
-                        "notes": item.notes, "criteria": criteria}  # fmt: skip
+        out[item.id] = {
+            "status": status.value if isinstance(status, CategoryStatus) else None,
+            "notes": item.notes,
+            "criteria": criteria,
+        }
     return out
 
 
 def update_task_asset_draft_brand_compliance(
-    session: Session, principal: Principal, task_id: str, asset_id: str, draft_id: str,
+    session: Session,
+    principal: Principal,
+    task_id: str,
+    asset_id: str,
+    draft_id: str,
     body: TaskAssetDraftBrandComplianceRequest,
-) -> ReviewView:  # fmt: skip
+) -> ReviewView:
     """Replace the review of a draft: categories not given are unset again. ``approved``
     or ``declined`` records the caller and the time as the reviewer; ``not_reviewed``
     clears them."""

@@ -86,14 +86,19 @@ def _check_input(value: str, names: list[str]) -> None:
         raise Invalid("Too many attachments", {"attachments": f"At most {MAX_ATTACHMENTS}"})
     for n, name in enumerate(names):
         if not name.strip() or len(name) > MAX_NAME:
-            raise Invalid("Invalid attachment name",
-                          {f"attachments.{n}.name": f"1 to {MAX_NAME} characters"})  # fmt: skip
+            raise Invalid(
+                "Invalid attachment name", {f"attachments.{n}.name": f"1 to {MAX_NAME} characters"}
+            )
 
 
 def check_comment(
-    session: Session, principal: Principal, task_id: str, asset_id: str, value: str,
+    session: Session,
+    principal: Principal,
+    task_id: str,
+    asset_id: str,
+    value: str,
     attachments: list[tuple[str, str]],
-) -> None:  # fmt: skip
+) -> None:
     """Before copying attachments (``(name, key)`` pairs): the asset takes comments, the
     value and names are within limits and every key is usable, once (errors name
     ``attachments.N.key``)."""
@@ -108,9 +113,13 @@ def check_comment(
 
 
 def add_comment_to_task_asset(
-    session: Session, principal: Principal, task_id: str, asset_id: str, value: str,
+    session: Session,
+    principal: Principal,
+    task_id: str,
+    asset_id: str,
+    value: str,
     attachments: list[NewAttachment],
-) -> tuple[TaskAsset, CommentView]:  # fmt: skip
+) -> tuple[TaskAsset, CommentView]:
     """Comment on the asset's latest draft, as the token's user."""
     asset = _commentable(session, principal, task_id, asset_id)
     _check_input(value, [a.name for a in attachments])
@@ -122,10 +131,17 @@ def add_comment_to_task_asset(
         raise Invalid("The asset has no draft to comment on", {"asset_id": "No draft"})
     now = precise_now()
     comment = TaskAssetComment(
-        id=comment_id, org_id=asset.org_id, task_id=asset.task_id, asset_id=asset.id,
-        draft_id=draft.id, value=value, is_resolved=False, author_id=principal.user_id,
-        created_at=now, modified_at=now,
-    )  # fmt: skip
+        id=comment_id,
+        org_id=asset.org_id,
+        task_id=asset.task_id,
+        asset_id=asset.id,
+        draft_id=draft.id,
+        value=value,
+        is_resolved=False,
+        author_id=principal.user_id,
+        created_at=now,
+        modified_at=now,
+    )
     session.add(comment)
     session.flush()
     rows = [
@@ -156,9 +172,11 @@ def list_task_asset_comments(
     if draft is None:
         return asset, Page([], offset, size, False)
     page = Repository(TaskAssetComment, session, principal.org_id).list(
-        TaskAssetComment.draft_id == draft.id, order_by=OLDEST_FIRST, offset=offset,
+        TaskAssetComment.draft_id == draft.id,
+        order_by=OLDEST_FIRST,
+        offset=offset,
         page_size=size,
-    )  # fmt: skip
+    )
     ids = [c.id for c in page.items]
     by_comment: dict[str, list[TaskAssetCommentAttachment]] = {i: [] for i in ids}
     stmt = (

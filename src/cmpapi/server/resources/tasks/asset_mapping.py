@@ -48,8 +48,7 @@ def download_url(sign: Signer, key: str, title: str, extension: str | None, mime
 def _file_url(asset: TaskAsset, sign: Signer) -> str:
     if not asset.storage_key:
         return ""
-    return download_url(sign, asset.storage_key, asset.title, asset.file_extension,
-                        asset.mime_type)  # fmt: skip
+    return download_url(sign, asset.storage_key, asset.title, asset.file_extension, asset.mime_type)
 
 
 def _drafts(asset: TaskAsset, links: Links) -> str | None:
@@ -170,8 +169,7 @@ BY_TYPE: dict[str, Callable[[TaskAssetView, Links, Signer], BaseModel]] = {
 
 
 def _draft(asset: TaskAsset, draft: TaskAssetDraft, links: Links, sign: Signer) -> dict[str, Any]:
-    url = download_url(sign, draft.storage_key, draft.title, draft.file_extension,
-                       draft.mime_type)  # fmt: skip
+    url = download_url(sign, draft.storage_key, draft.title, draft.file_extension, draft.mime_type)
     return {
         "draft_number": draft.draft_number,
         "title": draft.title,
@@ -226,12 +224,16 @@ def comment_response(
 
 def category_response(category: Category) -> BrandComplianceCategoriesResponse:
     """One item of listBrandComplianceCategories."""
-    return BrandComplianceCategoriesResponse.model_validate({
-        "id": category.id,
-        "name": category.name,
-        "criteria": [{"id": c.id, "name": c.name, "description": c.description}
-                     for c in category.criteria],
-    })  # fmt: skip
+    return BrandComplianceCategoriesResponse.model_validate(
+        {
+            "id": category.id,
+            "name": category.name,
+            "criteria": [
+                {"id": c.id, "name": c.name, "description": c.description}
+                for c in category.criteria
+            ],
+        }
+    )
 
 
 def review_response(
@@ -243,21 +245,29 @@ def review_response(
     for category in catalogue:
         stored = view.category(category.id)
         criteria = stored.get("criteria") or {}
-        categories.append({
-            "id": category.id,
-            "name": category.name,
-            "status": stored.get("status"),
-            "notes": stored.get("notes"),
-            "criteria": [{
-                "id": c.id,
-                "name": c.name,
-                "description": (criteria.get(c.id) or {}).get("description") or c.description,
-                "selected": (criteria.get(c.id) or {}).get("selected"),
-            } for c in category.criteria],
-        })  # fmt: skip
-    return TaskAssetDraftBrandComplianceResponse.model_validate({
-        "status": view.status,
-        "reviewed_at": timestamp(view.reviewed_at) if view.reviewed_at else None,
-        "reviewed_by": view.reviewed_by,
-        "categories": categories,
-    })  # fmt: skip
+        categories.append(
+            {
+                "id": category.id,
+                "name": category.name,
+                "status": stored.get("status"),
+                "notes": stored.get("notes"),
+                "criteria": [
+                    {
+                        "id": c.id,
+                        "name": c.name,
+                        "description": (criteria.get(c.id) or {}).get("description")
+                        or c.description,
+                        "selected": (criteria.get(c.id) or {}).get("selected"),
+                    }
+                    for c in category.criteria
+                ],
+            }
+        )
+    return TaskAssetDraftBrandComplianceResponse.model_validate(
+        {
+            "status": view.status,
+            "reviewed_at": timestamp(view.reviewed_at) if view.reviewed_at else None,
+            "reviewed_by": view.reviewed_by,
+            "categories": categories,
+        }
+    )

@@ -89,9 +89,12 @@ AssetBody = Annotated[AssetRequest, Depends(asset_request)]
 # -- assets ------------------------------------------------------------------------------
 
 
-@router.get("/tasks/{id}/assets", operation_id="listTaskAssets",
-            response_model=ListTaskAssetsResponse,
-            responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.get(
+    "/tasks/{id}/assets",
+    operation_id="listTaskAssets",
+    response_model=ListTaskAssetsResponse,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def list_task_assets(
     request: Request,
     id: str,
@@ -118,9 +121,13 @@ async def _fork(
     return await files.or_remove(request, [copied] if copied else [], work)
 
 
-@router.post("/tasks/{id}/assets", operation_id="addAssetToTask", status_code=201,
-             response_model=TaskAssetResponse,
-             responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
+@router.post(
+    "/tasks/{id}/assets",
+    operation_id="addAssetToTask",
+    status_code=201,
+    response_model=TaskAssetResponse,
+    responses=error_responses(400, 401, 403, 404, 422),
+)
 async def add_asset_to_task(
     request: Request, id: str, body: AssetBody, api: ApiDep, sign: files.SignerDep
 ) -> Response:
@@ -145,8 +152,12 @@ async def _typed(api: Api, sign: files.Signer, type_: str, task_id: str, asset_i
     return wire_response(mapping.BY_TYPE[type_](view, api.links, sign))
 
 
-@router.get("/tasks/{task_id}/images/{image_id}", operation_id="getTaskImage",
-            response_model=TaskImage, responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.get(
+    "/tasks/{task_id}/images/{image_id}",
+    operation_id="getTaskImage",
+    response_model=TaskImage,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def get_task_image(
     task_id: str, image_id: str, api: ApiDep, sign: files.SignerDep
 ) -> Response:
@@ -154,8 +165,12 @@ async def get_task_image(
     return await _typed(api, sign, "image", task_id, image_id)
 
 
-@router.get("/tasks/{task_id}/videos/{video_id}", operation_id="getTaskVideo",
-            response_model=TaskVideo, responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.get(
+    "/tasks/{task_id}/videos/{video_id}",
+    operation_id="getTaskVideo",
+    response_model=TaskVideo,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def get_task_video(
     task_id: str, video_id: str, api: ApiDep, sign: files.SignerDep
 ) -> Response:
@@ -163,8 +178,12 @@ async def get_task_video(
     return await _typed(api, sign, "video", task_id, video_id)
 
 
-@router.get("/tasks/{task_id}/raw-files/{raw_file_id}", operation_id="getTaskRawFile",
-            response_model=TaskRawFile, responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.get(
+    "/tasks/{task_id}/raw-files/{raw_file_id}",
+    operation_id="getTaskRawFile",
+    response_model=TaskRawFile,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def get_task_raw_file(
     task_id: str, raw_file_id: str, api: ApiDep, sign: files.SignerDep
 ) -> Response:
@@ -172,8 +191,12 @@ async def get_task_raw_file(
     return await _typed(api, sign, "raw_file", task_id, raw_file_id)
 
 
-@router.get("/tasks/{task_id}/articles/{article_id}", operation_id="getTaskArticle",
-            response_model=TaskArticle, responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.get(
+    "/tasks/{task_id}/articles/{article_id}",
+    operation_id="getTaskArticle",
+    response_model=TaskArticle,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def get_task_article(
     task_id: str, article_id: str, api: ApiDep, sign: files.SignerDep
 ) -> Response:
@@ -185,27 +208,43 @@ async def get_task_article(
 # -- drafts ------------------------------------------------------------------------------
 
 
-@router.get(ASSET + "/drafts", operation_id="listTaskAssetDrafts",
-            response_model=ListTaskAssetDraftsResponse,
-            responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.get(
+    ASSET + "/drafts",
+    operation_id="listTaskAssetDrafts",
+    response_model=ListTaskAssetDraftsResponse,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def list_task_asset_drafts(
-    request: Request, task_id: str, asset_id: str, api: ApiDep, sign: files.SignerDep,
+    request: Request,
+    task_id: str,
+    asset_id: str,
+    api: ApiDep,
+    sign: files.SignerDep,
     params: PagingQuery,
-) -> Response:  # fmt: skip
+) -> Response:
     """The asset's drafts, draft 1 first."""
-    asset, page = await api.call(service.list_task_asset_drafts, task_id, asset_id,
-                                 params.offset, params.page_size)  # fmt: skip
+    asset, page = await api.call(
+        service.list_task_asset_drafts, task_id, asset_id, params.offset, params.page_size
+    )
     data = [mapping.draft_item(asset, d, api.links, sign) for d in page.items]
     return page_response(ListTaskAssetDraftsResponse, request, api.links, page, data)
 
 
-@router.post(ASSET + "/drafts", operation_id="addDraftToTaskAsset", status_code=201,
-             response_model=TaskAssetDraftResponse,
-             responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
+@router.post(
+    ASSET + "/drafts",
+    operation_id="addDraftToTaskAsset",
+    status_code=201,
+    response_model=TaskAssetDraftResponse,
+    responses=error_responses(400, 401, 403, 404, 422),
+)
 async def add_draft_to_task_asset(
-    request: Request, task_id: str, asset_id: str, body: AssetBody, api: ApiDep,
+    request: Request,
+    task_id: str,
+    asset_id: str,
+    body: AssetBody,
+    api: ApiDep,
     sign: files.SignerDep,
-) -> Response:  # fmt: skip
+) -> Response:
     """A new draft of an image, video or raw file, from an upload."""
     upload = await api.call(service.check_new_draft, task_id, asset_id, body)
     stored = await files.claim(request, api, upload.key)
@@ -229,16 +268,24 @@ def _asset_url(api: Api, asset: TaskAsset) -> str:
     return asset_self(api.links, asset.task_id, asset.id, asset.type)
 
 
-@router.get(ASSET + "/comments", operation_id="listTaskAssetComments",
-            response_model=ListTaskAssetCommentsResponse,
-            responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.get(
+    ASSET + "/comments",
+    operation_id="listTaskAssetComments",
+    response_model=ListTaskAssetCommentsResponse,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def list_task_asset_comments(
-    request: Request, task_id: str, asset_id: str, api: ApiDep, sign: files.SignerDep,
+    request: Request,
+    task_id: str,
+    asset_id: str,
+    api: ApiDep,
+    sign: files.SignerDep,
     params: PagingQuery,
-) -> Response:  # fmt: skip
+) -> Response:
     """Comments on the asset's latest draft, oldest first."""
-    asset, page = await api.call(comments.list_task_asset_comments, task_id, asset_id,
-                                 params.offset, params.page_size)  # fmt: skip
+    asset, page = await api.call(
+        comments.list_task_asset_comments, task_id, asset_id, params.offset, params.page_size
+    )
     url = _asset_url(api, asset)
     data = [mapping.comment_response(c, url, api.links, sign) for c in page.items]
     return page_response(ListTaskAssetCommentsResponse, request, api.links, page, data)
@@ -256,17 +303,26 @@ async def _claim_attachments(
         copies.append(comments.NewAttachment(item.name, item.key, stored))
 
 
-@router.post(ASSET + "/comments", operation_id="addCommentToTaskAsset", status_code=201,
-             response_model=TaskAssetCommentResponse,
-             responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
+@router.post(
+    ASSET + "/comments",
+    operation_id="addCommentToTaskAsset",
+    status_code=201,
+    response_model=TaskAssetCommentResponse,
+    responses=error_responses(400, 401, 403, 404, 422),
+)
 async def add_comment_to_task_asset(
-    request: Request, task_id: str, asset_id: str, body: CommentCreateRequest, api: ApiDep,
+    request: Request,
+    task_id: str,
+    asset_id: str,
+    body: CommentCreateRequest,
+    api: ApiDep,
     sign: files.SignerDep,
-) -> Response:  # fmt: skip
+) -> Response:
     """Comment on the asset's latest draft, with attachments from upload keys."""
     given = body.attachments if isinstance(body.attachments, list) else []
-    await api.call(comments.check_comment, task_id, asset_id, body.value,
-                   [(a.name, a.key) for a in given])  # fmt: skip
+    await api.call(
+        comments.check_comment, task_id, asset_id, body.value, [(a.name, a.key) for a in given]
+    )
     copies: list[comments.NewAttachment] = []
     try:
         await _claim_attachments(request, api, body, copies)
@@ -289,22 +345,30 @@ async def add_comment_to_task_asset(
 # -- fields ------------------------------------------------------------------------------
 
 
-@router.get(ASSET + "/fields", operation_id="listTaskAssetFields",
-            response_model=ListTaskAssetFieldsResponse,
-            responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.get(
+    ASSET + "/fields",
+    operation_id="listTaskAssetFields",
+    response_model=ListTaskAssetFieldsResponse,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def list_task_asset_fields(
     request: Request, task_id: str, asset_id: str, api: ApiDep, params: PagingQuery
 ) -> Response:
     """The asset's custom field values."""
-    page = await api.call(service.list_task_asset_fields, task_id, asset_id, params.offset,
-                          params.page_size)  # fmt: skip
+    page = await api.call(
+        service.list_task_asset_fields, task_id, asset_id, params.offset, params.page_size
+    )
     data = [values.render_item(AssetFieldListResponseItem, fv) for fv in page.items]
     return page_response(ListTaskAssetFieldsResponse, request, api.links, page, data)
 
 
-@router.put(ASSET + "/fields", operation_id="updateTaskAssetFields", status_code=204,
-            response_class=Response,
-            responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
+@router.put(
+    ASSET + "/fields",
+    operation_id="updateTaskAssetFields",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(400, 401, 403, 404, 422),
+)
 async def update_task_asset_fields(
     task_id: str, asset_id: str, body: TaskAssetFieldsUpdateRequest, api: ApiDep
 ) -> Response:
@@ -316,9 +380,13 @@ async def update_task_asset_fields(
 # -- brand compliance --------------------------------------------------------------------
 
 
-@router.get("/brand-compliance/categories", operation_id="listBrandComplianceCategories",
-            response_model=ListBrandComplianceCategoriesResponse, tags=["Brand Compliance"],
-            responses=error_responses(400, 401, 403))  # fmt: skip
+@router.get(
+    "/brand-compliance/categories",
+    operation_id="listBrandComplianceCategories",
+    response_model=ListBrandComplianceCategoriesResponse,
+    tags=["Brand Compliance"],
+    responses=error_responses(400, 401, 403),
+)
 async def list_brand_compliance_categories(
     request: Request,
     api: ApiDep,
@@ -328,31 +396,44 @@ async def list_brand_compliance_categories(
     ],
 ) -> Response:
     """The brand compliance categories and their criteria (a fixed catalogue)."""
-    page = await api.call(compliance.list_brand_compliance_categories, params.offset,
-                          params.page_size)  # fmt: skip
+    page = await api.call(
+        compliance.list_brand_compliance_categories, params.offset, params.page_size
+    )
     data = [mapping.category_response(c) for c in page.items]
     return page_response(ListBrandComplianceCategoriesResponse, request, api.links, page, data)
 
 
-@router.get(BRAND, operation_id="getTaskAssetDraftBrandCompliance",
-            response_model=TaskAssetDraftBrandComplianceResponse, tags=["Brand Compliance"],
-            responses=error_responses(400, 401, 404))  # fmt: skip
+@router.get(
+    BRAND,
+    operation_id="getTaskAssetDraftBrandCompliance",
+    response_model=TaskAssetDraftBrandComplianceResponse,
+    tags=["Brand Compliance"],
+    responses=error_responses(400, 401, 404),
+)
 async def get_task_asset_draft_brand_compliance(
     task_id: str, asset_id: str, draft_id: str, api: ApiDep
 ) -> Response:
     """The review of a draft (``draft_id`` may be ``latest``)."""
-    view = await api.call(compliance.get_task_asset_draft_brand_compliance, task_id, asset_id,
-                          draft_id)  # fmt: skip
+    view = await api.call(
+        compliance.get_task_asset_draft_brand_compliance, task_id, asset_id, draft_id
+    )
     return wire_response(mapping.review_response(view, compliance.CATALOGUE))
 
 
-@router.put(BRAND, operation_id="updateTaskAssetDraftBrandCompliance",
-            response_model=TaskAssetDraftBrandComplianceResponse, tags=["Brand Compliance"],
-            responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
+@router.put(
+    BRAND,
+    operation_id="updateTaskAssetDraftBrandCompliance",
+    response_model=TaskAssetDraftBrandComplianceResponse,
+    tags=["Brand Compliance"],
+    responses=error_responses(400, 401, 403, 404, 422),
+)
 async def update_task_asset_draft_brand_compliance(
-    task_id: str, asset_id: str, draft_id: str, body: TaskAssetDraftBrandComplianceRequest,
+    task_id: str,
+    asset_id: str,
+    draft_id: str,
+    body: TaskAssetDraftBrandComplianceRequest,
     api: ApiDep,
-) -> Response:  # fmt: skip
+) -> Response:
     """Record the review of a draft (``draft_id`` may be ``latest``)."""
     return await api.answer(
         lambda view: wire_response(mapping.review_response(view, compliance.CATALOGUE)),

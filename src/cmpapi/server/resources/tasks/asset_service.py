@@ -85,9 +85,13 @@ def writable_task(session: Session, principal: Principal, task_id: str) -> Task:
 
 
 def load_asset(
-    session: Session, principal: Principal, task_id: str, asset_id: str, action: str,
+    session: Session,
+    principal: Principal,
+    task_id: str,
+    asset_id: str,
+    action: str,
     type_: str | None = None,
-) -> TaskAsset:  # fmt: skip
+) -> TaskAsset:
     """An asset of the task (404 when it is not, or not of ``type_``); ``action`` is
     ``read`` or ``write`` (writes also need a task that is not archived)."""
     if action == "write":
@@ -151,33 +155,60 @@ def check_direct_upload(session: Session, principal: Principal, task_id: str, ke
 
 def _draft(asset: TaskAsset, number: int, title: str, file: UploadedFile, user: str) -> Any:
     return TaskAssetDraft(
-        id=new_id(), org_id=asset.org_id, task_id=asset.task_id, asset_id=asset.id,
-        draft_number=number, type=file.kind, title=title, mime_type=file.mime_type,
-        file_extension=file.file_extension, file_size=file.size, width=file.width,
-        height=file.height, storage_key=file.key, created_by=user, created_at=utcnow(),
-    )  # fmt: skip
+        id=new_id(),
+        org_id=asset.org_id,
+        task_id=asset.task_id,
+        asset_id=asset.id,
+        draft_number=number,
+        type=file.kind,
+        title=title,
+        mime_type=file.mime_type,
+        file_extension=file.file_extension,
+        file_size=file.size,
+        width=file.width,
+        height=file.height,
+        storage_key=file.key,
+        created_by=user,
+        created_at=utcnow(),
+    )
 
 
 def _new_asset(task: Task, principal: Principal, type_: str, title: str) -> TaskAsset:
     now = precise_now()
     return TaskAsset(
-        id=new_id(), org_id=task.org_id, task_id=task.id, type=type_, title=title,
-        mime_type="text/html", file_size=0, labels=[], draft_count=0,
-        created_by=principal.user_id, created_at=now, modified_at=now,
-    )  # fmt: skip
+        id=new_id(),
+        org_id=task.org_id,
+        task_id=task.id,
+        type=type_,
+        title=title,
+        mime_type="text/html",
+        file_size=0,
+        labels=[],
+        draft_count=0,
+        created_by=principal.user_id,
+        created_at=now,
+        modified_at=now,
+    )
 
 
 def _set_file(asset: TaskAsset, file: UploadedFile) -> None:
     asset.mime_type, asset.file_extension, asset.file_size = (
-        file.mime_type, file.file_extension, file.size,
-    )  # fmt: skip
+        file.mime_type,
+        file.file_extension,
+        file.size,
+    )
     asset.width, asset.height, asset.storage_key = file.width, file.height, file.key
 
 
 def add_asset_to_task(
-    session: Session, principal: Principal, links: Links, task_id: str, title: str,
-    file: UploadedFile, key: str,
-) -> TaskAssetView:  # fmt: skip
+    session: Session,
+    principal: Principal,
+    links: Links,
+    task_id: str,
+    title: str,
+    file: UploadedFile,
+    key: str,
+) -> TaskAssetView:
     """addAssetToTask with an upload: an image, video or raw file (from the bytes) whose
     draft 1 is the uploaded file (``file.key`` is the copy made for it)."""
     task = writable_task(session, principal, task_id)
@@ -216,17 +247,27 @@ def fork_source(
     row = view.row
     file = None
     if row.type != ARTICLE and row.storage_key:
-        file = UploadedFile(key=row.storage_key, size=row.file_size, mime_type=row.mime_type,
-                            file_extension=row.file_extension, kind=cast(Kind, row.type),
-                            width=row.width, height=row.height)  # fmt: skip
+        file = UploadedFile(
+            key=row.storage_key,
+            size=row.file_size,
+            mime_type=row.mime_type,
+            file_extension=row.file_extension,
+            kind=cast(Kind, row.type),
+            width=row.width,
+            height=row.height,
+        )
     labels = [v["id"] for label in view.labels for v in label["values"]]
     return LibrarySource(row.id, row.type, row.title, row.html_body, file, labels)
 
 
 def fork_library_asset(
-    session: Session, principal: Principal, links: Links, task_id: str, source: LibrarySource,
+    session: Session,
+    principal: Principal,
+    links: Links,
+    task_id: str,
+    source: LibrarySource,
     copied_key: str | None,
-) -> TaskAssetView:  # fmt: skip
+) -> TaskAssetView:
     """addAssetToTask from the library: a task asset holding a copy of the library asset's
     file (``copied_key``), title, labels and field values; the library asset is unchanged."""
     task = writable_task(session, principal, task_id)
@@ -293,9 +334,12 @@ def _with_drafts(asset: TaskAsset) -> TaskAsset:
 
 
 def check_new_draft(
-    session: Session, principal: Principal, task_id: str, asset_id: str,
+    session: Session,
+    principal: Principal,
+    task_id: str,
+    asset_id: str,
     body: TaskAssetRequestForDirectUpload | TaskAssetRequestForLibrary,
-) -> TaskAssetRequestForDirectUpload:  # fmt: skip
+) -> TaskAssetRequestForDirectUpload:
     """Before copying an upload: the asset takes drafts, the request is an upload (a draft
     is not forked from the library) and its key is usable."""
     _with_drafts(load_asset(session, principal, task_id, asset_id, "write"))
@@ -318,9 +362,15 @@ def latest_draft(session: Session, asset: TaskAsset) -> TaskAssetDraft | None:
 
 
 def add_draft_to_task_asset(
-    session: Session, principal: Principal, links: Links, task_id: str, asset_id: str,
-    title: str, file: UploadedFile, key: str,
-) -> tuple[TaskAsset, TaskAssetDraft]:  # fmt: skip
+    session: Session,
+    principal: Principal,
+    links: Links,
+    task_id: str,
+    asset_id: str,
+    title: str,
+    file: UploadedFile,
+    key: str,
+) -> tuple[TaskAsset, TaskAssetDraft]:
     """A new draft: the next number, the asset's file and title follow it. The file must
     be of the asset's type (an image asset stays an image: its URLs stay valid)."""
     asset = _with_drafts(load_asset(session, principal, task_id, asset_id, "write"))
@@ -374,9 +424,13 @@ def _snapshot(items: list[FieldValues]) -> list[tuple[str, list[Any]]]:
 
 
 def update_task_asset_fields(
-    session: Session, principal: Principal, links: Links, task_id: str, asset_id: str,
+    session: Session,
+    principal: Principal,
+    links: Links,
+    task_id: str,
+    asset_id: str,
     items: list[Any],
-) -> None:  # fmt: skip
+) -> None:
     """Replace the asset's field values, with the library's value rules; a change records
     task_asset_modified (``attributes_changed: ["fields"]``)."""
     asset = load_asset(session, principal, task_id, asset_id, "write")

@@ -42,8 +42,11 @@ from cmpapi.server.resources.tasks.tables import (
 
 # ``Transition.status`` values: those of workflow_sub_step_updated's ``status``.
 STARTED_EVENT, COMPLETED_EVENT, SKIPPED_EVENT, MODIFIED_EVENT = (
-    "started", "completed", "skipped", "modified",
-)  # fmt: skip
+    "started",
+    "completed",
+    "skipped",
+    "modified",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,8 +142,11 @@ class Flow:
             raise _invalid("due_at", "The step is already completed")
         step.due_at = due_at
         self.refresh(now)
-        return [Transition(MODIFIED_EVENT, step, ss) for ss in self.of_step(step)
-                if ss.state not in FINISHED]  # fmt: skip
+        return [
+            Transition(MODIFIED_EVENT, step, ss)
+            for ss in self.of_step(step)
+            if ss.state not in FINISHED
+        ]
 
     def advance(self, now: datetime) -> list[Transition]:
         """Open the next sub-step after finished ones, completing steps (and the task) on

@@ -77,8 +77,9 @@ def record_transitions(
         record_event(session, "workflow_sub_step_updated", data, org_id=ss.org_id)
         if ss.is_external and t.status in _EXTERNAL:
             system = ss.external_system or external_system
-            record_event(session, _EXTERNAL[t.status], external_payload(links, ss, system),
-                         org_id=ss.org_id)  # fmt: skip
+            record_event(
+                session, _EXTERNAL[t.status], external_payload(links, ss, system), org_id=ss.org_id
+            )
 
 
 def external_payload(links: Links, ss: TaskSubStep, system: str) -> dict[str, Any]:

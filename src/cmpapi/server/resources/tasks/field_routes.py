@@ -51,22 +51,28 @@ SubStepQuery = Annotated[
 ]
 
 
-@router.get("/tasks/{task_id}/fields", operation_id="listTaskFields",
-            response_model=ListTaskFieldsResponse,
-            responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.get(
+    "/tasks/{task_id}/fields",
+    operation_id="listTaskFields",
+    response_model=ListTaskFieldsResponse,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def list_task_fields(
     request: Request, task_id: str, params: FieldsQuery, api: ApiDep, sign: SignDep
 ) -> Response:
     """The task's fields with their values."""
-    page = await api.call(field_service.list_task_fields, task_id, params.offset,
-                          params.page_size)  # fmt: skip
+    page = await api.call(field_service.list_task_fields, task_id, params.offset, params.page_size)
     data = [field_mapping.task_field(fv, sign) for fv in page.items]
     return page_response(ListTaskFieldsResponse, request, api.links, page, data)
 
 
-@router.post("/tasks/{task_id}/fields", operation_id="addFieldToTask", status_code=201,
-             response_model=ObjectFieldCreateResponse,
-             responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
+@router.post(
+    "/tasks/{task_id}/fields",
+    operation_id="addFieldToTask",
+    status_code=201,
+    response_model=ObjectFieldCreateResponse,
+    responses=error_responses(400, 401, 403, 404, 422),
+)
 async def add_field_to_task(
     task_id: str, body: ObjectFieldCreateRequest, api: ApiDep, sign: SignDep
 ) -> Response:
@@ -80,8 +86,13 @@ async def add_field_to_task(
     )
 
 
-@router.put(FIELD, operation_id="updateTaskField", status_code=204, response_class=Response,
-            responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
+@router.put(
+    FIELD,
+    operation_id="updateTaskField",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(400, 401, 403, 404, 422),
+)
 async def update_task_field(
     task_id: str, field_id: str, body: TaskFieldUpdateRequest, api: ApiDep
 ) -> Response:
@@ -90,43 +101,67 @@ async def update_task_field(
     return no_content()
 
 
-@router.delete(FIELD, operation_id="removeTaskField", status_code=204, response_class=Response,
-               responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.delete(
+    FIELD,
+    operation_id="removeTaskField",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def remove_task_field(task_id: str, field_id: str, api: ApiDep) -> Response:
     """Take a field and its values off the task."""
     await api.call(field_service.remove_task_field, api.links, task_id, field_id)
     return no_content()
 
 
-@router.get(SUB_STEP + "/fields", operation_id="listTaskSubStepFields",
-            response_model=ListTaskSubStepFieldsResponse,
-            responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.get(
+    SUB_STEP + "/fields",
+    operation_id="listTaskSubStepFields",
+    response_model=ListTaskSubStepFieldsResponse,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def list_task_sub_step_fields(
-    request: Request, task_id: str, step_id: str, sub_step_id: str, params: SubStepQuery,
+    request: Request,
+    task_id: str,
+    step_id: str,
+    sub_step_id: str,
+    params: SubStepQuery,
     api: ApiDep,
-) -> Response:  # fmt: skip
+) -> Response:
     """The choice fields of the task, as its sub-steps' assignees set them."""
-    page = await api.call(field_service.list_task_sub_step_fields, task_id, step_id,
-                          sub_step_id, params.offset, params.page_size)  # fmt: skip
+    page = await api.call(
+        field_service.list_task_sub_step_fields,
+        task_id,
+        step_id,
+        sub_step_id,
+        params.offset,
+        params.page_size,
+    )
     data = [field_mapping.sub_step_field(fv) for fv in page.items]
     return page_response(ListTaskSubStepFieldsResponse, request, api.links, page, data)
 
 
-@router.get("/tasks/{id}/custom-fields", operation_id="listTaskCustomFields",
-            response_model=ListTaskCustomFieldsResponse,
-            responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.get(
+    "/tasks/{id}/custom-fields",
+    operation_id="listTaskCustomFields",
+    response_model=ListTaskCustomFieldsResponse,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def list_task_custom_fields(
     request: Request, id: str, params: CustomQuery, api: ApiDep, sign: SignDep
 ) -> Response:
     """The task's fields that the custom-fields API has a type for."""
-    page = await api.call(field_custom.list_task_custom_fields, id, params.offset,
-                          params.page_size)  # fmt: skip
+    page = await api.call(field_custom.list_task_custom_fields, id, params.offset, params.page_size)
     data = [field_mapping.custom_field(fv, id, api.links, sign) for fv in page.items]
     return page_response(ListTaskCustomFieldsResponse, request, api.links, page, data)
 
 
-@router.get(CUSTOM, operation_id="getTaskCustomField", response_model=TaskCustomField,
-            responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.get(
+    CUSTOM,
+    operation_id="getTaskCustomField",
+    response_model=TaskCustomField,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def get_task_custom_field(
     task_id: str, custom_field_id: str, api: ApiDep, sign: SignDep
 ) -> Response:
@@ -135,12 +170,19 @@ async def get_task_custom_field(
     return wire_response(field_mapping.custom_field(fv, task_id, api.links, sign))
 
 
-@router.patch(CUSTOM, operation_id="updateTaskCustomField", response_model=TaskCustomField,
-              responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
+@router.patch(
+    CUSTOM,
+    operation_id="updateTaskCustomField",
+    response_model=TaskCustomField,
+    responses=error_responses(400, 401, 403, 404, 422),
+)
 async def update_task_custom_field(
-    task_id: str, custom_field_id: str, body: TaskCustomFieldUpdateRequest, api: ApiDep,
+    task_id: str,
+    custom_field_id: str,
+    body: TaskCustomFieldUpdateRequest,
+    api: ApiDep,
     sign: SignDep,
-) -> Response:  # fmt: skip
+) -> Response:
     """Replace a custom field's values (choice ids, a text or a ``YYYY-MM-DD`` date)."""
     return await api.answer(
         lambda fv: wire_response(field_mapping.custom_field(fv, task_id, api.links, sign)),
@@ -152,14 +194,22 @@ async def update_task_custom_field(
     )
 
 
-@router.get(CUSTOM + "/choices", operation_id="listTaskCustomFieldChoices",
-            response_model=ListTaskCustomFieldChoicesResponse,
-            responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.get(
+    CUSTOM + "/choices",
+    operation_id="listTaskCustomFieldChoices",
+    response_model=ListTaskCustomFieldChoicesResponse,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def list_task_custom_field_choices(
     request: Request, task_id: str, custom_field_id: str, params: ChoicesQuery, api: ApiDep
 ) -> Response:
     """The choices of a custom field, in the field's order."""
-    page = await api.call(field_custom.list_task_custom_field_choices, task_id,
-                          custom_field_id, params.offset, params.page_size)  # fmt: skip
+    page = await api.call(
+        field_custom.list_task_custom_field_choices,
+        task_id,
+        custom_field_id,
+        params.offset,
+        params.page_size,
+    )
     data = [field_mapping.custom_field_choice(c) for c in page.items]
     return page_response(ListTaskCustomFieldChoicesResponse, request, api.links, page, data)

@@ -49,6 +49,8 @@ def record_brief_event(session: Session, links: Links, task: Task, action: str) 
     ``task_brief_removed`` (the task's own link only)."""
     extra = () if action == "removed" else ("brief",)
     record_event(
-        session, f"task_brief_{action}", {"task": task_ref(links, task.id, *extra)},
+        session,
+        f"task_brief_{action}",
+        {"task": task_ref(links, task.id, *extra)},
         org_id=task.org_id,
-    )  # fmt: skip
+    )

@@ -35,30 +35,42 @@ AttachmentsQuery = Annotated[
 ]
 
 
-@router.get("/tasks/{id}/attachments", operation_id="listTaskAttachments",
-            response_model=ListTaskAttachmentsResponse,
-            responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.get(
+    "/tasks/{id}/attachments",
+    operation_id="listTaskAttachments",
+    response_model=ListTaskAttachmentsResponse,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def list_task_attachments(
     request: Request, id: str, params: AttachmentsQuery, api: ApiDep, sign: SignerDep
 ) -> Response:
     """The task's files (from its comments) and links, oldest first."""
-    page = await api.call(metadata_service.list_task_attachments, id, params.offset,
-                          params.page_size)  # fmt: skip
+    page = await api.call(
+        metadata_service.list_task_attachments, id, params.offset, params.page_size
+    )
     data = [shared.attachment(row, sign) for row in page.items]
     return page_response(ListTaskAttachmentsResponse, request, api.links, page, data)
 
 
-@router.get("/tasks/{id}/brief", operation_id="getTaskBrief", response_model=TaskBriefResponse,
-            responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.get(
+    "/tasks/{id}/brief",
+    operation_id="getTaskBrief",
+    response_model=TaskBriefResponse,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def get_task_brief(id: str, api: ApiDep) -> Response:
     """The task's brief (404 when the task has none)."""
     brief = await api.call(metadata_service.get_task_brief, id)
     return wire_response(mapping.brief_response(brief, api.links))
 
 
-@router.post("/tasks/{task_id}/urls", operation_id="addUrlToTask", status_code=201,
-             response_model=TaskUrlResponse,
-             responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
+@router.post(
+    "/tasks/{task_id}/urls",
+    operation_id="addUrlToTask",
+    status_code=201,
+    response_model=TaskUrlResponse,
+    responses=error_responses(400, 401, 403, 404, 422),
+)
 async def add_url_to_task(task_id: str, body: AddUrlToTaskRequest, api: ApiDep) -> Response:
     """Add a link to the task (listed among its attachments)."""
     return await api.answer(
@@ -69,9 +81,13 @@ async def add_url_to_task(task_id: str, body: AddUrlToTaskRequest, api: ApiDep) 
     )
 
 
-@router.post("/tasks/{task_id}/publishing-intents", operation_id="createTaskPublishingIntent",
-             status_code=201, response_model=TaskPublishingIntentResponse,
-             responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.post(
+    "/tasks/{task_id}/publishing-intents",
+    operation_id="createTaskPublishingIntent",
+    status_code=201,
+    response_model=TaskPublishingIntentResponse,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def create_task_publishing_intent(
     task_id: str, body: TaskPublishingIntentCreateRequest, api: ApiDep
 ) -> Response:

@@ -32,8 +32,12 @@ router = Router(tags=["Tasks"])
 SUB_STEP = "/tasks/{task_id}/steps/{step_id}/sub-steps/{sub_step_id}"
 
 
-@router.get("/tasks", operation_id="listTasks", response_model=ListTasksResponse,
-            responses=error_responses(400, 401, 403))  # fmt: skip
+@router.get(
+    "/tasks",
+    operation_id="listTasks",
+    response_model=ListTasksResponse,
+    responses=error_responses(400, 401, 403),
+)
 async def list_tasks(
     request: Request,
     api: ApiDep,
@@ -45,8 +49,13 @@ async def list_tasks(
     return page_response(ListTasksResponse, request, api.links, page, data)
 
 
-@router.post("/tasks", operation_id="createTask", status_code=201, response_model=TaskResponse,
-             responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.post(
+    "/tasks",
+    operation_id="createTask",
+    status_code=201,
+    response_model=TaskResponse,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def create_task(body: TaskCreateRequest, api: ApiDep) -> Response:
     """Create a task, from a workflow when ``workflow_id`` is given."""
     return await api.answer(
@@ -57,15 +66,23 @@ async def create_task(body: TaskCreateRequest, api: ApiDep) -> Response:
     )
 
 
-@router.get("/tasks/{id}", operation_id="getTask", response_model=TaskResponse,
-            responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.get(
+    "/tasks/{id}",
+    operation_id="getTask",
+    response_model=TaskResponse,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def get_task(id: str, api: ApiDep) -> Response:
     """A task with its steps and sub-steps."""
     return wire_response(mapping.task_response(await api.call(service.get_task, id), api.links))
 
 
-@router.patch("/tasks/{id}", operation_id="updateTask", response_model=TaskResponse,
-              responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.patch(
+    "/tasks/{id}",
+    operation_id="updateTask",
+    response_model=TaskResponse,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def update_task(id: str, body: TaskUpdateRequest, api: ApiDep) -> Response:
     """Change a task's title, dates, owner, labels or (before it starts) workflow."""
     return await api.answer(
@@ -77,11 +94,16 @@ async def update_task(id: str, body: TaskUpdateRequest, api: ApiDep) -> Response
     )
 
 
-@router.patch("/tasks/{task_id}/steps/{step_id}", operation_id="updateTaskStep",
-              response_model=TaskStep, tags=["Task Step"],
-              responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
-async def update_task_step(task_id: str, step_id: str, body: TaskStepRequest,
-                           api: ApiDep) -> Response:  # fmt: skip
+@router.patch(
+    "/tasks/{task_id}/steps/{step_id}",
+    operation_id="updateTaskStep",
+    response_model=TaskStep,
+    tags=["Task Step"],
+    responses=error_responses(400, 401, 403, 404, 422),
+)
+async def update_task_step(
+    task_id: str, step_id: str, body: TaskStepRequest, api: ApiDep
+) -> Response:
     """Set a step's due date (an empty body changes nothing)."""
     due_at = body.due_at if isinstance(body.due_at, datetime) else None
     return await api.answer(
@@ -94,16 +116,24 @@ async def update_task_step(task_id: str, step_id: str, body: TaskStepRequest,
     )
 
 
-@router.get(SUB_STEP, operation_id="getTaskSubStep", response_model=TaskSubStep,
-            responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.get(
+    SUB_STEP,
+    operation_id="getTaskSubStep",
+    response_model=TaskSubStep,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def get_task_sub_step(task_id: str, step_id: str, sub_step_id: str, api: ApiDep) -> Response:
     """One sub-step."""
     ss = await api.call(service.get_task_sub_step, task_id, step_id, sub_step_id)
     return wire_response(mapping.sub_step(ss, api.links))
 
 
-@router.patch(SUB_STEP, operation_id="updateTaskSubStep", response_model=TaskSubStep,
-              responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
+@router.patch(
+    SUB_STEP,
+    operation_id="updateTaskSubStep",
+    response_model=TaskSubStep,
+    responses=error_responses(400, 401, 403, 404, 422),
+)
 async def update_task_sub_step(
     task_id: str, step_id: str, sub_step_id: str, body: TaskSubStepRequest, api: ApiDep
 ) -> Response:
@@ -119,21 +149,28 @@ async def update_task_sub_step(
     )
 
 
-@router.get(SUB_STEP + "/external-work", operation_id="getTaskSubStepExternalWork",
-            response_model=TaskExternalWorkResponse,
-            responses=error_responses(400, 401, 403, 404))  # fmt: skip
+@router.get(
+    SUB_STEP + "/external-work",
+    operation_id="getTaskSubStepExternalWork",
+    response_model=TaskExternalWorkResponse,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def get_task_sub_step_external_work(
     task_id: str, step_id: str, sub_step_id: str, api: ApiDep
 ) -> Response:
     """The ticket linked to an external sub-step."""
-    ss, system = await api.call(service.get_task_sub_step_external_work, task_id, step_id,
-                                sub_step_id)  # fmt: skip
+    ss, system = await api.call(
+        service.get_task_sub_step_external_work, task_id, step_id, sub_step_id
+    )
     return wire_response(mapping.external_work(ss, system, api.links))
 
 
-@router.patch(SUB_STEP + "/external-work", operation_id="updateTaskSubStepExternalWork",
-              response_model=TaskExternalWorkResponse,
-              responses=error_responses(400, 401, 403, 404, 422))  # fmt: skip
+@router.patch(
+    SUB_STEP + "/external-work",
+    operation_id="updateTaskSubStepExternalWork",
+    response_model=TaskExternalWorkResponse,
+    responses=error_responses(400, 401, 403, 404, 422),
+)
 async def update_task_sub_step_external_work(
     task_id: str, step_id: str, sub_step_id: str, body: TaskExternalWorkRequest, api: ApiDep
 ) -> Response:

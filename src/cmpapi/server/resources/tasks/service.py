@@ -107,19 +107,37 @@ def _instantiate(session: Session, task: Task, workflow: Workflow, now: datetime
     for n, step_def in enumerate(workflow.steps):
         duration = step_def.get("duration")
         due = _days_after(due, duration) if duration else due
-        step = TaskStep(id=new_id(), org_id=task.org_id, task_id=task.id, position=n,
-                        title=step_def["name"], description=step_def["description"],
-                        due_at=due if duration else None)  # fmt: skip
+        step = TaskStep(
+            id=new_id(),
+            org_id=task.org_id,
+            task_id=task.id,
+            position=n,
+            title=step_def["name"],
+            description=step_def["description"],
+            due_at=due if duration else None,
+        )
         steps.append(step)
         for m, d in enumerate(step_def["sub_steps"]):
             first = (d["assignees"] or [{"type": "user", "id": None}])[0]
-            subs.append(TaskSubStep(
-                id=new_id(), org_id=task.org_id, task_id=task.id, step_id=step.id, position=m,
-                title=d["name"], description=d["description"], actions=d["actions"],
-                state=WAITING, assignee_type=first["type"], assignee_id=first["id"],
-                is_external=d["is_external"], external_system=d["external_system"],
-                is_user_interaction_allowed=d["is_user_interaction_allowed"], modified_at=now,
-            ))  # fmt: skip
+            subs.append(
+                TaskSubStep(
+                    id=new_id(),
+                    org_id=task.org_id,
+                    task_id=task.id,
+                    step_id=step.id,
+                    position=m,
+                    title=d["name"],
+                    description=d["description"],
+                    actions=d["actions"],
+                    state=WAITING,
+                    assignee_type=first["type"],
+                    assignee_id=first["id"],
+                    is_external=d["is_external"],
+                    external_system=d["external_system"],
+                    is_user_interaction_allowed=d["is_user_interaction_allowed"],
+                    modified_at=now,
+                )
+            )
     session.add_all([*steps, *subs])
     return Flow(task, steps, subs)
 
@@ -153,11 +171,21 @@ def create_task(
         if workflow is None or not workflow.is_active:
             raise NotFound("Workflow not found")
     now = utcnow()
-    task = Task(id=id_ or new_id(), org_id=org, number=next_number(session, org, "task"),
-                title=body.title.strip(), workflow_id=workflow.id if workflow else None,
-                campaign_id=campaign.id if campaign else None,
-                owner_id=owner, start_at=start_at, due_at=due_at, created_by=principal.user_id,
-                created_at=now, modified_at=now, labels=[])  # fmt: skip
+    task = Task(
+        id=id_ or new_id(),
+        org_id=org,
+        number=next_number(session, org, "task"),
+        title=body.title.strip(),
+        workflow_id=workflow.id if workflow else None,
+        campaign_id=campaign.id if campaign else None,
+        owner_id=owner,
+        start_at=start_at,
+        due_at=due_at,
+        created_by=principal.user_id,
+        created_at=now,
+        modified_at=now,
+        labels=[],
+    )
     session.add(task)
     session.flush()
     flow = _instantiate(session, task, workflow, now) if workflow else Flow(task, [], [])
@@ -190,9 +218,21 @@ _BY_COLUMN = {
 }
 _STARTING_AFTER = Task.start_at >= bindparam("start_date")
 _DUE_BEFORE = Task.due_at <= bindparam("due_date")
-LIST_COLUMNS = (Task.id, Task.title, Task.start_at, Task.due_at, Task.modified_at, Task.number,
-                Task.campaign_id, Task.workflow_id, Task.milestone_id, Task.is_completed,
-                Task.is_archived, Task.status, Task.overdue_at)  # fmt: skip
+LIST_COLUMNS = (
+    Task.id,
+    Task.title,
+    Task.start_at,
+    Task.due_at,
+    Task.modified_at,
+    Task.number,
+    Task.campaign_id,
+    Task.workflow_id,
+    Task.milestone_id,
+    Task.is_completed,
+    Task.is_archived,
+    Task.status,
+    Task.overdue_at,
+)
 
 
 @functools.cache
@@ -305,8 +345,10 @@ def _replace_workflow(
         )
     )
     if task.is_started or task.is_completed or discussed:
-        raise Invalid("The workflow of a task cannot change once work or discussion started",
-                      {"workflow_id": "The task has started"})  # fmt: skip
+        raise Invalid(
+            "The workflow of a task cannot change once work or discussion started",
+            {"workflow_id": "The task has started"},
+        )
     workflow = Repository(Workflow, session, task.org_id).find(Workflow.id == workflow_id)
     if workflow is None or not workflow.is_active:
         raise NotFound("Workflow not found")
@@ -318,9 +360,13 @@ def _replace_workflow(
 
 
 def update_task_step(
-    session: Session, principal: Principal, links: Links, task_id: str, step_id: str,
+    session: Session,
+    principal: Principal,
+    links: Links,
+    task_id: str,
+    step_id: str,
     due_at: datetime | None,
-) -> tuple[Flow, TaskStep]:  # fmt: skip
+) -> tuple[Flow, TaskStep]:
     """Set a step's due date (``None``: no change)."""
     flow = load_flow(session, load_task(session, principal, task_id, "write"))
     step = flow.step(step_id)
@@ -343,9 +389,16 @@ def get_task_sub_step(
 def _one_change(body: TaskSubStepRequest) -> str:
     """The request's one change: ``start``, ``complete``, ``skip`` or ``assign``."""
     given = body.model_dump(exclude_unset=True)
-    changes = [c for c, keys in (("start", ("is_in_progress",)), ("complete", ("is_completed",)),
-               ("skip", ("is_skipped",)), ("assign", ("assignee_id", "assignee_type")))
-               if any(k in given for k in keys)]  # fmt: skip
+    changes = [
+        c
+        for c, keys in (
+            ("start", ("is_in_progress",)),
+            ("complete", ("is_completed",)),
+            ("skip", ("is_skipped",)),
+            ("assign", ("assignee_id", "assignee_type")),
+        )
+        if any(k in given for k in keys)
+    ]
     if len(changes) != 1:
         raise Invalid(
             "Give exactly one of is_in_progress, is_completed, is_skipped or an assignee",
@@ -355,9 +408,14 @@ def _one_change(body: TaskSubStepRequest) -> str:
 
 
 def update_task_sub_step(
-    session: Session, principal: Principal, links: Links, task_id: str, step_id: str,
-    sub_step_id: str, body: TaskSubStepRequest,
-) -> TaskSubStep:  # fmt: skip
+    session: Session,
+    principal: Principal,
+    links: Links,
+    task_id: str,
+    step_id: str,
+    sub_step_id: str,
+    body: TaskSubStepRequest,
+) -> TaskSubStep:
     """Start, complete or skip a sub-step, or change its assignee; the task moves on."""
     flow = load_flow(session, load_task(session, principal, task_id, "write"))
     ss = flow.sub_step(step_id, sub_step_id)
@@ -398,9 +456,13 @@ def _assignee(session: Session, org_id: str, body: TaskSubStepRequest) -> tuple[
 
 
 def _external(
-    session: Session, principal: Principal, task_id: str, step_id: str, sub_step_id: str,
+    session: Session,
+    principal: Principal,
+    task_id: str,
+    step_id: str,
+    sub_step_id: str,
     action: str,
-) -> TaskSubStep:  # fmt: skip
+) -> TaskSubStep:
     flow = load_flow(session, load_task(session, principal, task_id, action))
     ss = flow.sub_step(step_id, sub_step_id)
     if not ss.is_external:
@@ -418,9 +480,13 @@ def get_task_sub_step_external_work(
 
 
 def update_task_sub_step_external_work(
-    session: Session, principal: Principal, task_id: str, step_id: str, sub_step_id: str,
+    session: Session,
+    principal: Principal,
+    task_id: str,
+    step_id: str,
+    sub_step_id: str,
     body: TaskExternalWorkRequest,
-) -> tuple[TaskSubStep, str]:  # fmt: skip
+) -> tuple[TaskSubStep, str]:
     """Link or update the ticket of an external sub-step. The first app to link a sub-step
     that names no external system becomes its system; other apps are refused (403)."""
     ss = _external(session, principal, task_id, step_id, sub_step_id, "write")

@@ -13,8 +13,12 @@ from cmpapi.server.db.base import Base, OrgScoped, PortableJSON, new_id, utcnow
 # Stored task statuses (the spec's enum minus "Overdue", which depends on the clock:
 # ``overdue_at`` < now on a task that is Not Started or In Progress).
 NOT_STARTED, IN_PROGRESS, COMPLETED, ON_HOLD, ARCHIVED = (
-    "Not Started", "In Progress", "Completed", "On Hold", "Archived",
-)  # fmt: skip
+    "Not Started",
+    "In Progress",
+    "Completed",
+    "On Hold",
+    "Archived",
+)
 OVERDUE = "Overdue"
 
 # Sub-step states. ``waiting``: its step is not open yet or an earlier sub-step of the step

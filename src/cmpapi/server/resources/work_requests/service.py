@@ -82,13 +82,26 @@ class WorkRequestView:
 
 
 # What a view reads, as module-level columns and clauses (``lookup`` prepares them once).
-LIST_COLUMNS = (WorkRequest.id, WorkRequest.number, WorkRequest.template_id, WorkRequest.status,
-                WorkRequest.priority, WorkRequest.form_values, WorkRequest.assignees,
-                WorkRequest.created_by, WorkRequest.created_at,
-                WorkRequest.modified_at)  # fmt: skip
+LIST_COLUMNS = (
+    WorkRequest.id,
+    WorkRequest.number,
+    WorkRequest.template_id,
+    WorkRequest.status,
+    WorkRequest.priority,
+    WorkRequest.form_values,
+    WorkRequest.assignees,
+    WorkRequest.created_by,
+    WorkRequest.created_at,
+    WorkRequest.modified_at,
+)
 TEMPLATE_COLUMNS = (Template.id, Template.title, Template.form_fields)
-FILE_COLUMNS = (WorkRequestFile.id, WorkRequestFile.work_request_id, WorkRequestFile.name,
-                WorkRequestFile.storage_key, WorkRequestFile.mime_type)  # fmt: skip
+FILE_COLUMNS = (
+    WorkRequestFile.id,
+    WorkRequestFile.work_request_id,
+    WorkRequestFile.name,
+    WorkRequestFile.storage_key,
+    WorkRequestFile.mime_type,
+)
 _IN_A_FIELD = WorkRequestFile.field.is_not(None)
 _USER_COLUMNS = (User.id, User.first_name, User.last_name, User.image_url)
 _USER_OF_ORG = User.org_id == bindparam("org_id")

@@ -17,8 +17,12 @@ from cmpapi.wire import ListWorkflowsParametersQuery, ListWorkflowsResponse, Wor
 router = Router(tags=["Workflows"])
 
 
-@router.get("/workflows", operation_id="listWorkflows", response_model=ListWorkflowsResponse,
-            responses=error_responses(400, 401, 403))  # fmt: skip
+@router.get(
+    "/workflows",
+    operation_id="listWorkflows",
+    response_model=ListWorkflowsResponse,
+    responses=error_responses(400, 401, 403),
+)
 async def list_workflows(
     request: Request,
     api: ApiDep,

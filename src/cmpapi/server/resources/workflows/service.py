@@ -23,8 +23,14 @@ from cmpapi.wire import SettingsWorkflow, WorkflowStep, WorkflowSubStep
 
 BY_NAME = (Workflow.name,)
 # SettingsWorkflow parts with no behaviour in cmpapi: kept verbatim for the export.
-_EXTRA = ("labels", "custom_fields", "default_channels", "blacklisted_channels",
-          "is_not_pushed_to_library_by_default", "is_released_as_asset")  # fmt: skip
+_EXTRA = (
+    "labels",
+    "custom_fields",
+    "default_channels",
+    "blacklisted_channels",
+    "is_not_pushed_to_library_by_default",
+    "is_released_as_asset",
+)
 
 # A step lasts ten years at most: step due dates stay within what every backend stores.
 MAX_DURATION_DAYS = 3650
@@ -54,8 +60,13 @@ def get_workflow(
 
 def assignee_names(session: Session, workflows: Iterable[Workflow]) -> dict[str, str]:
     """``user/team id -> display name`` for every assignee of the workflows (two queries)."""
-    ids = {a["id"] for w in workflows for s in w.steps for ss in s["sub_steps"]
-           for a in ss["assignees"]}  # fmt: skip
+    ids = {
+        a["id"]
+        for w in workflows
+        for s in w.steps
+        for ss in s["sub_steps"]
+        for a in ss["assignees"]
+    }
     names = {u.id: u.full_name for u in session.scalars(select(User).where(User.id.in_(ids)))}
     names.update(
         {r[0]: r[1] for r in session.execute(select(Team.id, Team.name).where(Team.id.in_(ids)))}
@@ -103,9 +114,13 @@ def steps_from_settings(steps: Sequence[WorkflowStep], where: str) -> list[dict[
 
 
 def import_workflows(
-    session: Session, org_id: str, items: Sequence[SettingsWorkflow], *, execute: bool = True,
+    session: Session,
+    org_id: str,
+    items: Sequence[SettingsWorkflow],
+    *,
+    execute: bool = True,
     overwrite: bool = False,
-) -> tuple[list[str], list[str]]:  # fmt: skip
+) -> tuple[list[str], list[str]]:
     """Import Settings ``workflows`` as updateSettings documents it: with ``overwrite`` a
     workflow of the same name (case-insensitive) gets the new definition (existing tasks keep
     theirs); without, a new workflow named ``Copy of <name>`` is created beside it. Returns
@@ -125,8 +140,12 @@ def import_workflows(
         if not execute:
             continue
         extra = item.model_dump(mode="json", include=set(_EXTRA))
-        values = {"description": item.description, "is_flexible": item.is_flexible_workflow,
-                  "steps": steps, "extra": extra}  # fmt: skip
+        values = {
+            "description": item.description,
+            "is_flexible": item.is_flexible_workflow,
+            "steps": steps,
+            "extra": extra,
+        }
         if existing is None:
             repo.add(Workflow(name=name, **values))
         else:
@@ -141,21 +160,41 @@ def export_workflows(session: Session, org_id: str) -> list[dict[str, Any]]:
 
 
 def _settings_item(w: Workflow) -> dict[str, Any]:
-    extra = {"labels": [], "custom_fields": [], "default_channels": [],
-             "blacklisted_channels": [], "is_not_pushed_to_library_by_default": False,
-             "is_released_as_asset": False, **w.extra}  # fmt: skip
+    extra = {
+        "labels": [],
+        "custom_fields": [],
+        "default_channels": [],
+        "blacklisted_channels": [],
+        "is_not_pushed_to_library_by_default": False,
+        "is_released_as_asset": False,
+        **w.extra,
+    }
     steps = [
-        {"label": s["name"], "description": s["description"], "duration": s["duration"],
-         "substeps": [_settings_sub_step(ss) for ss in s["sub_steps"]]}
+        {
+            "label": s["name"],
+            "description": s["description"],
+            "duration": s["duration"],
+            "substeps": [_settings_sub_step(ss) for ss in s["sub_steps"]],
+        }
         for s in w.steps
-    ]  # fmt: skip
-    return {"name": w.name, "description": w.description,
-            "is_flexible_workflow": w.is_flexible, "steps": steps, **extra}  # fmt: skip
+    ]
+    return {
+        "name": w.name,
+        "description": w.description,
+        "is_flexible_workflow": w.is_flexible,
+        "steps": steps,
+        **extra,
+    }
 
 
 def _settings_sub_step(ss: dict[str, Any]) -> dict[str, Any]:
-    out = {"label": ss["name"], "description": ss["description"], "actions": ss["actions"],
-           "is_external": ss["is_external"], "external_system": ss["external_system"]}  # fmt: skip
+    out = {
+        "label": ss["name"],
+        "description": ss["description"],
+        "actions": ss["actions"],
+        "is_external": ss["is_external"],
+        "external_system": ss["external_system"],
+    }
     if ss["is_external"]:
         out["external_sub_step_config"] = {
             "is_user_interaction_allowed": ss["is_user_interaction_allowed"]
@@ -178,17 +217,29 @@ def _defaults(sub: dict[str, Any]) -> dict[str, Any]:
 
 
 def create_workflow(
-    session: Session, org_id: str, name: str, steps: Sequence[dict[str, Any]], *,
-    description: str | None = None, id_: str | None = None, **flags: bool,
-) -> Workflow:  # fmt: skip
+    session: Session,
+    org_id: str,
+    name: str,
+    steps: Sequence[dict[str, Any]],
+    *,
+    description: str | None = None,
+    id_: str | None = None,
+    **flags: bool,
+) -> Workflow:
     """Create a workflow from a compact definition (demo seed, tests): steps are
     ``{"name", "duration"?, "description"?, "sub_steps": [{"name", "is_external"?,
     "external_system"?, "is_user_interaction_allowed"?, "assignees"?, "actions"?}]}``."""
     definition = [
-        {"id": s.get("id") or new_id(), "name": s["name"], "description": s.get("description"),
-         "duration": s.get("duration"), "sub_steps": [_defaults(ss) for ss in s["sub_steps"]]}
+        {
+            "id": s.get("id") or new_id(),
+            "name": s["name"],
+            "description": s.get("description"),
+            "duration": s.get("duration"),
+            "sub_steps": [_defaults(ss) for ss in s["sub_steps"]],
+        }
         for s in steps
-    ]  # fmt: skip
-    workflow = Workflow(id=id_ or new_id(), name=name, description=description,
-                        steps=definition, extra={}, **flags)  # fmt: skip
+    ]
+    workflow = Workflow(
+        id=id_ or new_id(), name=name, description=description, steps=definition, extra={}, **flags
+    )
     return Repository(Workflow, session, org_id).add(workflow)
