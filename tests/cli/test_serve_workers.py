@@ -247,3 +247,21 @@ def test_two_api_processes_one_job_worker(served: Served, database_url: str) -> 
         assert not Path(f"/proc/{pid}").exists(), f"process {pid} outlived serve"
     assert "Traceback" not in served.output()
     assert re.search(r"job worker \S+ stopped", served.output()), "the job worker drained"
+
+
+def test_a_port_in_use_stops_serve_before_any_process_starts(tmp_path: Path) -> None:
+    """The API processes listen on sockets of their own (SO_REUSEPORT): a port another server
+    listens on must still refuse ``serve --workers``, not be shared with it silently."""
+    import socket
+
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        argv = [sys.executable, "-m", "cmpapi.cli.main", "serve", "--workers", "2"]
+        argv += ["--port", str(port)]
+        env = child_env(CMPAPI_DATA_DIR=str(tmp_path / "data"))
+        done = subprocess.run(argv, env=env, capture_output=True, timeout=START_TIMEOUT)
+    assert done.returncode == 3, done.stderr.decode()
+    assert b"Address already in use" in done.stderr
+    assert b"job worker" not in done.stderr  # nothing was started

@@ -1,10 +1,11 @@
 """``cmpapi serve --workers N``: N API processes sharing one port, and the job worker in a
 process of its own beside them.
 
-uvicorn's multiprocess mode binds the socket in this (the parent) process and passes it to
-N children it spawns and keeps alive; each child builds its app with ``api_app`` (the
-server's ``create_app``) from the ``CMPAPI_*`` environment, which this module completes
-with the options given to ``serve``. ``serve`` has applied the migrations and
+uvicorn's multiprocess supervisor spawns N children and keeps them alive; each child builds
+its app with ``api_app`` (the server's ``create_app``) from the ``CMPAPI_*`` environment,
+which this module completes with the options given to ``serve``. Each child listens on a
+socket of its own on the shared port (``SO_REUSEPORT``, see ``SpreadSocket``), so the
+kernel spreads new connections over the processes evenly. ``serve`` has applied the migrations and
 seeded the demo data before, once, so the children never race at it.
 
 Metrics: every process started here (the API processes and the job worker) writes its
@@ -26,6 +27,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -65,8 +67,18 @@ def run(settings: Any, uvicorn_options: dict[str, Any]) -> None:
     """Serve with ``settings.workers`` API processes until SIGTERM or SIGINT, then stop the
     job worker (after the API processes: their last requests may have queued jobs)."""
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     logging.config.dictConfig(uvicorn_options["log_config"])
+    config = uvicorn.Config(APP_FACTORY, factory=True, workers=settings.workers, **uvicorn_options)
+    sock = SpreadSocket.bind_port(config.host, config.port)  # before any process starts
+    # The line uvicorn.run logs.
+    log.info(
+        "Uvicorn running on %s://%s:%d (Press CTRL+C to quit)",
+        "https" if config.is_ssl else "http",
+        config.host,
+        sock.getsockname()[1],
+    )
     shared = children_environment(settings)
     metrics_dir, made = metrics_directory()
     shared[MULTIPROC_ENV] = str(metrics_dir)
@@ -78,12 +90,60 @@ def run(settings: Any, uvicorn_options: dict[str, Any]) -> None:
     try:
         if job_worker is not None:
             job_worker.start()
-        uvicorn.run(APP_FACTORY, factory=True, workers=settings.workers, **uvicorn_options)
+        Multiprocess(config, sockets=[sock]).run()
     finally:
         if job_worker is not None:
             job_worker.stop()
         if made:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+class SpreadSocket(socket.socket):
+    """The port of ``serve --workers``, from which each API process gets a listening socket
+    of its own on the same address (``SO_REUSEPORT``): the kernel spreads new connections
+    over them evenly. With one socket shared (uvicorn's way), the process that woke first
+    took a whole burst of connections, asyncio accepting up to its backlog per wake-up:
+    wrk's 32 keep-alive connections all went to one process, and two processes served no
+    more than one (bench/README.md, scale-out).
+
+    This socket, the parent's, is bound and never listens: it holds the port (a second
+    server on it fails to start) and receives no connection. What a child process gets
+    through multiprocessing's pickling is a new socket bound to the same address."""
+
+    @classmethod
+    def bind_port(cls, host: str, port: int) -> SpreadSocket:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        try:
+            # A socket already listening on the port is found by a bind without
+            # SO_REUSEPORT; with it, two servers could share the port without a word.
+            with socket.socket(family, socket.SOCK_STREAM) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind((host, port))
+                if port == 0:
+                    port = probe.getsockname()[1]
+            sock = cls(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+            _reuse_port(sock)
+            sock.bind((host, port))
+        except OSError as exc:
+            log.error(exc)
+            sys.exit(3)  # uvicorn's STARTUP_FAILURE
+        return sock
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _listener, (self.family, self.getsockname())
+
+
+def _listener(family: int, address: Any) -> socket.socket:
+    """A child process's own socket on the port (see ``SpreadSocket``)."""
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    _reuse_port(sock)
+    sock.bind(address)
+    return sock
+
+
+def _reuse_port(sock: socket.socket) -> None:
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
 
 
 def metrics_directory() -> tuple[Path, bool]:
