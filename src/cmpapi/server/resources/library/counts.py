@@ -118,7 +118,7 @@ def _granted_elsewhere(
 ) -> int:
     """Assets granted to the member directly that no visible folder holds already."""
     direct = select(AclEntry.resource_id).where(
-        AclEntry.org_id == principal.org_id,
+        acl.in_org(principal.org_id),
         AclEntry.resource_type == "asset",
         AclEntry.accessor_id.in_(granted.accessor_ids),
     )
