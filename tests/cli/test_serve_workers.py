@@ -80,19 +80,27 @@ def environment(pid: int) -> dict[str, str]:
     return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
 
 
-def connection_owners(port: int, pids: list[int]) -> dict[int, int]:
-    """How many established connections to ``port`` each of ``pids`` holds."""
-    established = set()
+def connection_owners(port: int, pids: list[int], state: str = "01") -> dict[int, int]:
+    """How many sockets of ``port`` in ``state`` (01: established connections, 0A:
+    listening) each of ``pids`` holds."""
+    inodes = set()
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        local, _remote, state, *rest = line.split()[1:]
-        if int(local.split(":")[1], 16) == port and state == "01":
-            established.add(rest[5])  # the socket's inode
+        local, _remote, st, *rest = line.split()[1:]
+        if int(local.split(":")[1], 16) == port and st == state:
+            inodes.add(rest[5])  # the socket's inode
     owners = {}
     for pid in pids:
         fds = Path(f"/proc/{pid}/fd")
         links = {os.readlink(fd) for fd in fds.iterdir() if fd.is_symlink()}
-        owners[pid] = sum(f"socket:[{inode}]" in links for inode in established)
+        owners[pid] = sum(f"socket:[{inode}]" in links for inode in inodes)
     return owners
+
+
+def listening(server: Served) -> bool:
+    """Both API processes listen on the port (each on a socket of its own: until the
+    second one listens, the kernel hands every connection to the first)."""
+    api, _ = roles(server.proc.pid)
+    return len(api) == 2 and all(connection_owners(server.port, api, "0A").values())
 
 
 @pytest.fixture
@@ -130,6 +138,7 @@ def served(database_url: str, tmp_path: Path) -> Iterator[Served]:
 
     try:
         wait_until(healthy, START_TIMEOUT, "server up")
+        wait_until(lambda: listening(server), START_TIMEOUT, "both API processes listening")
         yield server
     finally:
         if proc.poll() is None:  # the job worker has a process group of its own
