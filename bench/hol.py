@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--case", choices=sorted(HEAVY_CASES), default="search-common")
     ap.add_argument("--db-inline", choices=("true", "false"), help="CMPAPI_DB_INLINE")
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--set", action="append", default=[], help="KEY=VALUE for the server")
     args = ap.parse_args(argv)
     if shutil.which("wrk") is None:
         print("wrk is missing: apt-get install -y wrk", file=sys.stderr)
@@ -96,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         extra = {"CMPAPI_DATA_DIR": str(data.data_dir), "CMPAPI_WORKER_EMBEDDED": "false"}
         if args.db_inline:
             extra["CMPAPI_DB_INLINE"] = args.db_inline
+        extra |= dict(item.split("=", 1) for item in args.set)
         app = ["--factory", "cmpapi.server.app:create_app"]
         server = run.start_server("cmpapi", app, run.child_env(**extra), tmp)
         run.wait_ready(server, data.admin_token)

@@ -7,7 +7,7 @@ rest is here, once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -248,6 +248,55 @@ def read(
     if session.autoflush:  # the session's pending changes, as an ORM query would see them
         session.flush()
     return _run(_connection(session), cached, params or {})
+
+
+# Statements built once per shape (``shaped``): bounded, a shape being a few counts.
+_SHAPED: dict[tuple[Any, ...], Select[Any]] = {}
+_SHAPED_MAX = 512
+
+
+class Names:
+    """The bound parameters of a statement being built, handed out in order (``k0``,
+    ``k1``...): the order in which its caller lists the request's values (``bound``)."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def __call__(self) -> Any:
+        self.n += 1
+        return bindparam(f"k{self.n - 1}")
+
+    def many(self, count: int) -> list[Any]:
+        return [self() for _ in range(count)]
+
+
+def shaped(build: Callable[[Any, Names], Select[Any]], shape: Hashable) -> Select[Any]:
+    """``build(shape, Names())``, built once per shape: for statements whose structure
+    follows the request (how many arms, how long an ``IN`` list) while their values are
+    bound parameters. Building such a statement from the request's values on every
+    request cost more than running it (a member's deep listAssets page: ~2.5 of 5 ms);
+    built once, it runs prepared through ``read``."""
+    key = (build, shape)
+    stmt = _SHAPED.get(key)
+    if stmt is None:
+        if len(_SHAPED) >= _SHAPED_MAX:
+            _SHAPED.clear()
+        stmt = _SHAPED[key] = build(shape, Names())
+    return stmt
+
+
+def bound(values: Sequence[Any]) -> dict[str, Any]:
+    """The parameters of a ``shaped`` statement: ``values`` in ``Names``' order."""
+    return {f"k{n}": v for n, v in enumerate(values)}
+
+
+def padded(values: Iterable[Any]) -> list[Any]:
+    """An ``IN`` list's values, at least one, padded to a power of two by repeating the
+    last (an ``IN`` or ``NOT IN`` list ignores duplicates): a shape per size class."""
+    out = list(dict.fromkeys(values))
+    if not out:
+        raise ValueError("an IN list needs a value")
+    return out + [out[-1]] * ((1 << (len(out) - 1).bit_length()) - len(out))
 
 
 LOOKUP_MAX = 1024  # more keys: one expanding IN, executed the usual way

@@ -12,11 +12,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Connection, bindparam, delete, func, insert, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    tuple_,
+)
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal
-from cmpapi.server.db.repository import read
+from cmpapi.server.db.repository import LOOKUP_MAX, Names, bound, padded, read, shaped
 from cmpapi.server.jobs import JobContext, job_handler
 from cmpapi.server.resources.fields.tables import Field
 from cmpapi.server.resources.library import acl
@@ -62,15 +72,60 @@ def total(
         return _sum(session, AssetCount.kind == "label", AssetCount.key == f.label_values[0][0])
     if types is None and folders is None and granted is None:  # an admin's unfiltered list
         return int(read(session, _ORG_TOTAL, {"org_id": principal.org_id})[0][0] or 0)
-    where = [AssetCount.kind == "asset", AssetCount.org_id == principal.org_id]
-    if types is not None:
-        where.append(AssetCount.sub.in_(types))
-    if folders is not None:
-        where.append(AssetCount.key.in_(folders))
     if granted is None or visible is None:
-        return _sum(session, *where)
-    in_visible = _sum(session, *where, AssetCount.key.in_(visible))
+        return _asset_sum(session, principal.org_id, types, folders, None)
+    in_visible = _asset_sum(session, principal.org_id, types, folders, visible) if visible else 0
     return in_visible + _granted_elsewhere(session, principal, granted, types, folders, visible)
+
+
+def _asset_sum(
+    session: Session,
+    org_id: str,
+    types: frozenset[str] | None,
+    folders: FolderIds | None,
+    visible: FolderIds | None,
+) -> int:
+    """The assets of the types, in the folders and in the visible folders (None: any)."""
+    lists = (sorted(types) if types is not None else None, folders, visible)
+    if not all(_listed(v) for v in lists):  # a subquery or a long list: built here
+        where = [AssetCount.kind == "asset", AssetCount.org_id == org_id]
+        for column, ids in zip(
+            (AssetCount.sub, AssetCount.key, AssetCount.key), lists, strict=True
+        ):
+            if ids is not None:
+                where.append(column.in_(ids))
+        return _sum(session, *where)
+    if any(v is not None and not v for v in lists):  # an empty IN list: no asset
+        return 0
+    values: list[Any] = [org_id]
+    shape = tuple(_extend(values, v) for v in lists)
+    return int(read(session, shaped(_asset_sum_statement, shape), bound(values))[0][0] or 0)
+
+
+def _asset_sum_statement(shape: tuple[int, int, int], names: Names) -> Select[Any]:
+    types, folders, visible = shape
+    where = [AssetCount.kind == "asset", AssetCount.org_id == names()]
+    for column, size in ((AssetCount.sub, types), (AssetCount.key, folders)):
+        if size:
+            where.append(column.in_(names.many(size)))
+    if visible:
+        where.append(AssetCount.key.in_(names.many(visible)))
+    return select(func.sum(AssetCount.n).label("n")).where(*where)
+
+
+def _listed(ids: FolderIds | None) -> bool:
+    """Ids that a ``shaped`` statement binds: none, or a list of up to ``LOOKUP_MAX``."""
+    return ids is None or (isinstance(ids, list | tuple) and len(ids) <= LOOKUP_MAX)
+
+
+def _extend(values: list[Any], ids: Any) -> int:
+    """Add the (padded) ids to ``values``; their number in the shape (0: none or empty,
+    no condition)."""
+    if not ids:
+        return 0
+    listed = padded(ids)
+    values += listed
+    return len(listed)
 
 
 def _field_total(
@@ -117,6 +172,14 @@ def _granted_elsewhere(
     visible: FolderIds,
 ) -> int:
     """Assets granted to the member directly that no visible folder holds already."""
+    lists = (granted.accessor_ids, visible, sorted(types) if types is not None else None, folders)
+    if all(_listed(v) for v in lists):
+        if not granted.accessor_ids or (types is not None and not types) or folders == []:
+            return 0
+        values: list[Any] = [principal.org_id]
+        shape = tuple(_extend(values, v) for v in lists)
+        stmt = shaped(_granted_statement, shape)
+        return int(read(session, stmt, bound(values))[0][0] or 0)
     direct = select(AclEntry.resource_id).where(
         acl.in_org(principal.org_id),
         AclEntry.resource_type == "asset",
@@ -134,6 +197,24 @@ def _granted_elsewhere(
     if folders is not None:
         stmt = stmt.where(Asset.folder_id.in_(folders))
     return int(session.scalar(stmt) or 0)
+
+
+def _granted_statement(shape: tuple[int, int, int, int], names: Names) -> Select[Any]:
+    """``_granted_elsewhere``'s count, its ids bound (visible 0: no visible folder)."""
+    accessors, visible, types, folders = shape
+    direct = select(AclEntry.resource_id).where(
+        acl.in_org(names()),
+        AclEntry.resource_type == "asset",
+        AclEntry.accessor_id.in_(names.many(accessors)),
+    )
+    where: list[ColumnElement[bool]] = [Asset.id.in_(direct)]
+    if visible:
+        where.append(Asset.folder_id.is_(None) | Asset.folder_id.not_in(names.many(visible)))
+    if types:
+        where.append(Asset.type.in_(names.many(types)))
+    if folders:
+        where.append(Asset.folder_id.in_(names.many(folders)))
+    return select(func.count().label("n")).where(*where)
 
 
 @job_handler(COMPACT, timeout=600, concurrency=1, every=60.0)

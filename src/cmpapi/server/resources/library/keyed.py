@@ -27,10 +27,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, false, func, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    bindparam,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
-from cmpapi.server.db.repository import Page
+from cmpapi.server.db.repository import Names, Page, bound, read, shaped
 from cmpapi.server.resources.labels.tables import LabelValue
 from cmpapi.server.resources.library.acl import FolderIds
 from cmpapi.server.resources.library.tables import (
@@ -79,16 +90,39 @@ def page(
     arms = _nonempty(session, driver.arms)
     if not arms:  # no asset holds any of its keys
         return Page([], offset, size, False)
+    values: list[Any] = []  # in the order the statement binds them: arm after arm
+    shape = tuple(
+        (
+            _walk_shape(arm, values),
+            tuple(_holds_shape(p.arms, values) for p in probes),
+            _holds_shape(arms[:n], values) if n else None,  # listed by an earlier arm
+        )
+        for n, arm in enumerate(arms)
+    )
+    params = bound(values) | {"offset": offset, "limit": size + 1}
+    rows = [a for a in read(session, shaped(_page, shape), params) if a.org_id == org_id]
+    return Page(rows[:size], offset, size, len(rows) > size)
+
+
+# A request's keys are bound parameters, in the order the shape is walked: a shape is
+# built once (``repository.shaped``; a member's deep page built its statements in ~2.5 of
+# its 5 ms, holding the event loop, bench/hol.py).
+WalkShape = str  # LABEL or "key": one value (the label value) or three (kind, key, sub)
+HoldsShape = tuple[int, tuple[tuple[str, int], ...]]  # labels; (column, list size) groups
+
+
+def _page(shape: tuple[Any, ...], names: Names) -> Select[Any]:
     walks: list[Walk] = []
-    for n, arm in enumerate(arms):
-        walk = _walk(arm)
+    for walk_shape, probe_shapes, skip_shape in shape:
+        walk = _walk(walk_shape, names)
         asset_id = walk.selected_columns.asset_id
-        walk = walk.where(*(_holds(p.arms, asset_id) for p in probes))
-        if n:  # an asset of an earlier arm was listed there
-            walk = walk.where(~_holds(arms[:n], asset_id))
+        walk = walk.where(*(_holds(p, names, asset_id) for p in probe_shapes))
+        if skip_shape is not None:  # an asset of an earlier arm was listed there
+            walk = walk.where(~_holds(skip_shape, names, asset_id))
         walks.append(walk)
+    offset, limit = bindparam("offset", type_=Integer), bindparam("limit", type_=Integer)
     if len(walks) == 1:
-        ids = _newest_first(walks[0]).offset(offset).limit(size + 1).subquery()
+        ids = _newest_first(walks[0]).offset(offset).limit(limit).subquery()
     else:
         # Each arm ordered in a subquery: PostgreSQL merges ordered inputs (Merge Append)
         # only then; without, it sorted every entry of every arm. SQLite merges either way.
@@ -97,20 +131,16 @@ def page(
             select(merged)
             .order_by(merged.c.modified_at.desc(), merged.c.asset_id.desc())
             .offset(offset)
-            .limit(size + 1)
+            .limit(limit)
             .subquery()
         )
     # The organization is checked on the page's rows, not in SQL: with an org_id term
     # SQLite (no statistics) walked the org's assets instead of looking up the page's ids
     # (100,000 assets: 35 -> ~1 ms). The keys the filters name are the organization's
     # (resolved before), so the check never drops a row; it only keeps the query honest.
-    stmt = (
-        select(*ASSET_COLUMNS)
-        .where(Asset.id.in_(select(ids.c.asset_id)))
-        .order_by(Asset.modified_at.desc(), Asset.id.desc())
-    )
-    rows = [a for a in session.execute(stmt) if a.org_id == org_id]
-    return Page(rows[:size], offset, size, len(rows) > size)
+    columns: tuple[Any, ...] = ASSET_COLUMNS
+    stmt = select(*columns).where(Asset.id.in_(select(ids.c.asset_id)))
+    return stmt.order_by(Asset.modified_at.desc(), Asset.id.desc())
 
 
 def _nonempty(session: Session, arms: tuple[Arm, ...]) -> tuple[Arm, ...]:
@@ -119,8 +149,15 @@ def _nonempty(session: Session, arms: tuple[Arm, ...]) -> tuple[Arm, ...]:
     10,000 of 100,000 assets: 0.9 against 3.2 ms)."""
     if len(arms) < 2:
         return arms
-    held = session.execute(select(*(exists(_walk(a)) for a in arms))).one()
+    values: list[Any] = []
+    shape = tuple(_walk_shape(a, values) for a in arms)
+    (held,) = read(session, shaped(_exists, shape), bound(values))
     return tuple(a for a, h in zip(arms, held, strict=True) if h)
+
+
+def _exists(shape: tuple[WalkShape, ...], names: Names) -> Select[Any]:
+    held: list[Any] = [exists(_walk(w, names)).label(f"a{n}") for n, w in enumerate(shape)]
+    return select(*held)
 
 
 def _newest_first(walk: Walk) -> Walk:
@@ -128,43 +165,64 @@ def _newest_first(walk: Walk) -> Walk:
     return walk.order_by(columns.modified_at.desc(), columns.asset_id.desc())
 
 
-# Core aliases, not ORM ones: aliased() cost ~2 ms per arm and probe to build.
-def _walk(arm: Arm) -> Walk:
-    """The arm's rows as ``(modified_at, asset_id)``."""
+def _walk_shape(arm: Arm, values: list[Any]) -> WalkShape:
     if arm.kind == LABEL:
+        values.append(arm.key)
+        return LABEL
+    values += (arm.kind, arm.key, arm.sub)
+    return "key"
+
+
+# Core aliases, not ORM ones: aliased() cost ~2 ms per arm and probe to build.
+def _walk(shape: WalkShape, names: Names) -> Walk:
+    """The arm's rows as ``(modified_at, asset_id)``."""
+    if shape == LABEL:
         label = AssetLabel.__table__.alias()
-        return select(label.c.modified_at, label.c.asset_id).where(label.c.value_id == arm.key)
+        return select(label.c.modified_at, label.c.asset_id).where(label.c.value_id == names())
     key = AssetKey.__table__.alias()
     return select(key.c.modified_at, key.c.asset_id).where(
-        key.c.kind == arm.kind, key.c.key == arm.key, key.c.sub == arm.sub
+        key.c.kind == names(), key.c.key == names(), key.c.sub == names()
     )
 
 
-def _holds(arms: Iterable[Arm], asset_id: ColumnElement[Any]) -> ColumnElement[bool]:
-    """The asset (by its id column) is under one of the arms: an index seek by asset id
-    per group of arms sharing their kind and key (or their kind and sub)."""
+def _holds_shape(arms: Iterable[Arm], values: list[Any]) -> HoldsShape:
+    """Whether an asset is under one of the arms: an index seek by asset id per group of
+    arms sharing their kind and key (or their kind and sub). Each group is exact: one key
+    with any of its subs, or one sub with any of its keys."""
     arms = list(arms)
     labels = [a.key for a in arms if a.kind == LABEL]
-    terms: list[ColumnElement[bool]] = []
-    if labels:
-        label = AssetLabel.__table__.alias()
-        terms.append(exists().where(label.c.asset_id == asset_id, label.c.value_id.in_(labels)))
+    values += labels
+    groups: list[tuple[str, int]] = []
     for kind, pairs in _by_kind(a for a in arms if a.kind != LABEL).items():
         by_key: dict[str, list[str]] = {}
         by_sub: dict[str, list[str]] = {}
         for key_, sub in pairs:
             by_key.setdefault(key_, []).append(sub)
             by_sub.setdefault(sub, []).append(key_)
-        # Each group is exact: one key with any of its subs, or one sub with any of its keys.
+        column, chosen = ("key", by_key) if len(by_key) <= len(by_sub) else ("sub", by_sub)
+        for first, others in chosen.items():
+            values += (kind, first, *others)
+            groups.append((column, len(others)))
+    return len(labels), tuple(groups)
+
+
+def _holds(shape: HoldsShape, names: Names, asset_id: ColumnElement[Any]) -> ColumnElement[bool]:
+    labels, groups = shape
+    terms: list[ColumnElement[bool]] = []
+    if labels:
+        label = AssetLabel.__table__.alias()
+        wanted = names.many(labels)
+        terms.append(exists().where(label.c.asset_id == asset_id, label.c.value_id.in_(wanted)))
+    for column, others in groups:
         key = AssetKey.__table__.alias()
-        if len(by_key) <= len(by_sub):
-            groups = [(key.c.key == k, key.c.sub.in_(subs)) for k, subs in by_key.items()]
-        else:
-            groups = [(key.c.sub == s, key.c.key.in_(keys)) for s, keys in by_sub.items()]
-        for first, second in groups:
-            terms.append(
-                exists().where(key.c.asset_id == asset_id, key.c.kind == kind, first, second)
+        first, other = (key.c.key, key.c.sub) if column == "key" else (key.c.sub, key.c.key)
+        kind, value = names(), names()
+        listed = names.many(others)
+        terms.append(
+            exists().where(
+                key.c.asset_id == asset_id, key.c.kind == kind, first == value, other.in_(listed)
             )
+        )
     return or_(*terms) if terms else false()
 
 
