@@ -7,6 +7,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cmpapi.server.db.base import utcnow
@@ -305,3 +306,41 @@ def test_update_task_labels(client, db: Session, world: World) -> None:
     r = client.patch(f"/v3/tasks/{task['id']}", json=bad, headers=world.auth())
     assert r.status_code == 422
     assert "labels.0.values" in r.json()["errors"]
+
+
+def test_search_pages_walked_or_sought_are_the_same(client, db: Session, world: World) -> None:
+    """listTasks' search_key pages equal a plain filter of every title at every depth,
+    whether the page walks the page order (a common word's first page) or reads and sorts
+    every match (a rare word, a deep page: db/search.py, TitleMatch.seek); with a status
+    filter too. 130 titles hold "harbor" (more than search.FEW: both plans run on SQLite);
+    14 hold "quay", more than a page, fewer than a first page's turn to seeking."""
+    from cmpapi.server.db.counters import made
+    from cmpapi.server.db.search import FEW, title_match
+
+    titles = [f"{'Harbor' if n % 3 else 'harbour'} {n:03d}" for n in range(200)]
+    titles += ['Quote "harbor" 100%_', "HARBOR upper"]
+    titles += [f"Quay {n:03d}" for n in range(14)]  # under a first page's turn: sought
+    for title in titles:
+        service.create_task(db, world.principal(), LINKS, TaskCreateRequest(title=title))
+    rows = db.execute(
+        select(Task.id, Task.title, Task.modified_at).where(Task.org_id == world.org.id)
+    ).all()
+    rows = sorted(rows, key=lambda r: (r.modified_at, r.id), reverse=True)
+    if db.get_bind().dialect.name == "sqlite":  # both plans are taken below
+        common = title_match(db, Task.title, "harbor")
+        tasks = made(db, world.org.id, "task")
+        assert tasks == len(rows)
+        assert not common.seek(db, tasks, 10) and common.seek(db, tasks, 10_000)
+        assert title_match(db, Task.title, '"harbor" 100%_').seek(db, tasks, 10)
+        assert title_match(db, Task.title, "quay").seek(db, tasks, 10)
+    for text in ("harbor", "rbour 1", '"harbor" 100%_', "nothing", "ha", "quay"):
+        want = [r.id for r in rows if text.lower() in r.title.lower()]
+        assert len(want) > FEW or text != "harbor"
+        for offset in (0, 10, 120, len(want) - 5, len(want) + 3):
+            for status in (None, "Not Started"):
+                query: dict[str, Any] = {"search_key": text, "offset": max(offset, 0)}
+                query |= {"page_size": 10} | ({"status": status} if status else {})
+                r = client.get("/v3/tasks", params=query, headers=world.auth())
+                assert r.status_code == 200, r.text
+                got = [t["id"] for t in r.json()["data"]]
+                assert got == want[max(offset, 0) : max(offset, 0) + 10], (text, offset)

@@ -3,7 +3,7 @@ calendar events)."""
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Integer, String, insert, update
+from sqlalchemy import ForeignKey, Integer, String, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cmpapi.server.db.base import Base
@@ -34,3 +34,10 @@ def next_number(session: Session, org_id: str, name: str) -> int:
         session.execute(insert(Counter).values(org_id=org_id, name=name, value=1))
         value = 1
     return int(value)
+
+
+def made(session: Session, org_id: str, name: str) -> int:
+    """How many numbers the sequence has handed out: an upper bound of the rows it numbers
+    (deleted ones included), for a cost estimate without a count."""
+    stmt = select(Counter.value).where(Counter.org_id == org_id, Counter.name == name)
+    return int(session.scalar(stmt) or 0)

@@ -23,6 +23,7 @@ each table of ``INDEXED`` a trigram index of its title:
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +33,7 @@ from sqlalchemy import table as sql_table
 from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.sql.expression import TableClause
 
-from cmpapi.server.db.repository import contains_text
+from cmpapi.server.db.repository import Page, contains_text
 
 # Tables whose ``title`` has a trigram index (the migration creates them).
 INDEXED = ("library_assets", "tasks")
@@ -101,6 +102,34 @@ def unindexed(column: QueryableAttribute[Any]) -> ColumnElement[Any]:
     each entry (it has no statistics to tell that the matches are fewer)."""
     table = column.expression.table
     return literal_column(f"+{table.name}.{column.key}")
+
+
+def sorted_matches(
+    session: Session,
+    columns: Sequence[Any],
+    model: Any,
+    org_id: str,
+    where: Sequence[ColumnElement[bool]],
+    offset: int,
+    size: int,
+    params: Mapping[str, Any] | None = None,
+) -> Page[Any]:
+    """A search's page from its matches, sorted (``TitleMatch.seek`` chose it): newest
+    change first, rows of ``columns`` of ``model`` (a table with ``id``, ``org_id`` and
+    ``modified_at``). The organization and the order are written so that no index serves
+    them (``unindexed``): SQLite then seeks the matching rowids and sorts them, instead of
+    walking the organization's page order and probing each entry."""
+    ids = (
+        select(model.id)
+        .where(unindexed(model.org_id) == org_id, *where)
+        .order_by(unindexed(model.modified_at).desc(), model.id.desc())
+        .offset(offset)
+        .limit(size + 1)
+    )
+    stmt = select(*columns).where(model.id.in_(ids))
+    order = (model.modified_at.desc(), model.id.desc())
+    rows = session.execute(stmt.order_by(*order), dict(params or {})).all()
+    return Page(rows[:size], offset, size, len(rows) > size)
 
 
 def _matching(search: TableClause, name: str, text: str) -> ColumnElement[bool]:

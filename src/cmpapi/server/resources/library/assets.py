@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from cmpapi.server.authz import Principal, require
 from cmpapi.server.db.base import new_id, utcnow
 from cmpapi.server.db.repository import Page, Repository, lookup
-from cmpapi.server.db.search import TitleMatch, title_match, unindexed
+from cmpapi.server.db.search import TitleMatch, sorted_matches, title_match
 from cmpapi.server.errors import Forbidden, Invalid, NotFound
 from cmpapi.server.http.links import Links
 from cmpapi.server.resources.campaigns import service as campaigns
@@ -303,7 +303,7 @@ def list_assets(
         where = _conditions(session, principal, filters, types, folder_ids, granted, search)
         depth = offset + size
         if search is not None and search.seek(session, counts.assets(session, org_id), depth):
-            page = _seek_page(session, org_id, where, offset, size)
+            page = sorted_matches(session, ASSET_COLUMNS, Asset, org_id, where, offset, size)
         else:  # conditions are built per request: cached only when there are none
             page = repo.rows(
                 ASSET_COLUMNS,
@@ -320,24 +320,6 @@ def list_assets(
         total = repo.count(*where)
     page = replace(page, total=total)
     return page, views(session, page.items)
-
-
-def _seek_page(
-    session: Session, org_id: str, where: list[ColumnElement[bool]], offset: int, size: int
-) -> Page[Any]:
-    """A search's page from its matches, sorted (db/search.py, ``TitleMatch.seek``): the
-    organization and the order are written so that no index serves them, and SQLite
-    seeks the matching rowids instead of walking the organization's page order."""
-    ids = (
-        select(Asset.id)
-        .where(unindexed(Asset.org_id) == org_id, *where)
-        .order_by(unindexed(Asset.modified_at).desc(), Asset.id.desc())
-        .offset(offset)
-        .limit(size + 1)
-    )
-    stmt = select(*ASSET_COLUMNS).where(Asset.id.in_(ids))
-    rows = session.execute(stmt.order_by(*NEWEST_FIRST, Asset.id.desc())).all()
-    return Page(rows[:size], offset, size, len(rows) > size)
 
 
 def _key_filters(

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
 from cmpapi.server.db.base import new_id, utcnow
-from cmpapi.server.db.counters import next_number
+from cmpapi.server.db.counters import made, next_number
 from cmpapi.server.db.repository import Page, Repository
-from cmpapi.server.db.search import title_contains
+from cmpapi.server.db.search import sorted_matches, title_match
 from cmpapi.server.errors import Forbidden, Invalid, NotFound
 from cmpapi.server.http.links import Links
 from cmpapi.server.identity.tables import Team, User
@@ -266,11 +266,11 @@ def list_tasks(
     now = utcnow()
     where: list[ColumnElement[bool]] = []
     values: dict[str, Any] = {}
-    cache = True
+    search = None
     if isinstance(params.search_key, str) and params.search_key.strip():
         # Built per request (on SQLite it holds the matching rowids): not cached.
-        where.append(title_contains(session, Task.title, params.search_key.strip()))
-        cache = False
+        search = title_match(session, Task.title, params.search_key.strip())
+        where.append(search.condition)
     for name, clause in _BY_COLUMN.items():
         value = getattr(params, name)
         if isinstance(value, str):
@@ -285,6 +285,22 @@ def list_tasks(
     if isinstance(params.status, list) and params.status:
         where.append(_status_filter(frozenset(str(s.value) for s in params.status)))
         values["now"] = now
+    depth = params.offset + params.page_size
+    # A search reads its matches sorted when that costs less than walking the page order
+    # (a rarer word, or a deep page: 100,000 tasks, a 5 % word at offset 10,000 walked
+    # 48 ms); the tasks ever made bound the organization's (``next_number``'s sequence).
+    if search is not None and search.seek(session, made(session, principal.org_id, "task"), depth):
+        page = sorted_matches(
+            session,
+            LIST_COLUMNS,
+            Task,
+            principal.org_id,
+            where,
+            params.offset,
+            params.page_size,
+            values,
+        )
+        return page, now
     page = Repository(Task, session, principal.org_id).rows(
         LIST_COLUMNS,
         *where,
@@ -292,7 +308,7 @@ def list_tasks(
         offset=params.offset,
         page_size=params.page_size,
         params=values,
-        cache=cache,
+        cache=search is None,
     )
     return page, now
 
