@@ -456,3 +456,16 @@ def test_search_pages_walked_or_sought_are_the_same(client, db, app: FastAPI, wo
             body = ok(client.get("/v3/assets", params=query, headers=world.auth(who)))
             assert body["total_count"] == len(want), (who, text)
             assert [a["id"] for a in body["data"]] == want[max(offset, 0) : max(offset, 0) + 10]
+
+    # Another organization's matches: the index's count is no longer the organization's
+    # alone (assets.list_assets then counts through the table).
+    from cmpapi.server.authz import Principal
+    from cmpapi.server.identity import service as identity
+
+    other = identity.create_organization(db, "Other")
+    them = identity.create_user(db, other.id, email="o@other.example.com", name="O", role="admin")
+    principal = Principal(org_id=other.id, user_id=them.id, role="admin", app_id=world.app.id)
+    assets.create_asset(db, principal, links, "harbor of theirs", None, pdf)
+    want = [r.id for r in rows if "harbor" in r.title.lower()]
+    body = ok(client.get("/v3/assets", params={"search_text": "harbor"}, headers=world.auth()))
+    assert body["total_count"] == len(want)

@@ -159,6 +159,11 @@ def assets(session: Session, org_id: str) -> int:
     return _sum(session, AssetCount.kind == "asset", AssetCount.org_id == org_id)
 
 
+def database_assets(session: Session) -> int:
+    """How many assets the database holds, every organization's."""
+    return _sum(session, AssetCount.kind == "asset")
+
+
 def _sum(session: Session, *where: ColumnElement[bool]) -> int:
     return int(session.scalar(select(func.sum(AssetCount.n)).where(*where)) or 0)
 
