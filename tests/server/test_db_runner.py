@@ -73,3 +73,35 @@ async def test_without_a_budget_reads_stay_inline(tmp_path: Path) -> None:
     assert await runner.read(read) == 3_000_000
     assert seen == [threading.get_ident()]
     engine.dispose()
+
+
+@pytest.mark.anyio
+async def test_a_kind_of_read_that_passed_its_budget_goes_to_a_thread_first(
+    tmp_path: Path,
+) -> None:
+    """After one read of a kind passed the budget, the next ``SLOW_RUNS`` of that kind go to
+    a thread at once (no budget spent on the loop first), then one tries the loop again;
+    other kinds stay on the loop."""
+    from cmpapi.server.db.runner import SLOW_RUNS
+
+    engine = make_engine(Settings(data_dir=tmp_path, database_url=None))
+    runner = DbRunner(inline=True, max_threads=2, read_budget_s=0.005)
+    loop_thread = threading.get_ident()
+    seen: list[int] = []
+
+    def read(statement: object) -> int:
+        seen.append(threading.get_ident())
+        with engine.connect() as conn:
+            return int(conn.execute(statement).scalar_one())  # type: ignore[call-overload]
+
+    assert await runner.read_as("search", read, SLOW) == 3_000_000
+    assert seen[0] == loop_thread and seen[1] != loop_thread  # interrupted, then moved
+    seen.clear()
+    for _ in range(SLOW_RUNS):
+        assert await runner.read_as("search", read, text("SELECT 1")) == 1
+    assert loop_thread not in seen and len(seen) == SLOW_RUNS  # straight to a thread
+    assert await runner.read_as("listing", read, text("SELECT 1")) == 1
+    assert seen[-1] == loop_thread  # another kind
+    assert await runner.read_as("search", read, text("SELECT 1")) == 1
+    assert seen[-1] == loop_thread  # the kind tries the loop again
+    engine.dispose()

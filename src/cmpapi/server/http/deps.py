@@ -10,7 +10,7 @@ the response in the unit of work and holds the services' commits until it is bui
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Annotated, Concatenate, ParamSpec, TypeVar
 
 from fastapi import Depends, Request, Response
@@ -41,22 +41,39 @@ def bearer_token(request: Request) -> str | None:
 READ_METHODS = frozenset({"GET", "HEAD"})
 
 
+def read_kind(request: Request) -> Hashable:
+    """What a read asks, for ``DbRunner.read_as``: the route, the names of the query's
+    parameters and the size class of its offset (a first page and a deep one differ)."""
+    route = request.scope.get("route")
+    query = request.query_params
+    offset = query.get("offset", "")
+    depth = int(offset).bit_length() if offset.isdigit() and len(offset) < 12 else 0
+    return (getattr(route, "path", request.url.path), frozenset(query.keys()), depth)
+
+
 class Db:
     """Runs sync database work in a fresh session on the app's ``DbRunner``."""
 
     def __init__(
-        self, runner: DbRunner, make_session: Callable[[], Session], reads_only: bool = False
+        self,
+        runner: DbRunner,
+        make_session: Callable[[], Session],
+        reads_only: bool = False,
+        read_kind: Hashable | None = None,
     ) -> None:
         self._runner = runner
         self._make_session = make_session
         self._reads_only = reads_only  # a GET request's work (DbRunner.read)
+        self._read_kind = read_kind  # DbRunner.read_as
 
     async def run(
         self, fn: Callable[Concatenate[Session, P], T], /, *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """``fn(session, *args, **kwargs)`` as one unit of work."""
         if self._reads_only:
-            return await self._runner.read(self._in_session, fn, *args, **kwargs)
+            return await self._runner.read_as(
+                self._read_kind, self._in_session, fn, *args, **kwargs
+            )
         return await self._runner.run(self._in_session, fn, *args, **kwargs)
 
     def _in_session(
@@ -71,7 +88,9 @@ class Api(Db):
 
     def __init__(self, request: Request, token: str) -> None:
         state = request.app.state
-        super().__init__(state.db_runner, state.unit_sessions, request.method in READ_METHODS)
+        reads = request.method in READ_METHODS
+        kind = read_kind(request) if reads else None
+        super().__init__(state.db_runner, state.unit_sessions, reads, kind)
         self.links: Links = get_links(request)
         self._token = token
         self._principal: Principal | None = None
