@@ -94,14 +94,14 @@ async def test_a_kind_of_read_that_passed_its_budget_goes_to_a_thread_first(
         with engine.connect() as conn:
             return int(conn.execute(statement).scalar_one())  # type: ignore[call-overload]
 
-    assert await runner.read_as("search", read, SLOW) == 3_000_000
+    assert await runner.read_as(lambda: "search", read, SLOW) == 3_000_000
     assert seen[0] == loop_thread and seen[1] != loop_thread  # interrupted, then moved
     seen.clear()
     for _ in range(SLOW_RUNS):
-        assert await runner.read_as("search", read, text("SELECT 1")) == 1
+        assert await runner.read_as(lambda: "search", read, text("SELECT 1")) == 1
     assert loop_thread not in seen and len(seen) == SLOW_RUNS  # straight to a thread
-    assert await runner.read_as("listing", read, text("SELECT 1")) == 1
+    assert await runner.read_as(lambda: "listing", read, text("SELECT 1")) == 1
     assert seen[-1] == loop_thread  # another kind
-    assert await runner.read_as("search", read, text("SELECT 1")) == 1
+    assert await runner.read_as(lambda: "search", read, text("SELECT 1")) == 1
     assert seen[-1] == loop_thread  # the kind tries the loop again
     engine.dispose()

@@ -114,22 +114,30 @@ class DbRunner:
         return await self.read_as(None, fn, *args, **kwargs)
 
     async def read_as(
-        self, kind: Hashable | None, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+        self,
+        kind: Callable[[], Hashable] | None,
+        fn: Callable[P, T],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
     ) -> T:
-        """``read``, for a read of ``kind`` (what the request asks: its route, the names of
-        its parameters, the size class of its offset). A kind whose last read passed the
-        budget goes to a thread at once for its next ``SLOW_RUNS`` reads, then tries the
-        loop again: a read that is long each time no longer spends the budget on the loop
-        first, then all of it again in the thread (a search of 1,000,000 tasks: 22 ms
-        that way, 11 ms in the thread; bench/README.md)."""
+        """``read``, for a read of the kind ``kind()`` says (what the request asks: its
+        route, the names of its parameters, the size class of its offset; worked out only
+        when needed). A kind whose last read passed the budget goes to a thread at once for
+        its next ``SLOW_RUNS`` reads, then tries the loop again: a read that is long each
+        time no longer spends the budget on the loop first, then all of it again in the
+        thread (a search of 1,000,000 tasks: 22 ms that way, 11 ms in the thread;
+        bench/README.md)."""
         if not self.inline_reads:
             return await self._in_thread(fn, *args, **kwargs)
         if self.read_budget_s is None:
             return _run_inline(fn, *args, **kwargs)
-        left = self._slow.get(kind, 0) if kind is not None else 0
-        if left:
-            self._slow[kind] = left - 1
-            return await self._in_thread(fn, *args, **kwargs)
+        if self._slow and kind is not None:
+            known = kind()
+            left = self._slow.get(known, 0)
+            if left:
+                self._slow[known] = left - 1
+                return await self._in_thread(fn, *args, **kwargs)
         try:
             with read_budget(self.read_budget_s):
                 return _run_inline(fn, *args, **kwargs)
@@ -137,7 +145,7 @@ class DbRunner:
             if kind is not None:
                 if len(self._slow) >= SLOW_KINDS:
                     self._slow.clear()
-                self._slow[kind] = SLOW_RUNS
+                self._slow[kind()] = SLOW_RUNS
             return await self._in_thread(fn, *args, **kwargs)
 
     async def _in_thread(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:

@@ -11,6 +11,7 @@ the response in the unit of work and holds the services' commits until it is bui
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
+from functools import partial
 from typing import Annotated, Concatenate, ParamSpec, TypeVar
 
 from fastapi import Depends, Request, Response
@@ -59,7 +60,7 @@ class Db:
         runner: DbRunner,
         make_session: Callable[[], Session],
         reads_only: bool = False,
-        read_kind: Hashable | None = None,
+        read_kind: Callable[[], Hashable] | None = None,
     ) -> None:
         self._runner = runner
         self._make_session = make_session
@@ -89,7 +90,7 @@ class Api(Db):
     def __init__(self, request: Request, token: str) -> None:
         state = request.app.state
         reads = request.method in READ_METHODS
-        kind = read_kind(request) if reads else None
+        kind = partial(read_kind, request) if reads else None
         super().__init__(state.db_runner, state.unit_sessions, reads, kind)
         self.links: Links = get_links(request)
         self._token = token
