@@ -30,13 +30,20 @@ R = TypeVar("R", bound=RootModel[Any])
 OCTET_STREAM = "application/octet-stream"
 
 
-def attachment(row: Attachment, sign: Signer) -> AttachmentResponse:
-    """``{id, name, url}``: a link's own URL, or a signed download URL of a file."""
+def attachment_item(row: Any, sign: Signer) -> dict[str, Any]:
+    """``{id, name, url}`` as plain data (a list's item: ``page_response`` checks it), from
+    an Attachment or an ``attachments.LIST_COLUMNS`` row: a link's own URL, or a signed
+    download URL of a file."""
     if row.kind == URL:
         url = row.url or ""
     else:
         url = sign(row.storage_key or "", row.name, row.mime_type or OCTET_STREAM)
-    return AttachmentResponse(id=row.id, name=row.name, url=url)
+    return {"id": row.id, "name": row.name, "url": url}
+
+
+def attachment(row: Attachment, sign: Signer) -> AttachmentResponse:
+    """An added attachment's answer: ``attachment_item`` validated."""
+    return AttachmentResponse.model_validate(attachment_item(row, sign))
 
 
 def comment_file(row: Any, sign: Signer) -> dict[str, Any]:
