@@ -25,7 +25,6 @@ from cmpapi.server.resources.library.tables import (
 from cmpapi.wire import (
     AssetLineageResponse,
     AssetResponse,
-    BaseAssetRenditionResponse,
     BasePermissionsResponseSchema,
     DetailedAssetRenditionResponse,
     FolderResponse,
@@ -283,7 +282,9 @@ def rendition_config(row: RenditionConfig) -> RenditionConfigResponse:
     )
 
 
-def _rendition_base(row: Rendition, sign: Callable[[str, str, str], str]) -> dict[str, Any]:
+def rendition_item(row: Any, sign: Callable[[str, str, str], str]) -> dict[str, Any]:
+    """listAssetRenditions' item as plain data (``page_response`` checks it), from a
+    ``renditions.LIST_COLUMNS`` row or a Rendition; the base of ``rendition_detail``."""
     extension = row.mime_type.rpartition("/")[2] if row.mime_type else ""
     url = sign(row.storage_key, f"{row.name}.{extension}", row.mime_type) if row.storage_key else ""
     return {
@@ -295,17 +296,11 @@ def _rendition_base(row: Rendition, sign: Callable[[str, str, str], str]) -> dic
     }
 
 
-def rendition_item(
-    row: Rendition, sign: Callable[[str, str, str], str]
-) -> BaseAssetRenditionResponse:
-    return BaseAssetRenditionResponse.model_validate(_rendition_base(row, sign))
-
-
 def rendition_detail(
     row: Rendition, asset: Asset, sign: Callable[[str, str, str], str]
 ) -> DetailedAssetRenditionResponse:
     return DetailedAssetRenditionResponse.model_validate(
-        _rendition_base(row, sign)
+        rendition_item(row, sign)
         | {
             "modified_at": timestamp(row.modified_at),
             "original_asset_id": row.asset_id,
