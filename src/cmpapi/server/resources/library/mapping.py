@@ -232,24 +232,29 @@ def version_response(
     )
 
 
+def lineage_item(row: Any, links: Links) -> dict[str, Any]:
+    """listAssetLineages' item as plain data (``page_response`` checks it), from a
+    ``relations.LIST_COLUMNS`` row or an AssetLineage."""
+    return {
+        "id": row.id,
+        "name": row.name,
+        "asset_id": row.asset_id,
+        "version_id": row.version_id,
+        "used_in": row.used_in,
+        "uri": row.uri,
+        "icon_url": row.icon_url,
+        "rendition_id": row.rendition_id,
+        "created_at": timestamp(row.created_at),
+        "links": {
+            "self": links.to("deleteAssetLineage", asset_id=row.asset_id, lineage_id=row.id),
+            "asset": links.to("getAssetUrl", asset_id=row.asset_id),
+        },
+    }
+
+
 def lineage_response(row: AssetLineage, links: Links) -> AssetLineageResponse:
-    return AssetLineageResponse.model_validate(
-        {
-            "id": row.id,
-            "name": row.name,
-            "asset_id": row.asset_id,
-            "version_id": row.version_id,
-            "used_in": row.used_in,
-            "uri": row.uri,
-            "icon_url": row.icon_url,
-            "rendition_id": row.rendition_id,
-            "created_at": timestamp(row.created_at),
-            "links": {
-                "self": links.to("deleteAssetLineage", asset_id=row.asset_id, lineage_id=row.id),
-                "asset": links.to("getAssetUrl", asset_id=row.asset_id),
-            },
-        }
-    )
+    """createAssetLineage: ``lineage_item`` validated."""
+    return AssetLineageResponse.model_validate(lineage_item(row, links))
 
 
 def related_item(view: AssetView, links: Links, file_url: FileUrl) -> RelatedAssetItem:
