@@ -194,26 +194,30 @@ def draft_response(
     return TaskAssetDraftResponse.model_validate(body)
 
 
-def comment_response(
-    view: CommentView, asset_url: str, links: Links, sign: Signer
-) -> TaskAssetCommentResponse:
-    """A task asset comment; ``asset_url`` is the asset's typed URL."""
+def comment_item(view: CommentView, asset_url: str, links: Links, sign: Signer) -> dict[str, Any]:
+    """A task asset comment as plain data (listTaskAssetComments' item: ``page_response``
+    checks it); ``asset_url`` is the asset's typed URL."""
     row = view.row
     attachments = [
         {"id": a.id, "name": a.name, "url": sign(a.storage_key, a.name, a.mime_type)}
         for a in view.attachments
     ]
-    return TaskAssetCommentResponse.model_validate(
-        {
-            "id": row.id,
-            "value": row.value,
-            "is_resolved": row.is_resolved,
-            "created_at": timestamp(row.created_at),
-            "modified_at": timestamp(row.modified_at),
-            "attachments": attachments,
-            "links": {"task": links.to("getTask", id=row.task_id), "asset": asset_url},
-        }
-    )
+    return {
+        "id": row.id,
+        "value": row.value,
+        "is_resolved": row.is_resolved,
+        "created_at": timestamp(row.created_at),
+        "modified_at": timestamp(row.modified_at),
+        "attachments": attachments,
+        "links": {"task": links.to("getTask", id=row.task_id), "asset": asset_url},
+    }
+
+
+def comment_response(
+    view: CommentView, asset_url: str, links: Links, sign: Signer
+) -> TaskAssetCommentResponse:
+    """addCommentToTaskAsset's answer: ``comment_item`` validated."""
+    return TaskAssetCommentResponse.model_validate(comment_item(view, asset_url, links, sign))
 
 
 def category_response(category: Category) -> BrandComplianceCategoriesResponse:
