@@ -203,6 +203,16 @@ def test_lineages(client, world: World) -> None:
         "/v3/asset-lineages", params={"asset_id": [asset, "x" * 32]}, headers=world.auth()
     ).json()["data"]
     assert [x["id"] for x in listed] == [lineage["id"]]
+    # The other filters, each bound to a value of the request.
+    for params, found in (
+        ({"used_in": "external"}, [lineage["id"]]),
+        ({"created_at__from": "2000-01-01T00:00:00Z"}, [lineage["id"]]),
+        ({"created_at__from": "2999-01-01T00:00:00Z"}, []),
+        ({"created_at__to": "2000-01-01T00:00:00Z"}, []),
+        ({"created_at__to": "2999-01-01T00:00:00Z", "used_in": "external"}, [lineage["id"]]),
+    ):
+        r = client.get("/v3/asset-lineages", params=params, headers=world.auth())
+        assert [x["id"] for x in r.json()["data"]] == found, params
     bad = {"name": "x", "uri": "ftp://example.com/f"}
     assert (
         client.post(f"/v3/assets/{asset}/lineages", json=bad, headers=world.auth()).status_code

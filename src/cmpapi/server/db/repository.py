@@ -345,8 +345,14 @@ def lookup(
     return _run(conn, cached, values)
 
 
+def contains_pattern(text: str) -> str:
+    """The LIKE pattern (escape ``\\``) of ``contains_text``: for a module-level
+    ``column.ilike(bindparam(...), escape="\\")`` whose value goes in ``params``."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def contains_text(column: QueryableAttribute[Any], text: str) -> ColumnElement[bool]:
     """``column`` contains ``text``, case-insensitively, as plain text: user input becomes
     a LIKE pattern only with its metacharacters (``%``, ``_``, the escape) escaped."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return column.ilike(f"%{escaped}%", escape="\\")
+    return column.ilike(contains_pattern(text), escape="\\")

@@ -17,11 +17,25 @@ from cmpapi.server.oauth.tables import OAuthApp
 router = Router(prefix="/ext/v1", linked=False, tags=["cmpapi: apps"])
 
 
+# What the list reads (``Repository.rows`` prepares it once): never the secret's hash.
+LIST_COLUMNS = (
+    OAuthApp.id,
+    OAuthApp.name,
+    OAuthApp.client_id,
+    OAuthApp.redirect_uris,
+    OAuthApp.token_user_id,
+    OAuthApp.expose_email,
+    OAuthApp.is_active,
+    OAuthApp.created_at,
+)
+OLDEST_FIRST = (OAuthApp.created_at,)
+
+
 def list_apps(session: Session, principal: Principal) -> list[dict[str, Any]]:
     """The organization's apps as JSON-ready dicts."""
     require(principal, "apps:read")
-    page = Repository(OAuthApp, session, principal.org_id).list(
-        order_by=[OAuthApp.created_at], page_size=1000
+    page = Repository(OAuthApp, session, principal.org_id).rows(
+        LIST_COLUMNS, order_by=OLDEST_FIRST, page_size=1000
     )
     return [
         {

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, bindparam, select
 from sqlalchemy.orm import Session
 
 from cmpapi import standard_webhooks as signing
@@ -116,12 +116,31 @@ def get_webhook(session: Session, org_id: str, webhook_id: str) -> Webhook:
     return Repository(Webhook, session, org_id).get(webhook_id)
 
 
-def list_webhooks(
-    session: Session, org_id: str, offset: int = 0, page_size: int = 10
-) -> Page[Webhook]:
-    """The organization's webhooks, oldest first."""
-    return Repository(Webhook, session, org_id).list(
-        order_by=[Webhook.created_at], offset=offset, page_size=page_size
+# What a page of webhooks reads (``Repository.rows`` prepares it once).
+WEBHOOK_COLUMNS = (
+    Webhook.id,
+    Webhook.name,
+    Webhook.description,
+    Webhook.callback_url,
+    Webhook.secret,
+    Webhook.signing_key,
+    Webhook.event_names,
+    Webhook.is_active,
+    Webhook.disabled_reason,
+    Webhook.disabled_at,
+    Webhook.failing_since,
+    Webhook.last_success_at,
+    Webhook.last_failure_at,
+    Webhook.created_at,
+    Webhook.modified_at,
+)
+OLDEST_FIRST = (Webhook.created_at,)
+
+
+def list_webhooks(session: Session, org_id: str, offset: int = 0, page_size: int = 10) -> Page[Any]:
+    """The organization's webhooks, oldest first (rows of ``WEBHOOK_COLUMNS``)."""
+    return Repository(Webhook, session, org_id).rows(
+        WEBHOOK_COLUMNS, order_by=OLDEST_FIRST, offset=offset, page_size=page_size
     )
 
 
@@ -256,6 +275,33 @@ def merge_webhook_by_name(
 # -- deliveries ---------------------------------------------------------------------
 
 
+# What a page of deliveries reads, as module-level columns and clauses
+# (``Repository.rows`` prepares them once per combination of filters).
+DELIVERY_COLUMNS = (
+    Delivery.id,
+    Delivery.webhook_id,
+    Delivery.event_id,
+    Delivery.event_name,
+    Delivery.status,
+    Delivery.attempts,
+    Delivery.max_attempts,
+    Delivery.next_attempt_at,
+    Delivery.last_status_code,
+    Delivery.last_error,
+    Delivery.last_attempt_at,
+    Delivery.created_at,
+    Delivery.finished_at,
+)
+NEWEST_FIRST = (Delivery.created_at.desc(),)
+_DELIVERY_FILTERS: dict[str, ColumnElement[bool]] = {
+    "webhook_id": Delivery.webhook_id == bindparam("webhook_id"),
+    "event_id": Delivery.event_id == bindparam("event_id"),
+    "status": Delivery.status == bindparam("status"),
+    "event_name": Delivery.event_name == bindparam("event_name"),
+    "since": Delivery.created_at >= bindparam("since"),
+}
+
+
 def list_deliveries(
     session: Session,
     org_id: str,
@@ -267,25 +313,32 @@ def list_deliveries(
     since: datetime | None = None,
     offset: int = 0,
     page_size: int = 10,
-) -> Page[Delivery]:
-    """Deliveries, newest first, of a webhook and/or an event, filtered."""
+) -> Page[Any]:
+    """Deliveries, newest first, of a webhook and/or an event, filtered (rows of
+    ``DELIVERY_COLUMNS``: the body is read by ``get_delivery`` only)."""
     if status is not None and status not in STATUSES:
         raise Invalid("Invalid filter", {"status": f"One of {', '.join(STATUSES)}"})
     if webhook_id is not None:
         get_webhook(session, org_id, webhook_id)
     where: list[ColumnElement[bool]] = []
-    for column, value in (
-        (Delivery.webhook_id, webhook_id),
-        (Delivery.event_id, event_id),
-        (Delivery.status, status),
-        (Delivery.event_name, event_name),
+    values: dict[str, Any] = {}
+    for name, value in (
+        ("webhook_id", webhook_id),
+        ("event_id", event_id),
+        ("status", status),
+        ("event_name", event_name),
+        ("since", since),
     ):
         if value is not None:
-            where.append(column == value)
-    if since is not None:
-        where.append(Delivery.created_at >= since)
-    return Repository(Delivery, session, org_id).list(
-        *where, order_by=[Delivery.created_at.desc()], offset=offset, page_size=page_size
+            where.append(_DELIVERY_FILTERS[name])
+            values[name] = value
+    return Repository(Delivery, session, org_id).rows(
+        DELIVERY_COLUMNS,
+        *where,
+        order_by=NEWEST_FIRST,
+        offset=offset,
+        page_size=page_size,
+        params=values,
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from cmpapi.server.http.links import Links
-from cmpapi.server.webhooks.tables import PENDING, Delivery, DeliveryAttempt, Webhook
+from cmpapi.server.webhooks.tables import PENDING, DeliveryAttempt
 
 
 def timestamp(value: datetime | None) -> str | None:
@@ -18,8 +18,9 @@ def timestamp(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
-def webhook_view(webhook: Webhook, links: Links) -> dict[str, Any]:
-    """A webhook with its secrets (admins configure receivers with them)."""
+def webhook_view(webhook: Any, links: Links) -> dict[str, Any]:
+    """A webhook (a Webhook or a ``service.WEBHOOK_COLUMNS`` row) with its secrets (admins
+    configure receivers with them)."""
     base = f"/ext/v1/webhooks/{webhook.id}"
     return {
         "id": webhook.id,
@@ -45,8 +46,9 @@ def webhook_view(webhook: Webhook, links: Links) -> dict[str, Any]:
     }
 
 
-def delivery_view(delivery: Delivery, links: Links, *, body: bool = False) -> dict[str, Any]:
-    """A delivery; ``body`` adds the JSON body that is (or was) sent."""
+def delivery_view(delivery: Any, links: Links, *, body: bool = False) -> dict[str, Any]:
+    """A delivery (a Delivery or a ``service.DELIVERY_COLUMNS`` row); ``body`` adds the
+    JSON body that is (or was) sent (a Delivery's)."""
     base = f"/ext/v1/webhooks/{delivery.webhook_id}/deliveries/{delivery.id}"
     out: dict[str, Any] = {
         "id": delivery.id,

@@ -37,7 +37,7 @@ async def list_events(
 ) -> Response:
     """Events by start date, filtered by a date window and a campaign."""
     page = await api.call(service.list_events, params)
-    data = [mapping.event_response(e, api.links) for e in page.items]
+    data = [mapping.event_item(e, api.links) for e in page.items]
     return page_response(ListEventsResponse, request, api.links, page, data)
 
 

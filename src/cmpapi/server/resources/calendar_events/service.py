@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, bindparam
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
@@ -77,22 +77,50 @@ def _check_dates(start: datetime, end: datetime) -> None:
         raise Invalid("The event ends before it starts", {"end_date": "Before start_date"})
 
 
+# What a page reads, as module-level columns and clauses (``Repository.rows`` prepares
+# them once per combination of filters; the request's values go in ``params``).
+LIST_COLUMNS = (
+    CalendarEvent.id,
+    CalendarEvent.number,
+    CalendarEvent.title,
+    CalendarEvent.description,
+    CalendarEvent.campaign_id,
+    CalendarEvent.start_date,
+    CalendarEvent.end_date,
+    CalendarEvent.is_all_day,
+    CalendarEvent.is_archived,
+    CalendarEvent.created_by,
+)
+_ENDING_AFTER = CalendarEvent.end_date >= bindparam("start_date")
+_STARTING_BEFORE = CalendarEvent.start_date <= bindparam("end_date")
+_IN_CAMPAIGN = CalendarEvent.campaign_id == bindparam("campaign_id")
+
+
 def list_events(
     session: Session, principal: Principal, params: ListEventsParametersQuery
-) -> Page[CalendarEvent]:
+) -> Page[Any]:
     """Events by start date. ``start_date``: ending at or after it; ``end_date``: starting
-    at or before it (a bare date counts the whole day); ``campaign_id``: of that campaign."""
+    at or before it (a bare date counts the whole day); ``campaign_id``: of that campaign.
+    Rows of ``LIST_COLUMNS``."""
     require(principal, "events:read")
     where: list[ColumnElement[bool]] = []
+    values: dict[str, Any] = {}
     if isinstance(params.start_date, str):
-        where.append(CalendarEvent.end_date >= _instant(params.start_date, "start_date"))
+        where.append(_ENDING_AFTER)
+        values["start_date"] = _instant(params.start_date, "start_date")
     if isinstance(params.end_date, str):
-        bound = _instant(params.end_date, "end_date", end_of_day=True)
-        where.append(CalendarEvent.start_date <= bound)
+        where.append(_STARTING_BEFORE)
+        values["end_date"] = _instant(params.end_date, "end_date", end_of_day=True)
     if isinstance(params.campaign_id, str):
-        where.append(CalendarEvent.campaign_id == params.campaign_id)
-    return Repository(CalendarEvent, session, principal.org_id).list(
-        *where, order_by=BY_START, offset=params.offset, page_size=params.page_size
+        where.append(_IN_CAMPAIGN)
+        values["campaign_id"] = params.campaign_id
+    return Repository(CalendarEvent, session, principal.org_id).rows(
+        LIST_COLUMNS,
+        *where,
+        order_by=BY_START,
+        offset=params.offset,
+        page_size=params.page_size,
+        params=values,
     )
 
 

@@ -49,13 +49,13 @@ async def list_fields(
 ) -> Response:
     """Get the list of fields of an Organization."""
     ids = params.ids if params.ids is not MISSING else []
-    page = await api.call(service.list_fields, ids, params.offset, params.page_size)
+    page, choices = await api.call(service.list_fields, ids, params.offset, params.page_size)
     return page_response(
         ListFieldsResponse,
         request,
         api.links,
         page,
-        [mapping.list_fields_item(f, api.links) for f in page.items],
+        [mapping.list_fields_item(f, choices.get(f.id, ()), api.links) for f in page.items],
     )
 
 

@@ -13,13 +13,13 @@ from contextlib import contextmanager
 from typing import Any
 
 from pydantic import MISSING
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
 from cmpapi.server.db.base import new_id
-from cmpapi.server.db.repository import Page, Repository
+from cmpapi.server.db.repository import Page, Repository, lookup
 from cmpapi.server.errors import Invalid, NotFound
 from cmpapi.server.resources.fields import values
 from cmpapi.server.resources.fields.kinds import (
@@ -45,14 +45,49 @@ def _repo(session: Session, principal: Principal, action: str) -> Repository[Fie
     return Repository(Field, session, principal.org_id)
 
 
+# What a page reads, as module-level columns and clauses (``Repository.rows`` and
+# ``lookup`` prepare them once; the ``ids`` filter is an expanding parameter).
+LIST_COLUMNS = (
+    Field.id,
+    Field.name,
+    Field.type,
+    Field.helper_text,
+    Field.is_active,
+    Field.is_multi_select,
+    Field.decimal_places,
+    Field.has_thousand_separator,
+    Field.currency_code,
+)
+CHOICE_COLUMNS = (
+    FieldChoice.id,
+    FieldChoice.field_id,
+    FieldChoice.name,
+    FieldChoice.color,
+    FieldChoice.position,
+)
+_IN_IDS = Field.id.in_(bindparam("ids", expanding=True))
+
+
 def list_fields(
     session: Session, principal: Principal, ids: Sequence[str], offset: int, page_size: int
-) -> Page[Field]:
-    """The organization's fields by name, only those in ``ids`` when given."""
-    where = [Field.id.in_(ids)] if ids else []
-    return _repo(session, principal, "read").list(
-        *where, order_by=BY_NAME, offset=offset, page_size=page_size
+) -> tuple[Page[Any], dict[str, list[Any]]]:
+    """The organization's fields by name, only those in ``ids`` when given (rows of
+    ``LIST_COLUMNS``), and the choices of those that have them in display order (``field
+    id -> rows of CHOICE_COLUMNS``: the relationship an ORM load brings along, read for
+    the page at once)."""
+    page = _repo(session, principal, "read").rows(
+        LIST_COLUMNS,
+        *((_IN_IDS,) if ids else ()),
+        order_by=BY_NAME,
+        offset=offset,
+        page_size=page_size,
+        params={"ids": list(ids)} if ids else None,
     )
+    choices: dict[str, list[Any]] = {f.id: [] for f in page.items if KINDS[f.type].has_choices}
+    found = lookup(session, CHOICE_COLUMNS, FieldChoice.field_id, choices)
+    for c in sorted(found, key=lambda c: c.position):
+        choices[c.field_id].append(c)
+    return page, choices
 
 
 def create_field(session: Session, principal: Principal, body: SettingsFieldCreateRequest) -> Field:

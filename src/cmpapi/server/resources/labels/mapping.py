@@ -5,22 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from cmpapi.server.resources.labels.tables import LabelGroup as LabelGroupRow
-from cmpapi.wire import LabelGroup
-
 # cmpapi has no related organizations: every group is the caller organization's own.
 CURRENT = "current"
 
 
-def label_group(row: LabelGroupRow) -> LabelGroup:
-    return LabelGroup.model_validate(
-        {
-            "id": row.id,
-            "name": row.name,
-            "source_org_type": CURRENT,
-            "values": [{"id": v.id, "name": v.name} for v in row.values],
-        }
-    )
+def label_group(row: Any, values: Sequence[Any]) -> dict[str, Any]:
+    """listLabelGroups' item as plain data (``page_response`` checks it), from a
+    ``service.LIST_COLUMNS`` row (or a LabelGroup) and its values in order."""
+    return {
+        "id": row.id,
+        "name": row.name,
+        "source_org_type": CURRENT,
+        "values": [{"id": v.id, "name": v.name} for v in values],
+    }
 
 
 def resource_label(

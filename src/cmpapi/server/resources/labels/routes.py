@@ -32,7 +32,7 @@ async def list_label_groups(
 ) -> Response:
     """Get the list of label groups, sorted by name."""
     source = params.source_org_type
-    page = await api.call(
+    page, values = await api.call(
         service.list_label_groups,
         source.value if source is not MISSING else None,
         params.offset,
@@ -43,5 +43,5 @@ async def list_label_groups(
         request,
         api.links,
         page,
-        [mapping.label_group(g) for g in page.items],
+        [mapping.label_group(g, values[g.id]) for g in page.items],
     )

@@ -26,6 +26,9 @@ from cmpapi.server.resources.labels.mapping import CURRENT
 from cmpapi.server.resources.labels.tables import LabelGroup, LabelValue
 
 BY_NAME = (LabelGroup.name,)
+# What a page reads (``Repository.rows`` and ``lookup`` prepare them once).
+LIST_COLUMNS = (LabelGroup.id, LabelGroup.name)
+VALUE_COLUMNS = (LabelValue.id, LabelValue.group_id, LabelValue.name, LabelValue.position)
 
 
 def list_label_groups(
@@ -34,13 +37,23 @@ def list_label_groups(
     source_org_type: str | None,
     offset: int,
     page_size: int,
-) -> Page[LabelGroup]:
-    """The organization's label groups by name; ``related`` lists none (see CURRENT)."""
+) -> tuple[Page[Any], dict[str, list[Any]]]:
+    """The organization's label groups by name (rows of ``LIST_COLUMNS``) and each group's
+    values in display order (``group id -> rows of VALUE_COLUMNS``: the relationship an
+    ORM load brings along, read for the page at once); ``related`` lists none (see
+    CURRENT)."""
     require(principal, "labels:read")
     if source_org_type not in (None, CURRENT):
-        return Page([], offset, page_size, has_next=False)
-    repo = Repository(LabelGroup, session, principal.org_id)
-    return repo.list(order_by=BY_NAME, offset=offset, page_size=page_size)
+        return Page([], offset, page_size, has_next=False), {}
+    page = Repository(LabelGroup, session, principal.org_id).rows(
+        LIST_COLUMNS, order_by=BY_NAME, offset=offset, page_size=page_size
+    )
+    values: dict[str, list[Any]] = {g.id: [] for g in page.items}
+    for v in sorted(
+        lookup(session, VALUE_COLUMNS, LabelValue.group_id, values), key=lambda v: v.position
+    ):
+        values[v.group_id].append(v)
+    return page, values
 
 
 def create_label_group(

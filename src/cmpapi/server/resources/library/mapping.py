@@ -25,7 +25,6 @@ from cmpapi.server.resources.library.tables import (
 from cmpapi.wire import (
     AssetLineageResponse,
     AssetResponse,
-    BaseAssetRenditionResponse,
     BasePermissionsResponseSchema,
     DetailedAssetRenditionResponse,
     FolderResponse,
@@ -233,24 +232,29 @@ def version_response(
     )
 
 
+def lineage_item(row: Any, links: Links) -> dict[str, Any]:
+    """listAssetLineages' item as plain data (``page_response`` checks it), from a
+    ``relations.LIST_COLUMNS`` row or an AssetLineage."""
+    return {
+        "id": row.id,
+        "name": row.name,
+        "asset_id": row.asset_id,
+        "version_id": row.version_id,
+        "used_in": row.used_in,
+        "uri": row.uri,
+        "icon_url": row.icon_url,
+        "rendition_id": row.rendition_id,
+        "created_at": timestamp(row.created_at),
+        "links": {
+            "self": links.to("deleteAssetLineage", asset_id=row.asset_id, lineage_id=row.id),
+            "asset": links.to("getAssetUrl", asset_id=row.asset_id),
+        },
+    }
+
+
 def lineage_response(row: AssetLineage, links: Links) -> AssetLineageResponse:
-    return AssetLineageResponse.model_validate(
-        {
-            "id": row.id,
-            "name": row.name,
-            "asset_id": row.asset_id,
-            "version_id": row.version_id,
-            "used_in": row.used_in,
-            "uri": row.uri,
-            "icon_url": row.icon_url,
-            "rendition_id": row.rendition_id,
-            "created_at": timestamp(row.created_at),
-            "links": {
-                "self": links.to("deleteAssetLineage", asset_id=row.asset_id, lineage_id=row.id),
-                "asset": links.to("getAssetUrl", asset_id=row.asset_id),
-            },
-        }
-    )
+    """createAssetLineage: ``lineage_item`` validated."""
+    return AssetLineageResponse.model_validate(lineage_item(row, links))
 
 
 def related_item(view: AssetView, links: Links, file_url: FileUrl) -> RelatedAssetItem:
@@ -283,7 +287,9 @@ def rendition_config(row: RenditionConfig) -> RenditionConfigResponse:
     )
 
 
-def _rendition_base(row: Rendition, sign: Callable[[str, str, str], str]) -> dict[str, Any]:
+def rendition_item(row: Any, sign: Callable[[str, str, str], str]) -> dict[str, Any]:
+    """listAssetRenditions' item as plain data (``page_response`` checks it), from a
+    ``renditions.LIST_COLUMNS`` row or a Rendition; the base of ``rendition_detail``."""
     extension = row.mime_type.rpartition("/")[2] if row.mime_type else ""
     url = sign(row.storage_key, f"{row.name}.{extension}", row.mime_type) if row.storage_key else ""
     return {
@@ -295,17 +301,11 @@ def _rendition_base(row: Rendition, sign: Callable[[str, str, str], str]) -> dic
     }
 
 
-def rendition_item(
-    row: Rendition, sign: Callable[[str, str, str], str]
-) -> BaseAssetRenditionResponse:
-    return BaseAssetRenditionResponse.model_validate(_rendition_base(row, sign))
-
-
 def rendition_detail(
     row: Rendition, asset: Asset, sign: Callable[[str, str, str], str]
 ) -> DetailedAssetRenditionResponse:
     return DetailedAssetRenditionResponse.model_validate(
-        _rendition_base(row, sign)
+        rendition_item(row, sign)
         | {
             "modified_at": timestamp(row.modified_at),
             "original_asset_id": row.asset_id,

@@ -63,7 +63,7 @@ async def list_asset_lineages(
         request,
         api.links,
         page,
-        [mapping.lineage_response(row, api.links) for row in page.items],
+        [mapping.lineage_item(row, api.links) for row in page.items],
     )
 
 

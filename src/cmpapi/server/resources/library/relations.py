@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, delete, select
+from sqlalchemy import ColumnElement, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
@@ -56,6 +57,25 @@ def delete_asset_lineage(
     session.commit()
 
 
+# What a page of lineages reads, as module-level columns and clauses (``Repository.rows``
+# prepares them once per combination of filters; the request's values go in ``params``).
+LIST_COLUMNS = (
+    AssetLineage.id,
+    AssetLineage.asset_id,
+    AssetLineage.version_id,
+    AssetLineage.name,
+    AssetLineage.uri,
+    AssetLineage.icon_url,
+    AssetLineage.rendition_id,
+    AssetLineage.used_in,
+    AssetLineage.created_at,
+)
+_OF_ASSETS = AssetLineage.asset_id.in_(bindparam("asset_ids", expanding=True))
+_USED_IN = AssetLineage.used_in == bindparam("used_in")
+_CREATED_FROM = AssetLineage.created_at >= bindparam("created_from")
+_CREATED_TO = AssetLineage.created_at <= bindparam("created_to")
+
+
 def list_asset_lineages(
     session: Session,
     principal: Principal,
@@ -64,22 +84,35 @@ def list_asset_lineages(
     created: tuple[datetime | None, datetime | None],
     offset: int,
     size: int,
-) -> Page[AssetLineage]:
-    """Lineages of the assets the caller may view, oldest first."""
+) -> Page[Any]:
+    """Lineages of the assets the caller may view, oldest first (rows of
+    ``LIST_COLUMNS``)."""
     where: list[ColumnElement[bool]] = []
+    values: dict[str, Any] = {}
     if asset_ids:
-        where.append(AssetLineage.asset_id.in_(asset_ids))
+        where.append(_OF_ASSETS)
+        values["asset_ids"] = list(asset_ids)
     if used_in:
-        where.append(AssetLineage.used_in == used_in)
+        where.append(_USED_IN)
+        values["used_in"] = used_in
     if created[0] is not None:
-        where.append(AssetLineage.created_at >= created[0])
+        where.append(_CREATED_FROM)
+        values["created_from"] = created[0]
     if created[1] is not None:
-        where.append(AssetLineage.created_at <= created[1])
+        where.append(_CREATED_TO)
+        values["created_to"] = created[1]
     visible = acl.visible_assets(session, principal)
     if visible is not None:
+        # A member's view holds the request's ids: built for the call (``cache=False``).
         where.append(AssetLineage.asset_id.in_(select(Asset.id).where(visible)))
-    return Repository(AssetLineage, session, principal.org_id).list(
-        *where, order_by=OLDEST_FIRST, offset=offset, page_size=size
+    return Repository(AssetLineage, session, principal.org_id).rows(
+        LIST_COLUMNS,
+        *where,
+        order_by=OLDEST_FIRST,
+        offset=offset,
+        page_size=size,
+        params=values,
+        cache=visible is None,
     )
 
 

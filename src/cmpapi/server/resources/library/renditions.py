@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
@@ -103,18 +103,36 @@ def get_rendition(
     return rendition, load_asset(session, principal, rendition.asset_id, "view")
 
 
+# What a page reads, as module-level columns and clauses (``Repository.rows`` prepares
+# them once; the asset's values go in ``params``).
+LIST_COLUMNS = (
+    Rendition.id,
+    Rendition.name,
+    Rendition.created_at,
+    Rendition.mime_type,
+    Rendition.storage_key,
+)
+_DONE_OF_VERSION = (
+    Rendition.asset_id == bindparam("asset_id"),
+    Rendition.version_id == bindparam("version_id"),
+    Rendition.status == "Done",
+)
+OLDEST_FIRST = (Rendition.created_at,)
+
+
 def list_asset_renditions(
     session: Session, principal: Principal, asset_id: str, offset: int, size: int
-) -> Page[Rendition]:
-    """The finished renditions of the asset's current version."""
+) -> Page[Any]:
+    """The finished renditions of the asset's current version (rows of
+    ``LIST_COLUMNS``)."""
     asset = load_asset(session, principal, asset_id, "view")
-    return Repository(Rendition, session, principal.org_id).list(
-        Rendition.asset_id == asset.id,
-        Rendition.version_id == asset.version_id,
-        Rendition.status == "Done",
-        order_by=[Rendition.created_at],
+    return Repository(Rendition, session, principal.org_id).rows(
+        LIST_COLUMNS,
+        *_DONE_OF_VERSION,
+        order_by=OLDEST_FIRST,
         offset=offset,
         page_size=size,
+        params={"asset_id": asset.id, "version_id": asset.version_id},
     )
 
 

@@ -29,13 +29,31 @@ DOMAIN = re.compile(r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a
 EDITABLE = ("name", "disabled", "locales", "allowed_domains")
 
 
+# What a page reads (``Repository.rows`` prepares each once): listPublishingChannels'
+# items, and a channel's configuration as ``/ext/v1`` shows it (``channel_view``).
+LIST_COLUMNS = (PublishingChannel.id, PublishingChannel.name, PublishingChannel.disabled)
+CONFIG_COLUMNS = (
+    *LIST_COLUMNS,
+    PublishingChannel.type,
+    PublishingChannel.locales,
+    PublishingChannel.allowed_domains,
+    PublishingChannel.created_at,
+)
+BY_NAME = (PublishingChannel.name,)
+
+
 def list_publishing_channels(
-    session: Session, principal: Principal, offset: int, page_size: int
-) -> Page[PublishingChannel]:
-    """The organization's channels by name, disabled ones included (they say so)."""
+    session: Session,
+    principal: Principal,
+    offset: int,
+    page_size: int,
+    columns: Sequence[Any] = LIST_COLUMNS,
+) -> Page[Any]:
+    """The organization's channels by name, disabled ones included (they say so): rows of
+    ``columns`` (``LIST_COLUMNS`` or ``CONFIG_COLUMNS``)."""
     require(principal, "publishing:read")
-    return Repository(PublishingChannel, session, principal.org_id).list(
-        order_by=(PublishingChannel.name,), offset=offset, page_size=page_size
+    return Repository(PublishingChannel, session, principal.org_id).rows(
+        columns, order_by=BY_NAME, offset=offset, page_size=page_size
     )
 
 
@@ -189,8 +207,9 @@ def update_channel(
     return channel
 
 
-def channel_view(channel: PublishingChannel) -> dict[str, Any]:
-    """A channel as ``/ext/v1`` shows it (JSON-ready)."""
+def channel_view(channel: Any) -> dict[str, Any]:
+    """A channel (a PublishingChannel or a ``CONFIG_COLUMNS`` row) as ``/ext/v1`` shows it
+    (JSON-ready)."""
     return {
         "id": channel.id,
         "name": channel.name,

@@ -54,7 +54,7 @@ class Push(_Strict):
 
 
 def _all_channels(session: Session, principal: Principal) -> list[dict[str, Any]]:
-    page = channels.list_publishing_channels(session, principal, 0, 10_000)
+    page = channels.list_publishing_channels(session, principal, 0, 10_000, channels.CONFIG_COLUMNS)
     return [channels.channel_view(c) for c in page.items]
 
 

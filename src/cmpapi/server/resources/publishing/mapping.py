@@ -11,17 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from cmpapi.server.http.links import Links
 from cmpapi.server.resources.library.mapping import timestamp
 from cmpapi.server.resources.publishing.tables import (
-    PublishingChannel,
     PublishingEvent,
     PublishingEventAsset,
     PublishingMetadata,
 )
+from cmpapi.wire import PublishingEventMetadataBulkCreateResponseErrorErrorCode as ErrorCode
 from cmpapi.wire import (
-    PublishingChannelResponse,
     PublishingEventMetadataResponse,
     PublishingEventResponse,
 )
-from cmpapi.wire import PublishingEventMetadataBulkCreateResponseErrorErrorCode as ErrorCode
 
 # asset type -> (the operation serving a task asset of that type, its asset parameter)
 _TASK_ASSET_OPS = {
@@ -72,9 +70,10 @@ def metadata_url(links: Links, row: PublishingMetadata) -> str:
     )
 
 
-def channel_response(channel: PublishingChannel) -> PublishingChannelResponse:
-    """An item of listPublishingChannels."""
-    return PublishingChannelResponse(id=channel.id, name=channel.name, disabled=channel.disabled)
+def channel_item(channel: Any) -> dict[str, Any]:
+    """An item of listPublishingChannels as plain data (``page_response`` checks it), from
+    a ``channels.LIST_COLUMNS`` row or a PublishingChannel."""
+    return {"id": channel.id, "name": channel.name, "disabled": channel.disabled}
 
 
 def event_response(view: EventView, links: Links) -> PublishingEventResponse:

@@ -46,7 +46,7 @@ async def list_publishing_channels(
 ) -> Response:
     """The organization's publishing channels by name (``page_size`` up to 1000)."""
     page = await api.call(channels.list_publishing_channels, params.offset, params.page_size)
-    data = [mapping.channel_response(c) for c in page.items]
+    data = [mapping.channel_item(c) for c in page.items]
     return page_response(PublishingChannelListResponse, request, api.links, page, data)
 
 

@@ -9,9 +9,10 @@ commit: the parent's service commits once, with its events.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from cmpapi.server.db.base import new_id
@@ -22,6 +23,20 @@ from cmpapi.server.resources.subresources.tables import FILE, URL, Attachment
 
 MAX_NAME, MAX_URL = 255, 2048
 IN_ORDER = (Attachment.created_at, Attachment.id)
+# What a page reads, as module-level columns and clauses (``Repository.rows`` prepares
+# them once; the parent's values go in ``params``).
+LIST_COLUMNS = (
+    Attachment.id,
+    Attachment.kind,
+    Attachment.name,
+    Attachment.url,
+    Attachment.storage_key,
+    Attachment.mime_type,
+)
+_OF_OWNER = (
+    Attachment.owner_type == bindparam("owner_type"),
+    Attachment.owner_id == bindparam("owner_id"),
+)
 
 
 def _now() -> datetime:
@@ -108,13 +123,15 @@ def add_link(
     return row
 
 
-def page(
-    session: Session, parent: Parent, owner: Owner, offset: int, page_size: int
-) -> Page[Attachment]:
-    """The parent's files and links, oldest first."""
-    where = (Attachment.owner_type == parent.kind, Attachment.owner_id == owner.id)
-    return Repository(Attachment, session, owner.org_id).list(
-        *where, order_by=IN_ORDER, offset=offset, page_size=page_size
+def page(session: Session, parent: Parent, owner: Owner, offset: int, page_size: int) -> Page[Any]:
+    """The parent's files and links, oldest first (rows of ``LIST_COLUMNS``)."""
+    return Repository(Attachment, session, owner.org_id).rows(
+        LIST_COLUMNS,
+        *_OF_OWNER,
+        order_by=IN_ORDER,
+        offset=offset,
+        page_size=page_size,
+        params={"owner_type": parent.kind, "owner_id": owner.id},
     )
 
 

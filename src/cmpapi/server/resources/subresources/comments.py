@@ -20,16 +20,17 @@ Functions flush and never commit: the parent's service commits once, with its ev
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, or_, select
+from sqlalchemy import ColumnElement, bindparam, delete, exists, or_, select
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal
 from cmpapi.server.db.base import new_id
-from cmpapi.server.db.repository import Page, Repository
+from cmpapi.server.db.repository import Page, Repository, lookup
 from cmpapi.server.errors import Forbidden, Invalid, NotFound
 from cmpapi.server.http.links import Links
 from cmpapi.server.resources.subresources import attachments
@@ -47,10 +48,39 @@ SOURCE = "comment"  # source_type of the parent attachments comments bring in
 
 @dataclass(frozen=True, slots=True)
 class CommentView:
-    """A comment with its attachments, in order."""
+    """A comment with its attachments, in order. ``row`` is a Comment or a
+    ``LIST_COLUMNS`` row; ``attachments`` are CommentAttachments or ``FILE_COLUMNS`` rows."""
 
-    row: Comment
-    attachments: list[CommentAttachment] = field(default_factory=list)
+    row: Any
+    attachments: list[Any] = field(default_factory=list)
+
+
+# What a page reads, as module-level columns and clauses (``Repository.rows`` and
+# ``lookup`` prepare them once; the request's values go in ``params``).
+LIST_COLUMNS = (
+    Comment.id,
+    Comment.owner_id,
+    Comment.parent_id,
+    Comment.value,
+    Comment.is_resolved,
+    Comment.author_id,
+    Comment.created_at,
+    Comment.modified_at,
+)
+FILE_COLUMNS = (
+    CommentAttachment.id,
+    CommentAttachment.comment_id,
+    CommentAttachment.position,
+    CommentAttachment.name,
+    CommentAttachment.storage_key,
+    CommentAttachment.mime_type,
+)
+_OF_OWNER = (
+    Comment.owner_type == bindparam("owner_type"),
+    Comment.owner_id == bindparam("owner_id"),
+)
+_UNSCOPED = Comment.scope_id.is_(None)
+_IN_SCOPE = Comment.scope_id == bindparam("scope_id")
 
 
 def _now() -> datetime:
@@ -92,22 +122,18 @@ def check_files(session: Session, org_id: str, names: list[str], keys: list[str]
             raise Invalid(exc.message, {f"attachments.{n}.key": exc.message}) from None
 
 
-def files_of(session: Session, comments: Sequence[Comment]) -> dict[str, list[CommentAttachment]]:
-    """The attachments of several comments, in one query."""
-    found: dict[str, list[CommentAttachment]] = {c.id: [] for c in comments}
-    if found:
-        rows = session.scalars(
-            select(CommentAttachment)
-            .where(CommentAttachment.comment_id.in_(list(found)))
-            .order_by(CommentAttachment.comment_id, CommentAttachment.position)
-        )
-        for row in rows:
-            found[row.comment_id].append(row)
+def files_of(session: Session, comment_ids: Iterable[str]) -> dict[str, list[Any]]:
+    """The attachments of several comments (rows of ``FILE_COLUMNS``, in order), in one
+    prepared read."""
+    found: dict[str, list[Any]] = {c: [] for c in comment_ids}
+    rows = lookup(session, FILE_COLUMNS, CommentAttachment.comment_id, found)
+    for row in sorted(rows, key=lambda r: r.position):
+        found[row.comment_id].append(row)
     return found
 
 
 def _view(session: Session, comment: Comment) -> CommentView:
-    return CommentView(comment, files_of(session, [comment])[comment.id])
+    return CommentView(comment, files_of(session, [comment.id])[comment.id])
 
 
 def _thread_root(
@@ -193,15 +219,22 @@ def page(
     offset: int,
     page_size: int,
     scope_id: str | None = None,
-) -> tuple[Page[Comment], list[CommentView]]:
-    """Every comment on the target, replies included, oldest first."""
-    found = Repository(Comment, session, owner.org_id).list(
-        *_where(parent, owner, scope_id),
+) -> tuple[Page[Any], list[CommentView]]:
+    """Every comment on the target, replies included, oldest first (rows of
+    ``LIST_COLUMNS``)."""
+    values = {"owner_type": parent.kind, "owner_id": owner.id}
+    if scope_id is not None:
+        values["scope_id"] = scope_id
+    found = Repository(Comment, session, owner.org_id).rows(
+        LIST_COLUMNS,
+        *_OF_OWNER,
+        _UNSCOPED if scope_id is None else _IN_SCOPE,
         order_by=OLDEST_FIRST,
         offset=offset,
         page_size=page_size,
+        params=values,
     )
-    files = files_of(session, found.items)
+    files = files_of(session, [c.id for c in found.items])
     return found, [CommentView(c, files[c.id]) for c in found.items]
 
 
@@ -226,7 +259,7 @@ def _own(
     scope_id: str | None,
 ) -> Comment:
     """A comment the caller may change: its author, or an admin (403 otherwise)."""
-    comment = get(session, parent, owner, comment_id, scope_id).row
+    comment: Comment = get(session, parent, owner, comment_id, scope_id).row
     if comment.author_id != principal.user_id and not principal.is_admin:
         raise Forbidden("Only the comment's author or an admin can change it")
     return comment

@@ -22,8 +22,6 @@ from cmpapi.server.resources.subresources.tables import (
     URL,
     Attachment,
     Brief,
-    Comment,
-    CommentAttachment,
 )
 from cmpapi.wire import AttachmentResponse
 
@@ -32,22 +30,31 @@ R = TypeVar("R", bound=RootModel[Any])
 OCTET_STREAM = "application/octet-stream"
 
 
-def attachment(row: Attachment, sign: Signer) -> AttachmentResponse:
-    """``{id, name, url}``: a link's own URL, or a signed download URL of a file."""
+def attachment_item(row: Any, sign: Signer) -> dict[str, Any]:
+    """``{id, name, url}`` as plain data (a list's item: ``page_response`` checks it), from
+    an Attachment or an ``attachments.LIST_COLUMNS`` row: a link's own URL, or a signed
+    download URL of a file."""
     if row.kind == URL:
         url = row.url or ""
     else:
         url = sign(row.storage_key or "", row.name, row.mime_type or OCTET_STREAM)
-    return AttachmentResponse(id=row.id, name=row.name, url=url)
+    return {"id": row.id, "name": row.name, "url": url}
 
 
-def comment_file(row: CommentAttachment, sign: Signer) -> AttachmentResponse:
-    """A comment's file with a signed, expiring download URL under its given name."""
+def attachment(row: Attachment, sign: Signer) -> AttachmentResponse:
+    """An added attachment's answer: ``attachment_item`` validated."""
+    return AttachmentResponse.model_validate(attachment_item(row, sign))
+
+
+def comment_file(row: Any, sign: Signer) -> dict[str, Any]:
+    """A comment's file (a CommentAttachment or a ``comments.FILE_COLUMNS`` row) as an
+    ``AttachmentResponse``'s plain data, with a signed, expiring download URL under its
+    given name."""
     url = sign(row.storage_key, row.name, row.mime_type)
-    return AttachmentResponse(id=row.id, name=row.name, url=url)
+    return {"id": row.id, "name": row.name, "url": url}
 
 
-def author(row: Comment, links: Links) -> tuple[str, str]:
+def author(row: Any, links: Links) -> tuple[str, str]:
     """The author's id and URL. Users are deactivated, not deleted; should a row ever go,
     the comment stays (author NULL) and points at the users collection."""
     if row.author_id is None:
@@ -56,7 +63,8 @@ def author(row: Comment, links: Links) -> tuple[str, str]:
 
 
 def comment_body(view: CommentView, sign: Signer) -> dict[str, Any]:
-    """The fields every comment answer has, links aside."""
+    """The fields every comment answer has, links aside (from a Comment or a
+    ``comments.LIST_COLUMNS`` row)."""
     row = view.row
     return {
         "id": row.id,
@@ -68,21 +76,25 @@ def comment_body(view: CommentView, sign: Signer) -> dict[str, Any]:
     }
 
 
+def comment_item(view: CommentView, links: Links, parent: Parent, sign: Signer) -> dict[str, Any]:
+    """A comment on the parent itself as plain data (a list's item: ``page_response``
+    checks it)."""
+    author_id, author_url = author(view.row, links)
+    return comment_body(view, sign) | {
+        "parent_comment_id": view.row.parent_id,
+        "comment_by": author_id,
+        "links": {
+            parent.kind: parent.url(links, view.row.owner_id),
+            "comment_by": author_url,
+        },
+    }
+
+
 def comment(model: type[M], view: CommentView, links: Links, parent: Parent, sign: Signer) -> M:
     """A comment on the parent itself (``TaskCommentResponse``,
-    ``CampaignCommentResponse``, ``WorkRequestCommentResponse``)."""
-    author_id, author_url = author(view.row, links)
-    return model.model_validate(
-        comment_body(view, sign)
-        | {
-            "parent_comment_id": view.row.parent_id,
-            "comment_by": author_id,
-            "links": {
-                parent.kind: parent.url(links, view.row.owner_id),
-                "comment_by": author_url,
-            },
-        }
-    )
+    ``CampaignCommentResponse``, ``WorkRequestCommentResponse``): ``comment_item``
+    validated."""
+    return model.model_validate(comment_item(view, links, parent, sign))
 
 
 def brief(

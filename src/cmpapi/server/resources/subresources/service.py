@@ -86,7 +86,7 @@ def list_comments(
     owner_id: str,
     offset: int,
     page_size: int,
-) -> tuple[Page[Comment], list[CommentView]]:
+) -> tuple[Page[Any], list[CommentView]]:
     """The parent's comments and replies, oldest first."""
     owner = parent.read(session, principal, owner_id)
     return comments.page(session, parent, owner, offset, page_size)

@@ -14,13 +14,14 @@ comment event.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal
 from cmpapi.server.db.base import new_id, utcnow
-from cmpapi.server.db.repository import Page, Repository
+from cmpapi.server.db.repository import Page, Repository, lookup, read
 from cmpapi.server.errors import Invalid
 from cmpapi.server.resources.tasks.asset_service import (
     asset_of,
@@ -35,6 +36,7 @@ from cmpapi.server.resources.tasks.asset_tables import (
     TaskAsset,
     TaskAssetComment,
     TaskAssetCommentAttachment,
+    TaskAssetDraft,
     precise_now,
 )
 from cmpapi.server.resources.tasks.service import load_task
@@ -47,10 +49,12 @@ MAX_VALUE, MAX_ATTACHMENTS, MAX_NAME = 50_000, 20, 255
 
 @dataclass(frozen=True, slots=True)
 class CommentView:
-    """A comment with its attachments, in the order they were given."""
+    """A comment with its attachments, in the order they were given. ``row`` is a
+    TaskAssetComment or a ``LIST_COLUMNS`` row; ``attachments`` are
+    TaskAssetCommentAttachments or ``FILE_COLUMNS`` rows."""
 
-    row: TaskAssetComment
-    attachments: list[TaskAssetCommentAttachment] = field(default_factory=list)
+    row: Any
+    attachments: list[Any] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,28 +167,54 @@ def add_comment_to_task_asset(
     return asset, CommentView(comment, rows)
 
 
+# What a page reads, as module-level columns, clauses and statements (``Repository.rows``,
+# ``read`` and ``lookup`` prepare them once; the request's values go in ``params``).
+LIST_COLUMNS = (
+    TaskAssetComment.id,
+    TaskAssetComment.task_id,
+    TaskAssetComment.value,
+    TaskAssetComment.is_resolved,
+    TaskAssetComment.created_at,
+    TaskAssetComment.modified_at,
+)
+FILE_COLUMNS = (
+    TaskAssetCommentAttachment.id,
+    TaskAssetCommentAttachment.comment_id,
+    TaskAssetCommentAttachment.position,
+    TaskAssetCommentAttachment.name,
+    TaskAssetCommentAttachment.storage_key,
+    TaskAssetCommentAttachment.mime_type,
+)
+_OF_DRAFT = TaskAssetComment.draft_id == bindparam("draft_id")
+# ``asset_service.latest_draft``'s id only.
+_LATEST_DRAFT_ID = select(TaskAssetDraft.id).where(
+    TaskAssetDraft.asset_id == bindparam("asset_id"),
+    TaskAssetDraft.draft_number == bindparam("draft_number"),
+)
+
+
 def list_task_asset_comments(
     session: Session, principal: Principal, task_id: str, asset_id: str, offset: int, size: int
 ) -> tuple[TaskAsset, Page[CommentView]]:
-    """Comments on the asset's latest draft, oldest first (none for articles)."""
+    """Comments on the asset's latest draft, oldest first (none for articles), with their
+    attachments in order (rows of ``LIST_COLUMNS`` and ``FILE_COLUMNS``)."""
     asset = load_asset(session, principal, task_id, asset_id, "read")
-    draft = latest_draft(session, asset)
-    if draft is None:
+    draft = read(
+        session, _LATEST_DRAFT_ID, {"asset_id": asset.id, "draft_number": asset.draft_count}
+    )
+    if not draft:
         return asset, Page([], offset, size, False)
-    page = Repository(TaskAssetComment, session, principal.org_id).list(
-        TaskAssetComment.draft_id == draft.id,
+    page = Repository(TaskAssetComment, session, principal.org_id).rows(
+        LIST_COLUMNS,
+        _OF_DRAFT,
         order_by=OLDEST_FIRST,
         offset=offset,
         page_size=size,
+        params={"draft_id": draft[0].id},
     )
-    ids = [c.id for c in page.items]
-    by_comment: dict[str, list[TaskAssetCommentAttachment]] = {i: [] for i in ids}
-    stmt = (
-        select(TaskAssetCommentAttachment)
-        .where(TaskAssetCommentAttachment.comment_id.in_(ids))
-        .order_by(TaskAssetCommentAttachment.position)
-    )
-    for row in session.scalars(stmt):
+    by_comment: dict[str, list[Any]] = {c.id: [] for c in page.items}
+    found = lookup(session, FILE_COLUMNS, TaskAssetCommentAttachment.comment_id, by_comment)
+    for row in sorted(found, key=lambda r: r.position):
         by_comment[row.comment_id].append(row)
     items = [CommentView(c, by_comment[c.id]) for c in page.items]
     return asset, Page(items, page.offset, page.page_size, page.has_next)

@@ -22,11 +22,9 @@ from cmpapi.server.resources.tasks.asset_tables import (
 from cmpapi.server.resources.tasks.mapping import web_url
 from cmpapi.wire import (
     BrandComplianceCategoriesResponse,
-    ListTaskAssetsResponseDataItem,
     TaskArticle,
     TaskAssetCommentResponse,
     TaskAssetDraftBrandComplianceResponse,
-    TaskAssetDraftListResponseItem,
     TaskAssetDraftResponse,
     TaskAssetResponse,
     TaskImage,
@@ -45,13 +43,13 @@ def download_url(sign: Signer, key: str, title: str, extension: str | None, mime
     return sign(key, name, mime)
 
 
-def _file_url(asset: TaskAsset, sign: Signer) -> str:
+def _file_url(asset: Any, sign: Signer) -> str:
     if not asset.storage_key:
         return ""
     return download_url(sign, asset.storage_key, asset.title, asset.file_extension, asset.mime_type)
 
 
-def _drafts(asset: TaskAsset, links: Links) -> str | None:
+def _drafts(asset: Any, links: Links) -> str | None:
     """Where drafts of the asset are posted: none for articles; a structured content's
     drafts are new fields versions (createTaskStructuredContentDraft)."""
     task, aid = asset.task_id, asset.id
@@ -62,7 +60,7 @@ def _drafts(asset: TaskAsset, links: Links) -> str | None:
     return links.to("listTaskAssetDrafts", task_id=task, asset_id=aid)
 
 
-def _links(asset: TaskAsset, links: Links) -> dict[str, Any]:
+def _links(asset: Any, links: Links) -> dict[str, Any]:
     task, aid = asset.task_id, asset.id
     has_drafts = asset.type != ARTICLE
     return {
@@ -105,12 +103,10 @@ def task_asset_response(view: TaskAssetView, links: Links, sign: Signer) -> Task
     return TaskAssetResponse.model_validate(_generic(view, links, sign))
 
 
-def task_asset_item(
-    view: TaskAssetView, links: Links, sign: Signer
-) -> ListTaskAssetsResponseDataItem:
-    """One item of listTaskAssets (with ``library_asset_id``)."""
-    body = _generic(view, links, sign) | {"library_asset_id": view.row.library_asset_id}
-    return ListTaskAssetsResponseDataItem.model_validate(body)
+def task_asset_item(view: TaskAssetView, links: Links, sign: Signer) -> dict[str, Any]:
+    """One item of listTaskAssets (with ``library_asset_id``) as plain data
+    (``page_response`` checks it), from a ``service.LIST_COLUMNS`` row's view."""
+    return _generic(view, links, sign) | {"library_asset_id": view.row.library_asset_id}
 
 
 def _typed(view: TaskAssetView, links: Links) -> dict[str, Any]:
@@ -168,7 +164,7 @@ BY_TYPE: dict[str, Callable[[TaskAssetView, Links, Signer], BaseModel]] = {
 }
 
 
-def _draft(asset: TaskAsset, draft: TaskAssetDraft, links: Links, sign: Signer) -> dict[str, Any]:
+def _draft(asset: TaskAsset, draft: Any, links: Links, sign: Signer) -> dict[str, Any]:
     url = download_url(sign, draft.storage_key, draft.title, draft.file_extension, draft.mime_type)
     return {
         "draft_number": draft.draft_number,
@@ -184,12 +180,10 @@ def _draft(asset: TaskAsset, draft: TaskAssetDraft, links: Links, sign: Signer) 
     }
 
 
-def draft_item(
-    asset: TaskAsset, draft: TaskAssetDraft, links: Links, sign: Signer
-) -> TaskAssetDraftListResponseItem:
-    """One item of listTaskAssetDrafts."""
-    body = _draft(asset, draft, links, sign) | {"id": draft.id}
-    return TaskAssetDraftListResponseItem.model_validate(body)
+def draft_item(asset: TaskAsset, draft: Any, links: Links, sign: Signer) -> dict[str, Any]:
+    """One item of listTaskAssetDrafts as plain data (``page_response`` checks it), from a
+    ``service.DRAFT_COLUMNS`` row."""
+    return _draft(asset, draft, links, sign) | {"id": draft.id}
 
 
 def draft_response(
@@ -200,26 +194,30 @@ def draft_response(
     return TaskAssetDraftResponse.model_validate(body)
 
 
-def comment_response(
-    view: CommentView, asset_url: str, links: Links, sign: Signer
-) -> TaskAssetCommentResponse:
-    """A task asset comment; ``asset_url`` is the asset's typed URL."""
+def comment_item(view: CommentView, asset_url: str, links: Links, sign: Signer) -> dict[str, Any]:
+    """A task asset comment as plain data (listTaskAssetComments' item: ``page_response``
+    checks it); ``asset_url`` is the asset's typed URL."""
     row = view.row
     attachments = [
         {"id": a.id, "name": a.name, "url": sign(a.storage_key, a.name, a.mime_type)}
         for a in view.attachments
     ]
-    return TaskAssetCommentResponse.model_validate(
-        {
-            "id": row.id,
-            "value": row.value,
-            "is_resolved": row.is_resolved,
-            "created_at": timestamp(row.created_at),
-            "modified_at": timestamp(row.modified_at),
-            "attachments": attachments,
-            "links": {"task": links.to("getTask", id=row.task_id), "asset": asset_url},
-        }
-    )
+    return {
+        "id": row.id,
+        "value": row.value,
+        "is_resolved": row.is_resolved,
+        "created_at": timestamp(row.created_at),
+        "modified_at": timestamp(row.modified_at),
+        "attachments": attachments,
+        "links": {"task": links.to("getTask", id=row.task_id), "asset": asset_url},
+    }
+
+
+def comment_response(
+    view: CommentView, asset_url: str, links: Links, sign: Signer
+) -> TaskAssetCommentResponse:
+    """addCommentToTaskAsset's answer: ``comment_item`` validated."""
+    return TaskAssetCommentResponse.model_validate(comment_item(view, asset_url, links, sign))
 
 
 def category_response(category: Category) -> BrandComplianceCategoriesResponse:

@@ -287,7 +287,7 @@ async def list_task_asset_comments(
         comments.list_task_asset_comments, task_id, asset_id, params.offset, params.page_size
     )
     url = _asset_url(api, asset)
-    data = [mapping.comment_response(c, url, api.links, sign) for c in page.items]
+    data = [mapping.comment_item(c, url, api.links, sign) for c in page.items]
     return page_response(ListTaskAssetCommentsResponse, request, api.links, page, data)
 
 

@@ -11,10 +11,11 @@ copy, so a refused request leaves neither rows nor objects behind.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -55,9 +56,10 @@ OLDEST_FIRST = (TaskAsset.created_at,)
 
 @dataclass(frozen=True, slots=True)
 class TaskAssetView:
-    """A task asset with its labels as the wire shows them."""
+    """A task asset (a TaskAsset or a ``LIST_COLUMNS`` row) with its labels as the wire
+    shows them."""
 
-    row: TaskAsset
+    row: Any
     labels: list[ResourceLabelResponse]
 
 
@@ -111,9 +113,10 @@ def asset_of(session: Session, task: Task, asset_id: str, type_: str | None = No
     return asset
 
 
-def views(session: Session, assets: list[TaskAsset]) -> list[TaskAssetView]:
-    """Attach label names to a page of assets (one query)."""
-    org_id = assets[0].org_id if assets else ""
+def views(session: Session, assets: Sequence[Any], org_id: str = "") -> list[TaskAssetView]:
+    """Attach label names to a page of assets (TaskAssets, or ``LIST_COLUMNS`` rows of the
+    organization ``org_id``), in one query."""
+    org_id = org_id or (assets[0].org_id if assets else "")
     names = load_label_names(session, org_id, (v for a in assets for v in a.labels or []))
     return [TaskAssetView(a, resource_labels(a.labels or [], names)) for a in assets]
 
@@ -295,15 +298,39 @@ def fork_library_asset(
 # -- reading -----------------------------------------------------------------------------
 
 
+# What a page of assets reads, as module-level columns and clauses (``Repository.rows``
+# prepares them once; the task goes in ``params``).
+LIST_COLUMNS = (
+    TaskAsset.id,
+    TaskAsset.task_id,
+    TaskAsset.type,
+    TaskAsset.title,
+    TaskAsset.mime_type,
+    TaskAsset.file_extension,
+    TaskAsset.storage_key,
+    TaskAsset.html_body,
+    TaskAsset.labels,
+    TaskAsset.library_asset_id,
+    TaskAsset.created_at,
+    TaskAsset.modified_at,
+)
+_OF_TASK = TaskAsset.task_id == bindparam("task_id")
+
+
 def list_task_assets(
     session: Session, principal: Principal, task_id: str, offset: int, size: int
-) -> tuple[Page[TaskAsset], list[TaskAssetView]]:
-    """The task's assets in the order they were added."""
+) -> tuple[Page[Any], list[TaskAssetView]]:
+    """The task's assets in the order they were added (rows of ``LIST_COLUMNS``)."""
     task = load_task(session, principal, task_id, "read")
-    page = Repository(TaskAsset, session, principal.org_id).list(
-        TaskAsset.task_id == task.id, order_by=OLDEST_FIRST, offset=offset, page_size=size
+    page = Repository(TaskAsset, session, principal.org_id).rows(
+        LIST_COLUMNS,
+        _OF_TASK,
+        order_by=OLDEST_FIRST,
+        offset=offset,
+        page_size=size,
+        params={"task_id": task.id},
     )
-    return page, views(session, list(page.items))
+    return page, views(session, page.items, principal.org_id)
 
 
 def get_task_asset(
@@ -394,16 +421,34 @@ def add_draft_to_task_asset(
     return asset, draft
 
 
+# What a page of drafts reads (``Repository.rows`` prepares it once).
+DRAFT_COLUMNS = (
+    TaskAssetDraft.id,
+    TaskAssetDraft.draft_number,
+    TaskAssetDraft.type,
+    TaskAssetDraft.title,
+    TaskAssetDraft.mime_type,
+    TaskAssetDraft.file_extension,
+    TaskAssetDraft.storage_key,
+    TaskAssetDraft.created_at,
+)
+_DRAFT_OF_ASSET = TaskAssetDraft.asset_id == bindparam("asset_id")
+FIRST_DRAFT_FIRST = (TaskAssetDraft.draft_number,)
+
+
 def list_task_asset_drafts(
     session: Session, principal: Principal, task_id: str, asset_id: str, offset: int, size: int
-) -> tuple[TaskAsset, Page[TaskAssetDraft]]:
-    """The asset's drafts, draft 1 first (articles have none)."""
+) -> tuple[TaskAsset, Page[Any]]:
+    """The asset's drafts, draft 1 first (articles have none): rows of
+    ``DRAFT_COLUMNS``."""
     asset = load_asset(session, principal, task_id, asset_id, "read")
-    page = Repository(TaskAssetDraft, session, principal.org_id).list(
-        TaskAssetDraft.asset_id == asset.id,
-        order_by=(TaskAssetDraft.draft_number,),
+    page = Repository(TaskAssetDraft, session, principal.org_id).rows(
+        DRAFT_COLUMNS,
+        _DRAFT_OF_ASSET,
+        order_by=FIRST_DRAFT_FIRST,
         offset=offset,
         page_size=size,
+        params={"asset_id": asset.id},
     )
     return asset, page
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from cmpapi.server.http.links import Links
 from cmpapi.server.resources.library.files import Signer
 from cmpapi.server.resources.subresources import mapping
@@ -17,18 +19,22 @@ def task_comment(view: CommentView, links: Links, sign: Signer) -> TaskCommentRe
     return mapping.comment(TaskCommentResponse, view, links, TASK, sign)
 
 
+def sub_step_comment_item(
+    view: CommentView, ss: TaskSubStep, links: Links, sign: Signer
+) -> dict[str, Any]:
+    """listTaskSubStepComments' item as plain data (``page_response`` checks it)."""
+    return mapping.comment_body(view, sign) | {
+        "links": {
+            "self": sub_step_comment_url(links, ss, view.row.id),
+            "comment_by": mapping.author(view.row, links)[1],
+            "task": TASK.url(links, ss.task_id),
+            "sub_step": sub_step_url(links, ss),
+        }
+    }
+
+
 def sub_step_comment(
     view: CommentView, ss: TaskSubStep, links: Links, sign: Signer
 ) -> TaskSubStepCommentResponse:
-    """The sub-step comment operations."""
-    return TaskSubStepCommentResponse.model_validate(
-        mapping.comment_body(view, sign)
-        | {
-            "links": {
-                "self": sub_step_comment_url(links, ss, view.row.id),
-                "comment_by": mapping.author(view.row, links)[1],
-                "task": TASK.url(links, ss.task_id),
-                "sub_step": sub_step_url(links, ss),
-            }
-        }
-    )
+    """The sub-step comment operations: ``sub_step_comment_item`` validated."""
+    return TaskSubStepCommentResponse.model_validate(sub_step_comment_item(view, ss, links, sign))

@@ -89,7 +89,7 @@ async def list_task_sub_step_comments(
     page, views, ss = await api.call(
         comments.list_task_sub_step_comments, target, params.offset, params.page_size
     )
-    data = [mapping.sub_step_comment(v, ss, api.links, sign) for v in views]
+    data = [mapping.sub_step_comment_item(v, ss, api.links, sign) for v in views]
     return page_response(ListTaskSubStepCommentsResponse, request, api.links, page, data)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -23,7 +24,6 @@ from cmpapi.server.http.links import Links
 from cmpapi.server.resources.subresources import comments
 from cmpapi.server.resources.subresources.comments import CommentView
 from cmpapi.server.resources.subresources.files import NewFile
-from cmpapi.server.resources.subresources.tables import Comment
 from cmpapi.server.resources.tasks.parent import TASK, sub_step_parent
 from cmpapi.server.resources.tasks.service import load_task
 from cmpapi.server.resources.tasks.tables import Task, TaskSubStep
@@ -82,7 +82,7 @@ def add_comment_to_task(
 
 def list_task_sub_step_comments(
     session: Session, principal: Principal, target: Target, offset: int, page_size: int
-) -> tuple[Page[Comment], list[CommentView], TaskSubStep]:
+) -> tuple[Page[Any], list[CommentView], TaskSubStep]:
     """Every comment of the sub-step, replies included, oldest first."""
     task, ss = _sub_step(session, principal, target, "read")
     found, views = comments.page(session, TASK, task, offset, page_size, scope_id=ss.id)

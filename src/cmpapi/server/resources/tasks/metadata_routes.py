@@ -48,7 +48,7 @@ async def list_task_attachments(
     page = await api.call(
         metadata_service.list_task_attachments, id, params.offset, params.page_size
     )
-    data = [shared.attachment(row, sign) for row in page.items]
+    data = [shared.attachment_item(row, sign) for row in page.items]
     return page_response(ListTaskAttachmentsResponse, request, api.links, page, data)
 
 

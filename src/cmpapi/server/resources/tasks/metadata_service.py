@@ -33,8 +33,9 @@ from cmpapi.wire import AddUrlToTaskRequest
 
 def list_task_attachments(
     session: Session, principal: Principal, task_id: str, offset: int, page_size: int
-) -> Page[Attachment]:
-    """The task's files (from its comments) and links, oldest first."""
+) -> Page[Any]:
+    """The task's files (from its comments) and links, oldest first (rows of
+    ``attachments.LIST_COLUMNS``)."""
     return attachments.page(
         session, TASK, read_task(session, principal, task_id), offset, page_size
     )

@@ -6,10 +6,12 @@ from typing import Any
 
 from cmpapi.server.http.links import Links
 from cmpapi.server.resources.templates.tables import Template
-from cmpapi.wire import TemplateListResponseDataItem, TemplateResponse
+from cmpapi.wire import TemplateResponse
 
 
-def _base(t: Template, links: Links) -> dict[str, Any]:
+def template_item(t: Any, links: Links) -> dict[str, Any]:
+    """listTemplates' item (no form fields) as plain data (``page_response`` checks it),
+    from a ``service.LIST_COLUMNS`` row or a Template."""
     return {
         "id": t.id,
         "title": t.title,
@@ -20,11 +22,9 @@ def _base(t: Template, links: Links) -> dict[str, Any]:
     }
 
 
-def template_item(t: Template, links: Links) -> TemplateListResponseDataItem:
-    """listTemplates items (no form fields)."""
-    return TemplateListResponseDataItem.model_validate(_base(t, links))
-
-
 def template_response(t: Template, links: Links) -> TemplateResponse:
-    """getTemplate: the template with its form fields in form order."""
-    return TemplateResponse.model_validate({**_base(t, links), "form_fields": t.form_fields})
+    """getTemplate: the template with its form fields in form order (``template_item``
+    with them, validated)."""
+    return TemplateResponse.model_validate(
+        {**template_item(t, links), "form_fields": t.form_fields}
+    )

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
-from cmpapi.server.db.repository import Page, Repository, contains_text
+from cmpapi.server.db.repository import Page, Repository, contains_pattern, read
 from cmpapi.server.resources.templates.importing import (
     export_routing_rules,
     export_templates,
@@ -29,30 +29,53 @@ WORK_REQUEST = "work_request"
 LAYOUT_TYPES = frozenset({"section", "instruction"})
 
 
+# What a page reads, as module-level columns and clauses (``Repository.rows`` prepares
+# them once per combination of filters; the request's values go in ``params``).
+LIST_COLUMNS = (
+    Template.id,
+    Template.title,
+    Template.description,
+    Template.is_active,
+    Template.applicable_to,
+)
+_TITLE_HAS = Template.title.ilike(bindparam("title_pattern"), escape="\\")
+_ACTIVE = Template.is_active.is_(True)
+_APPLICABLE = Template.id.in_(bindparam("applicable", expanding=True))
+_AREA_COLUMNS: tuple[Any, ...] = (Template.id, Template.applicable_to)
+_AREAS = select(*_AREA_COLUMNS).where(Template.org_id == bindparam("org_id"))
+
+
 def list_templates(
     session: Session, principal: Principal, params: ListTemplatesParametersQuery
-) -> Page[Template]:
+) -> Page[Any]:
     """Active templates by title (case-insensitive); ``search`` matches within the title,
-    ``applicable_to`` keeps those usable there, ``include_inactive`` adds inactive ones."""
+    ``applicable_to`` keeps those usable there, ``include_inactive`` adds inactive ones.
+    Rows of ``LIST_COLUMNS``."""
     require(principal, "templates:read")
     where: list[ColumnElement[bool]] = []
+    values: dict[str, Any] = {}
     if isinstance(params.search, str) and params.search.strip():
-        where.append(contains_text(Template.title, params.search.strip()))
+        where.append(_TITLE_HAS)
+        values["title_pattern"] = contains_pattern(params.search.strip())
     if params.include_inactive is not True:
-        where.append(Template.is_active.is_(True))
+        where.append(_ACTIVE)
     if isinstance(params.applicable_to, str):
-        where.append(Template.id.in_(_applicable(session, principal.org_id, params.applicable_to)))
-    return Repository(Template, session, principal.org_id).list(
-        *where, order_by=BY_TITLE, offset=params.offset, page_size=params.page_size
+        where.append(_APPLICABLE)
+        values["applicable"] = _applicable(session, principal.org_id, params.applicable_to)
+    return Repository(Template, session, principal.org_id).rows(
+        LIST_COLUMNS,
+        *where,
+        order_by=BY_TITLE,
+        offset=params.offset,
+        page_size=params.page_size,
+        params=values,
     )
 
 
 def _applicable(session: Session, org_id: str, area: str) -> list[str]:
     # applicable_to is a short JSON list: matched in Python, the same on SQLite and
     # PostgreSQL (an organization has tens of templates, not thousands).
-    rows = session.execute(
-        select(Template.id, Template.applicable_to).where(Template.org_id == org_id)
-    )
+    rows = read(session, _AREAS, {"org_id": org_id})
     return [row.id for row in rows if area in (row.applicable_to or [])]
 
 

@@ -7,18 +7,14 @@ from typing import Any
 from cmpapi.server.http.links import Links
 from cmpapi.server.resources.library.files import Signer as Sign
 from cmpapi.server.resources.library.mapping import timestamp
-from cmpapi.server.resources.tasks.asset_tables import TaskAsset
 from cmpapi.server.resources.templates.service import value_fields
 from cmpapi.server.resources.work_requests import events, values
 from cmpapi.server.resources.work_requests.service import WorkRequestView
 from cmpapi.server.resources.work_requests.tables import (
     WorkRequestFile,
-    WorkRequestRelatedResource,
 )
 from cmpapi.wire import (
     CreativeAssetResponse,
-    WorkRequestApprovedAssetResponse,
-    WorkRequestRelatedResourceResponse,
     WorkRequestRequestFormFieldUpdateResponse,
     WorkRequestResponse,
 )
@@ -104,36 +100,33 @@ def creative_asset(row: WorkRequestFile, sign: Sign) -> CreativeAssetResponse:
     return CreativeAssetResponse.model_validate(_file(row, sign))
 
 
-def related_resource(
-    row: WorkRequestRelatedResource, links: Links
-) -> WorkRequestRelatedResourceResponse:
-    """listWorkRequestRelatedResources items: the task or campaign, linked by its URL."""
+def related_resource(row: Any, links: Links) -> dict[str, Any]:
+    """listWorkRequestRelatedResources items as plain data (``page_response`` checks
+    them), from ``service.RELATED_COLUMNS`` rows: the task or campaign, linked by its
+    URL."""
     operation = _RESOURCES.get(row.resource_type)
-    return WorkRequestRelatedResourceResponse.model_validate(
-        {
-            "id": row.resource_id,
-            "resource_type": row.resource_type,
-            "relation_type": row.relation_type,
-            "created_at": timestamp(row.created_at),
-            "links": {"self": links.to(operation, id=row.resource_id) if operation else None},
-        }
-    )
+    return {
+        "id": row.resource_id,
+        "resource_type": row.resource_type,
+        "relation_type": row.relation_type,
+        "created_at": timestamp(row.created_at),
+        "links": {"self": links.to(operation, id=row.resource_id) if operation else None},
+    }
 
 
-def approved_asset(asset: TaskAsset, sign: Sign) -> WorkRequestApprovedAssetResponse:
-    """listWorkRequestApprovedAssets items: an article's HTML, or a file's download URL."""
+def approved_asset(asset: Any, sign: Sign) -> dict[str, Any]:
+    """listWorkRequestApprovedAssets items as plain data (``page_response`` checks them),
+    from ``service.APPROVED_COLUMNS`` rows: an article's HTML, or a file's download URL."""
     if asset.type == "article" or asset.storage_key is None:
         content = {"type": "html_body", "value": asset.html_body or ""}
     else:
         extension = f".{asset.file_extension}" if asset.file_extension else ""
         name = asset.title if asset.title.endswith(extension) else asset.title + extension
         content = {"type": "url", "value": sign(asset.storage_key, name, asset.mime_type)}
-    return WorkRequestApprovedAssetResponse.model_validate(
-        {
-            "id": asset.id,
-            "title": asset.title,
-            "type": asset.type,
-            "mime_type": asset.mime_type,
-            "content_type": content,
-        }
-    )
+    return {
+        "id": asset.id,
+        "title": asset.title,
+        "type": asset.type,
+        "mime_type": asset.mime_type,
+        "content_type": content,
+    }

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import MISSING
-from sqlalchemy import ColumnElement, bindparam, case, exists, or_, select
+from sqlalchemy import ColumnElement, bindparam, case, exists, literal, or_, select
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
@@ -563,40 +563,75 @@ def add_related_resource(
     return row
 
 
+# What a page of related resources reads, as module-level columns and clauses
+# (``Repository.rows`` prepares them once; the work request goes in ``params``).
+RELATED_COLUMNS = (
+    WorkRequestRelatedResource.id,
+    WorkRequestRelatedResource.resource_type,
+    WorkRequestRelatedResource.resource_id,
+    WorkRequestRelatedResource.relation_type,
+    WorkRequestRelatedResource.created_at,
+)
+_RELATED_TO = WorkRequestRelatedResource.work_request_id == bindparam("work_request_id")
+_STILL_THERE = or_(
+    WorkRequestRelatedResource.resource_type != "task",
+    exists().where(Task.id == WorkRequestRelatedResource.resource_id),
+)  # a task deleted in the web app (ext/web_app.py) is no longer related
+_RELATED_IN_ORDER = (WorkRequestRelatedResource.created_at,)
+
+
 def list_work_request_related_resources(
     session: Session, principal: Principal, work_request_id: str, offset: int, page_size: int
-) -> Page[WorkRequestRelatedResource]:
-    """The tasks and campaigns of a work request, oldest first. The spec declares no 404
-    here: an unknown work request (or another organization's) lists nothing."""
+) -> Page[Any]:
+    """The tasks and campaigns of a work request, oldest first (rows of
+    ``RELATED_COLUMNS``). The spec declares no 404 here: an unknown work request (or
+    another organization's) lists nothing."""
     require(principal, "work_requests:read")
-    repo = Repository(WorkRequestRelatedResource, session, principal.org_id)
-    still_there = or_(
-        WorkRequestRelatedResource.resource_type != "task",
-        exists().where(Task.id == WorkRequestRelatedResource.resource_id),
-    )  # a task deleted in the web app (ext/web_app.py) is no longer related
-    return repo.list(
-        WorkRequestRelatedResource.work_request_id == work_request_id,
-        still_there,
-        order_by=(WorkRequestRelatedResource.created_at,),
+    return Repository(WorkRequestRelatedResource, session, principal.org_id).rows(
+        RELATED_COLUMNS,
+        _RELATED_TO,
+        _STILL_THERE,
+        order_by=_RELATED_IN_ORDER,
         offset=offset,
         page_size=page_size,
+        params={"work_request_id": work_request_id},
     )
+
+
+# What a page of approved assets reads: the assets of the work request's tasks, of the
+# types listed (bound as constants, not an expanding list: the statement is prepared).
+APPROVED_COLUMNS = (
+    TaskAsset.id,
+    TaskAsset.type,
+    TaskAsset.title,
+    TaskAsset.mime_type,
+    TaskAsset.file_extension,
+    TaskAsset.storage_key,
+    TaskAsset.html_body,
+)
+_OF_ITS_TASKS = TaskAsset.task_id.in_(
+    select(WorkRequestRelatedResource.resource_id).where(
+        _RELATED_TO, WorkRequestRelatedResource.resource_type == "task"
+    )
+)
+_APPROVED_TYPES = TaskAsset.type.in_(
+    [literal(t) for t in ("article", "image", "video", "raw_file")]
+)
+_ADDED_IN_ORDER = (TaskAsset.created_at,)
 
 
 def list_work_request_approved_assets(
     session: Session, principal: Principal, work_request_id: str, offset: int, page_size: int
-) -> Page[TaskAsset]:
+) -> Page[Any]:
     """The assets of the tasks related to the work request, oldest first (cmpapi has no
-    per-asset approval yet: docs/compat.md)."""
+    per-asset approval yet: docs/compat.md); rows of ``APPROVED_COLUMNS``."""
     wr = load_work_request(session, principal, work_request_id, "read")
-    tasks = select(WorkRequestRelatedResource.resource_id).where(
-        WorkRequestRelatedResource.work_request_id == wr.id,
-        WorkRequestRelatedResource.resource_type == "task",
-    )
-    return Repository(TaskAsset, session, wr.org_id).list(
-        TaskAsset.task_id.in_(tasks),
-        TaskAsset.type.in_(("article", "image", "video", "raw_file")),
-        order_by=(TaskAsset.created_at,),
+    return Repository(TaskAsset, session, wr.org_id).rows(
+        APPROVED_COLUMNS,
+        _OF_ITS_TASKS,
+        _APPROVED_TYPES,
+        order_by=_ADDED_IN_ORDER,
         offset=offset,
         page_size=page_size,
+        params={"work_request_id": wr.id},
     )

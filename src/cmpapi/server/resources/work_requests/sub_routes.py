@@ -46,9 +46,7 @@ async def list_work_request_comments(
     page, views = await api.call(
         service.list_comments, WORK_REQUEST, id, params.offset, params.page_size
     )
-    data = [
-        mapping.comment(WorkRequestCommentResponse, v, api.links, WORK_REQUEST, sign) for v in views
-    ]
+    data = [mapping.comment_item(v, api.links, WORK_REQUEST, sign) for v in views]
     return page_response(ListWorkRequestCommentsResponse, request, api.links, page, data)
 
 
