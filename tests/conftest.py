@@ -174,12 +174,25 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
     return url
 
 
+_FROM_ENV: dict[tuple[tuple[str, str], ...], Settings] = {}
+
+
+def from_env() -> Settings:
+    """``Settings()`` read from this process's CMPAPI_* variables, once per set of them:
+    pydantic-settings spent ~10 ms reading the environment for each test's app."""
+    key = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("CMPAPI_")))
+    if key not in _FROM_ENV:
+        _FROM_ENV[key] = Settings()
+    return _FROM_ENV[key]
+
+
 @pytest.fixture
 def settings(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> Settings:
     # The embedded job worker runs only for tests marked `worker`: elsewhere it would only
     # add writers (its periodic jobs) to every test's database.
     worker = request.node.get_closest_marker("worker") is not None
-    return Settings(data_dir=tmp_path, database_url=database_url, worker_embedded=worker)
+    values = {"data_dir": tmp_path, "database_url": database_url, "worker_embedded": worker}
+    return from_env().model_copy(update=values)
 
 
 @pytest.fixture
