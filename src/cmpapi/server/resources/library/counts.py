@@ -78,6 +78,10 @@ def total(
     return in_visible + _granted_elsewhere(session, principal, granted, types, folders, visible)
 
 
+# The columns the types, the folders and the visible folders of ``_asset_sum`` test.
+_SUM_COLUMNS = (AssetCount.sub, AssetCount.key, AssetCount.key)
+
+
 def _asset_sum(
     session: Session,
     org_id: str,
@@ -89,9 +93,7 @@ def _asset_sum(
     lists = (sorted(types) if types is not None else None, folders, visible)
     if not all(_listed(v) for v in lists):  # a subquery or a long list: built here
         where = [AssetCount.kind == "asset", AssetCount.org_id == org_id]
-        for column, ids in zip(
-            (AssetCount.sub, AssetCount.key, AssetCount.key), lists, strict=True
-        ):
+        for column, ids in zip(_SUM_COLUMNS, lists, strict=True):
             if ids is not None:
                 where.append(column.in_(ids))
         return _sum(session, *where)
@@ -103,13 +105,10 @@ def _asset_sum(
 
 
 def _asset_sum_statement(shape: tuple[int, int, int], names: Names) -> Select[Any]:
-    types, folders, visible = shape
     where = [AssetCount.kind == "asset", AssetCount.org_id == names()]
-    for column, size in ((AssetCount.sub, types), (AssetCount.key, folders)):
+    for column, size in zip(_SUM_COLUMNS, shape, strict=True):
         if size:
             where.append(column.in_(names.many(size)))
-    if visible:
-        where.append(AssetCount.key.in_(names.many(visible)))
     return select(func.sum(AssetCount.n).label("n")).where(*where)
 
 
