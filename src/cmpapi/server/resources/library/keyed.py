@@ -41,7 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from cmpapi.server.db.repository import Names, Page, bound, read, shaped
+from cmpapi.server.db.repository import Names, Page, bound, padded, read, shaped
 from cmpapi.server.resources.labels.tables import LabelValue
 from cmpapi.server.resources.library.acl import FolderIds
 from cmpapi.server.resources.library.tables import (
@@ -191,6 +191,7 @@ def _holds_shape(arms: Iterable[Arm], values: list[Any]) -> HoldsShape:
     with any of its subs, or one sub with any of its keys."""
     arms = list(arms)
     labels = [a.key for a in arms if a.kind == LABEL]
+    labels = padded(labels) if labels else []  # a shape per size class of each list
     values += labels
     groups: list[tuple[str, int]] = []
     for kind, pairs in _by_kind(a for a in arms if a.kind != LABEL).items():
@@ -201,8 +202,9 @@ def _holds_shape(arms: Iterable[Arm], values: list[Any]) -> HoldsShape:
             by_sub.setdefault(sub, []).append(key_)
         column, chosen = ("key", by_key) if len(by_key) <= len(by_sub) else ("sub", by_sub)
         for first, others in chosen.items():
-            values += (kind, first, *others)
-            groups.append((column, len(others)))
+            listed = padded(others)
+            values += (kind, first, *listed)
+            groups.append((column, len(listed)))
     return len(labels), tuple(groups)
 
 
