@@ -7,7 +7,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from cmpapi.server.db.base import utcnow
@@ -313,15 +313,23 @@ def test_search_pages_walked_or_sought_are_the_same(client, db: Session, world: 
     whether the page walks the page order (a common word's first page) or reads and sorts
     every match (a rare word, a deep page: db/search.py, TitleMatch.seek); with a status
     filter too. 130 titles hold "harbor" (more than search.FEW: both plans run on SQLite);
-    14 hold "quay", more than a page, fewer than a first page's turn to seeking."""
+    14 hold "quay", more than a page, fewer than a first page's turn to seeking; 200 hold
+    "dock", one with a KELVIN SIGN."""
     from cmpapi.server.db.counters import made
-    from cmpapi.server.db.search import FEW, title_match
+    from cmpapi.server.db.search import FEW, PROBE, SEEK, WALK, title_match
 
     titles = [f"{'Harbor' if n % 3 else 'harbour'} {n:03d}" for n in range(200)]
     titles += ['Quote "harbor" 100%_', "HARBOR upper"]
     titles += [f"Quay {n:03d}" for n in range(14)]  # under a first page's turn: sought
+    # Common enough that a first page tests each walked title on its own (PROBE), and one
+    # title FTS5 folds onto ASCII (KELVIN SIGN -> k) where LIKE would not.
+    titles += [f"Dock {n:03d}" for n in range(199)] + ["DOC\u212a west"]
     for title in titles:
         service.create_task(db, world.principal(), LINKS, TaskCreateRequest(title=title))
+    # The KELVIN SIGN's task changed last: on the first page, which a PROBE walk reads.
+    later = utcnow() + timedelta(days=1)
+    db.execute(update(Task).where(Task.title == titles[-1]).values(modified_at=later))
+    db.commit()
     rows = db.execute(
         select(Task.id, Task.title, Task.modified_at).where(Task.org_id == world.org.id)
     ).all()
@@ -333,7 +341,9 @@ def test_search_pages_walked_or_sought_are_the_same(client, db: Session, world: 
         assert not common.seek(db, tasks, 10) and common.seek(db, tasks, 10_000)
         assert title_match(db, Task.title, '"harbor" 100%_').seek(db, tasks, 10)
         assert title_match(db, Task.title, "quay").seek(db, tasks, 10)
-    for text in ("harbor", "rbour 1", '"harbor" 100%_', "nothing", "ha", "quay"):
+        dock = title_match(db, Task.title, "dock")
+        assert [dock.plan(db, tasks, d) for d in (10, 20, 10_000)] == [PROBE, WALK, SEEK]
+    for text in ("harbor", "rbour 1", '"harbor" 100%_', "nothing", "ha", "quay", "dock"):
         want = [r.id for r in rows if text.lower() in r.title.lower()]
         assert len(want) > FEW or text != "harbor"
         for offset in (0, 10, 120, len(want) - 5, len(want) + 3):

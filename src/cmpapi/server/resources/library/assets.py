@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from cmpapi.server.authz import Principal, require
 from cmpapi.server.db.base import new_id, utcnow
 from cmpapi.server.db.repository import Page, Repository, lookup
-from cmpapi.server.db.search import TitleMatch, sorted_matches, title_match
+from cmpapi.server.db.search import SEEK, WALK, TitleMatch, sorted_matches, title_match
 from cmpapi.server.errors import Forbidden, Invalid, NotFound
 from cmpapi.server.http.links import Links
 from cmpapi.server.resources.campaigns import service as campaigns
@@ -312,12 +312,13 @@ def list_assets(
     else:
         where = _conditions(session, principal, filters, types, folder_ids, granted, search)
         depth = offset + size
-        if search is not None and search.seek(session, counts.assets(session, org_id), depth):
+        plan = search.plan(session, counts.assets(session, org_id), depth) if search else WALK
+        if search is not None and plan == SEEK:
             page = sorted_matches(session, ASSET_COLUMNS, Asset, org_id, where, offset, size)
         else:  # conditions are built per request: cached only when there are none
             page = repo.rows(
                 ASSET_COLUMNS,
-                *where,
+                *(search.walking(where, plan) if search is not None else where),
                 order_by=NEWEST_FIRST,
                 offset=offset,
                 page_size=size,

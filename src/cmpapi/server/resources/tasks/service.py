@@ -20,7 +20,7 @@ from cmpapi.server.authz import Principal, require
 from cmpapi.server.db.base import new_id, utcnow
 from cmpapi.server.db.counters import made, next_number
 from cmpapi.server.db.repository import Page, Repository
-from cmpapi.server.db.search import sorted_matches, title_match
+from cmpapi.server.db.search import SEEK, WALK, sorted_matches, title_match
 from cmpapi.server.errors import Forbidden, Invalid, NotFound
 from cmpapi.server.http.links import Links
 from cmpapi.server.identity.tables import Team, User
@@ -289,7 +289,9 @@ def list_tasks(
     # A search reads its matches sorted when that costs less than walking the page order
     # (a rarer word, or a deep page: 100,000 tasks, a 5 % word at offset 10,000 walked
     # 48 ms); the tasks ever made bound the organization's (``next_number``'s sequence).
-    if search is not None and search.seek(session, made(session, principal.org_id, "task"), depth):
+    tasks = made(session, principal.org_id, "task")
+    plan = search.plan(session, tasks, depth) if search is not None else WALK
+    if plan == SEEK:
         page = sorted_matches(
             session,
             LIST_COLUMNS,
@@ -303,7 +305,7 @@ def list_tasks(
         return page, now
     page = Repository(Task, session, principal.org_id).rows(
         LIST_COLUMNS,
-        *where,
+        *(search.walking(where, plan) if search is not None else where),
         order_by=NEWEST_FIRST,
         offset=params.offset,
         page_size=params.page_size,
