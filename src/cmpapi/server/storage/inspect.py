@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Concatenate, Literal, ParamSpec, Protocol, TypeVar
+from typing import Any, Concatenate, Literal, ParamSpec, Protocol, TypeVar
 
 import anyio.to_thread
 from sqlalchemy import select
@@ -54,6 +54,19 @@ class UploadedFile:
     height: int | None = None
     etag: str | None = None
     sha256: str | None = None
+
+    def columns(self) -> dict[str, Any]:
+        """The file as the columns of a row that holds one (library assets, task assets and
+        their drafts name them alike): one mapping for every such table."""
+        return {
+            "type": self.kind,
+            "mime_type": self.mime_type,
+            "file_extension": self.file_extension,
+            "file_size": self.size,
+            "width": self.width,
+            "height": self.height,
+            "storage_key": self.key,
+        }
 
 
 class SessionRunner(Protocol):

@@ -137,16 +137,10 @@ def create_asset(
     asset = _repo(session, principal).add(
         Asset(
             id=new_id(),
-            type=file.kind,
             title=title,
             folder_id=folder_id or None,
             owner_id=principal.user_id,
-            mime_type=file.mime_type,
-            file_extension=file.file_extension,
-            file_size=file.size,
-            width=file.width,
-            height=file.height,
-            storage_key=file.key,
+            **file.columns(),
         )
     )
     _add_version(session, asset, title)
@@ -206,9 +200,9 @@ def create_asset_version(
     asset = check_create_asset_version(session, principal, asset_id)
     asset.version_number += 1
     asset.version_id = new_id()
-    asset.title, asset.mime_type, asset.file_size = title, file.mime_type, file.size
-    asset.type, asset.storage_key, asset.file_extension = file.kind, file.key, file.file_extension
-    asset.width, asset.height = file.width, file.height
+    asset.title = title
+    for column, value in file.columns().items():
+        setattr(asset, column, value)
     asset.modified_at = utcnow()
     version = _add_version(session, asset, title)
     for hook in ON_NEW_VERSION:

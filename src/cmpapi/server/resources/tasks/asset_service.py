@@ -163,14 +163,8 @@ def _draft(asset: TaskAsset, number: int, title: str, file: UploadedFile, user: 
         task_id=asset.task_id,
         asset_id=asset.id,
         draft_number=number,
-        type=file.kind,
         title=title,
-        mime_type=file.mime_type,
-        file_extension=file.file_extension,
-        file_size=file.size,
-        width=file.width,
-        height=file.height,
-        storage_key=file.key,
+        **file.columns(),
         created_by=user,
         created_at=utcnow(),
     )
@@ -195,12 +189,10 @@ def _new_asset(task: Task, principal: Principal, type_: str, title: str) -> Task
 
 
 def _set_file(asset: TaskAsset, file: UploadedFile) -> None:
-    asset.mime_type, asset.file_extension, asset.file_size = (
-        file.mime_type,
-        file.file_extension,
-        file.size,
-    )
-    asset.width, asset.height, asset.storage_key = file.width, file.height, file.key
+    """The asset's file, not its type (set when the asset is made)."""
+    for column, value in file.columns().items():
+        if column != "type":
+            setattr(asset, column, value)
 
 
 def add_asset_to_task(
