@@ -46,7 +46,7 @@ from cmpapi.server.settings import Settings
 from tests.authz.scene import ORG_A, PREFIX_A, SC_TITLE, Req, Scene, sc_body, uid
 from tests.conftest import ContractClient, empty_postgres
 from tests.contract.spec import suspended
-from tests.support.work_requests import request_body
+from tests.support.work_requests import KINDS, request_body
 
 Builder = Callable[[Scene, "str | None"], Req]
 Cell = int | str
@@ -522,28 +522,11 @@ def get_settings(s: Scene, who: str | None) -> Req:
     return Req("GET", "/v3/settings")
 
 
-SETTINGS_KINDS = (
-    "currency",
-    "number",
-    "percentage",
-    "checkbox",
-    "dropdown",
-    "multichoice",
-    "multi_select_dropdown",
-    "date",
-    "image",
-    "richtext",
-    "string",
-    "textarea",
-    "video",
-)
-
-
 def update_settings(s: Scene, who: str | None) -> Req:
     """A dry run (no ``execute``) of an empty document: validated, nothing written."""
     body = {
         "labels": [],
-        "custom_fields": {k: [] for k in SETTINGS_KINDS},
+        "custom_fields": {k: [] for k in KINDS},
         "workflows": [],
         "webhooks": [],
         "apps": [],

@@ -13,23 +13,9 @@ from cmpapi.server.resources.fields.tables import Field
 from cmpapi.server.resources.labels.tables import LabelGroup
 from cmpapi.server.resources.workflows.tables import Workflow
 from cmpapi.server.webhooks.tables import Webhook
+from tests.support.work_requests import KINDS
 from tests.support.world import World
 
-KINDS = (
-    "currency",
-    "number",
-    "percentage",
-    "checkbox",
-    "dropdown",
-    "multichoice",
-    "multi_select_dropdown",
-    "date",
-    "image",
-    "richtext",
-    "string",
-    "textarea",
-    "video",
-)
 EMPTY_FIELDS: dict[str, list[Any]] = {k: [] for k in KINDS}
 WORKFLOW = {
     "name": "Review",

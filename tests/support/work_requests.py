@@ -9,7 +9,7 @@ from typing import Any
 
 from tests.support.world import World
 
-KINDS = (
+KINDS = (  # every kind of custom field the settings list (custom_fields' keys)
     "currency",
     "number",
     "percentage",
