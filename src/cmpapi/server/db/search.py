@@ -179,7 +179,7 @@ def sorted_matches(
     size: int,
     params: Mapping[str, Any] | None = None,
 ) -> Page[Any]:
-    """A search's page from its matches, sorted (``TitleMatch.seek`` chose it): newest
+    """A search's page from its matches, sorted (``TitleMatch.plan`` chose SEEK): newest
     change first, rows of ``columns`` of ``model`` (a table with ``id``, ``org_id`` and
     ``modified_at``). The organization and the order are written so that no index serves
     them (``unindexed``): SQLite then seeks the matching rowids and sorts them, instead of
