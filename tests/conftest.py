@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,12 @@ passwords.configure(memory_kib=8, time_cost=1)
 # Every answer built from plain data is validated against its wire model, and its JSON
 # checked to be the model's (http/responses.py): production skips it.
 os.environ.setdefault("CMPAPI_CHECK_RESPONSES", "true")
+# Tests press Ctrl-C (SIGINT) in the processes they start. A suite started in the
+# background by a non-interactive shell inherits SIGINT ignored, and so would every child
+# (Python then installs no KeyboardInterrupt handler): the uploads and `cmpapi listen`
+# ran on through their Ctrl-C. A handler here is reset to the default in each child.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 PG_URL = os.environ.get(
     "CMPAPI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
