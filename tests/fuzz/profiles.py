@@ -1,6 +1,6 @@
 """The two fuzzing profiles. ``CMPAPI_FUZZ_PROFILE`` selects one (``bounded`` by default).
 
-* ``bounded`` runs inside the normal suite (``scripts/test``, about a minute on two
+* ``bounded`` runs inside the normal suite (``scripts/test``, about two minutes on two
   cores for both backends): the spec's examples, schemathesis' coverage phase (boundary
   and invalid values of every parameter, a fixed list) and 10 generated examples per
   operation and backend, derandomized with a fixed seed: CI sends the same requests on
