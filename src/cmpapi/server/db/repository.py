@@ -8,7 +8,7 @@ rest is here, once.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Select, bindparam, func, select
@@ -58,6 +58,20 @@ def _tiebreak(order_by: list[Any], id_column: Any) -> Any:
     first = order_by[0] if order_by else None
     descending = getattr(first, "modifier", None) is operators.desc_op
     return id_column.desc() if descending else id_column
+
+
+@dataclass(slots=True)
+class Filters:
+    """The conditions a list request chose and the values they bind: ``Repository.rows``'
+    ``*where`` and ``params``. A condition is added with its values, so neither is left
+    without the other."""
+
+    where: list[ColumnElement[bool]] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, condition: ColumnElement[bool], **values: Any) -> None:
+        self.where.append(condition)
+        self.values.update(values)
 
 
 class Repository(Generic[M]):

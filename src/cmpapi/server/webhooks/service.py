@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from cmpapi import standard_webhooks as signing
 from cmpapi.server.db.base import new_id
-from cmpapi.server.db.repository import Page, Repository
+from cmpapi.server.db.repository import Filters, Page, Repository
 from cmpapi.server.errors import Conflict, Invalid
 from cmpapi.server.events.catalog import EVENT_NAMES
 from cmpapi.server.jobs.schedules import parse_schedule
@@ -320,8 +320,7 @@ def list_deliveries(
         raise Invalid("Invalid filter", {"status": f"One of {', '.join(STATUSES)}"})
     if webhook_id is not None:
         get_webhook(session, org_id, webhook_id)
-    where: list[ColumnElement[bool]] = []
-    values: dict[str, Any] = {}
+    filters = Filters()
     for name, value in (
         ("webhook_id", webhook_id),
         ("event_id", event_id),
@@ -330,15 +329,14 @@ def list_deliveries(
         ("since", since),
     ):
         if value is not None:
-            where.append(_DELIVERY_FILTERS[name])
-            values[name] = value
+            filters.add(_DELIVERY_FILTERS[name], **{name: value})
     return Repository(Delivery, session, org_id).rows(
         DELIVERY_COLUMNS,
-        *where,
+        *filters.where,
         order_by=NEWEST_FIRST,
         offset=offset,
         page_size=page_size,
-        params=values,
+        params=filters.values,
     )
 
 

@@ -13,13 +13,13 @@ from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam
+from sqlalchemy import bindparam
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
 from cmpapi.server.db.base import new_id, utcnow
 from cmpapi.server.db.counters import next_number
-from cmpapi.server.db.repository import Page, Repository
+from cmpapi.server.db.repository import Filters, Page, Repository
 from cmpapi.server.errors import BadRequest, Invalid
 from cmpapi.server.events.outbox import record_event
 from cmpapi.server.http.links import Links
@@ -103,24 +103,22 @@ def list_events(
     at or before it (a bare date counts the whole day); ``campaign_id``: of that campaign.
     Rows of ``LIST_COLUMNS``."""
     require(principal, "events:read")
-    where: list[ColumnElement[bool]] = []
-    values: dict[str, Any] = {}
+    filters = Filters()
     if isinstance(params.start_date, str):
-        where.append(_ENDING_AFTER)
-        values["start_date"] = _instant(params.start_date, "start_date")
+        filters.add(_ENDING_AFTER, start_date=_instant(params.start_date, "start_date"))
     if isinstance(params.end_date, str):
-        where.append(_STARTING_BEFORE)
-        values["end_date"] = _instant(params.end_date, "end_date", end_of_day=True)
+        filters.add(
+            _STARTING_BEFORE, end_date=_instant(params.end_date, "end_date", end_of_day=True)
+        )
     if isinstance(params.campaign_id, str):
-        where.append(_IN_CAMPAIGN)
-        values["campaign_id"] = params.campaign_id
+        filters.add(_IN_CAMPAIGN, campaign_id=params.campaign_id)
     return Repository(CalendarEvent, session, principal.org_id).rows(
         LIST_COLUMNS,
-        *where,
+        *filters.where,
         order_by=BY_START,
         offset=params.offset,
         page_size=params.page_size,
-        params=values,
+        params=filters.values,
     )
 
 

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
 from cmpapi.server.db.base import new_id, utcnow
 from cmpapi.server.db.counters import next_number
-from cmpapi.server.db.repository import Page, Repository
+from cmpapi.server.db.repository import Filters, Page, Repository
 from cmpapi.server.errors import BadRequest, Invalid, NotFound
 from cmpapi.server.events.outbox import record_event
 from cmpapi.server.http.links import Links
@@ -195,24 +195,20 @@ def list_campaigns(
     after that day; ``end_date``: starting on or before it (campaigns without the compared
     date are left out). Rows of ``LIST_COLUMNS``."""
     require(principal, "campaigns:read")
-    where: list[ColumnElement[bool]] = []
-    values: dict[str, Any] = {}
+    filters = Filters()
     if isinstance(params.owner, str):
-        where.append(_OWNED_BY)
-        values["owner"] = params.owner
+        filters.add(_OWNED_BY, owner=params.owner)
     if isinstance(params.start_date, str):
-        where.append(_ENDING_AFTER)
-        values["start_date"] = filter_day(params.start_date, "start_date")
+        filters.add(_ENDING_AFTER, start_date=filter_day(params.start_date, "start_date"))
     if isinstance(params.end_date, str):
-        where.append(_STARTING_BEFORE)
-        values["end_date"] = filter_day(params.end_date, "end_date")
+        filters.add(_STARTING_BEFORE, end_date=filter_day(params.end_date, "end_date"))
     return Repository(Campaign, session, principal.org_id).rows(
         LIST_COLUMNS,
-        *where,
+        *filters.where,
         order_by=NEWEST_FIRST,
         offset=params.offset,
         page_size=params.page_size,
-        params=values,
+        params=filters.values,
     )
 
 

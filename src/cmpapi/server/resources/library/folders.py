@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import MISSING
-from sqlalchemy import ColumnElement, bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
 from cmpapi.server.db.base import new_id, utcnow
-from cmpapi.server.db.repository import Page, Repository, lookup
+from cmpapi.server.db.repository import Filters, Page, Repository, lookup
 from cmpapi.server.errors import BadRequest, Forbidden, NotFound
 from cmpapi.server.resources.library import acl, permissions
 from cmpapi.server.resources.library.tables import AclEntry, Folder
@@ -81,22 +81,20 @@ def list_folders(
 ) -> tuple[Page[Any], list[FolderView]]:
     """Visible folders, newest change first; only the children of a parent when given.
     Rows of ``LIST_COLUMNS``."""
-    where: list[ColumnElement[bool]] = []
-    values: dict[str, Any] = {}
+    filters = Filters()
     if parent_folder_id is not None:
         parent = filter_folder(session, principal, parent_folder_id, "parent_folder_id")
-        where.append(_CHILD_OF)
-        values["parent_id"] = parent.id
+        filters.add(_CHILD_OF, parent_id=parent.id)
     visible = acl.visible_folders(session, principal)
     if visible is not None:  # built per request (the caller's accessor ids)
-        where.append(visible)
+        filters.add(visible)
     page = _repo(session, principal).rows(
         LIST_COLUMNS,
-        *where,
+        *filters.where,
         order_by=NEWEST_FIRST,
         offset=offset,
         page_size=size,
-        params=values,
+        params=filters.values,
         cache=visible is None,
     )
     return page, views(session, page.items)

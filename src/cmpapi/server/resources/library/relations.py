@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
-from cmpapi.server.db.repository import Page, Repository
+from cmpapi.server.db.repository import Filters, Page, Repository
 from cmpapi.server.errors import Invalid, NotFound
 from cmpapi.server.resources.library import acl
 from cmpapi.server.resources.library.assets import AssetView, load_asset, views
@@ -87,31 +87,26 @@ def list_asset_lineages(
 ) -> Page[Any]:
     """Lineages of the assets the caller may view, oldest first (rows of
     ``LIST_COLUMNS``)."""
-    where: list[ColumnElement[bool]] = []
-    values: dict[str, Any] = {}
+    filters = Filters()
     if asset_ids:
-        where.append(_OF_ASSETS)
-        values["asset_ids"] = list(asset_ids)
+        filters.add(_OF_ASSETS, asset_ids=list(asset_ids))
     if used_in:
-        where.append(_USED_IN)
-        values["used_in"] = used_in
+        filters.add(_USED_IN, used_in=used_in)
     if created[0] is not None:
-        where.append(_CREATED_FROM)
-        values["created_from"] = created[0]
+        filters.add(_CREATED_FROM, created_from=created[0])
     if created[1] is not None:
-        where.append(_CREATED_TO)
-        values["created_to"] = created[1]
+        filters.add(_CREATED_TO, created_to=created[1])
     visible = acl.visible_assets(session, principal)
     if visible is not None:
         # A member's view holds the request's ids: built for the call (``cache=False``).
-        where.append(AssetLineage.asset_id.in_(select(Asset.id).where(visible)))
+        filters.add(AssetLineage.asset_id.in_(select(Asset.id).where(visible)))
     return Repository(AssetLineage, session, principal.org_id).rows(
         LIST_COLUMNS,
-        *where,
+        *filters.where,
         order_by=OLDEST_FIRST,
         offset=offset,
         page_size=size,
-        params=values,
+        params=filters.values,
         cache=visible is None,
     )
 

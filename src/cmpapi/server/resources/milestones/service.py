@@ -15,12 +15,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import MISSING
-from sqlalchemy import ColumnElement, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
 from cmpapi.server.db.base import new_id, utcnow
-from cmpapi.server.db.repository import Page, Repository
+from cmpapi.server.db.repository import Filters, Page, Repository
 from cmpapi.server.errors import Invalid, NotFound
 from cmpapi.server.resources.campaigns.service import require_campaign
 from cmpapi.server.resources.milestones.tables import Milestone
@@ -56,26 +56,22 @@ def list_milestones(
     """Milestones by due date (soonest first); ``due_date__from``/``__to`` are inclusive.
     Rows of ``LIST_COLUMNS``."""
     require(principal, "milestones:read")
-    where: list[ColumnElement[bool]] = []
-    values: dict[str, Any] = {}
+    filters = Filters()
     if params.campaign_id is None or params.campaign_id == NULL:
-        where.append(_NO_CAMPAIGN)
+        filters.add(_NO_CAMPAIGN)
     elif isinstance(params.campaign_id, str):
-        where.append(_OF_CAMPAIGN)
-        values["campaign_id"] = params.campaign_id
+        filters.add(_OF_CAMPAIGN, campaign_id=params.campaign_id)
     if isinstance(params.due_date__from, datetime):
-        where.append(_DUE_FROM)
-        values["due_from"] = params.due_date__from
+        filters.add(_DUE_FROM, due_from=params.due_date__from)
     if isinstance(params.due_date__to, datetime):
-        where.append(_DUE_TO)
-        values["due_to"] = params.due_date__to
+        filters.add(_DUE_TO, due_to=params.due_date__to)
     return Repository(Milestone, session, principal.org_id).rows(
         LIST_COLUMNS,
-        *where,
+        *filters.where,
         order_by=BY_DUE_DATE,
         offset=params.offset,
         page_size=params.page_size,
-        params=values,
+        params=filters.values,
     )
 
 

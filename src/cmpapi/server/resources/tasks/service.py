@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from cmpapi.server.authz import Principal, require
 from cmpapi.server.db.base import new_id, utcnow
 from cmpapi.server.db.counters import made, next_number
-from cmpapi.server.db.repository import Page, Repository
+from cmpapi.server.db.repository import Filters, Page, Repository
 from cmpapi.server.db.search import SEEK, WALK, sorted_matches, title_match
 from cmpapi.server.errors import Forbidden, Invalid, NotFound
 from cmpapi.server.http.links import Links
@@ -264,27 +264,22 @@ def list_tasks(
     ``LIST_COLUMNS``."""
     require(principal, "tasks:read")
     now = utcnow()
-    where: list[ColumnElement[bool]] = []
-    values: dict[str, Any] = {}
+    filters = Filters()
     search = None
     if isinstance(params.search_key, str) and params.search_key.strip():
         # Built per request (on SQLite it holds the matching rowids): not cached.
         search = title_match(session, Task.title, params.search_key.strip())
-        where.append(search.condition)
+        filters.add(search.condition)
     for name, clause in _BY_COLUMN.items():
         value = getattr(params, name)
         if isinstance(value, str):
-            where.append(clause)
-            values[name] = value
+            filters.add(clause, **{name: value})
     if isinstance(params.start_date, str):
-        where.append(_STARTING_AFTER)
-        values["start_date"] = _date(params.start_date, "start_date")
+        filters.add(_STARTING_AFTER, start_date=_date(params.start_date, "start_date"))
     if isinstance(params.due_date, str):
-        where.append(_DUE_BEFORE)
-        values["due_date"] = _date(params.due_date, "due_date")
+        filters.add(_DUE_BEFORE, due_date=_date(params.due_date, "due_date"))
     if isinstance(params.status, list) and params.status:
-        where.append(_status_filter(frozenset(str(s.value) for s in params.status)))
-        values["now"] = now
+        filters.add(_status_filter(frozenset(str(s.value) for s in params.status)), now=now)
     depth = params.offset + params.page_size
     # A search reads its matches sorted when that costs less than walking the page order
     # (a rarer word, or a deep page: 100,000 tasks, a 5 % word at offset 10,000 walked
@@ -297,19 +292,19 @@ def list_tasks(
             LIST_COLUMNS,
             Task,
             principal.org_id,
-            where,
+            filters.where,
             params.offset,
             params.page_size,
-            values,
+            filters.values,
         )
         return page, now
     page = Repository(Task, session, principal.org_id).rows(
         LIST_COLUMNS,
-        *(search.walking(where, plan) if search is not None else where),
+        *(search.walking(filters.where, plan) if search is not None else filters.where),
         order_by=NEWEST_FIRST,
         offset=params.offset,
         page_size=params.page_size,
-        params=values,
+        params=filters.values,
         cache=search is None,
     )
     return page, now

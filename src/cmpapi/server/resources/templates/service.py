@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
-from cmpapi.server.db.repository import Page, Repository, contains_pattern, read
+from cmpapi.server.db.repository import Filters, Page, Repository, contains_pattern, read
 from cmpapi.server.resources.templates.importing import (
     export_routing_rules,
     export_templates,
@@ -52,23 +52,22 @@ def list_templates(
     ``applicable_to`` keeps those usable there, ``include_inactive`` adds inactive ones.
     Rows of ``LIST_COLUMNS``."""
     require(principal, "templates:read")
-    where: list[ColumnElement[bool]] = []
-    values: dict[str, Any] = {}
+    filters = Filters()
     if isinstance(params.search, str) and params.search.strip():
-        where.append(_TITLE_HAS)
-        values["title_pattern"] = contains_pattern(params.search.strip())
+        filters.add(_TITLE_HAS, title_pattern=contains_pattern(params.search.strip()))
     if params.include_inactive is not True:
-        where.append(_ACTIVE)
+        filters.add(_ACTIVE)
     if isinstance(params.applicable_to, str):
-        where.append(_APPLICABLE)
-        values["applicable"] = _applicable(session, principal.org_id, params.applicable_to)
+        filters.add(
+            _APPLICABLE, applicable=_applicable(session, principal.org_id, params.applicable_to)
+        )
     return Repository(Template, session, principal.org_id).rows(
         LIST_COLUMNS,
-        *where,
+        *filters.where,
         order_by=BY_TITLE,
         offset=params.offset,
         page_size=params.page_size,
-        params=values,
+        params=filters.values,
     )
 
 

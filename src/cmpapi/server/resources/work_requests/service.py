@@ -18,13 +18,13 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import MISSING
-from sqlalchemy import ColumnElement, bindparam, case, exists, literal, or_, select
+from sqlalchemy import bindparam, case, exists, literal, or_, select
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal, require
 from cmpapi.server.db.base import new_id
 from cmpapi.server.db.counters import next_number
-from cmpapi.server.db.repository import OrderBy, Page, Repository, lookup
+from cmpapi.server.db.repository import Filters, OrderBy, Page, Repository, lookup
 from cmpapi.server.errors import Invalid, NotFound
 from cmpapi.server.http.links import Links
 from cmpapi.server.identity.tables import Team, User
@@ -203,26 +203,22 @@ def list_work_requests(
     ``created_by``, ``status`` and ``template_ids`` take several values; the
     ``created_at`` bounds are inclusive."""
     require(principal, "work_requests:read")
-    where: list[ColumnElement[bool]] = []
-    values_: dict[str, Any] = {}
+    filters = Filters()
     for name, clause in _FILTERS:
         wanted = getattr(params, name)
         if isinstance(wanted, list) and wanted:
-            where.append(clause)
-            values_[name] = [str(getattr(w, "value", w)) for w in wanted]
+            filters.add(clause, **{name: [str(getattr(w, "value", w)) for w in wanted]})
     if isinstance(params.created_at__from, datetime):
-        where.append(_CREATED_FROM)
-        values_["created_from"] = params.created_at__from
+        filters.add(_CREATED_FROM, created_from=params.created_at__from)
     if isinstance(params.created_at__to, datetime):
-        where.append(_CREATED_TO)
-        values_["created_to"] = params.created_at__to
+        filters.add(_CREATED_TO, created_to=params.created_at__to)
     page = Repository(WorkRequest, session, principal.org_id).rows(
         LIST_COLUMNS,
-        *where,
+        *filters.where,
         order_by=_order(params),
         offset=params.offset,
         page_size=params.page_size,
-        params=values_,
+        params=filters.values,
     )
     views = _views(session, principal.org_id, page.items)
     return Page(views, page.offset, page.page_size, page.has_next)
