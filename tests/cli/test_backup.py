@@ -18,6 +18,8 @@ import httpx
 import pytest
 
 from cmpapi.server import backup, demo, demo_files
+from tests.support import forkserver
+from tests.support.cli import argv
 from tests.support.env import child_env
 from tests.support.servers import demo_process, free_port, wait_serving
 
@@ -25,10 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def cli(*args: str, **settings: str) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-m", "cmpapi.cli.main", *args]
-    return subprocess.run(
-        argv, cwd=ROOT, env=child_env(**settings), capture_output=True, text=True, timeout=120
-    )
+    env = child_env(COLUMNS="80", **settings)
+    return forkserver.run(argv(*args), env=env, cwd=ROOT, input="", timeout=120)
 
 
 def token(base: str) -> dict[str, str]:

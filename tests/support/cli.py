@@ -8,6 +8,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from tests.support import forkserver
 from tests.support.env import child_env
 
 CMPAPI = Path(sys.executable).with_name("cmpapi")
@@ -27,7 +28,7 @@ def cmpapi(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     it); tables 80 wide."""
     env = child_env(CMPAPI_CONFIG_DIR=str(config), CMPAPI_CACHE_DIR=str(config / "cache"))
     env["COLUMNS"] = "80"
-    return subprocess.run(argv(*args), env=env, capture_output=True, text=True, timeout=120)
+    return forkserver.run(argv(*args), env=env, cwd=None, input="", timeout=120)
 
 
 def cmpapi_many(

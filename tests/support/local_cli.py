@@ -3,10 +3,10 @@ administrator would: in a directory of its own, with only the settings a test na
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support import forkserver
 from tests.support.cli import argv
 from tests.support.env import child_env
 
@@ -27,15 +27,12 @@ class Ran:
 def cmpapi(*args: str, cwd: Path, stdin: str | None = None, **settings: str) -> Ran:
     """Run ``cmpapi ARGS`` in ``cwd`` with only the ``CMPAPI_*`` settings given (and the
     tests' low password hash cost); tables 80 columns wide."""
-    proc = subprocess.run(
+    proc = forkserver.run(
         argv(*args),
         cwd=cwd,
         env=child_env(COLUMNS="80", **settings),
         input=stdin if stdin is not None else "",
-        capture_output=True,
-        text=True,
         timeout=60,
-        check=False,
     )
     return Ran(proc.returncode, proc.stdout, proc.stderr)
 
