@@ -70,7 +70,7 @@ if os.environ.get("CI") and not PG_AVAILABLE:
 # of them started last kept one worker busy for a minute after the other had finished.
 # Within a file the order stays as written; a file missing from the list runs after them.
 SLOW_FIRST = (
-    "tests/fuzz/test_schemathesis.py::test_operation[POST /settings][postgres]",
+    "tests/fuzz/test_schemathesis.py::test_operation[POST /settings]",
     "tests/cli/test_remote_commands.py",
     "tests/cli/test_admin_commands.py",
     "tests/webhooks/test_event_stream_processes.py",

@@ -25,7 +25,7 @@ import threading
 import traceback
 from collections import deque
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,8 +43,6 @@ from cmpapi.server.settings import Settings
 from tests.conftest import PG_AVAILABLE, PG_URL
 from tests.fuzz.seed import Seed, seed
 from tests.support.servers import start_in_thread
-
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 class CrashLog(logging.Handler):
@@ -152,38 +150,86 @@ def _create(name: str, template: str | None = None) -> str:
     return _pg_url(name)
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def fuzz_snapshot(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    sqlite_template: Path,
-    worker_id: str,
-) -> Iterator[Snapshot]:
-    """A seeded organization on one backend, stopped and kept for copies."""
-    backend: str = request.param
-    data_dir = tmp_path_factory.mktemp(f"fuzz-{backend}-seed")
-    database = None
-    if backend == "sqlite":
-        shutil.copy(sqlite_template, data_dir / "cmpapi.db")
-        url = f"sqlite:///{data_dir / 'cmpapi.db'}"
-    else:
-        if not PG_AVAILABLE:
-            pytest.skip("PostgreSQL not reachable")
-        database = f"cmpapi_fuzz_{worker_id}_{os.getpid()}"
-        url = _create(database)
-        engine = create_engine(url)
-        migrate.upgrade(engine)
-        engine.dispose()
-    settings = Settings(data_dir=data_dir, database_url=url, worker_embedded=True)
-    with serve(settings) as (base_url, app), httpx.Client(base_url=base_url, timeout=30) as http:
-        seeded = seed(app, http)
-    snapshot = Snapshot(backend, data_dir, database, seeded)
-    if database is not None:
-        snapshot.rows = _capture(url)
-    yield snapshot
-    _stopped()
-    if database is not None:
-        _drop(*snapshot.copies, database)
+def backends() -> list[str]:
+    """The backends to fuzz: ``$CMPAPI_FUZZ_BACKENDS`` (comma-separated) or both, PostgreSQL
+    when it answers."""
+    chosen = os.environ.get("CMPAPI_FUZZ_BACKENDS", "sqlite,postgres").split(",")
+    unknown = set(chosen) - {"sqlite", "postgres"}
+    if unknown:
+        raise ValueError(f"CMPAPI_FUZZ_BACKENDS: unknown backends {sorted(unknown)}")
+    return [b for b in chosen if b == "sqlite" or PG_AVAILABLE]
+
+
+class Snapshots:
+    """The seeded snapshot of each backend and its shared read-only server, made on first
+    use in this worker."""
+
+    def __init__(
+        self, tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path, worker_id: str
+    ) -> None:
+        self.tmp = tmp_path_factory
+        self.sqlite_template = sqlite_template
+        self.worker_id = worker_id
+        self.made: dict[str, Snapshot] = {}
+        self.readers: dict[str, Target] = {}
+        self.stack = ExitStack()
+
+    def __getitem__(self, backend: str) -> Snapshot:
+        if backend not in self.made:
+            self.made[backend] = self._make(backend)
+        return self.made[backend]
+
+    def _make(self, backend: str) -> Snapshot:
+        data_dir = self.tmp.mktemp(f"fuzz-{backend}-seed")
+        database = None
+        if backend == "sqlite":
+            shutil.copy(self.sqlite_template, data_dir / "cmpapi.db")
+            url = f"sqlite:///{data_dir / 'cmpapi.db'}"
+        else:
+            database = f"cmpapi_fuzz_{self.worker_id}_{os.getpid()}"
+            url = _create(database)
+            engine = create_engine(url)
+            migrate.upgrade(engine)
+            engine.dispose()
+        settings = Settings(data_dir=data_dir, database_url=url, worker_embedded=True)
+        with (
+            serve(settings) as (base_url, app),
+            httpx.Client(base_url=base_url, timeout=30) as http,
+        ):
+            seeded = seed(app, http)
+        snapshot = Snapshot(backend, data_dir, database, seeded)
+        if database is not None:
+            snapshot.rows = _capture(url)
+        return snapshot
+
+    def reader(self, backend: str) -> Target:
+        """The one server per backend that the read-only operations share."""
+        if backend not in self.readers:
+            where = self.tmp.mktemp(f"fuzz-{backend}")
+            target = serve_copy(self[backend], where, scratch=False)
+            self.readers[backend] = self.stack.enter_context(target)
+        return self.readers[backend]
+
+    def close(self) -> None:
+        self.stack.close()
+        _stopped()
+        databases = [
+            name
+            for snapshot in self.made.values()
+            if snapshot.database is not None
+            for name in (*snapshot.copies, snapshot.database)
+        ]
+        if databases:
+            _drop(*databases)
+
+
+@pytest.fixture(scope="session")
+def fuzz_snapshots(
+    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path, worker_id: str
+) -> Iterator[Snapshots]:
+    snapshots = Snapshots(tmp_path_factory, sqlite_template, worker_id)
+    yield snapshots
+    snapshots.close()
 
 
 def _capture(url: str) -> list[tuple[Table, list[dict[str, Any]]]]:
@@ -232,7 +278,7 @@ def _database(snapshot: Snapshot, scratch: bool) -> str:
 
 
 @contextmanager
-def _target(snapshot: Snapshot, where: Path, *, scratch: bool) -> Iterator[Target]:
+def serve_copy(snapshot: Snapshot, where: Path, *, scratch: bool) -> Iterator[Target]:
     """A server on a private copy of the snapshot (data directory; PostgreSQL database).
 
     ``scratch``: one test's server, stopped in the background; on PostgreSQL its database
@@ -253,27 +299,26 @@ def _target(snapshot: Snapshot, where: Path, *, scratch: bool) -> Iterator[Targe
         yield Target(snapshot.backend, base_url + "/v3", snapshot.seed, http)
 
 
-@pytest.fixture(scope="session")
-def fuzz_read_target(
-    fuzz_snapshot: Snapshot, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Target]:
-    """One shared server per backend for the read-only operations."""
-    where = tmp_path_factory.mktemp(f"fuzz-{fuzz_snapshot.backend}")
-    with _target(fuzz_snapshot, where, scratch=False) as target:
-        yield target
-
-
 @pytest.fixture
-def fuzz_target(
+def fuzz_targets(
     request: pytest.FixtureRequest,
-    fuzz_snapshot: Snapshot,
+    fuzz_snapshots: Snapshots,
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Target]:
-    """The server a fuzz test sends its examples to (see the module docstring)."""
+) -> Iterator[list[Target]]:
+    """The servers a fuzz test sends each example to, one per backend (see the module
+    docstring): each example is generated once and sent to every backend."""
     label = getattr(request.node, "operation_label", None) or ""
     if label.startswith("GET "):
-        yield request.getfixturevalue("fuzz_read_target")
+        yield [fuzz_snapshots.reader(backend) for backend in backends()]
         return
-    where = tmp_path_factory.mktemp(f"fuzz-{fuzz_snapshot.backend}")
-    with _target(fuzz_snapshot, where, scratch=True) as target:
-        yield target
+    with ExitStack() as stack:
+        yield [
+            stack.enter_context(
+                serve_copy(
+                    fuzz_snapshots[backend],
+                    tmp_path_factory.mktemp(f"fuzz-{backend}"),
+                    scratch=True,
+                )
+            )
+            for backend in backends()
+        ]

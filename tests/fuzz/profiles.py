@@ -1,10 +1,10 @@
 """The two fuzzing profiles. ``CMPAPI_FUZZ_PROFILE`` selects one (``bounded`` by default).
 
-* ``bounded`` runs inside the normal suite (``scripts/test``, about two minutes on two
-  cores for both backends): the spec's examples, schemathesis' coverage phase (boundary
+* ``bounded`` runs inside the normal suite (``scripts/test``, about a minute and a half on
+  two cores for both backends): the spec's examples, schemathesis' coverage phase (boundary
   and invalid values of every parameter, a fixed list) and 10 generated examples per
-  operation and backend, derandomized with a fixed seed: CI sends the same requests on
-  every run.
+  operation, each sent to both backends, derandomized with a fixed seed: CI sends the same
+  requests on every run.
 * ``long`` (``scripts/fuzz``): the same with 100 generated examples per operation, then
   500 stateful scenarios over the links schemathesis infers (the spec declares none).
   Seeded too; ``CMPAPI_FUZZ_SEED`` changes the seed, ``CMPAPI_FUZZ_EXAMPLES`` the

@@ -9,6 +9,8 @@ parameters are replaced by ids of existing objects (a fresh victim for destructi
 operations) and id-like body and query fields by real ids; the rest keep what schemathesis
 generated, so unknown and malformed ids are fuzzed too. Which one, and whether the call is
 made as the admin or the member, follows from a hash of the example: reruns are identical.
+Each example is generated once and sent to every backend (``$CMPAPI_FUZZ_BACKENDS``, both
+by default; PostgreSQL when it answers): generating costs about as much as sending.
 
 Checks: ``not_a_server_error`` (schemathesis), then the project's own reading of the spec
 (tests/fuzz/checks.py): ``documented_status`` and ``relaxed_schema_conformance``. A 5xx
@@ -43,7 +45,7 @@ from tests.fuzz.checks import (
     documented_status,
     relaxed_schema_conformance,
 )
-from tests.fuzz.conftest import CRASHES, Target
+from tests.fuzz.conftest import CRASHES, Snapshots, Target, backends, serve_copy
 from tests.fuzz.document import generation_document, served_operation_ids
 from tests.fuzz.seed import FACTORIES, MP4, PDF, Api
 from tests.support.uploads import jpeg
@@ -290,9 +292,9 @@ def _survey_verdict() -> Iterator[None]:
 
 
 def _clone(case: schemathesis.Case) -> schemathesis.Case:
-    """A copy to aim. schemathesis keeps the cases it generated and builds later ones on
-    them (the coverage phase does), so aiming them in place would leak one test's ids
-    into the next test of the same operation (the other backend's)."""
+    """A copy to aim at one backend. schemathesis keeps the cases it generated and builds
+    later ones on them (the coverage phase does), so aiming them in place would leak one
+    backend's ids into the other's request and into later examples."""
     return schemathesis.Case(
         operation=case.operation,
         method=case.method,
@@ -309,25 +311,36 @@ def _clone(case: schemathesis.Case) -> schemathesis.Case:
 
 
 @schema.parametrize()
-def test_operation(case: schemathesis.Case, fuzz_target: Target) -> None:
-    case = _clone(case)
-    who = prepare(case, fuzz_target)
-    mark = CRASHES.count
-    response = case.call(
-        base_url=fuzz_target.base_url, headers=fuzz_target.seed.auth(who), timeout=60
-    )
-    check(case, response, fuzz_target, who, mark)
+def test_operation(case: schemathesis.Case, fuzz_targets: list[Target]) -> None:
+    """Each example goes to every backend: generating it costs about as much as sending it,
+    so it is generated once."""
+    for target in fuzz_targets:
+        aimed = _clone(case)
+        who = prepare(aimed, target)
+        mark = CRASHES.count
+        response = aimed.call(base_url=target.base_url, headers=target.seed.auth(who), timeout=60)
+        check(aimed, response, target, who, mark)
 
 
 @pytest.mark.skipif(not PROFILE.stateful, reason="the long profile runs stateful scenarios")
-def test_stateful(fuzz_target: Target) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_stateful(
+    backend: str, fuzz_snapshots: Snapshots, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """Scenarios chaining operations through the links schemathesis infers (the spec
     declares none): ids from one response feed the next request.
 
     Failures are collected and reported at the end rather than raised: the server's state
     changes under every scenario, so Hypothesis could not replay or shrink a failing one.
     """
-    target = fuzz_target
+    if backend not in backends():
+        pytest.skip(f"{backend} is not fuzzed here (CMPAPI_FUZZ_BACKENDS, PostgreSQL reachable)")
+    where = tmp_path_factory.mktemp(f"fuzz-{backend}")
+    with serve_copy(fuzz_snapshots[backend], where, scratch=True) as target:
+        _run_stateful(target)
+
+
+def _run_stateful(target: Target) -> None:
     failures: dict[str, str] = {}
 
     class Machine(schema.as_state_machine()):  # type: ignore[misc]
