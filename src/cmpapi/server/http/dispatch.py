@@ -6,8 +6,13 @@ route-level exception wrapper) and then the handler: ~20 % of a small read's CPU
 (bench/README.md, "Third pass"). ``Dispatch`` finds the route FastAPI would choose, from a
 table of every route of the app in FastAPI's order bucketed by the path's first segments,
 and when that route's handler is direct (``router.direct_handler``: every read and delete)
-calls it at once. Anything else (bodies, a method the path does not serve, 404s, the OpenAPI
-document) goes to FastAPI's router unchanged.
+calls it at once. A route with a body runs its own FastAPI handler (``route.handle``, as
+Starlette's router would once it had matched). Only what no route serves (a method the path
+does not serve, 404s) goes to FastAPI's router. FastAPI builds an included router's routes
+again for each app, at the first request that router matches (about 1 ms a route, 150-300
+ms for all of them): a process paid that once, the test suite for each test's app. The
+routes ``Dispatch`` calls are the route modules' own, built once per process (no router of
+cmpapi adds dependencies, tags or a body size of its own when included).
 
 What FastAPI's route handling would have done and still matters is done here: the scope's
 ``route``, ``endpoint`` (the error shape, ``errors.py``) and ``path_params``. Errors raised
@@ -17,12 +22,14 @@ by the handler reach the app's exception handlers through Starlette's
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.routing import APIRoute
 from starlette.convertors import Convertor
 from starlette.routing import Route, compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -41,7 +48,8 @@ class _Entry:
     convertors: dict[str, Convertor[Any]]
     methods: frozenset[str] | None  # None: any method (FastAPI's own routes say so)
     route: Route
-    handler: Handler | None  # None: FastAPI's router handles it
+    handler: Handler | None  # the direct handler, if the route has one
+    handle: ASGIApp | None  # the route's own FastAPI handling; None: FastAPI's router
 
 
 def _request_key(path: str) -> str:
@@ -83,7 +91,7 @@ class Dispatch:
                     continue
                 if entry.methods is not None and method not in entry.methods:
                     continue  # FastAPI goes on looking (and answers 405 if nothing else)
-                if entry.handler is None:
+                if entry.handle is None:
                     break
                 params = dict(scope.get("path_params") or {})
                 for name, value in match.groupdict().items():
@@ -92,6 +100,9 @@ class Dispatch:
                 scope["endpoint"] = entry.route.endpoint
                 scope["path_params"] = params
                 scope.setdefault("router", self.router)
+                if entry.handler is None:
+                    await entry.handle(scope, receive, send)
+                    return
                 response = await entry.handler(Request(scope, receive, send))
                 await response(scope, receive, send)
                 return
@@ -120,8 +131,14 @@ def install(app: FastAPI, included: Sequence[tuple[str, Any]]) -> None:
     router.middleware_stack = Dispatch(router.middleware_stack, router, entries)
 
 
+# The same paths for every app of a process (the test suite makes one per test).
+_compile_path = functools.cache(compile_path)
+
+
 def _entry(order: int, route: Route, path: str) -> _Entry:
-    regex, _, convertors = compile_path(path)
+    regex, _, convertors = _compile_path(path)
     methods = frozenset(route.methods) if route.methods else None
     handler = route.direct if isinstance(route, OperationRoute) else None
-    return _Entry(order, path, regex, convertors, methods, route, handler)
+    # FastAPI's own routes (the OpenAPI document) stay with its router.
+    handle = route.handle if isinstance(route, APIRoute) else None
+    return _Entry(order, path, regex, convertors, methods, route, handler, handle)
