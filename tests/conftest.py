@@ -27,7 +27,7 @@ from cmpapi.server.identity import passwords
 from cmpapi.server.settings import Settings
 from tests.contract.spec import SPEC_AVAILABLE, check_httpx_response
 from tests.support.servers import serving
-from tests.support.world import World, build_world
+from tests.support.world import World, stamped_world
 
 # Password hashes at argon2's smallest cost: OWASP's (the default) spent ~79 % of each test
 # world's set-up in three hashes. Every Settings() of the tests reads it, and so do the
@@ -240,7 +240,7 @@ def db(app: FastAPI) -> Iterator[Session]:
 
 @pytest.fixture
 def world(db: Session) -> World:
-    return build_world(db)
+    return stamped_world(db)
 
 
 @pytest.fixture
