@@ -37,6 +37,18 @@ def test_a_stamped_world_holds_the_rows_of_a_built_one(
     _emptied(db)
     stamped = worlds.stamped_world(db)
     assert _rows(db) == rows
+    # Its objects read their rows when first read, as a build's do after its commit: a
+    # change made before then (through the API) is seen.
+    users = Base.metadata.tables["users"]
+    member = stamped.users["member"]
+    with db.get_bind().begin() as conn:
+        conn.execute(users.update().where(users.c.id == member.id).values(first_name="Renamed"))
+    assert member.first_name == "Renamed"
+    conn_rows = _rows(db)
+    conn_rows["users"] = [
+        u | {"first_name": "Member"} if u["id"] == member.id else u for u in conn_rows["users"]
+    ]
+    assert conn_rows == rows
     assert stamped.tokens == built.tokens
     assert stamped.client_secret == built.client_secret
     assert {r: u.email for r, u in stamped.users.items()} == {

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, exists, literal, or_, select
+from sqlalchemy import Table, exists, inspect, literal, or_, select
 from sqlalchemy.orm import Session
 
 from cmpapi.server.authz import Principal
@@ -94,13 +94,14 @@ def stranger(session: Session, org_name: str = "Stranger") -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Stamp:
-    """The rows of a world built in an empty database, and which of them are its objects."""
+    """The rows of a world built in an empty database, and its objects as loaded then
+    (detached)."""
 
     rows: list[tuple[Table, list[dict[str, Any]]]]
-    org_id: str
-    user_ids: dict[str, str]
-    team_id: str
-    app_id: str
+    org: Organization
+    users: dict[str, User]
+    team: Team
+    app: OAuthApp
     client_secret: str
     tokens: dict[str, str]
     made: float  # time.monotonic()
@@ -124,16 +125,24 @@ def _stamp(session: Session, world: World) -> Stamp:
         found = [dict(row._mapping) for row in session.execute(select(table))]
         if found:
             rows.append((table, found))
+    with Session(session.get_bind()) as reader:
+        org = reader.get_one(Organization, world.org.id)
+        users = {role: reader.get_one(User, user.id) for role, user in world.users.items()}
+        team = reader.get_one(Team, world.team.id)
+        app = reader.get_one(OAuthApp, world.app.id)
+        reader.expunge_all()
     return Stamp(
-        rows=rows,
-        org_id=world.org.id,
-        user_ids={role: user.id for role, user in world.users.items()},
-        team_id=world.team.id,
-        app_id=world.app.id,
-        client_secret=world.client_secret,
-        tokens=dict(world.tokens),
-        made=time.monotonic(),
+        rows, org, users, team, app, world.client_secret, dict(world.tokens), time.monotonic()
     )
+
+
+def _expire_all_but_keys(session: Session, objects: list[Any]) -> None:
+    """As a build's commit does, but for the keys: a test that changed a row (through the
+    API) before reading its object reads what it is now."""
+    for obj in objects:
+        mapper = inspect(obj).mapper
+        keys = {column.key for column in mapper.primary_key}
+        session.expire(obj, [a.key for a in mapper.attrs if a.key not in keys])
 
 
 def stamped_world(session: Session) -> World:
@@ -153,12 +162,15 @@ def stamped_world(session: Session) -> World:
     # Every test's world has the same tokens: a principal cached for an earlier test
     # (whose user's role or state it changed) must not answer for this one.
     principals.forget_all()
-    users = {role: session.get_one(User, user_id) for role, user_id in stamp.user_ids.items()}
-    return World(
-        org=session.get_one(Organization, stamp.org_id),
-        users=users,
-        team=session.get_one(Team, stamp.team_id),
-        app=session.get_one(OAuthApp, stamp.app_id),
+    # The stamp's objects, without reading them (their rows were just copied). Merging one
+    # may merge others it holds (a team its members): expire once all are in.
+    world = World(
+        org=session.merge(stamp.org, load=False),
+        users={role: session.merge(user, load=False) for role, user in stamp.users.items()},
+        team=session.merge(stamp.team, load=False),
+        app=session.merge(stamp.app, load=False),
         client_secret=stamp.client_secret,
         tokens=dict(stamp.tokens),
     )
+    _expire_all_but_keys(session, [world.org, *world.users.values(), world.team, world.app])
+    return world
