@@ -4,6 +4,7 @@ validates every /v3 response against the official spec, a live HTTP server, a se
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import signal
@@ -14,6 +15,8 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+import typer.main
+import typer.testing
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
@@ -44,6 +47,11 @@ os.environ.setdefault("CMPAPI_CHECK_RESPONSES", "true")
 # ran on through their Ctrl-C. A handler here is reset to the default in each child.
 if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+# typer's CliRunner builds the click command tree of the app it is given at every invoke
+# (~50 ms for cmpapi's, more than most commands take); a process of the installed CLI
+# builds it once. Tests invoking commands in-process reuse the first one built per app.
+typer.testing._get_command = functools.cache(typer.main.get_command)  # type: ignore[attr-defined]
 
 PG_URL = os.environ.get(
     "CMPAPI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
