@@ -18,17 +18,15 @@ import httpx
 import pytest
 
 from cmpapi.server import backup, demo, demo_files
-from tests.support import forkserver
-from tests.support.cli import argv
 from tests.support.env import child_env
+from tests.support.local_cli import Ran, cmpapi
 from tests.support.servers import demo_process, free_port, wait_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def cli(*args: str, **settings: str) -> subprocess.CompletedProcess[str]:
-    env = child_env(COLUMNS="80", **settings)
-    return forkserver.run(argv(*args), env=env, cwd=ROOT, input="", timeout=120)
+def cli(*args: str, **settings: str) -> Ran:
+    return cmpapi(*args, cwd=ROOT, **settings)
 
 
 def token(base: str) -> dict[str, str]:
@@ -114,8 +112,8 @@ def test_a_backup_taken_while_writing_restores_every_file(
         for dest in dests:
             before = writer.writes
             done = cli("backup", str(dest), CMPAPI_DATA_DIR=str(data_dir))
-            assert done.returncode == 0, done.stderr
-            assert "backed up" in done.stdout
+            assert done.code == 0, done.err
+            assert "backed up" in done.out
             while writer.writes == before and writer.error is None:  # writes in between
                 writer.join(0.05)
     finally:
@@ -124,7 +122,7 @@ def test_a_backup_taken_while_writing_restores_every_file(
     assert writer.error is None, repr(writer.error)
     for dest in dests:
         checked = cli("backup", "--check", str(dest))
-        assert checked.returncode == 0, checked.stderr
+        assert checked.code == 0, checked.err
     restored = restore(dests[-1], tmp_path / "restored")
     expected = writer.uploaded | {demo.demo_id(f"asset:{t}"): d for t, d in known_files().items()}
     port = free_port()
@@ -198,9 +196,9 @@ def test_postgresql_and_s3_installs_are_refused(
     settings: dict[str, str], says: str, tmp_path: Path
 ) -> None:
     done = cli("backup", str(tmp_path / "b"), CMPAPI_DATA_DIR=str(tmp_path), **settings)
-    assert done.returncode == 2
-    assert says in done.stderr and "docs/deploying.md#backups" in done.stderr
-    assert "pw" not in done.stderr  # the database password is not printed
+    assert done.code == 2
+    assert says in done.err and "docs/deploying.md#backups" in done.err
+    assert "pw" not in done.err  # the database password is not printed
     assert not (tmp_path / "b").exists()
 
 
@@ -209,11 +207,11 @@ def test_an_existing_destination_is_refused_and_a_damaged_backup_fails_its_check
 ) -> None:
     _base, data_dir = served
     dest = tmp_path / "b"
-    assert cli("backup", str(dest), CMPAPI_DATA_DIR=str(data_dir)).returncode == 0
+    assert cli("backup", str(dest), CMPAPI_DATA_DIR=str(data_dir)).code == 0
     again = cli("backup", str(dest), CMPAPI_DATA_DIR=str(data_dir))
-    assert again.returncode == 1 and "not an empty directory" in again.stderr
+    assert again.code == 1 and "not an empty directory" in again.err
     victim = next(p for p in (dest / "objects" / "renditions").iterdir())
     victim.write_bytes(victim.read_bytes()[:-1])
     checked = cli("backup", "--check", str(dest))
-    assert checked.returncode == 1
-    assert f"renditions/{victim.name}: size or SHA-256 differs" in checked.stderr
+    assert checked.code == 1
+    assert f"renditions/{victim.name}: size or SHA-256 differs" in checked.err

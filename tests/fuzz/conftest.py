@@ -25,7 +25,7 @@ import threading
 import traceback
 from collections import deque
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -202,6 +202,10 @@ class Snapshots:
             snapshot.rows = _capture(url)
         return snapshot
 
+    def scratch(self, backend: str) -> AbstractContextManager[Target]:
+        """A server of one test on its own copy of the backend's snapshot."""
+        return serve_copy(self[backend], self.tmp.mktemp(f"fuzz-{backend}"), scratch=True)
+
     def reader(self, backend: str) -> Target:
         """The one server per backend that the read-only operations share."""
         if backend not in self.readers:
@@ -301,9 +305,7 @@ def serve_copy(snapshot: Snapshot, where: Path, *, scratch: bool) -> Iterator[Ta
 
 @pytest.fixture
 def fuzz_targets(
-    request: pytest.FixtureRequest,
-    fuzz_snapshots: Snapshots,
-    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest, fuzz_snapshots: Snapshots
 ) -> Iterator[list[Target]]:
     """The servers a fuzz test sends each example to, one per backend (see the module
     docstring): each example is generated once and sent to every backend."""
@@ -312,13 +314,4 @@ def fuzz_targets(
         yield [fuzz_snapshots.reader(backend) for backend in backends()]
         return
     with ExitStack() as stack:
-        yield [
-            stack.enter_context(
-                serve_copy(
-                    fuzz_snapshots[backend],
-                    tmp_path_factory.mktemp(f"fuzz-{backend}"),
-                    scratch=True,
-                )
-            )
-            for backend in backends()
-        ]
+        yield [stack.enter_context(fuzz_snapshots.scratch(backend)) for backend in backends()]

@@ -45,7 +45,7 @@ from tests.fuzz.checks import (
     documented_status,
     relaxed_schema_conformance,
 )
-from tests.fuzz.conftest import CRASHES, Snapshots, Target, backends, serve_copy
+from tests.fuzz.conftest import CRASHES, Snapshots, Target, backends
 from tests.fuzz.document import generation_document, served_operation_ids
 from tests.fuzz.seed import FACTORIES, MP4, PDF, Api
 from tests.support.uploads import jpeg
@@ -324,9 +324,7 @@ def test_operation(case: schemathesis.Case, fuzz_targets: list[Target]) -> None:
 
 @pytest.mark.skipif(not PROFILE.stateful, reason="the long profile runs stateful scenarios")
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-def test_stateful(
-    backend: str, fuzz_snapshots: Snapshots, tmp_path_factory: pytest.TempPathFactory
-) -> None:
+def test_stateful(backend: str, fuzz_snapshots: Snapshots) -> None:
     """Scenarios chaining operations through the links schemathesis infers (the spec
     declares none): ids from one response feed the next request.
 
@@ -335,8 +333,7 @@ def test_stateful(
     """
     if backend not in backends():
         pytest.skip(f"{backend} is not fuzzed here (CMPAPI_FUZZ_BACKENDS, PostgreSQL reachable)")
-    where = tmp_path_factory.mktemp(f"fuzz-{backend}")
-    with serve_copy(fuzz_snapshots[backend], where, scratch=True) as target:
+    with fuzz_snapshots.scratch(backend) as target:
         _run_stateful(target)
 
 
